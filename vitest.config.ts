@@ -1,0 +1,25 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: "unit",
+          include: ["tests/unit/**/*.test.ts", "policy/**/*.test.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      {
+        test: {
+          name: "live",
+          include: ["tests/live/**/*.test.ts"],
+          // One engine, two cores: live files share containers, images and the registry, so they run one at a time.
+          fileParallelism: false,
+          testTimeout: 15 * 60_000,
+          hookTimeout: 20 * 60_000,
+        },
+      },
+    ],
+  },
+});
