@@ -1,0 +1,15 @@
+/** Every configuration problem found, printed together so a developer fixes them in one pass. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`agent-sandbox: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** ["sandboxes", 0, "resources", "memory"] → "sandboxes[0].resources.memory" */
+export function formatIssuePath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((text, segment) => {
+    if (typeof segment === "number") return `${text}[${segment}]`;
+    return text ? `${text}.${String(segment)}` : String(segment);
+  }, "");
+}

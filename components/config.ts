@@ -1,0 +1,345 @@
+/**
+ * Stack configuration: one zod schema is the single source of truth for every key, its default and its
+ * error message. `parseStackConfig` is pure (tests call it directly); `loadStackConfig` reads Pulumi config.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+import { ConfigError, formatIssuePath } from "./config-error";
+
+export { ConfigError } from "./config-error";
+
+export const CONFIG_NAMESPACE = "agent-sandbox";
+
+/** Items a sandbox may list under `acknowledgeUnsafe` to accept a setting that weakens isolation. */
+export const UNSAFE_ITEMS = {
+  dockerSocket: "mounting the Docker socket gives the agent root on the host",
+  privileged: "privileged mode gives the agent every host device and capability",
+  hostNetwork: "the host network lets the agent reach every service on the host and its networks",
+  hostPid: "the host PID namespace lets the agent see and signal host processes",
+  hostIpc: "the host IPC namespace exposes host shared memory",
+  addedCapabilities: "added capabilities widen what a compromised agent can do to the kernel",
+  root: "running as root inside the sandbox makes every container escape a host root escape",
+  broadWorkspace: "mounting / or your whole home folder exposes every credential you own",
+  openEgress: "open egress lets the agent send your code anywhere",
+} as const;
+export type UnsafeItem = keyof typeof UNSAFE_ITEMS;
+const unsafeItemNames = Object.keys(UNSAFE_ITEMS) as [UnsafeItem, ...UnsafeItem[]];
+
+/** The agents we know how to run; each maps to a CLI and its non-interactive flags in agent-run.ts. */
+export const AGENTS = ["claude"] as const;
+
+/** Claude Code ships native binaries for these two only. */
+export const SUPPORTED_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
+
+/** A strict object whose unknown-key error lists the keys that are valid at that level (typos are the usual cause). */
+function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
+  });
+}
+
+const SIZE_PATTERN = /^(\d+)([kmg])$/i;
+const MB_PER_UNIT: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024 };
+
+/** "8g" → 8192, "512m" → 512: Docker's own size syntax, in the MB unit the docker provider takes. */
+export function sizeToMegabytes(size: string): number {
+  const match = SIZE_PATTERN.exec(size);
+  if (!match) throw new Error(`"${size}" is not a size`);
+  return Math.ceil(Number(match[1]) * MB_PER_UNIT[match[2].toLowerCase()]);
+}
+
+const size = (example: string) =>
+  z.string().refine((value) => SIZE_PATTERN.test(value), {
+    error: (issue) => `${JSON.stringify(issue.input)} is not a size; use ${example}`,
+  });
+
+const sandboxName = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'must be lowercase letters, digits and dashes, starting with a letter (e.g. "main")' });
+
+const absolutePath = (example: string) =>
+  z.string({ error: `must be an absolute path like "${example}"` }).refine((value) => path.isAbsolute(value), {
+    error: (issue) => `${JSON.stringify(issue.input)} is not an absolute path; use e.g. "${example}"`,
+  });
+
+const resourcesSchema = strictObject({
+    /** CPUs the sandbox may use, fractions allowed. */
+    cpus: z.number().positive({ error: "must be a positive number of CPUs (e.g. 4 or 0.5)" }).default(4),
+    /** Memory limit in Docker size syntax. */
+    memory: size('"8g" or "512m"').default("8g"),
+    /** Swap on top of memory; "0m" means none, so a runaway agent is OOM-killed rather than thrashing the host. */
+    swap: size('"0m" or "2g"').default("0m"),
+    /** Most processes and threads alive at once inside the sandbox: a fork bomb stops here. */
+    pids: z.int().min(32, { error: "must be at least 32 (the agent CLI alone runs a dozen threads)" }).default(1024),
+    /** Open files per process (RLIMIT_NOFILE, soft = hard). */
+    openFiles: z.int().min(256, { error: "must be at least 256 (e.g. 8192)" }).default(8192),
+  })
+  .prefault({});
+
+const extraMountSchema = strictObject({
+    /** Absolute folder or file on the Docker host. */
+    source: absolutePath("/home/me/.npmrc"),
+    /** Absolute path inside the sandbox. */
+    target: absolutePath("/home/agent/.npmrc"),
+    /** Read-only unless said otherwise. */
+    readOnly: z.boolean().default(true),
+  });
+
+const healthcheckSchema = strictObject({
+    interval: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "30s"' }).default("30s"),
+    timeout: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "10s"' }).default("10s"),
+    startPeriod: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "5s"' }).default("5s"),
+    retries: z.int().min(1).default(3),
+    /** The sandbox turns unhealthy when /workspace or the home volume is fuller than this. */
+    maxDiskPercent: z.int().min(1).max(100).default(95),
+  })
+  .prefault({});
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_LOOKING_ENV = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
+
+const sandboxSchema = strictObject({
+    name: sandboxName,
+    /** The developer's code folder on the Docker host, mounted at /workspace. */
+    workspace: absolutePath("/home/me/code/project"),
+    /** rw lets the agent edit your code; ro makes it read-only (reviews, questions). */
+    mode: z.enum(["rw", "ro"]).default("rw"),
+    agent: z.enum(AGENTS).default("claude"),
+    resources: resourcesSchema,
+    mounts: z.array(extraMountSchema).default([]),
+    /** Plain environment for the sandbox. Secrets never go here: use `pulumi config set --secret`. */
+    env: z.record(z.string(), z.string()).default({}),
+    healthcheck: healthcheckSchema,
+    restart: z.enum(["no", "on-failure", "unless-stopped", "always"]).default("unless-stopped"),
+    dockerSocket: z.boolean().default(false),
+    privileged: z.boolean().default(false),
+    hostNetwork: z.boolean().default(false),
+    hostPid: z.boolean().default(false),
+    hostIpc: z.boolean().default(false),
+    capAdd: z.array(z.string().regex(/^[A-Z_]+$/, { error: 'must be a capability name like "NET_BIND_SERVICE"' })).default([]),
+    runAsRoot: z.boolean().default(false),
+    /** Names the unsafe settings above that you accept for this sandbox, e.g. ["privileged"]. */
+    acknowledgeUnsafe: z.array(z.enum(unsafeItemNames)).default([]),
+  });
+
+const registrySchema = strictObject({
+    /** Registry host (and port), e.g. "ghcr.io" or "127.0.0.1:5000". */
+    address: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' }),
+    /** Repository path under the registry, e.g. "my-team/agent-sandbox". */
+    repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, { error: 'must be a lowercase repository path like "my-team/agent-sandbox"' }).default("agent-sandbox/agent"),
+    /** User for the registry; its password comes from `pulumi config set --secret registryPassword`. */
+    username: z.string().min(1).optional(),
+  });
+
+const cacheSchema = z.discriminatedUnion("type", [
+  strictObject({ type: z.literal("local"), dir: absolutePath("/home/me/.cache/agent-sandbox") }),
+  strictObject({ type: z.literal("registry"), ref: z.string().min(1) }),
+]);
+
+const imageSchema = strictObject({
+    /** Runtime base of the agent image. */
+    baseImage: z.string().min(1).default("debian:bookworm-slim"),
+    /** Build stage base; it needs npm to fetch the agent CLI. */
+    builderImage: z.string().min(1).default("node:22-bookworm-slim"),
+    /** Pinned Claude Code release, so every developer runs the same agent. */
+    agentVersion: z.string().regex(/^\d+\.\d+\.\d+$/, { error: 'must be an exact version like "2.1.330"' }).default("2.1.330"),
+    /** Debian packages added to the runtime image, e.g. ["python3", "nodejs"]. */
+    toolchains: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: 'must be a Debian package name like "python3"' })).default([]),
+    /** UID/GID of the agent user: match your host user so files the agent writes stay yours. */
+    agentUid: z.int().min(1, { error: "must be a non-root UID (e.g. 1000); see runAsRoot to run as root" }).default(1000),
+    agentGid: z.int().min(1, { error: "must be a non-root GID (e.g. 1000)" }).default(1000),
+    /** Empty: the engine's own platform. Two or more: a multi-arch image, pushed to `registry`. */
+    platforms: z.array(z.enum(SUPPORTED_PLATFORMS)).default([]),
+    registry: registrySchema.optional(),
+    /** Push to `registry` (always on for multi-arch builds). */
+    push: z.boolean().default(false),
+    cache: cacheSchema.optional(),
+    /** A PEM bundle of extra CA certificates (e.g. a corporate TLS proxy), passed as a build secret. */
+    extraCaCertsFile: absolutePath("/etc/ssl/certs/ca-certificates.crt").optional(),
+  })
+  .prefault({});
+
+const runSchema = strictObject({
+    name: sandboxName,
+    sandbox: sandboxName,
+    /** Sent to the agent verbatim: quotes, `$(...)` and newlines arrive as written and run nothing. */
+    prompt: z.string().min(1, { error: "must not be empty" }),
+    maxTurns: z.int().min(1).default(20),
+    model: z.string().min(1).optional(),
+    /** Tools the agent may use without asking, in Claude Code's syntax, e.g. ["Read", "Edit", "Bash(npm test)"]. */
+    allowedTools: z.array(z.string().min(1)).default([]),
+    /** Values that, when changed, re-run the agent (e.g. a git commit). */
+    triggers: z.array(z.string()).default([]),
+  });
+
+const dockerHostSchema = strictObject({
+    /** unix:///var/run/docker.sock (default), ssh://user@host, or tcp://host:2376 with tls. */
+    host: z.string().regex(/^(unix|ssh|tcp):\/\/.+/, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
+    /** Client certificates for tcp://, as files (`docker context` layout). */
+    certPath: absolutePath("/home/me/.docker/build-box").optional(),
+  });
+
+/** What the checks need to know about the machine, passed in so they stay pure and testable. */
+export interface HostContext {
+  readonly homeDir: string;
+}
+
+/** Refinements run even when sibling fields are invalid, so every problem is reported in one pass. */
+const ALWAYS = { when: () => true } as const;
+
+type Refinement<T> = (value: T, ctx: z.RefinementCtx) => void;
+
+/**
+ * The whole stack schema. It is built per host because "is this the home folder?" depends on the machine;
+ * everything else about it is static.
+ */
+export function stackConfigSchemaFor(host: HostContext) {
+  const sandbox = sandboxSchema.superRefine(refuseUnacknowledgedUnsafe(host) as Refinement<SandboxConfig>, ALWAYS);
+  return strictObject({
+    /** Shortcut for one sandbox named "main" on this folder. */
+    workspace: absolutePath("/home/me/code/project").optional(),
+    sandboxes: z.array(sandbox).optional(),
+    image: imageSchema.superRefine(imageRegistryRules as Refinement<ImageConfig>, ALWAYS),
+    runs: z.array(runSchema).default([]),
+    docker: dockerHostSchema.optional(),
+  }).superRefine(crossReferenceRules(host) as Refinement<unknown>, ALWAYS);
+}
+
+type ParsedConfig = z.infer<ReturnType<typeof stackConfigSchemaFor>>;
+export type SandboxConfig = z.infer<typeof sandboxSchema>;
+export type ImageConfig = z.infer<typeof imageSchema>;
+export type RunConfig = z.infer<typeof runSchema>;
+export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
+export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes"> & { sandboxes: SandboxConfig[] };
+
+/**
+ * Validates raw stack config (keys without the `agent-sandbox:` prefix) and applies defaults.
+ * Throws one ConfigError listing every problem, each as `key.path: what is wrong (a right value)`.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): StackConfig {
+  const parsed = stackConfigSchemaFor(host).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(describeIssue));
+  const { workspace, sandboxes, ...rest } = parsed.data;
+  return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace })] };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: ${issue.message}`);
+  }
+  return [`${formatIssuePath(issue.path)}: ${issue.message}`];
+}
+
+/** Fields as they may arrive at an always-run refinement: possibly wrong types, so read defensively. */
+type Loose<T> = { [K in keyof T]?: unknown };
+
+const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx) => {
+  const acknowledged = Array.isArray(sandbox.acknowledgeUnsafe) ? sandbox.acknowledgeUnsafe : [];
+  for (const [item, setting] of requestedUnsafeItems(sandbox, host)) {
+    if (acknowledged.includes(item)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: [setting],
+      message: `refused because ${UNSAFE_ITEMS[item]}; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox`,
+    });
+  }
+  const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
+    if (SECRET_LOOKING_ENV.test(name) && value !== "") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", name],
+        message: "looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)",
+      });
+    }
+  }
+};
+
+/** The unsafe items a sandbox asks for, each with the config key that asks for it. */
+export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeItem, string> {
+  const requested = new Map<UnsafeItem, string>();
+  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { source?: unknown }[]) : [];
+  const sources = [sandbox.workspace, ...mounts.map((mount) => mount?.source)].filter((source): source is string => typeof source === "string");
+  if (sandbox.dockerSocket === true || sources.some((source) => source.endsWith("docker.sock"))) requested.set("dockerSocket", "dockerSocket");
+  if (sandbox.privileged === true) requested.set("privileged", "privileged");
+  if (sandbox.hostNetwork === true) requested.set("hostNetwork", "hostNetwork");
+  if (sandbox.hostPid === true) requested.set("hostPid", "hostPid");
+  if (sandbox.hostIpc === true) requested.set("hostIpc", "hostIpc");
+  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("addedCapabilities", "capAdd");
+  if (sandbox.runAsRoot === true) requested.set("root", "runAsRoot");
+  if (typeof sandbox.workspace === "string" && isBroadWorkspace(sandbox.workspace, host)) requested.set("broadWorkspace", "workspace");
+  return requested;
+}
+
+/** `/` and the home folder itself hold every credential the developer has. */
+export function isBroadWorkspace(workspace: string, host: HostContext): boolean {
+  const normalized = path.resolve(workspace);
+  return normalized === "/" || normalized === path.resolve(host.homeDir);
+}
+
+function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): void {
+  const platforms = Array.isArray(image.platforms) ? image.platforms.map(String) : [];
+  if (new Set(platforms).size !== platforms.length) {
+    ctx.addIssue({ code: "custom", path: ["platforms"], message: `lists a platform twice (${platforms.join(", ")})` });
+  }
+  if (image.registry !== undefined) return;
+  if (platforms.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["registry"],
+      message: `building for ${platforms.length} platforms (${platforms.join(", ")}) makes a multi-arch image, which only a registry can hold; set image.registry: {address: "ghcr.io", repository: "my-team/agent-sandbox", username: "me"} and pulumi config set --secret registryPassword <password>`,
+    });
+  }
+  if (image.push === true) ctx.addIssue({ code: "custom", path: ["push"], message: 'pushing needs image.registry (e.g. {address: "127.0.0.1:5000"})' });
+  const cache = image.cache as { type?: unknown } | undefined;
+  if (cache?.type === "registry") ctx.addIssue({ code: "custom", path: ["cache"], message: "a registry cache needs image.registry for its credentials" });
+}
+
+const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.RefinementCtx): void => {
+  const config = (typeof raw === "object" && raw !== null ? raw : {}) as Loose<ParsedConfig>;
+  const sandboxes = Array.isArray(config.sandboxes) ? (config.sandboxes as { name?: unknown }[]) : undefined;
+  if (sandboxes && config.workspace !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
+  }
+  if (typeof config.workspace === "string" && isBroadWorkspace(config.workspace, host)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["workspace"],
+      message: `refused because ${UNSAFE_ITEMS.broadWorkspace}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [broadWorkspace]`,
+    });
+  }
+  if (!sandboxes?.length && config.workspace === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["workspace"],
+      message: 'no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]',
+    });
+  }
+  const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
+  reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
+  const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
+  reportDuplicates(runs.map((run) => run?.name), "runs", "run", ctx);
+  runs.forEach((run, index) => {
+    if (typeof run?.sandbox === "string" && !sandboxNames.includes(run.sandbox)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runs", index, "sandbox"],
+        message: `"${run.sandbox}" is not a configured sandbox; use one of: ${sandboxNames.join(", ")}`,
+      });
+    }
+  });
+};
+
+function reportDuplicates(names: unknown[], key: string, what: string, ctx: z.RefinementCtx): void {
+  names.forEach((name, index) => {
+    if (typeof name === "string" && names.indexOf(name) !== index) {
+      ctx.addIssue({ code: "custom", path: [key, index, "name"], message: `"${name}" is used twice; ${what} names must be unique` });
+    }
+  });
+}
+
+/** True when the image is built for several platforms and so must be pushed as a multi-arch index. */
+export function isMultiArch(image: ImageConfig): boolean {
+  return image.platforms.length > 1;
+}
