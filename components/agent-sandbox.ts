@@ -1,0 +1,258 @@
+/**
+ * One hardened sandbox: a container that runs the agent image as a non-root user with every capability
+ * dropped, a read-only root, resource limits, its own network, the developer's folder at /workspace and
+ * credentials in a read-only volume. The agent's home is a named volume, so its config and a subscription
+ * login survive replacement of the container.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { sizeToMegabytes, type SandboxConfig } from "./config";
+import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
+import { cleanEnvPrefix, humanDockerCommand } from "./shell";
+
+export const WORKSPACE_PATH = "/workspace";
+export const AGENT_HOME = "/home/agent";
+/** Where credential files appear inside the sandbox, read-only; the image's agent-exec and git helper read them. */
+export const SECRETS_PATH = "/run/agent-secrets";
+const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
+const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
+/** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
+export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "mounts"];
+
+export interface AgentSandboxArgs {
+  readonly identity: StackIdentity;
+  /** Validated sandbox config. */
+  readonly sandbox: SandboxConfig;
+  /** Immutable image ID (`sha256:…`) of the agent image. */
+  readonly imageId: pulumi.Input<string>;
+  /** UID/GID the image's agent user was built with. */
+  readonly agentUid: number;
+  readonly agentGid: number;
+  /** Agent API key (Pulumi secret); reaches only the agent process, through a read-only file. */
+  readonly apiKey?: pulumi.Input<string>;
+  /** Git token (Pulumi secret) for the image's git credential helper. */
+  readonly gitToken?: pulumi.Input<string>;
+  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+  /** Docker provider of the target engine; the default provider when absent. */
+  readonly dockerProvider?: docker.Provider;
+}
+
+/** Names of the engine objects of one sandbox, derived from project, stack and sandbox name. */
+export function sandboxObjectNames(identity: StackIdentity, sandbox: string) {
+  return {
+    container: physicalName(identity, sandbox),
+    network: physicalName(identity, sandbox, "net"),
+    home: physicalName(identity, sandbox, "home"),
+    credentials: physicalName(identity, sandbox, "credentials"),
+  };
+}
+
+export interface ContainerRefs {
+  readonly imageId: pulumi.Input<string>;
+  readonly networkName: pulumi.Input<string>;
+  readonly homeVolume: pulumi.Input<string>;
+  readonly credentialsVolume: pulumi.Input<string>;
+}
+
+function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
+  const mounts: docker.types.input.ContainerMount[] = [
+    { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
+    { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
+    { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
+    { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
+    ...sandbox.mounts.map((mount) => ({ type: "bind", source: mount.source, target: mount.target, readOnly: mount.readOnly })),
+  ];
+  if (sandbox.dockerSocket) mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" });
+  return mounts;
+}
+
+/** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */
+export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
+  const memory = sizeToMegabytes(sandbox.resources.memory);
+  const health = sandbox.healthcheck;
+  const envs = Object.entries({ ...sandbox.env, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}=${value}`);
+  return {
+    name: sandboxObjectNames(identity, sandbox.name).container,
+    hostname: sandbox.name,
+    image: refs.imageId,
+    // The container idles; agents run through `docker exec`, so a run never depends on the image's CMD.
+    command: ["sleep", "infinity"],
+    user: sandbox.runAsRoot ? "0:0" : `${agent.uid}:${agent.gid}`,
+    workingDir: WORKSPACE_PATH,
+    envs,
+    capabilities: { drops: ["ALL"], adds: sandbox.capAdd },
+    securityOpts: ["no-new-privileges:true"],
+    readOnly: true,
+    privileged: sandbox.privileged,
+    init: true,
+    memory,
+    memorySwap: memory + sizeToMegabytes(sandbox.resources.swap),
+    cpus: String(sandbox.resources.cpus),
+    ulimits: [{ name: "nofile", soft: sandbox.resources.openFiles, hard: sandbox.resources.openFiles }],
+    mounts: mountsFor(sandbox, refs),
+    ...(sandbox.hostNetwork
+      ? { networkMode: "host" }
+      : { networksAdvanced: [{ name: refs.networkName, aliases: [sandbox.name] }], hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] }),
+    pidMode: sandbox.hostPid ? "host" : undefined,
+    ipcMode: sandbox.hostIpc ? "host" : "private",
+    labels: providerLabels(labelsFor(identity, sandbox.name)),
+    restart: sandbox.restart,
+    logDriver: "json-file",
+    logOpts: { "max-size": "10m", "max-file": "3" },
+    healthcheck: {
+      tests: ["CMD", HEALTHCHECK_COMMAND],
+      interval: health.interval,
+      timeout: health.timeout,
+      startPeriod: health.startPeriod,
+      retries: health.retries,
+    },
+    // Created stopped: the start command applies the pids limit (no provider input exists for it) before
+    // the first process runs, then starts the container and waits for it to be healthy.
+    start: false,
+    mustRun: false,
+    wait: false,
+    destroyGraceSeconds: 10,
+  };
+}
+
+const DURATION_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
+function durationSeconds(duration: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(duration);
+  return match ? Number(match[1]) * DURATION_SECONDS[match[2]] : 0;
+}
+
+/** Long enough for the start period plus every retry of a failing check, so "unhealthy" is reached first. */
+export function healthWaitSeconds(sandbox: SandboxConfig): number {
+  const health = sandbox.healthcheck;
+  const perCheck = durationSeconds(health.interval) + durationSeconds(health.timeout);
+  return Math.ceil(durationSeconds(health.startPeriod) + perCheck * (health.retries + 1) + 30);
+}
+
+/**
+ * Applies the pids limit to the created (not yet started) container, verifies the engine recorded it,
+ * starts it and waits until Docker reports it healthy; otherwise fails with the last health output.
+ * The container name, limit and timeout arrive as environment variables.
+ */
+export function startScript(dockerEnv: Record<string, string>): string {
+  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+  return `set -eu
+${docker} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
+applied=$(${docker} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
+if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
+${docker} start "$CONTAINER" >/dev/null
+deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
+status=starting
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  status=$(${docker} inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}' "$CONTAINER")
+  case "$status" in
+    "healthy true") exit 0 ;;
+    unhealthy*|*" false") break ;;
+  esac
+  sleep 1
+done
+echo "sandbox $CONTAINER did not become healthy (health, running: $status); last health check output:" >&2
+${docker} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
+${docker} logs --tail 20 "$CONTAINER" >&2 || true
+exit 1
+`;
+}
+
+/**
+ * Writes the credential files into the credentials volume through a throwaway container of the agent
+ * image, reading the secrets from stdin: they never appear in a command line, an image layer, the
+ * sandbox's `docker inspect`, or a file on the machine running Pulumi.
+ */
+export function credentialsScript(dockerEnv: Record<string, string>): string {
+  const inner = `umask 077; read -r key; read -r token; printf %s "$key" > ${SECRETS_PATH}/api-key; printf %s "$token" > ${SECRETS_PATH}/git-token`;
+  return `set -eu
+printf '%s\\n%s\\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${cleanEnvPrefix(dockerEnv)} docker run --rm -i --network none --cap-drop ALL --security-opt no-new-privileges:true --read-only \\
+  --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${inner}'
+`;
+}
+
+export class AgentSandbox extends pulumi.ComponentResource {
+  /** Physical container name. */
+  public readonly containerName: pulumi.Output<string>;
+  public readonly networkName: pulumi.Output<string>;
+  public readonly homeVolumeName: pulumi.Output<string>;
+  /** Completes once the container runs with its pids limit and is healthy; agent runs depend on it. */
+  public readonly ready: command.local.Command;
+  /** What a person types to open a shell in the sandbox. */
+  public readonly shellCommand: string;
+  /** What a person types to run the agent by hand inside the sandbox. */
+  public readonly agentCommand: string;
+
+  constructor(name: string, args: AgentSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:AgentSandbox", name, {}, opts);
+    const { identity, sandbox } = args;
+    const names = sandboxObjectNames(identity, sandbox.name);
+    const labels = providerLabels(labelsFor(identity, sandbox.name));
+    const engine = { parent: this, provider: args.dockerProvider };
+
+    const network = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, engine);
+    const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
+    const credentials = new docker.Volume(`${name}-credentials`, { name: names.credentials, labels }, engine);
+
+    const agentUser = sandbox.runAsRoot ? "0:0" : `${args.agentUid}:${args.agentGid}`;
+    const writeCredentials = new command.local.Command(
+      `${name}-credentials`,
+      {
+        create: credentialsScript(args.dockerEnv),
+        environment: {
+          ...args.dockerEnv,
+          AGENT_USER: agentUser,
+          CREDENTIALS_VOLUME: credentials.name,
+          IMAGE: args.imageId,
+          ...(args.apiKey ? { AGENT_API_KEY: pulumi.secret(args.apiKey) } : {}),
+          ...(args.gitToken ? { AGENT_GIT_TOKEN: pulumi.secret(args.gitToken) } : {}),
+        },
+        logging: "none",
+      },
+      { parent: this },
+    );
+
+    const container = new docker.Container(
+      name,
+      containerArgsFor(identity, sandbox, { uid: args.agentUid, gid: args.agentGid }, {
+        imageId: args.imageId,
+        networkName: network.name,
+        homeVolume: home.name,
+        credentialsVolume: credentials.name,
+      }),
+      { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
+    );
+
+    this.ready = new command.local.Command(
+      `${name}-start`,
+      {
+        create: startScript(args.dockerEnv),
+        environment: {
+          ...args.dockerEnv,
+          CONTAINER: container.name,
+          PIDS_LIMIT: String(sandbox.resources.pids),
+          HEALTH_TIMEOUT: String(healthWaitSeconds(sandbox)),
+        },
+        triggers: [container.id],
+      },
+      { parent: this, dependsOn: [writeCredentials] },
+    );
+
+    const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
+    this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
+    this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", "claude"]);
+    this.containerName = container.name;
+    this.networkName = network.name;
+    this.homeVolumeName = home.name;
+    this.registerOutputs({
+      containerName: this.containerName,
+      networkName: this.networkName,
+      homeVolumeName: this.homeVolumeName,
+      shellCommand: this.shellCommand,
+      agentCommand: this.agentCommand,
+    });
+  }
+}

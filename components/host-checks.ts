@@ -1,0 +1,66 @@
+/**
+ * Checks that need the Docker host's filesystem, kept apart from the pure schema so schema tests stay pure.
+ * They run on the machine running Pulumi, which is the Docker host unless `docker.host` points elsewhere.
+ */
+import * as fs from "node:fs";
+import type { StackConfig } from "./config";
+
+export interface PathFacts {
+  readonly isDirectory: boolean;
+  readonly uid: number;
+  readonly gid: number;
+}
+
+/** How the checks see the filesystem; tests pass a fake. */
+export interface HostProbe {
+  stat(path: string): PathFacts | undefined;
+  readText(path: string): string | undefined;
+}
+
+export const realHostProbe: HostProbe = {
+  stat(path) {
+    try {
+      const stats = fs.statSync(path);
+      return { isDirectory: stats.isDirectory(), uid: stats.uid, gid: stats.gid };
+    } catch {
+      return undefined;
+    }
+  },
+  readText(path) {
+    try {
+      return fs.readFileSync(path, "utf8");
+    } catch {
+      return undefined;
+    }
+  },
+};
+
+export function hostProblems(config: StackConfig, probe: HostProbe): string[] {
+  const problems: string[] = [];
+  const { agentUid } = config.image;
+  config.sandboxes.forEach((sandbox, index) => {
+    const key = `sandboxes[${index}]`;
+    const workspace = probe.stat(sandbox.workspace);
+    if (!workspace) {
+      problems.push(`${key}.workspace: "${sandbox.workspace}" does not exist on this machine; create it or fix the path`);
+    } else if (!workspace.isDirectory) {
+      problems.push(`${key}.workspace: "${sandbox.workspace}" is a file; the workspace must be a folder`);
+    } else if (sandbox.mode === "rw" && !sandbox.runAsRoot && workspace.uid !== agentUid) {
+      problems.push(
+        `${key}.workspace: "${sandbox.workspace}" is owned by UID ${workspace.uid} but the agent runs as UID ${agentUid}, so it could not write there and its files would not be yours; set image.agentUid: ${workspace.uid} and image.agentGid: ${workspace.gid} (or use mode: ro)`,
+      );
+    }
+    sandbox.mounts.forEach((mount, mountIndex) => {
+      if (!probe.stat(mount.source)) {
+        problems.push(`${key}.mounts[${mountIndex}].source: "${mount.source}" does not exist on this machine; Docker would fail to start the sandbox`);
+      }
+    });
+  });
+  const caFile = config.image.extraCaCertsFile;
+  if (caFile) {
+    const pem = probe.readText(caFile);
+    if (pem === undefined) problems.push(`image.extraCaCertsFile: "${caFile}" cannot be read; give a readable PEM file`);
+    else if (!pem.includes("-----BEGIN CERTIFICATE-----")) problems.push(`image.extraCaCertsFile: "${caFile}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+  }
+  return problems;
+}
