@@ -1,0 +1,8 @@
+import { PolicyPack } from "@pulumi/policy";
+import { hardeningPolicies } from "./policies";
+
+new PolicyPack("agent-sandbox-hardening", {
+  description: "Refuses Docker sandbox containers that weaken the agent-sandbox hardening (see rules.ts).",
+  enforcementLevel: "mandatory",
+  policies: hardeningPolicies,
+});

@@ -1,0 +1,39 @@
+/**
+ * The CrossGuard policies: one mandatory ResourceValidationPolicy per rule in rules.ts. Kept apart from
+ * index.ts because constructing a PolicyPack starts the analyzer server, which tests must not do.
+ */
+import * as os from "os";
+import { ResourceValidationPolicy } from "@pulumi/policy";
+import { CONTAINER_RULES, ContainerRule, ruleViolations } from "./rules";
+
+/** The Pulumi type token of @pulumi/docker's Container. */
+export const CONTAINER_TYPE = "docker:index/container:Container";
+
+/** Policy config every rule accepts: `{"<policy>": {"homeDir": "/home/alice"}}` via --policy-pack-config. */
+interface HostConfig {
+  readonly homeDir?: string;
+}
+
+function policyFor(rule: ContainerRule): ResourceValidationPolicy {
+  return {
+    name: rule.name,
+    description: rule.description,
+    enforcementLevel: "mandatory",
+    configSchema: {
+      properties: {
+        homeDir: { type: "string", description: "Home folder binds are judged against (default: the CLI user's)." },
+      },
+    },
+    validateResource: (args, reportViolation) => {
+      if (args.type !== CONTAINER_TYPE) {
+        return;
+      }
+      const homeDir = args.getConfig<HostConfig>().homeDir ?? os.homedir();
+      for (const message of ruleViolations(rule, args.props, { homeDir })) {
+        reportViolation(message);
+      }
+    },
+  };
+}
+
+export const hardeningPolicies: ResourceValidationPolicy[] = CONTAINER_RULES.map(policyFor);

@@ -1,0 +1,256 @@
+/**
+ * Hardening rules for `docker:index/container:Container` inputs (the @pulumi/docker v5 ContainerArgs
+ * shape), one rule per CrossGuard policy. Pure: tests call them directly; policy/policies.ts wraps them.
+ *
+ * ## Acknowledged unsafe settings (contract with the program)
+ * A policy cannot read stack config, so a stack that acknowledges an unsafe setting in its config must
+ * say so on the container itself:
+ *
+ *     labels: [{ label: "dev.agent-sandbox.acknowledged-unsafe", value: "privileged,host-network" }]
+ *
+ * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (components/host-paths.ts);
+ * spaces around names are ignored. The program sets exactly the names its stack config acknowledged, and
+ * omits the label when there are none. The policy waives exactly the listed findings and still refuses
+ * every other one. Names and what each waives:
+ *   docker-socket        a bind of an engine socket or its folder (mounts or volumes)
+ *   privileged           privileged: true
+ *   host-network | host-pid | host-ipc | host-userns   networkMode / pidMode / ipcMode / usernsMode "host"
+ *   added-capabilities   a non-empty capabilities.adds (dropping ALL is still required)
+ *   root-user            user unset, root or UID 0
+ *   host-root-mount      a bind of `/` itself
+ *   home-folder-mount    a bind of the home folder itself
+ * Never waivable: keeping capabilities (no drop of ALL), missing no-new-privileges, no memory limit,
+ * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
+ */
+import {
+  ACKNOWLEDGED_UNSAFE_LABEL,
+  HOST_NAMESPACE_INPUTS,
+  HOST_NAMESPACE_MODE,
+  UnsafeAcknowledgement,
+  exposesEngineSocket,
+  isSameOrInside,
+  looksLikeCredentialPath,
+  normalizeHostPath,
+  sensitiveHostPathReason,
+} from "../components/host-paths";
+
+/** The container folder where the program bind-mounts credential files (always read-only). */
+export const SECRETS_MOUNT_DIR = "/run/agent-secrets";
+
+export interface RuleOptions {
+  /** Home folder of the user running Pulumi: its root, `~/.ssh` and credentials are judged against it. */
+  readonly homeDir: string;
+}
+
+/** One problem found by a rule; `acknowledgement` names the label item that waives it, if any. */
+export interface Finding {
+  readonly message: string;
+  readonly acknowledgement?: UnsafeAcknowledgement;
+}
+
+export interface ContainerRule {
+  /** The policy name: stable, kebab-case. */
+  readonly name: string;
+  readonly description: string;
+  /** Reads only the inputs it judges, so an input unknown during preview skips this rule alone. */
+  readonly check: (inputs: Record<string, unknown>, opts: RuleOptions) => Finding[];
+}
+
+/** A host folder bound into the container, from `mounts` (type bind) or `volumes` (hostPath). */
+export interface HostBind {
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+  /** Where it was declared, for messages: `mounts[0]`, `volumes[2]`. */
+  readonly at: string;
+}
+
+function asArray(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function asRecord(value: unknown): Record<string, unknown> {
+  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+function asString(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
+}
+
+/** Every host bind the container declares, in `mounts` then `volumes` order. */
+export function hostBinds(inputs: Record<string, unknown>): HostBind[] {
+  const fromMounts = asArray(inputs.mounts).flatMap((entry, index) => {
+    const mount = asRecord(entry);
+    const source = asString(mount.source);
+    return mount.type === "bind" && source !== undefined
+      ? [{ source, target: asString(mount.target) ?? "", readOnly: mount.readOnly === true, at: `mounts[${index}]` }]
+      : [];
+  });
+  const fromVolumes = asArray(inputs.volumes).flatMap((entry, index) => {
+    const volume = asRecord(entry);
+    const source = asString(volume.hostPath);
+    return source !== undefined
+      ? [{ source, target: asString(volume.containerPath) ?? "", readOnly: volume.readOnly === true, at: `volumes[${index}]` }]
+      : [];
+  });
+  return [...fromMounts, ...fromVolumes];
+}
+
+/** The acknowledged names on the container's ACKNOWLEDGED_UNSAFE_LABEL, empty when there is none. */
+export function acknowledgedUnsafe(inputs: Record<string, unknown>): Set<string> {
+  const label = asArray(inputs.labels).map(asRecord).find((entry) => entry.label === ACKNOWLEDGED_UNSAFE_LABEL);
+  const value = asString(label?.value) ?? "";
+  return new Set(value.split(",").map((item) => item.trim()).filter((item) => item.length > 0));
+}
+
+const ACK_HINT = (item: UnsafeAcknowledgement) =>
+  `or acknowledge it in the stack config (label ${ACKNOWLEDGED_UNSAFE_LABEL}=${item})`;
+
+const UID_ZERO = /^(root|0)(:.*)?$/;
+
+export const CONTAINER_RULES: readonly ContainerRule[] = [
+  {
+    name: "no-docker-socket",
+    description: "Sandbox containers must not mount the container engine's API socket, which is root on the host.",
+    check: (inputs, { homeDir }) =>
+      hostBinds(inputs)
+        .filter((bind) => exposesEngineSocket(bind.source, homeDir))
+        .map((bind) => ({
+          message: `${bind.at}.source is ${bind.source}, the engine API socket (root on the host); remove the mount, ${ACK_HINT("docker-socket")}`,
+          acknowledgement: "docker-socket",
+        })),
+  },
+  {
+    name: "not-privileged",
+    description: "Sandbox containers must not be privileged (every capability, every host device).",
+    check: (inputs) =>
+      inputs.privileged === true
+        ? [{ message: `privileged is true; set privileged: false, ${ACK_HINT("privileged")}`, acknowledgement: "privileged" }]
+        : [],
+  },
+  {
+    name: "drop-all-capabilities",
+    description: "Sandbox containers must drop every Linux capability (capabilities.drops contains ALL).",
+    check: (inputs) => {
+      const drops = asArray(asRecord(inputs.capabilities).drops);
+      return drops.some((cap) => typeof cap === "string" && cap.toUpperCase() === "ALL")
+        ? []
+        : [{ message: `capabilities.drops is ${JSON.stringify(drops)}; set capabilities: { drops: ["ALL"] }` }];
+    },
+  },
+  {
+    name: "no-added-capabilities",
+    description: "Sandbox containers must not add Linux capabilities back (capabilities.adds is empty).",
+    check: (inputs) => {
+      const adds = asArray(asRecord(inputs.capabilities).adds);
+      return adds.length === 0
+        ? []
+        : [
+            {
+              message: `capabilities.adds is ${JSON.stringify(adds)}; remove it, ${ACK_HINT("added-capabilities")}`,
+              acknowledgement: "added-capabilities",
+            },
+          ];
+    },
+  },
+  {
+    name: "no-new-privileges",
+    description: "Sandbox containers must set no-new-privileges so setuid binaries cannot raise privileges.",
+    check: (inputs) => {
+      const opts = asArray(inputs.securityOpts);
+      const accepted = ["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"];
+      return opts.some((opt) => typeof opt === "string" && accepted.includes(opt.trim()))
+        ? []
+        : [{ message: `securityOpts is ${JSON.stringify(opts)}; add "no-new-privileges:true"` }];
+    },
+  },
+  {
+    name: "non-root-user",
+    description: "Sandbox containers must run as a non-root user set explicitly (user is UID:GID, not root or 0).",
+    check: (inputs) => {
+      const user = asString(inputs.user)?.trim();
+      if (user !== undefined && user !== "" && !UID_ZERO.test(user)) {
+        return [];
+      }
+      const shown = user === undefined || user === "" ? "unset (the image default, often root)" : `"${user}"`;
+      return [
+        {
+          message: `user is ${shown}; set user to the workspace owner's UID:GID, e.g. "1000:1000", ${ACK_HINT("root-user")}`,
+          acknowledgement: "root-user",
+        },
+      ];
+    },
+  },
+  {
+    name: "memory-limit",
+    description: "Sandbox containers must have a memory limit (memory in MB, greater than 0).",
+    check: (inputs) =>
+      typeof inputs.memory === "number" && inputs.memory > 0
+        ? []
+        : [{ message: `memory is ${JSON.stringify(inputs.memory ?? null)}; set memory to a limit in MB, e.g. 8192` }],
+  },
+  {
+    name: "no-host-namespaces",
+    description: "Sandbox containers must not share the host's network, PID, IPC or user namespace.",
+    check: (inputs) =>
+      Object.entries(HOST_NAMESPACE_INPUTS)
+        .filter(([, input]) => inputs[input] === HOST_NAMESPACE_MODE)
+        .map(([kind, input]) => {
+          const acknowledgement = `host-${kind}` as UnsafeAcknowledgement;
+          return {
+            message: `${input} is "${HOST_NAMESPACE_MODE}", sharing the host's ${kind} namespace; remove it, ${ACK_HINT(acknowledgement)}`,
+            acknowledgement,
+          };
+        }),
+  },
+  {
+    name: "no-sensitive-host-paths",
+    description:
+      "Sandbox containers must not bind-mount /, the home folder itself, system folders (/etc, /run, /proc, /sys, /dev, /boot) or ~/.ssh read-write.",
+    check: (inputs, { homeDir }) =>
+      hostBinds(inputs)
+        // Engine sockets are the no-docker-socket rule's finding, so one acknowledgement covers them.
+        .filter((bind) => !exposesEngineSocket(bind.source, homeDir))
+        .flatMap((bind) => {
+          const reason = sensitiveHostPathReason(bind.source, homeDir, bind.readOnly);
+          if (reason === undefined) {
+            return [];
+          }
+          const normalized = normalizeHostPath(bind.source, homeDir);
+          const acknowledgement: UnsafeAcknowledgement | undefined =
+            normalized === "/" ? "host-root-mount" : normalized === normalizeHostPath(homeDir, homeDir) ? "home-folder-mount" : undefined;
+          const hint = acknowledgement === undefined ? "" : `, ${ACK_HINT(acknowledgement)}`;
+          return [{ message: `${bind.at}.source: ${reason}${hint}`, acknowledgement }];
+        }),
+  },
+  {
+    name: "credentials-read-only",
+    description: `Credentials must be mounted read-only: binds into ${SECRETS_MOUNT_DIR} and binds of key, token or cloud-login files.`,
+    check: (inputs, { homeDir }) =>
+      hostBinds(inputs)
+        .filter(
+          (bind) =>
+            !bind.readOnly &&
+            (isSameOrInside(normalizeHostPath(bind.target, homeDir), SECRETS_MOUNT_DIR) ||
+              looksLikeCredentialPath(bind.source, homeDir)),
+        )
+        .map((bind) => ({
+          message: `${bind.at} binds ${bind.source} to ${bind.target} read-write, so the agent could alter a credential; set readOnly: true`,
+        })),
+  },
+];
+
+/** Findings of one rule that the container's acknowledgement label does not waive, as messages. */
+export function ruleViolations(rule: ContainerRule, inputs: Record<string, unknown>, opts: RuleOptions): string[] {
+  const findings = rule.check(inputs, opts);
+  // Read the label only when a finding could be waived, so an unknown label leaves other rules running.
+  const acknowledged = findings.some((finding) => finding.acknowledgement) ? acknowledgedUnsafe(inputs) : new Set<string>();
+  return findings
+    .filter((finding) => finding.acknowledgement === undefined || !acknowledged.has(finding.acknowledgement))
+    .map((finding) => finding.message);
+}
+
+/** Every unwaived violation of every rule, prefixed with the rule name. */
+export function containerViolations(inputs: Record<string, unknown>, opts: RuleOptions): string[] {
+  return CONTAINER_RULES.flatMap((rule) => ruleViolations(rule, inputs, opts).map((message) => `${rule.name}: ${message}`));
+}

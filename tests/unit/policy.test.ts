@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
+import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
+import { containerViolations } from "../../policy/rules";
+import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../components/host-paths";
+
+const homeDir = "/home/dev";
+
+/** The container the program declares: every hardening setting on. */
+function hardenedContainer(): Record<string, unknown> {
+  return {
+    name: "agent-sandbox-dev-claude",
+    image: "agent-sandbox-agent:dev",
+    user: "1000:1000",
+    capabilities: { drops: ["ALL"] },
+    securityOpts: ["no-new-privileges:true"],
+    readOnly: true,
+    memory: 8192,
+    mounts: [
+      { type: "bind", source: "/home/dev/src/app", target: "/workspace" },
+      { type: "volume", source: "agent-sandbox-dev-claude-home", target: "/home/agent" },
+      { type: "tmpfs", target: "/tmp" },
+      { type: "bind", source: "/home/dev/.config/agent-sandbox/api-key", target: "/run/agent-secrets/api-key", readOnly: true },
+      { type: "bind", source: "/home/dev/.config/agent-sandbox/git-token", target: "/run/agent-secrets/git-token", readOnly: true },
+    ],
+    labels: [{ label: "dev.agent-sandbox.managed-by", value: "agent-sandbox" }],
+  };
+}
+
+function argsFor(props: Record<string, unknown>, type = CONTAINER_TYPE): ResourceValidationArgs {
+  return {
+    type,
+    props,
+    urn: `urn:pulumi:dev::agent-sandbox::${type}::sandbox`,
+    name: "sandbox",
+    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    stackTags: new Map(),
+    isType: () => type === CONTAINER_TYPE,
+    asType: () => undefined,
+    getConfig: <T extends object>() => ({ homeDir }) as T,
+    notApplicable: (reason?: string): never => {
+      throw new Error(`not applicable: ${reason}`);
+    },
+  };
+}
+
+function policyNamed(name: string): ResourceValidationPolicy {
+  const policy = hardeningPolicies.find((candidate) => candidate.name === name);
+  if (policy === undefined) {
+    throw new Error(`no policy named ${name}; have ${hardeningPolicies.map((p) => p.name).join(", ")}`);
+  }
+  return policy;
+}
+
+/** Runs one policy the way the CrossGuard server does and returns the reported messages. */
+async function violationsOf(name: string, props: Record<string, unknown>, type?: string): Promise<string[]> {
+  const messages: string[] = [];
+  const validations = [policyNamed(name).validateResource ?? []].flat();
+  for (const validate of validations) {
+    await validate(argsFor(props, type), (message) => messages.push(message));
+  }
+  return messages;
+}
+
+function withChanges(changes: Record<string, unknown>): Record<string, unknown> {
+  return { ...hardenedContainer(), ...changes };
+}
+
+function acknowledging(items: string, changes: Record<string, unknown>): Record<string, unknown> {
+  return withChanges({ ...changes, labels: [{ label: ACKNOWLEDGED_UNSAFE_LABEL, value: items }] });
+}
+
+describe("agent-sandbox-hardening policies", () => {
+  it("are all mandatory", () => {
+    expect(hardeningPolicies.map((p) => p.enforcementLevel)).toEqual(hardeningPolicies.map(() => "mandatory"));
+  });
+
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the hardened container the program declares", async (name) => {
+    expect(await violationsOf(name, hardenedContainer())).toEqual([]);
+  });
+
+  it("ignore resources that are not Docker containers", async () => {
+    expect(await violationsOf("not-privileged", { privileged: true }, "docker:index/network:Network")).toEqual([]);
+  });
+
+  it("refuses a container that binds the Docker socket through mounts", async () => {
+    const mounts = [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }];
+    expect(await violationsOf("no-docker-socket", withChanges({ mounts }))).toEqual([expect.stringMatching(/mounts\[0\].*socket/)]);
+  });
+
+  it("refuses a container that binds the Docker socket folder through volumes", async () => {
+    const volumes = [{ hostPath: "/run/", containerPath: "/host-run" }];
+    expect(await violationsOf("no-docker-socket", withChanges({ volumes }))).toEqual([expect.stringMatching(/volumes\[0\].*socket/)]);
+  });
+
+  it("refuses a privileged container", async () => {
+    expect(await violationsOf("not-privileged", withChanges({ privileged: true }))).toEqual([expect.stringMatching(/privileged is true/)]);
+  });
+
+  it("refuses a container that does not drop ALL capabilities", async () => {
+    const capabilities = { drops: ["NET_RAW"] };
+    expect(await violationsOf("drop-all-capabilities", withChanges({ capabilities }))).toEqual([expect.stringMatching(/drops: \["ALL"\]/)]);
+  });
+
+  it("refuses a container that adds a capability back", async () => {
+    const capabilities = { drops: ["ALL"], adds: ["SYS_ADMIN"] };
+    expect(await violationsOf("no-added-capabilities", withChanges({ capabilities }))).toEqual([expect.stringMatching(/SYS_ADMIN/)]);
+  });
+
+  it.each(["no-new-privileges", "no-new-privileges:true", "no-new-privileges=true"])("accepts securityOpts %s", async (opt) => {
+    expect(await violationsOf("no-new-privileges", withChanges({ securityOpts: [opt] }))).toEqual([]);
+  });
+
+  it("refuses a container whose no-new-privileges is false", async () => {
+    const securityOpts = ["no-new-privileges:false"];
+    expect(await violationsOf("no-new-privileges", withChanges({ securityOpts }))).toEqual([expect.stringMatching(/no-new-privileges:true/)]);
+  });
+
+  it.each([undefined, "", "root", "0", "0:0", "root:agent"])("refuses user %s", async (user) => {
+    expect(await violationsOf("non-root-user", withChanges({ user }))).toEqual([expect.stringMatching(/^user is .*UID:GID/)]);
+  });
+
+  it.each([undefined, 0])("refuses memory %s", async (memory) => {
+    expect(await violationsOf("memory-limit", withChanges({ memory }))).toEqual([expect.stringMatching(/memory is .* limit in MB/)]);
+  });
+
+  it.each([
+    ["networkMode", "network"],
+    ["pidMode", "pid"],
+    ["ipcMode", "ipc"],
+    ["usernsMode", "user"],
+  ])("refuses %s host", async (input, kind) => {
+    expect(await violationsOf("no-host-namespaces", withChanges({ [input]: "host" }))).toEqual([
+      expect.stringMatching(new RegExp(`${input} is "host".*${kind}`)),
+    ]);
+  });
+
+  it("accepts a private network mode", async () => {
+    expect(await violationsOf("no-host-namespaces", withChanges({ networkMode: "bridge" }))).toEqual([]);
+  });
+
+  it.each(["/", "/etc", "/home/dev", "/proc", "/home/dev/src/../../../sys"])("refuses binding host path %s", async (source) => {
+    const mounts = [{ type: "bind", source, target: "/workspace" }];
+    expect(await violationsOf("no-sensitive-host-paths", withChanges({ mounts }))).toEqual([expect.stringMatching(/^mounts\[0\]\.source: /)]);
+  });
+
+  it("judges the home folder from the policy config", async () => {
+    const volumes = [{ hostPath: "/home/dev/", containerPath: "/workspace" }];
+    expect(await violationsOf("no-sensitive-host-paths", withChanges({ volumes }))).toEqual([expect.stringMatching(/home folder itself/)]);
+  });
+
+  it("refuses a credential bind into /run/agent-secrets without readOnly", async () => {
+    const mounts = [{ type: "bind", source: "/srv/secrets/key", target: "/run/agent-secrets/api-key" }];
+    expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([expect.stringMatching(/read-write.*readOnly: true/)]);
+  });
+
+  it("refuses a read-write bind of a cloud login folder anywhere in the container", async () => {
+    const volumes = [{ hostPath: "/home/dev/.aws", containerPath: "/home/agent/.aws" }];
+    expect(await violationsOf("credentials-read-only", withChanges({ volumes }))).toEqual([expect.stringMatching(/\.aws/)]);
+  });
+
+  it("accepts a credential bound read-only", async () => {
+    const volumes = [{ hostPath: "/home/dev/.netrc", containerPath: "/home/agent/.netrc", readOnly: true }];
+    expect(await violationsOf("credentials-read-only", withChanges({ volumes }))).toEqual([]);
+  });
+});
+
+describe("acknowledged unsafe settings", () => {
+  const unsafe = {
+    privileged: true,
+    networkMode: "host",
+    pidMode: "host",
+    user: "0:0",
+    capabilities: { drops: ["ALL"], adds: ["NET_ADMIN"] },
+    mounts: [
+      { type: "bind", source: "/", target: "/workspace" },
+      { type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" },
+    ],
+  };
+
+  it("waives exactly the acknowledged items and still refuses the others", () => {
+    const violations = containerViolations(acknowledging("privileged, host-network,docker-socket", unsafe), { homeDir });
+    expect(violations.map((v) => v.split(":")[0]).sort()).toEqual([
+      "no-added-capabilities",
+      "no-host-namespaces",
+      "no-sensitive-host-paths",
+      "non-root-user",
+    ]);
+    expect(violations.find((v) => v.startsWith("no-host-namespaces"))).toMatch(/pidMode/);
+  });
+
+  it("passes a container whose every unsafe setting is acknowledged", () => {
+    const items = "privileged,host-network,host-pid,root-user,added-capabilities,host-root-mount,docker-socket";
+    expect(containerViolations(acknowledging(items, unsafe), { homeDir })).toEqual([]);
+  });
+
+  it("cannot waive a rule that has no acknowledgement, such as a missing memory limit", () => {
+    const violations = containerViolations(acknowledging("memory-limit", { memory: 0 }), { homeDir });
+    expect(violations).toEqual([expect.stringMatching(/^memory-limit: /)]);
+  });
+
+  it("waives the home folder mount but not /etc under the same label", () => {
+    const mounts = [
+      { type: "bind", source: "/home/dev", target: "/workspace" },
+      { type: "bind", source: "/etc", target: "/host-etc", readOnly: true },
+    ];
+    const violations = containerViolations(acknowledging("home-folder-mount", { mounts }), { homeDir });
+    expect(violations).toEqual([expect.stringMatching(/^no-sensitive-host-paths: mounts\[1\].*\/etc/)]);
+  });
+});
