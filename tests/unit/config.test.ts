@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig, sizeToMegabytes } from "../../components/config";
+
+const host = { homeDir: "/home/me" };
+const sandbox = (extra: Record<string, unknown> = {}) => ({ name: "main", workspace: "/home/me/code/app", ...extra });
+
+function problemsOf(raw: Record<string, unknown>): string[] {
+  try {
+    parseStackConfig(raw, host);
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("config was accepted");
+}
+
+describe("stack config defaults", () => {
+  it("turns a config holding only the workspace into one working sandbox named main", () => {
+    const config = parseStackConfig({ workspace: "/home/me/code/app" }, host);
+    expect(config.sandboxes).toHaveLength(1);
+    expect(config.sandboxes[0]).toMatchObject({
+      name: "main",
+      workspace: "/home/me/code/app",
+      mode: "rw",
+      agent: "claude",
+      resources: { cpus: 4, memory: "8g", swap: "0m", pids: 1024, openFiles: 8192 },
+      acknowledgeUnsafe: [],
+      privileged: false,
+    });
+    expect(config.image).toMatchObject({ agentUid: 1000, agentGid: 1000, platforms: [], push: false, baseImage: "debian:bookworm-slim" });
+    expect(config.runs).toEqual([]);
+  });
+
+  it("converts Docker sizes to the megabytes the provider takes", () => {
+    expect(sizeToMegabytes("8g")).toBe(8192);
+    expect(sizeToMegabytes("512m")).toBe(512);
+    expect(sizeToMegabytes("2048k")).toBe(2);
+    expect(() => sizeToMegabytes("8GB")).toThrow(/not a size/);
+  });
+
+  it("accepts an unsafe setting when the sandbox acknowledges it by name", () => {
+    const config = parseStackConfig({ sandboxes: [sandbox({ privileged: true, acknowledgeUnsafe: ["privileged"] })] }, host);
+    expect(config.sandboxes[0].privileged).toBe(true);
+  });
+});
+
+describe("bad stack config", () => {
+  const table: [string, Record<string, unknown>, string[]][] = [
+    ["a size written the wrong way", { sandboxes: [sandbox({ resources: { memory: "8GB" } })] }, ['sandboxes[0].resources.memory: "8GB" is not a size; use "8g" or "512m"']],
+    ["a relative workspace", { sandboxes: [sandbox({ workspace: "code/app" })] }, ['sandboxes[0].workspace: "code/app" is not an absolute path; use e.g. "/home/me/code/project"']],
+    ["a workspace of the wrong type", { workspace: 42 }, ['workspace: must be an absolute path like "/home/me/code/project"']],
+    ["a misspelt key", { workspace: "/home/me/code/app", sandboxs: [] }, ["sandboxs: unknown key (valid here: workspace, sandboxes, image, runs, docker)"]],
+    ["no sandbox at all", {}, ['workspace: no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]']],
+    ["an uppercase sandbox name", { sandboxes: [sandbox({ name: "Main" })] }, ['sandboxes[0].name: must be lowercase letters, digits and dashes, starting with a letter (e.g. "main")']],
+    ["a pids limit too low to run the agent", { sandboxes: [sandbox({ resources: { pids: 8 } })] }, ["sandboxes[0].resources.pids: must be at least 32 (the agent CLI alone runs a dozen threads)"]],
+    ["two sandboxes with one name", { sandboxes: [sandbox(), sandbox()] }, ['sandboxes[1].name: "main" is used twice; sandbox names must be unique']],
+    ["a run in a sandbox that does not exist", { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "other", prompt: "hi" }] }, ['runs[0].sandbox: "other" is not a configured sandbox; use one of: main']],
+    ["an empty prompt", { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "" }] }, ["runs[0].prompt: must not be empty"]],
+    ["a secret in plain sandbox env", { sandboxes: [sandbox({ env: { GITHUB_TOKEN: "ghx" } })] }, ["sandboxes[0].env.GITHUB_TOKEN: looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)"]],
+    ["an agent version that is a range", { workspace: "/home/me/code/app", image: { agentVersion: "^2" } }, ['image.agentVersion: must be an exact version like "2.1.330"']],
+    ["a platform Claude Code does not ship", { workspace: "/home/me/code/app", image: { platforms: ["linux/s390x"] } }, ['image.platforms[0]: Invalid option: expected one of "linux/amd64"|"linux/arm64"']],
+    ["a root agent UID", { workspace: "/home/me/code/app", image: { agentUid: 0 } }, ["image.agentUid: must be a non-root UID (e.g. 1000); see runAsRoot to run as root"]],
+    ["a push without a registry", { workspace: "/home/me/code/app", image: { push: true } }, ['image.push: pushing needs image.registry (e.g. {address: "127.0.0.1:5000"})']],
+    ["a remote engine given as a bare host", { workspace: "/home/me/code/app", docker: { host: "build-box" } }, ['docker.host: must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"']],
+  ];
+
+  it.each(table)("rejects %s with a message naming the key and a right value", (_, raw, expected) => {
+    expect(problemsOf(raw)).toEqual(expected);
+  });
+
+  it("refuses a multi-arch build without a registry, saying what to set", () => {
+    expect(problemsOf({ workspace: "/home/me/code/app", image: { platforms: ["linux/amd64", "linux/arm64"] } })).toEqual([
+      'image.registry: building for 2 platforms (linux/amd64, linux/arm64) makes a multi-arch image, which only a registry can hold; set image.registry: {address: "ghcr.io", repository: "my-team/agent-sandbox", username: "me"} and pulumi config set --secret registryPassword <password>',
+    ]);
+  });
+
+  it("reports every problem at once, structural and unsafe together", () => {
+    const problems = problemsOf({
+      sandboxes: [sandbox({ resources: { memory: "lots" }, privileged: true, extra: true })],
+      image: { platforms: ["linux/amd64", "linux/arm64"] },
+      runs: [{ name: "fix", sandbox: "nope", prompt: "x" }],
+    });
+    expect(problems.map((problem) => problem.split(":")[0])).toEqual([
+      "sandboxes[0].resources.memory",
+      "sandboxes[0].extra",
+      "sandboxes[0].privileged",
+      "image.registry",
+      "runs[0].sandbox",
+    ]);
+  });
+
+  const unsafe: [string, Record<string, unknown>, string, string][] = [
+    ["the Docker socket", { dockerSocket: true }, "dockerSocket", "dockerSocket"],
+    ["a Docker socket given as an extra mount", { mounts: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, "dockerSocket", "dockerSocket"],
+    ["privileged mode", { privileged: true }, "privileged", "privileged"],
+    ["the host network", { hostNetwork: true }, "hostNetwork", "hostNetwork"],
+    ["the host PID namespace", { hostPid: true }, "hostPid", "hostPid"],
+    ["the host IPC namespace", { hostIpc: true }, "hostIpc", "hostIpc"],
+    ["added capabilities", { capAdd: ["NET_ADMIN"] }, "capAdd", "addedCapabilities"],
+    ["running as root", { runAsRoot: true }, "runAsRoot", "root"],
+    ["a workspace of /", { workspace: "/" }, "workspace", "broadWorkspace"],
+    ["the home folder itself as workspace", { workspace: "/home/me/" }, "workspace", "broadWorkspace"],
+  ];
+
+  it.each(unsafe)("refuses %s unless acknowledged, naming the acknowledgement", (_, extra, key, item) => {
+    const [problem] = problemsOf({ sandboxes: [sandbox(extra)] });
+    expect(problem).toMatch(new RegExp(`^sandboxes\\[0\\]\\.${key}: refused because .+; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox$`));
+    expect(() => parseStackConfig({ sandboxes: [sandbox({ ...extra, acknowledgeUnsafe: [item] })] }, host)).not.toThrow();
+  });
+
+  it("refuses the home folder given through the workspace shortcut", () => {
+    expect(problemsOf({ workspace: "/home/me" })[0]).toMatch(/^workspace: refused because mounting \/ or your whole home folder/);
+  });
+});
