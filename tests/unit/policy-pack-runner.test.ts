@@ -19,24 +19,25 @@ const { Empty } = fromPulumi("google-protobuf/google/protobuf/empty_pb") as type
 const policyDir = path.resolve(__dirname, "../../policy");
 const MANDATORY = 1; // pulumirpc.EnforcementLevel.MANDATORY
 
-/** Starts the runner and resolves with the port the pack's analyzer server prints on stdout. */
-function startPack(): Promise<{ child: ChildProcess; port: number }> {
+/** Starts the runner; `port` resolves with the port the pack's analyzer server prints on stdout. */
+function startPack(): { child: ChildProcess; port: Promise<number> } {
   const runner = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [policyDir] });
   // The first argument is the engine address; nothing is logged to it in these calls.
   const child = spawn(process.execPath, [runner, "127.0.0.1:1", "."], { cwd: policyDir, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
-  return new Promise((resolve, reject) => {
+  const port = new Promise<number>((resolve, reject) => {
     child.stderr?.on("data", (chunk) => (stderr += chunk));
     child.stdout?.on("data", (chunk) => {
       stdout += chunk;
-      const port = /^(\d+)\s*$/m.exec(stdout)?.[1];
-      if (port !== undefined) {
-        resolve({ child, port: Number(port) });
+      const printed = /^(\d+)\s*$/m.exec(stdout)?.[1];
+      if (printed !== undefined) {
+        resolve(Number(printed));
       }
     });
     child.on("exit", (code) => reject(new Error(`policy pack exited with ${code} before serving:\n${stdout}\n${stderr}`)));
   });
+  return { child, port };
 }
 
 describe("policy pack under Pulumi's policy-pack runner", () => {
@@ -44,9 +45,10 @@ describe("policy pack under Pulumi's policy-pack runner", () => {
   let client: analyzerGrpc.AnalyzerClient;
 
   beforeAll(async () => {
-    const started = await startPack();
+    const started = startPack();
+    // Kept before awaiting so afterAll stops the runner even if it never serves.
     child = started.child;
-    client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${started.port}`, grpc.credentials.createInsecure());
+    client = new analyzerGrpc.AnalyzerClient(`127.0.0.1:${await started.port}`, grpc.credentials.createInsecure());
   }, 60_000);
 
   afterAll(() => {
