@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { sizeToMegabytes, type SandboxConfig } from "./config";
+import { ACKNOWLEDGED_UNSAFE_LABEL, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
 import { cleanEnvPrefix, humanDockerCommand } from "./shell";
 
@@ -35,8 +36,6 @@ export interface AgentSandboxArgs {
   readonly gitToken?: pulumi.Input<string>;
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
-  /** Docker provider of the target engine; the default provider when absent. */
-  readonly dockerProvider?: docker.Provider;
 }
 
 /** Names of the engine objects of one sandbox, derived from project, stack and sandbox name. */
@@ -99,7 +98,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
       : { networksAdvanced: [{ name: refs.networkName, aliases: [sandbox.name] }], hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] }),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
-    labels: providerLabels(labelsFor(identity, sandbox.name)),
+    labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox) }),
     restart: sandbox.restart,
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
@@ -117,6 +116,15 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     wait: false,
     destroyGraceSeconds: 10,
   };
+}
+
+/**
+ * The policy pack cannot read stack config, so the items this sandbox's config acknowledged travel on the
+ * container as a label; the policy waives exactly those (contract in policy/rules.ts).
+ */
+export function acknowledgementLabel(sandbox: SandboxConfig): Record<string, string> {
+  const items = sandbox.acknowledgeUnsafe.filter((item): item is UnsafeAcknowledgement => (UNSAFE_ACKNOWLEDGEMENTS as readonly string[]).includes(item));
+  return items.length > 0 ? { [ACKNOWLEDGED_UNSAFE_LABEL]: [...new Set(items)].sort().join(",") } : {};
 }
 
 const DURATION_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
@@ -179,6 +187,8 @@ export class AgentSandbox extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   public readonly networkName: pulumi.Output<string>;
   public readonly homeVolumeName: pulumi.Output<string>;
+  /** `uid:gid` the agent runs as inside this sandbox. */
+  public readonly agentUser: string;
   /** Completes once the container runs with its pids limit and is healthy; agent runs depend on it. */
   public readonly ready: command.local.Command;
   /** What a person types to open a shell in the sandbox. */
@@ -191,7 +201,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     const { identity, sandbox } = args;
     const names = sandboxObjectNames(identity, sandbox.name);
     const labels = providerLabels(labelsFor(identity, sandbox.name));
-    const engine = { parent: this, provider: args.dockerProvider };
+    const engine = { parent: this };
 
     const network = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, engine);
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
@@ -244,6 +254,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
     this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
     this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", "claude"]);
+    this.agentUser = agentUser;
     this.containerName = container.name;
     this.networkName = network.name;
     this.homeVolumeName = home.name;

@@ -5,23 +5,30 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, formatIssuePath } from "./config-error";
+import { exposesEngineSocket, looksLikeCredentialPath, sensitiveHostPathReason, type UnsafeAcknowledgement } from "./host-paths";
 
 export { ConfigError } from "./config-error";
 
 export const CONFIG_NAMESPACE = "agent-sandbox";
 
-/** Items a sandbox may list under `acknowledgeUnsafe` to accept a setting that weakens isolation. */
-export const UNSAFE_ITEMS = {
-  dockerSocket: "mounting the Docker socket gives the agent root on the host",
+/**
+ * Names a sandbox may list under `acknowledgeUnsafe` to accept a setting that weakens isolation. The
+ * container-level ones are shared with the policy pack (components/host-paths.ts), which reads them back
+ * from the container's acknowledgement label; open egress is a network matter the policy cannot see.
+ */
+export const UNSAFE_ITEMS: Record<UnsafeAcknowledgement | "open-egress", string> = {
+  "docker-socket": "mounting the Docker socket gives the agent root on the host",
   privileged: "privileged mode gives the agent every host device and capability",
-  hostNetwork: "the host network lets the agent reach every service on the host and its networks",
-  hostPid: "the host PID namespace lets the agent see and signal host processes",
-  hostIpc: "the host IPC namespace exposes host shared memory",
-  addedCapabilities: "added capabilities widen what a compromised agent can do to the kernel",
-  root: "running as root inside the sandbox makes every container escape a host root escape",
-  broadWorkspace: "mounting / or your whole home folder exposes every credential you own",
-  openEgress: "open egress lets the agent send your code anywhere",
-} as const;
+  "host-network": "the host network lets the agent reach every service on the host and its networks",
+  "host-pid": "the host PID namespace lets the agent see and signal host processes",
+  "host-ipc": "the host IPC namespace exposes host shared memory",
+  "host-userns": "the host user namespace undoes user-namespace remapping",
+  "added-capabilities": "added capabilities widen what a compromised agent can do to the kernel",
+  "root-user": "running as root inside the sandbox makes every container escape a host root escape",
+  "host-root-mount": "mounting / exposes the whole host filesystem",
+  "home-folder-mount": "mounting your whole home folder exposes every key and token you own",
+  "open-egress": "open egress lets the agent send your code anywhere",
+};
 export type UnsafeItem = keyof typeof UNSAFE_ITEMS;
 const unsafeItemNames = Object.keys(UNSAFE_ITEMS) as [UnsafeItem, ...UnsafeItem[]];
 
@@ -243,6 +250,7 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
       message: `refused because ${UNSAFE_ITEMS[item]}; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox`,
     });
   }
+  refuseSensitiveBinds(sandbox, host, ctx);
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
@@ -259,23 +267,58 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
 /** The unsafe items a sandbox asks for, each with the config key that asks for it. */
 export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeItem, string> {
   const requested = new Map<UnsafeItem, string>();
-  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { source?: unknown }[]) : [];
-  const sources = [sandbox.workspace, ...mounts.map((mount) => mount?.source)].filter((source): source is string => typeof source === "string");
-  if (sandbox.dockerSocket === true || sources.some((source) => source.endsWith("docker.sock"))) requested.set("dockerSocket", "dockerSocket");
+  const sources = bindSources(sandbox).map((bind) => bind.source);
+  if (sandbox.dockerSocket === true || sources.some((source) => exposesEngineSocket(source, host.homeDir))) requested.set("docker-socket", "dockerSocket");
   if (sandbox.privileged === true) requested.set("privileged", "privileged");
-  if (sandbox.hostNetwork === true) requested.set("hostNetwork", "hostNetwork");
-  if (sandbox.hostPid === true) requested.set("hostPid", "hostPid");
-  if (sandbox.hostIpc === true) requested.set("hostIpc", "hostIpc");
-  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("addedCapabilities", "capAdd");
-  if (sandbox.runAsRoot === true) requested.set("root", "runAsRoot");
-  if (typeof sandbox.workspace === "string" && isBroadWorkspace(sandbox.workspace, host)) requested.set("broadWorkspace", "workspace");
+  if (sandbox.hostNetwork === true) requested.set("host-network", "hostNetwork");
+  if (sandbox.hostPid === true) requested.set("host-pid", "hostPid");
+  if (sandbox.hostIpc === true) requested.set("host-ipc", "hostIpc");
+  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", "capAdd");
+  if (sandbox.runAsRoot === true) requested.set("root-user", "runAsRoot");
+  const broad = typeof sandbox.workspace === "string" ? broadWorkspaceItem(sandbox.workspace, host) : undefined;
+  if (broad) requested.set(broad, "workspace");
   return requested;
 }
 
 /** `/` and the home folder itself hold every credential the developer has. */
-export function isBroadWorkspace(workspace: string, host: HostContext): boolean {
+export function broadWorkspaceItem(workspace: string, host: HostContext): "host-root-mount" | "home-folder-mount" | undefined {
   const normalized = path.resolve(workspace);
-  return normalized === "/" || normalized === path.resolve(host.homeDir);
+  if (normalized === "/") return "host-root-mount";
+  if (normalized === path.resolve(host.homeDir)) return "home-folder-mount";
+  return undefined;
+}
+
+interface BindSource {
+  readonly source: string;
+  readonly readOnly: boolean;
+  /** Issue path of the source, relative to the sandbox. */
+  readonly key: (string | number)[];
+}
+
+function bindSources(sandbox: Loose<SandboxConfig>): BindSource[] {
+  const binds: BindSource[] = [];
+  if (typeof sandbox.workspace === "string") binds.push({ source: sandbox.workspace, readOnly: sandbox.mode === "ro", key: ["workspace"] });
+  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { source?: unknown; readOnly?: unknown }[]) : [];
+  mounts.forEach((mount, index) => {
+    if (typeof mount?.source === "string") binds.push({ source: mount.source, readOnly: mount.readOnly !== false, key: ["mounts", index, "source"] });
+  });
+  return binds;
+}
+
+/**
+ * Host paths no acknowledgement makes acceptable: system trees such as /etc or /proc, and credentials
+ * mounted read-write. (/, the home folder and engine sockets are acknowledgeable items, checked above.)
+ */
+function refuseSensitiveBinds(sandbox: Loose<SandboxConfig>, host: HostContext, ctx: z.RefinementCtx): void {
+  for (const bind of bindSources(sandbox)) {
+    const checkedElsewhere = !path.isAbsolute(bind.source) || exposesEngineSocket(bind.source, host.homeDir) || broadWorkspaceItem(bind.source, host);
+    if (checkedElsewhere) continue;
+    const reason = sensitiveHostPathReason(bind.source, host.homeDir, bind.readOnly);
+    if (reason) ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${reason}` });
+    else if (!bind.readOnly && looksLikeCredentialPath(bind.source, host.homeDir)) {
+      ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${bind.source} looks like a credential and would be writable by the agent; mount it with readOnly: true` });
+    }
+  }
 }
 
 function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): void {
@@ -302,11 +345,12 @@ const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.Refinem
   if (sandboxes && config.workspace !== undefined) {
     ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
   }
-  if (typeof config.workspace === "string" && isBroadWorkspace(config.workspace, host)) {
+  const broad = typeof config.workspace === "string" ? broadWorkspaceItem(config.workspace, host) : undefined;
+  if (broad) {
     ctx.addIssue({
       code: "custom",
       path: ["workspace"],
-      message: `refused because ${UNSAFE_ITEMS.broadWorkspace}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [broadWorkspace]`,
+      message: `refused because ${UNSAFE_ITEMS[broad]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${broad}]`,
     });
   }
   if (!sandboxes?.length && config.workspace === undefined) {

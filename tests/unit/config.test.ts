@@ -42,6 +42,11 @@ describe("stack config defaults", () => {
     const config = parseStackConfig({ sandboxes: [sandbox({ privileged: true, acknowledgeUnsafe: ["privileged"] })] }, host);
     expect(config.sandboxes[0].privileged).toBe(true);
   });
+
+  it("accepts credentials mounted read-only, the default for extra mounts", () => {
+    const config = parseStackConfig({ sandboxes: [sandbox({ mounts: [{ source: "/home/me/.ssh/known_hosts", target: "/home/agent/.ssh/known_hosts" }] })] }, host);
+    expect(config.sandboxes[0].mounts[0].readOnly).toBe(true);
+  });
 });
 
 describe("bad stack config", () => {
@@ -61,6 +66,9 @@ describe("bad stack config", () => {
     ["a platform Claude Code does not ship", { workspace: "/home/me/code/app", image: { platforms: ["linux/s390x"] } }, ['image.platforms[0]: Invalid option: expected one of "linux/amd64"|"linux/arm64"']],
     ["a root agent UID", { workspace: "/home/me/code/app", image: { agentUid: 0 } }, ["image.agentUid: must be a non-root UID (e.g. 1000); see runAsRoot to run as root"]],
     ["a push without a registry", { workspace: "/home/me/code/app", image: { push: true } }, ['image.push: pushing needs image.registry (e.g. {address: "127.0.0.1:5000"})']],
+    ["a system folder as workspace", { sandboxes: [sandbox({ workspace: "/etc/nginx" })] }, ["sandboxes[0].workspace: refused: /etc/nginx is inside /etc, host system files the sandbox must not see; mount a project folder instead"]],
+    ["~/.ssh mounted writable", { sandboxes: [sandbox({ mounts: [{ source: "/home/me/.ssh", target: "/home/agent/.ssh", readOnly: false }] })] }, ["sandboxes[0].mounts[0].source: refused: /home/me/.ssh is inside ~/.ssh and mounted read-write, so the agent could add keys or edit known_hosts; mount it read-only"]],
+    ["a credential file mounted writable", { sandboxes: [sandbox({ mounts: [{ source: "/home/me/.aws", target: "/home/agent/.aws", readOnly: false }] })] }, ["sandboxes[0].mounts[0].source: refused: /home/me/.aws looks like a credential and would be writable by the agent; mount it with readOnly: true"]],
     ["a remote engine given as a bare host", { workspace: "/home/me/code/app", docker: { host: "build-box" } }, ['docker.host: must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"']],
   ];
 
@@ -90,16 +98,16 @@ describe("bad stack config", () => {
   });
 
   const unsafe: [string, Record<string, unknown>, string, string][] = [
-    ["the Docker socket", { dockerSocket: true }, "dockerSocket", "dockerSocket"],
-    ["a Docker socket given as an extra mount", { mounts: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, "dockerSocket", "dockerSocket"],
+    ["the Docker socket", { dockerSocket: true }, "dockerSocket", "docker-socket"],
+    ["a Docker socket given as an extra mount", { mounts: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, "dockerSocket", "docker-socket"],
     ["privileged mode", { privileged: true }, "privileged", "privileged"],
-    ["the host network", { hostNetwork: true }, "hostNetwork", "hostNetwork"],
-    ["the host PID namespace", { hostPid: true }, "hostPid", "hostPid"],
-    ["the host IPC namespace", { hostIpc: true }, "hostIpc", "hostIpc"],
-    ["added capabilities", { capAdd: ["NET_ADMIN"] }, "capAdd", "addedCapabilities"],
-    ["running as root", { runAsRoot: true }, "runAsRoot", "root"],
-    ["a workspace of /", { workspace: "/" }, "workspace", "broadWorkspace"],
-    ["the home folder itself as workspace", { workspace: "/home/me/" }, "workspace", "broadWorkspace"],
+    ["the host network", { hostNetwork: true }, "hostNetwork", "host-network"],
+    ["the host PID namespace", { hostPid: true }, "hostPid", "host-pid"],
+    ["the host IPC namespace", { hostIpc: true }, "hostIpc", "host-ipc"],
+    ["added capabilities", { capAdd: ["NET_ADMIN"] }, "capAdd", "added-capabilities"],
+    ["running as root", { runAsRoot: true }, "runAsRoot", "root-user"],
+    ["a workspace of /", { workspace: "/" }, "workspace", "host-root-mount"],
+    ["the home folder itself as workspace", { workspace: "/home/me/" }, "workspace", "home-folder-mount"],
   ];
 
   it.each(unsafe)("refuses %s unless acknowledged, naming the acknowledgement", (_, extra, key, item) => {
@@ -109,6 +117,6 @@ describe("bad stack config", () => {
   });
 
   it("refuses the home folder given through the workspace shortcut", () => {
-    expect(problemsOf({ workspace: "/home/me" })[0]).toMatch(/^workspace: refused because mounting \/ or your whole home folder/);
+    expect(problemsOf({ workspace: "/home/me" })[0]).toMatch(/^workspace: refused because mounting your whole home folder exposes every key and token you own; .*acknowledgeUnsafe: \[home-folder-mount\]$/);
   });
 });
