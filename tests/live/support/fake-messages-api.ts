@@ -1,0 +1,287 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local stand-in for the Anthropic Messages API, enough for a Claude Code `-p` run: the agent talks to it
+ * through ANTHROPIC_BASE_URL, so live tests exercise the real CLI without a real key or any outside traffic.
+ * Shapes follow the public API (SSE event names, error JSON); what the CLI sends was observed by running
+ * @anthropic-ai/claude-code 2.1.330 against it (see tests/fixtures/claude-stream/README.md).
+ */
+
+/** One scripted answer of the model; each main-loop request of the CLI consumes the next one. */
+export type ScriptedTurn =
+  /** A final text answer (stop_reason end_turn). */
+  | { readonly kind: "text"; readonly text: string }
+  /** A tool call (stop_reason tool_use); the CLI runs the tool and sends its tool_result in the next request. */
+  | {
+      readonly kind: "tool_use";
+      readonly name: string;
+      readonly input: Record<string, unknown>;
+      /** Optional text the model "says" before calling the tool. */
+      readonly text?: string;
+    }
+  /**
+   * An HTTP error in the API's error shape, e.g. 401 authentication_error or 529 overloaded_error, answered
+   * `times` requests in a row (default 1). The CLI retries most errors (401 included) with backoff, so a
+   * persistent failure needs `times: Infinity` and CLAUDE_CODE_MAX_RETRIES=0 to end quickly.
+   */
+  | {
+      readonly kind: "error";
+      readonly status: number;
+      readonly errorType: string;
+      readonly message: string;
+      readonly times?: number;
+    };
+
+export interface RecordedRequest {
+  readonly method: string;
+  /** Path including the query string, e.g. `/v1/messages?beta=true`. */
+  readonly path: string;
+  readonly headers: http.IncomingHttpHeaders;
+  /** The `x-api-key` header as received, so tests can prove the key reached the API. */
+  readonly apiKey: string | undefined;
+  /** The `authorization` header as received (set when the CLI authenticates with a bearer token). */
+  readonly authorization: string | undefined;
+  /** The parsed JSON body, or the raw text when it is not JSON. */
+  readonly body: unknown;
+  /** Index in the script of the turn that answered; undefined for side calls, preflights and an exhausted script. */
+  readonly scriptIndex: number | undefined;
+}
+
+export interface FakeMessagesApiOptions {
+  /** Address to bind: 127.0.0.1 for host runs, the bridge gateway or 0.0.0.0 for sandboxes. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Port to bind; 0 (the default) picks a free one. */
+  readonly port?: number;
+  readonly script: readonly ScriptedTurn[];
+}
+
+export interface FakeMessagesApi {
+  /** Base URL for ANTHROPIC_BASE_URL, using the bound host (0.0.0.0 is reported as 127.0.0.1). */
+  readonly url: string;
+  readonly port: number;
+  /** Every request received, in arrival order; the array fills up while the server runs. */
+  readonly requests: RecordedRequest[];
+  close(): Promise<void>;
+}
+
+interface ContentBlock {
+  readonly type: "text" | "tool_use";
+  readonly [field: string]: unknown;
+}
+
+interface ModelMessage {
+  readonly id: string;
+  readonly content: readonly ContentBlock[];
+  readonly stopReason: "end_turn" | "tool_use";
+}
+
+// Fixed usage numbers keep the CLI's cost figures (and so the recorded fixtures) deterministic.
+const USAGE = { input_tokens: 100, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+const OUTPUT_TOKENS = 20;
+
+export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Promise<FakeMessagesApi> {
+  const requests: RecordedRequest[] = [];
+  const nextTurn = scriptCursor(options.script);
+
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const raw = Buffer.concat(chunks).toString("utf8");
+      const body = parseJson(raw);
+      const path = req.url ?? "/";
+      const pathname = path.split("?")[0];
+      const consumesTurn = req.method === "POST" && pathname === "/v1/messages" && !isSideCall(body);
+      const scriptIndex = consumesTurn ? nextTurn() : undefined;
+      requests.push({
+        method: req.method ?? "",
+        path,
+        headers: req.headers,
+        apiKey: headerValue(req.headers["x-api-key"]),
+        authorization: headerValue(req.headers.authorization),
+        body,
+        scriptIndex,
+      });
+      const requestId = `req_fake_${requests.length}`;
+      res.setHeader("request-id", requestId);
+
+      if (pathname === "/api/hello") {
+        // The CLI preconnects with `HEAD /api/hello` unless non-essential traffic is disabled.
+        res.writeHead(200).end();
+      } else if (req.method === "POST" && pathname === "/v1/messages/count_tokens") {
+        sendJson(res, 200, { input_tokens: USAGE.input_tokens });
+      } else if (req.method === "POST" && pathname === "/v1/messages") {
+        const turn = !consumesTurn
+          ? sideCallAnswer
+          : scriptIndex === undefined
+            ? exhausted(options.script.length, requests.length)
+            : options.script[scriptIndex];
+        answerMessages(res, body, turn, requests.length, requestId);
+      } else {
+        sendError(res, 404, "not_found_error", `fake-messages-api does not implement ${req.method} ${pathname}`, requestId);
+      }
+    });
+  });
+
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  return {
+    url: `http://${urlHost}:${port}`,
+    port,
+    requests,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}
+
+/**
+ * Requests outside the agent loop (titles, quota probes) must not eat scripted turns. They carry no tools
+ * and ask for few output tokens; the main loop always sends its tool list and a large max_tokens.
+ */
+export function isSideCall(body: unknown): boolean {
+  if (typeof body !== "object" || body === null) return false;
+  const { tools, max_tokens: maxTokens } = body as { tools?: unknown; max_tokens?: unknown };
+  const hasTools = Array.isArray(tools) && tools.length > 0;
+  return !hasTools && typeof maxTokens === "number" && maxTokens <= 1024;
+}
+
+/** Returns the index of the turn that answers the next main-loop request, undefined once the script ran out. */
+function scriptCursor(script: readonly ScriptedTurn[]): () => number | undefined {
+  let index = 0;
+  let answered = 0;
+  return () => {
+    const turn = script[index];
+    if (turn === undefined) return undefined;
+    const current = index;
+    answered += 1;
+    if (answered >= (turn.kind === "error" ? (turn.times ?? 1) : 1)) {
+      index += 1;
+      answered = 0;
+    }
+    return current;
+  };
+}
+
+const sideCallAnswer: ScriptedTurn = { kind: "text", text: "ok" };
+
+/** Running out of script is a test bug: answer with a non-retryable error that names it. */
+function exhausted(scriptLength: number, requestNumber: number): ScriptedTurn {
+  return {
+    kind: "error",
+    status: 400,
+    errorType: "invalid_request_error",
+    message: `fake-messages-api: script exhausted (${scriptLength} turns) at request #${requestNumber}; add turns to the script`,
+  };
+}
+
+function answerMessages(
+  res: http.ServerResponse,
+  body: unknown,
+  turn: ScriptedTurn,
+  requestNumber: number,
+  requestId: string,
+): void {
+  if (turn.kind === "error") {
+    sendError(res, turn.status, turn.errorType, turn.message, requestId);
+    return;
+  }
+  const request = (typeof body === "object" && body !== null ? body : {}) as { model?: unknown; stream?: unknown };
+  const model = typeof request.model === "string" ? request.model : "claude-fake";
+  const message = modelMessage(turn, requestNumber);
+  if (request.stream === true) {
+    streamMessage(res, message, model);
+  } else {
+    sendJson(res, 200, {
+      id: message.id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: message.content,
+      stop_reason: message.stopReason,
+      stop_sequence: null,
+      usage: { ...USAGE, output_tokens: OUTPUT_TOKENS },
+    });
+  }
+}
+
+function modelMessage(turn: Exclude<ScriptedTurn, { kind: "error" }>, requestNumber: number): ModelMessage {
+  const id = `msg_fake_${requestNumber}`;
+  if (turn.kind === "text") {
+    return { id, content: [{ type: "text", text: turn.text }], stopReason: "end_turn" };
+  }
+  const toolUse: ContentBlock = { type: "tool_use", id: `toolu_fake_${requestNumber}`, name: turn.name, input: turn.input };
+  const content = turn.text === undefined ? [toolUse] : [{ type: "text" as const, text: turn.text }, toolUse];
+  return { id, content, stopReason: "tool_use" };
+}
+
+/** Server-Sent Events in the order the API sends them; text and tool input arrive in two deltas each. */
+function streamMessage(res: http.ServerResponse, message: ModelMessage, model: string): void {
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  const send = (type: string, data: Record<string, unknown>) =>
+    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+
+  send("message_start", {
+    message: {
+      id: message.id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: [],
+      stop_reason: null,
+      stop_sequence: null,
+      usage: { ...USAGE, output_tokens: 1 },
+    },
+  });
+  message.content.forEach((block, index) => {
+    const isText = block.type === "text";
+    send("content_block_start", { index, content_block: isText ? { type: "text", text: "" } : { ...block, input: {} } });
+    // The API sends keep-alive pings once the first block has started; clients must ignore them.
+    if (index === 0) send("ping", {});
+    for (const part of halves(isText ? String(block.text) : JSON.stringify(block.input))) {
+      const delta = isText ? { type: "text_delta", text: part } : { type: "input_json_delta", partial_json: part };
+      send("content_block_delta", { index, delta });
+    }
+    send("content_block_stop", { index });
+  });
+  send("message_delta", {
+    delta: { stop_reason: message.stopReason, stop_sequence: null },
+    usage: { output_tokens: OUTPUT_TOKENS },
+  });
+  send("message_stop", {});
+  res.end();
+}
+
+/** Splits a string in two so clients must concatenate deltas, as they must with the real API. */
+function halves(text: string): string[] {
+  const middle = Math.ceil(text.length / 2);
+  return [text.slice(0, middle), text.slice(middle)].filter((part) => part.length > 0);
+}
+
+function sendError(res: http.ServerResponse, status: number, errorType: string, message: string, requestId: string): void {
+  sendJson(res, status, { type: "error", error: { type: errorType, message }, request_id: requestId });
+}
+
+function sendJson(res: http.ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+}
+
+function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(", ") : value;
+}
