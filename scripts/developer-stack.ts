@@ -1,0 +1,47 @@
+/**
+ * What `npm run stack:new` writes: a developer's own stack file from facts about their machine, checked
+ * by the program's own config schema before it is written, so a new stack never starts out invalid.
+ */
+import * as os from "node:os";
+import { stringify } from "yaml";
+import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "../components/config";
+import { ConfigError } from "../components/config-error";
+import { hostProblems, type HostProbe } from "../components/host-checks";
+import { readRawConfig } from "../components/stack-config";
+
+export interface DeveloperFacts {
+  readonly stack: string;
+  /** The folder the agent works on: given, or the current repository's root. */
+  readonly workspace: string;
+  /** Owner of the workspace: the agent runs as this UID/GID so files it writes stay the developer's. */
+  readonly uid: number;
+  readonly gid: number;
+  readonly agent: "claude";
+}
+
+/** Pulumi's rule for stack names, tightened to what also reads well in container names. */
+export function stackNameProblem(stack: string): string | undefined {
+  if (/^[a-z0-9][a-z0-9_.-]{0,39}$/.test(stack)) return undefined;
+  return `stack name "${stack}" must be 1-40 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. "alice")`;
+}
+
+export function developerStackFile(facts: DeveloperFacts): { path: string; text: string } {
+  const config = {
+    [`${CONFIG_NAMESPACE}:sandboxes`]: [{ name: "main", workspace: facts.workspace, agent: facts.agent }],
+    [`${CONFIG_NAMESPACE}:image`]: { agentUid: facts.uid, agentGid: facts.gid },
+  };
+  const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: pulumi config set --secret anthropicApiKey <key>\n`;
+  return { path: `Pulumi.${facts.stack}.yaml`, text: header + stringify({ config }) };
+}
+
+/** Reads a stack file's config the way the program does and validates it: schema, then host facts. */
+export function validateStackFile(config: Record<string, unknown>, probe: HostProbe): StackConfig {
+  const asPulumiConfig = Object.fromEntries(
+    Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
+  );
+  const { raw } = readRawConfig(asPulumiConfig);
+  const parsed = parseStackConfig(raw, { homeDir: os.homedir() });
+  const problems = hostProblems(parsed, probe);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return parsed;
+}

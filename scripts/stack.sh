@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Preview or provision a stack (default `dev`, or $AGENT_SANDBOX_STACK) on the embedded default: a local
+# file backend (Pulumi.yaml `backend.url`), no cloud account.
+# Usage: scripts/stack.sh up|preview [workspace folder] [extra pulumi flags]   (npm run up / npm run preview)
+set -euo pipefail
+# npm runs scripts from the project folder; INIT_CWD is where the developer typed the command.
+invoked_from="${INIT_CWD:-$PWD}"
+cd "$(dirname "$0")/.."
+
+command -v pulumi >/dev/null || { echo "The Pulumi CLI is not installed: see https://www.pulumi.com/docs/install/" >&2; exit 1; }
+docker info >/dev/null 2>&1 || { echo "No Docker engine answers (docker info failed): start Docker first." >&2; exit 1; }
+
+verb="${1:?usage: scripts/stack.sh up|preview [workspace folder] [pulumi flags]}"
+shift
+stack="${AGENT_SANDBOX_STACK:-dev}"
+local_backend=(bash scripts/with-local-backend.sh)
+"${local_backend[@]}" pulumi stack select "$stack" 2>/dev/null || "${local_backend[@]}" pulumi stack init "$stack" --secrets-provider passphrase
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+  workspace="$(cd "$invoked_from" && cd "$1" && pwd)"
+  shift
+  "${local_backend[@]}" pulumi config set --stack "$stack" workspace "$workspace"
+fi
+"${local_backend[@]}" pulumi "$verb" --stack "$stack" "$@"
