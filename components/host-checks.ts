@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import type { StackConfig } from "./config";
+import { sensitiveHostPathReason } from "./host-paths";
 
 export interface PathFacts {
   readonly isDirectory: boolean;
@@ -15,6 +16,8 @@ export interface PathFacts {
 export interface HostProbe {
   stat(path: string): PathFacts | undefined;
   readText(path: string): string | undefined;
+  /** Where a path really leads once symlinks are followed. */
+  realPath(path: string): string;
 }
 
 export const realHostProbe: HostProbe = {
@@ -33,9 +36,24 @@ export const realHostProbe: HostProbe = {
       return undefined;
     }
   },
+  realPath(path) {
+    try {
+      return fs.realpathSync(path);
+    } catch {
+      return path;
+    }
+  },
 };
 
-export function hostProblems(config: StackConfig, probe: HostProbe): string[] {
+/** The schema judged the path as written; a symlink may lead somewhere it would have refused. */
+function symlinkProblem(key: string, written: string, readOnly: boolean, probe: HostProbe, homeDir: string): string | undefined {
+  const real = probe.realPath(written);
+  if (real === written) return undefined;
+  const reason = sensitiveHostPathReason(real, homeDir, readOnly);
+  return reason ? `${key}: "${written}" is a link to ${real}; refused: ${reason}` : undefined;
+}
+
+export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string): string[] {
   const problems: string[] = [];
   const { agentUid } = config.image;
   config.sandboxes.forEach((sandbox, index) => {
@@ -50,7 +68,11 @@ export function hostProblems(config: StackConfig, probe: HostProbe): string[] {
         `${key}.workspace: "${sandbox.workspace}" is owned by UID ${workspace.uid} but the agent runs as UID ${agentUid}, so it could not write there and its files would not be yours; set image.agentUid: ${workspace.uid} and image.agentGid: ${workspace.gid} (or use mode: ro)`,
       );
     }
+    const linked = symlinkProblem(`${key}.workspace`, sandbox.workspace, sandbox.mode === "ro", probe, homeDir);
+    if (linked) problems.push(linked);
     sandbox.mounts.forEach((mount, mountIndex) => {
+      const mountLinked = symlinkProblem(`${key}.mounts[${mountIndex}].source`, mount.source, mount.readOnly, probe, homeDir);
+      if (mountLinked) problems.push(mountLinked);
       if (!probe.stat(mount.source)) {
         problems.push(`${key}.mounts[${mountIndex}].source: "${mount.source}" does not exist on this machine; Docker would fail to start the sandbox`);
       }

@@ -19,6 +19,8 @@ export interface LoadedStack {
   readonly identity: StackIdentity;
   readonly config: StackConfig;
   readonly secrets: StackSecrets;
+  /** PEM text of `image.extraCaCertsFile`, as a secret: it reaches the build only as a BuildKit secret. */
+  readonly extraCaCerts?: pulumi.Output<string>;
 }
 
 /** Structured values arrive as JSON text; plain strings (paths) stay as they are. */
@@ -64,7 +66,7 @@ export function loadStackConfig(probe: HostProbe = realHostProbe): LoadedStack {
     throw error;
   }
   const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
-  const problems = [...secretProblems, ...(remoteHost ? [] : hostProblems(config, probe))];
+  const problems = [...secretProblems, ...(remoteHost ? [] : hostProblems(config, probe, os.homedir()))];
   if (config.image.registry?.username && !pulumi.runtime.allConfig()[`${CONFIG_NAMESPACE}:registryPassword`]) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
@@ -76,5 +78,7 @@ export function loadStackConfig(probe: HostProbe = realHostProbe): LoadedStack {
     const value = pulumiConfig.getSecret(key);
     if (value !== undefined) secrets[key] = value;
   }
-  return { identity, config, secrets };
+  const caFile = config.image.extraCaCertsFile;
+  const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
+  return { identity, config, secrets, extraCaCerts };
 }

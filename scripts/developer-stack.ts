@@ -41,7 +41,7 @@ export function validateStackFile(config: Record<string, unknown>, probe: HostPr
   );
   const { raw } = readRawConfig(asPulumiConfig);
   const parsed = parseStackConfig(raw, { homeDir: os.homedir() });
-  const problems = hostProblems(parsed, probe);
+  const problems = hostProblems(parsed, probe, os.homedir());
   if (problems.length > 0) throw new ConfigError(problems);
   return parsed;
 }

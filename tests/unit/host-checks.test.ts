@@ -1,0 +1,47 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../components/config";
+import { hostProblems, realHostProbe } from "../../components/host-checks";
+import { makeWorkspace } from "./support/program";
+
+const home = os.homedir();
+const configFor = (workspace: string, extra: Record<string, unknown> = {}, image: Record<string, unknown> = {}) =>
+  parseStackConfig({ sandboxes: [{ name: "main", workspace, ...extra }], image }, { homeDir: "/nonexistent-home" });
+
+describe("host checks", () => {
+  it("passes a workspace owned by the agent UID", () => {
+    const workspace = makeWorkspace();
+    expect(hostProblems(configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid }), realHostProbe, home)).toEqual([]);
+  });
+
+  it("names the fix when the workspace owner differs from the agent UID", () => {
+    const workspace = makeWorkspace();
+    const [problem] = hostProblems(configFor(workspace.dir, {}, { agentUid: workspace.uid + 7 }), realHostProbe, home);
+    expect(problem).toBe(
+      `sandboxes[0].workspace: "${workspace.dir}" is owned by UID ${workspace.uid} but the agent runs as UID ${workspace.uid + 7}, so it could not write there and its files would not be yours; set image.agentUid: ${workspace.uid} and image.agentGid: ${workspace.gid} (or use mode: ro)`,
+    );
+  });
+
+  it("reports a workspace that does not exist", () => {
+    expect(hostProblems(configFor("/nonexistent/agent-sandbox-ws"), realHostProbe, home)).toEqual([
+      'sandboxes[0].workspace: "/nonexistent/agent-sandbox-ws" does not exist on this machine; create it or fix the path',
+    ]);
+  });
+
+  it("follows a symlink and refuses a workspace that leads into /etc", () => {
+    const link = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-link-")), "code");
+    fs.symlinkSync("/etc", link);
+    const problems = hostProblems(configFor(link, { mode: "ro" }), realHostProbe, home);
+    expect(problems).toContain(`sandboxes[0].workspace: "${link}" is a link to /etc; refused: /etc is inside /etc, host system files the sandbox must not see; mount a project folder instead`);
+  });
+
+  it("refuses a CA file that holds no certificate", () => {
+    const workspace = makeWorkspace();
+    const notPem = path.join(workspace.dir, "ca.txt");
+    fs.writeFileSync(notPem, "hello");
+    const config = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid, extraCaCertsFile: notPem });
+    expect(hostProblems(config, realHostProbe, home)).toEqual([`image.extraCaCertsFile: "${notPem}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`]);
+  });
+});
