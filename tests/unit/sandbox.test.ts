@@ -1,0 +1,174 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { evaluateProgram, makeWorkspace, type Evaluation, type RecordedResource } from "./support/program";
+
+const CONTAINER = "docker:index/container:Container";
+const COMMAND = "command:local:Command";
+
+describe("a sandbox from the defaults (only the workspace configured)", () => {
+  let program: Evaluation;
+  let container: RecordedResource["inputs"];
+  let workspace: ReturnType<typeof makeWorkspace>;
+
+  beforeAll(async () => {
+    workspace = makeWorkspace();
+    program = await evaluateProgram({ config: { workspace: workspace.dir, image: { agentUid: workspace.uid, agentGid: workspace.gid } } });
+    container = program.one(CONTAINER, "main").inputs;
+  });
+
+  const mount = (target: string) => container.mounts.find((entry: { target: string }) => entry.target === target);
+
+  it("runs as the non-root agent user the image was built with", () => {
+    expect(container.user).toBe(`${workspace.uid}:${workspace.gid}`);
+    expect(program.one("docker-build:index:Image", "agent").inputs.buildArgs).toMatchObject({ AGENT_UID: String(workspace.uid), AGENT_GID: String(workspace.gid) });
+  });
+
+  it("drops every capability and adds none", () => {
+    expect(container.capabilities).toEqual({ drops: ["ALL"], adds: [] });
+  });
+
+  it("forbids gaining privileges through setuid binaries", () => {
+    expect(container.securityOpts).toEqual(["no-new-privileges:true"]);
+  });
+
+  it("is not privileged and shares no host namespace", () => {
+    expect(container.privileged).toBe(false);
+    expect(container.networkMode).toBeUndefined();
+    expect(container.pidMode).toBeUndefined();
+    expect(container.ipcMode).toBe("private");
+  });
+
+  it("has a read-only root with a size-capped tmpfs at /tmp", () => {
+    expect(container.readOnly).toBe(true);
+    expect(mount("/tmp")).toEqual({ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 1073741824, mode: 0o1777 } });
+  });
+
+  it("keeps the agent home in a named volume so config and logins survive replacement", () => {
+    expect(mount("/home/agent")).toEqual({ type: "volume", source: "agent-sandbox-dev-main-home", target: "/home/agent" });
+    expect(program.one("docker:index/volume:Volume", "main-home").inputs.name).toBe("agent-sandbox-dev-main-home");
+  });
+
+  it("limits memory to 8 GiB with no swap, 4 CPUs and open files", () => {
+    expect(container.memory).toBe(8192);
+    expect(container.memorySwap).toBe(8192);
+    expect(container.cpus).toBe("4");
+    expect(container.ulimits).toEqual([{ name: "nofile", soft: 8192, hard: 8192 }]);
+  });
+
+  it("is created stopped and started only after the pids limit is applied", () => {
+    expect(container.start).toBe(false);
+    const start = program.one(COMMAND, "main-start");
+    expect(start.inputs.environment).toMatchObject({ CONTAINER: "agent-sandbox-dev-main", PIDS_LIMIT: "1024" });
+    expect(start.inputs.create).toMatch(/docker update --pids-limit "\$PIDS_LIMIT" "\$CONTAINER"[\s\S]*docker start "\$CONTAINER"/);
+    expect(start.inputs.triggers).toEqual(["main-id"]);
+  });
+
+  it("mounts the workspace read-write at /workspace and works there", () => {
+    expect(mount("/workspace")).toEqual({ type: "bind", source: workspace.dir, target: "/workspace", readOnly: false });
+    expect(container.workingDir).toBe("/workspace");
+  });
+
+  it("mounts credentials read-only and never the Docker socket", () => {
+    expect(mount("/run/agent-secrets")).toEqual({ type: "volume", source: "agent-sandbox-dev-main-credentials", target: "/run/agent-secrets", readOnly: true });
+    expect(JSON.stringify(container)).not.toMatch(/docker\.sock/);
+  });
+
+  it("sits on a network of its own and maps host.docker.internal to the host gateway", () => {
+    expect(container.networksAdvanced).toEqual([{ name: "agent-sandbox-dev-main-net", aliases: ["main"] }]);
+    expect(container.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+  });
+
+  it("carries the discovery labels on the container, its network and its volumes", () => {
+    const expected = [
+      { label: "dev.agent-sandbox.managed-by", value: "agent-sandbox" },
+      { label: "dev.agent-sandbox.project", value: "agent-sandbox" },
+      { label: "dev.agent-sandbox.sandbox", value: "main" },
+      { label: "dev.agent-sandbox.stack", value: "dev" },
+    ];
+    expect(container.labels).toEqual(expected);
+    expect(program.one("docker:index/network:Network", "main-net").inputs.labels).toEqual(expected);
+    expect(program.one("docker:index/volume:Volume", "main-credentials").inputs.labels).toEqual(expected);
+  });
+
+  it("restarts unless stopped and rotates its logs", () => {
+    expect(container.restart).toBe("unless-stopped");
+    expect(container.logDriver).toBe("json-file");
+    expect(container.logOpts).toEqual({ "max-size": "10m", "max-file": "3" });
+  });
+
+  it("declares the image healthcheck and replaces the container when it or tmpfs changes", () => {
+    expect(container.healthcheck).toEqual({ tests: ["CMD", "/usr/local/bin/agent-healthcheck"], interval: "30s", timeout: "10s", startPeriod: "5s", retries: 3 });
+    const options = program.one(CONTAINER, "main").options;
+    expect(options.replaceOnChanges).toEqual(expect.arrayContaining(["healthcheck", "tmpfs", "mounts"]));
+    expect(options.deleteBeforeReplace).toBe(true);
+  });
+
+  it("waits for Docker's health status and fails with the last health output", () => {
+    const script = program.one(COMMAND, "main-start").inputs.create;
+    expect(script).toMatch(/\.State\.Health\.Status/);
+    expect(script).toMatch(/did not become healthy[\s\S]*range \.State\.Health\.Log/);
+  });
+
+  it("runs an init process and idles, so agent runs never depend on the image's command", () => {
+    expect(container.init).toBe(true);
+    expect(container.command).toEqual(["sleep", "infinity"]);
+  });
+
+  it("gives the commands to open a shell and to run the agent by hand", () => {
+    expect(program.outputs.sandboxOutputs).toEqual({
+      main: expect.objectContaining({
+        shell: `docker exec -it -u ${workspace.uid}:${workspace.gid} -w /workspace agent-sandbox-dev-main bash`,
+        runAgent: `docker exec -it -u ${workspace.uid}:${workspace.gid} -w /workspace agent-sandbox-dev-main agent-exec claude`,
+      }),
+    });
+  });
+});
+
+describe("sandbox options from config", () => {
+  it("gives each sandbox its own network, so sandboxes cannot reach each other", async () => {
+    const a = makeWorkspace();
+    const program = await evaluateProgram({
+      config: { sandboxes: [{ name: "one", workspace: a.dir }, { name: "two", workspace: a.dir, mode: "ro" }], image: { agentUid: a.uid, agentGid: a.gid } },
+    });
+    const networksOf = (name: string) => program.one(CONTAINER, name).inputs.networksAdvanced.map((network: { name: string }) => network.name);
+    expect(networksOf("one")).toEqual(["agent-sandbox-dev-one-net"]);
+    expect(networksOf("two")).toEqual(["agent-sandbox-dev-two-net"]);
+    expect(program.ofType("docker:index/network:Network").map((network) => network.inputs.name).sort()).toEqual(["agent-sandbox-dev-one-net", "agent-sandbox-dev-two-net"]);
+  });
+
+  it("mounts the workspace read-only in ro mode and extra mounts read-only unless said", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: {
+        sandboxes: [{ name: "main", workspace: ws.dir, mode: "ro", mounts: [{ source: ws.dir, target: "/data" }, { source: ws.dir, target: "/scratch", readOnly: false }] }],
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+      },
+    });
+    const mounts = program.one(CONTAINER, "main").inputs.mounts;
+    expect(mounts.find((m: { target: string }) => m.target === "/workspace").readOnly).toBe(true);
+    expect(mounts.find((m: { target: string }) => m.target === "/data").readOnly).toBe(true);
+    expect(mounts.find((m: { target: string }) => m.target === "/scratch").readOnly).toBe(false);
+  });
+
+  it("applies configured limits and labels acknowledged unsafe settings for the policy pack", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: {
+        sandboxes: [{ name: "main", workspace: ws.dir, resources: { cpus: 1.5, memory: "2g", swap: "1g", pids: 256 }, capAdd: ["NET_BIND_SERVICE"], acknowledgeUnsafe: ["added-capabilities"] }],
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+      },
+    });
+    const container = program.one(CONTAINER, "main").inputs;
+    expect([container.cpus, container.memory, container.memorySwap]).toEqual(["1.5", 2048, 3072]);
+    expect(container.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
+    expect(container.labels).toContainEqual({ label: "dev.agent-sandbox.acknowledged-unsafe", value: "added-capabilities" });
+    expect(program.one(COMMAND, "main-start").inputs.environment.PIDS_LIMIT).toBe("256");
+  });
+
+  it("declares nothing when the config is bad", async () => {
+    let recorded: Evaluation["resources"] = [];
+    await expect(
+      evaluateProgram({ config: { sandboxes: [{ name: "main", workspace: "/nonexistent/agent-sandbox", privileged: true }] }, onResources: (resources) => (recorded = resources) }),
+    ).rejects.toThrow(/sandboxes\[0\]\.privileged: refused because privileged mode/);
+    expect(recorded).toEqual([]);
+  });
+});
