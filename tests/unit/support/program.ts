@@ -45,19 +45,19 @@ export interface ProgramOptions {
 const ROOT = path.resolve(__dirname, "../../..");
 export const FIXTURES = path.join(ROOT, "tests/fixtures");
 
-const digestOf = (value: unknown) => `sha256:${createHash("sha256").update(JSON.stringify(value)).digest("hex")}`;
+export const mockDigestOf = (value: unknown) => `sha256:${createHash("sha256").update(JSON.stringify(value)).digest("hex")}`;
 
 /** Outputs the real providers would compute, made deterministic from the inputs. */
 function mockedState(type: string, name: string, inputs: Record<string, any>, options: ProgramOptions): Record<string, any> {
   switch (type) {
     case "docker-build:index:Image": {
-      const digest = digestOf(inputs);
-      return { ...inputs, digest, contextHash: digestOf(inputs.context), ref: inputs.push ? `${inputs.tags[0]}@${digest}` : inputs.tags[0] };
+      const digest = mockDigestOf(inputs);
+      return { ...inputs, digest, contextHash: mockDigestOf(inputs.context), ref: inputs.push ? `${inputs.tags[0]}@${digest}` : inputs.tags[0] };
     }
     case "docker-build:index:Index":
-      return { ...inputs, ref: `${inputs.tag}@${digestOf(inputs.sources)}` };
+      return { ...inputs, ref: `${inputs.tag}@${mockDigestOf(inputs.sources)}` };
     case "docker:index/remoteImage:RemoteImage":
-      return { ...inputs, imageId: digestOf([inputs.name, inputs.pullTriggers]), repoDigest: inputs.name };
+      return { ...inputs, imageId: mockDigestOf([inputs.name, inputs.pullTriggers]), repoDigest: inputs.name };
     case "command:local:Command":
       return { ...inputs, stdout: name.startsWith("run-") ? (options.runStdout ?? "") : "", stderr: "" };
     default:
@@ -91,6 +91,17 @@ function secretInputNames(wire: Record<string, unknown>): string[] {
 
 type Options = RecordedResource["options"];
 
+/** The mocks leave some secrets in their wire wrapper; tests read plain values and check secretness via options. */
+function reveal(value: unknown): any {
+  if (Array.isArray(value)) return value.map(reveal);
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return reveal(record.value);
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reveal(inner)]));
+  }
+  return value;
+}
+
 export async function evaluateProgram(options: ProgramOptions): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
   options.onResources?.(resources);
@@ -100,8 +111,9 @@ export async function evaluateProgram(options: ProgramOptions): Promise<Evaluati
     {
       newResource: (args) => {
         const recorded = optionsByName.get(`${args.type}::${args.name}`)!;
-        resources.push({ type: args.type, name: args.name, inputs: args.inputs, options: recorded });
-        return { id: `${args.name}-id`, state: mockedState(args.type, args.name, args.inputs, options) };
+        const inputs = reveal(args.inputs);
+        resources.push({ type: args.type, name: args.name, inputs, options: recorded });
+        return { id: `${args.name}-id`, state: mockedState(args.type, args.name, inputs, options) };
       },
       call: (args) => args.inputs,
     },

@@ -1,0 +1,154 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { evaluateProgram, makeWorkspace, mockDigestOf, type Evaluation } from "./support/program";
+
+const ws = makeWorkspace();
+const base = (extra: Record<string, unknown> = {}) => ({
+  workspace: ws.dir,
+  image: { agentUid: ws.uid, agentGid: ws.gid, ...((extra.image as object) ?? {}) },
+  ...Object.fromEntries(Object.entries(extra).filter(([key]) => key !== "image")),
+});
+const API_KEY = "sk-ant-test-0000-not-a-real-key";
+
+/** Resources whose inputs differ between two evaluations, by type/name. */
+function changed(a: Evaluation, b: Evaluation): string[] {
+  const key = (resource: { type: string; name: string }) => `${resource.type}/${resource.name}`;
+  const before = new Map(a.resources.map((resource) => [key(resource), JSON.stringify(resource.inputs)]));
+  return b.resources.filter((resource) => before.get(key(resource)) !== JSON.stringify(resource.inputs)).map(key).sort();
+}
+
+describe("determinism and drift", () => {
+  it("declares identical inputs when evaluated twice, so a second preview shows no diff", async () => {
+    const config = base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] });
+    const first = await evaluateProgram({ config, secrets: { anthropicApiKey: API_KEY } });
+    const second = await evaluateProgram({ config, secrets: { anthropicApiKey: API_KEY } });
+    expect(second.resources.length).toBeGreaterThan(10);
+    expect(second.resources).toEqual(first.resources);
+  });
+
+  it("changing only a prompt changes only that run", async () => {
+    const runs = (prompt: string) => [{ name: "a", sandbox: "main", prompt }, { name: "b", sandbox: "main", prompt: "unchanged" }];
+    const first = await evaluateProgram({ config: base({ runs: runs("one") }) });
+    const second = await evaluateProgram({ config: base({ runs: runs("two") }) });
+    expect(changed(first, second)).toEqual(["command:local:Command/run-a"]);
+  });
+
+  it("a rebuilt image replaces the sandbox, an unchanged one does not", async () => {
+    const first = await evaluateProgram({ config: base() });
+    const same = await evaluateProgram({ config: base() });
+    const rebuilt = await evaluateProgram({ config: base({ image: { toolchains: ["python3"] } }) });
+    const imageOf = (program: Evaluation) => program.one("docker:index/container:Container", "main").inputs.image;
+    expect(imageOf(same)).toBe(imageOf(first));
+    expect(imageOf(rebuilt)).not.toBe(imageOf(first));
+    expect(imageOf(first)).toMatch(/^sha256:/);
+  });
+
+  it("changing a sandbox's limits leaves the image alone", async () => {
+    const first = await evaluateProgram({ config: base() });
+    const second = await evaluateProgram({ config: { ...base(), workspace: undefined, sandboxes: [{ name: "main", workspace: ws.dir, resources: { memory: "4g" } }] } });
+    expect(changed(first, second)).toEqual(["docker:index/container:Container/main"]);
+  });
+});
+
+describe("per-developer stacks", () => {
+  it("two stacks on one Docker host declare disjoint container, network and volume names", async () => {
+    const namesOf = async (stack: string) => {
+      const program = await evaluateProgram({ config: base(), stack });
+      return ["docker:index/container:Container", "docker:index/network:Network", "docker:index/volume:Volume"].flatMap((type) =>
+        program.ofType(type).map((resource) => resource.inputs.name as string),
+      );
+    };
+    const alice = await namesOf("alice");
+    const bob = await namesOf("bob");
+    expect(alice).toHaveLength(4);
+    expect(alice.filter((name) => bob.includes(name))).toEqual([]);
+    expect(alice.every((name) => name.startsWith("agent-sandbox-alice-"))).toBe(true);
+  });
+
+  it("targets another Docker host through an explicit provider and the CLI commands", async () => {
+    const program = await evaluateProgram({ config: base({ docker: { host: "ssh://me@build-box" } }) });
+    expect(program.one("pulumi:providers:docker", "engine").inputs.host).toBe("ssh://me@build-box");
+    expect(program.one("command:local:Command", "main-start").inputs.environment.DOCKER_HOST).toBe("ssh://me@build-box");
+    expect((program.outputs.sandboxOutputs as any).main.shell).toMatch(/^DOCKER_HOST='ssh:\/\/me@build-box' docker exec/);
+  });
+});
+
+describe("secrets", () => {
+  it("keeps the API key a Pulumi secret and out of every container input and output", async () => {
+    const program = await evaluateProgram({ config: base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] }), secrets: { anthropicApiKey: API_KEY, gitToken: "ghx-test-token" } });
+    const writer = program.one("command:local:Command", "main-credentials");
+    expect(writer.options.secretInputs).toEqual(["environment"]);
+    expect(writer.inputs.create).not.toContain(API_KEY);
+    for (const resource of program.resources.filter((r) => r.name !== "main-credentials")) {
+      expect(JSON.stringify(resource.inputs), `${resource.type}/${resource.name}`).not.toContain(API_KEY);
+    }
+    expect(JSON.stringify(program.outputs)).not.toContain(API_KEY);
+  });
+
+  it("refuses a secret stored in plain text in the stack file", async () => {
+    await expect(evaluateProgram({ config: base(), plainSecrets: { anthropicApiKey: API_KEY } })).rejects.toThrow(
+      "anthropicApiKey: is stored in plain text in the stack file; remove it and run: pulumi config set --secret anthropicApiKey <value>",
+    );
+  });
+});
+
+describe("the agent image", () => {
+  it("builds one platform into the local engine by default and sandboxes run its image ID", async () => {
+    const program = await evaluateProgram({ config: base() });
+    const build = program.one("docker-build:index:Image", "agent").inputs;
+    expect(build).toMatchObject({ push: false, load: true, tags: ["agent-sandbox/agent:dev"], context: { location: "docker/agent" } });
+    expect(build.platforms).toBeUndefined();
+    const resolved = program.one("docker:index/remoteImage:RemoteImage", "agent-resolved").inputs;
+    expect(resolved).toMatchObject({ name: "agent-sandbox/agent:dev", keepLocally: true, pullTriggers: [expect.stringMatching(/^sha256:/)] });
+  });
+
+  it("passes the pinned CLI version, base images and toolchains as build args", async () => {
+    const program = await evaluateProgram({ config: base({ image: { agentVersion: "2.1.300", baseImage: "my/base:1", toolchains: ["python3", "make"] } }) });
+    expect(program.one("docker-build:index:Image", "agent").inputs.buildArgs).toEqual({
+      BASE_IMAGE: "my/base:1",
+      BUILDER_IMAGE: "node:22-bookworm-slim",
+      CLAUDE_CODE_VERSION: "2.1.300",
+      AGENT_UID: String(ws.uid),
+      AGENT_GID: String(ws.gid),
+      TOOLCHAINS: "python3 make",
+    });
+  });
+
+  it("hands extra CA certificates to the build as a secret, never as a build arg", async () => {
+    const pem = path.join(ws.dir, "corp-ca.pem");
+    fs.writeFileSync(pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const program = await evaluateProgram({ config: base({ image: { extraCaCertsFile: pem } }) });
+    const build = program.one("docker-build:index:Image", "agent");
+    expect(build.inputs.secrets).toEqual({ extra_ca: fs.readFileSync(pem, "utf8") });
+    expect(build.options.secretInputs).toContain("secrets");
+    expect(JSON.stringify(build.inputs.buildArgs)).not.toContain("BEGIN CERTIFICATE");
+  });
+
+  it("builds a multi-arch image as one pushed build per platform joined by an index", async () => {
+    const program = await evaluateProgram({
+      config: base({ image: { platforms: ["linux/amd64", "linux/arm64"], registry: { address: "127.0.0.1:5000", repository: "team/agent", username: "bot" }, cache: { type: "registry", ref: "127.0.0.1:5000/team/cache" } } }),
+      secrets: { registryPassword: "registry-pass-123" },
+    });
+    const builds = program.ofType("docker-build:index:Image");
+    expect(builds.map((build) => [build.name, build.inputs.platforms, build.inputs.tags, build.inputs.push])).toEqual([
+      ["agent-amd64", ["linux/amd64"], ["127.0.0.1:5000/team/agent:dev-amd64"], true],
+      ["agent-arm64", ["linux/arm64"], ["127.0.0.1:5000/team/agent:dev-arm64"], true],
+    ]);
+    expect(builds[1].inputs.cacheTo).toEqual([{ registry: { ref: "127.0.0.1:5000/team/cache-arm64", mode: "max", imageManifest: true, ociMediaTypes: true } }]);
+    expect(builds[0].options.secretInputs).toContain("registries");
+    const index = program.one("docker-build:index:Index", "agent-index").inputs;
+    expect(index).toMatchObject({ tag: "127.0.0.1:5000/team/agent:dev", push: true });
+    expect(index.sources).toEqual(builds.map((build) => `${build.inputs.tags[0]}@${mockDigestOf(build.inputs)}`));
+    expect(program.one("docker:index/remoteImage:RemoteImage", "agent-resolved").inputs.name).toMatch(/^127\.0\.0\.1:5000\/team\/agent:dev@sha256:/);
+    expect(program.one("pulumi:providers:docker", "engine").options.secretInputs).toContain("registryAuth");
+  });
+
+  it("refuses a multi-arch build without a registry before declaring anything", async () => {
+    let recorded: Evaluation["resources"] = [];
+    await expect(
+      evaluateProgram({ config: base({ image: { platforms: ["linux/amd64", "linux/arm64"] } }), onResources: (resources) => (recorded = resources) }),
+    ).rejects.toThrow(/image\.registry: building for 2 platforms \(linux\/amd64, linux\/arm64\) makes a multi-arch image/);
+    expect(recorded).toEqual([]);
+  });
+});
