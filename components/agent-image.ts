@@ -20,8 +20,6 @@ export interface AgentImageArgs {
   readonly registryPassword?: pulumi.Input<string>;
   /** PEM text of extra CA certificates, handed to the build as the `extra_ca` secret (never a layer). */
   readonly extraCaCerts?: pulumi.Input<string>;
-  /** Docker provider of the target engine (it carries the registry credentials for pulls); the default provider when absent. */
-  readonly dockerProvider?: docker.Provider;
 }
 
 /** One `docker-build` Image: which platform it targets and where its result goes. */
@@ -165,7 +163,7 @@ export class AgentImage extends pulumi.ComponentResource {
         keepLocally: true,
         pullTriggers: [digest],
       },
-      { parent: this, provider: args.dockerProvider },
+      { parent: this },
     );
 
     this.tags = pulumi.output(plan.indexTag ? [plan.indexTag] : plan.builds.flatMap((build) => build.tags));
