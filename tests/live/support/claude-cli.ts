@@ -68,6 +68,8 @@ export interface ClaudeRunOptions {
   /** A fake key: the stand-in records it so tests can prove it arrived. */
   readonly apiKey?: string;
   readonly extraEnv?: Readonly<Record<string, string>>;
+  /** Written to the CLI's stdin (how agent-run.ts passes the prompt); stdin is empty when absent. */
+  readonly stdin?: string;
   readonly timeoutMs?: number;
 }
 
@@ -79,7 +81,7 @@ export interface ClaudeRunResult {
 
 /**
  * Runs the CLI from an empty environment (no host credentials leak in) and collects its output. Stdin is
- * closed: with a pipe left open, `-p` waits for piped input before it starts.
+ * always ended: on a pipe left open, `-p` waits 3 s for piped input and prints a warning on stderr.
  */
 export function runClaude(options: ClaudeRunOptions): Promise<ClaudeRunResult> {
   const env = {
@@ -93,9 +95,10 @@ export function runClaude(options: ClaudeRunOptions): Promise<ClaudeRunResult> {
   const child = spawn(options.binary, [...options.args], {
     cwd: options.cwd,
     env,
-    stdio: ["ignore", "pipe", "pipe"],
+    stdio: ["pipe", "pipe", "pipe"],
     timeout: options.timeoutMs ?? 120_000,
   });
+  child.stdin.end(options.stdin ?? "");
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
   child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));

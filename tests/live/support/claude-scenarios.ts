@@ -91,8 +91,16 @@ export interface ScenarioRun extends ClaudeRunResult {
   readonly requests: readonly RecordedRequest[];
 }
 
-/** Runs a scenario in `root`/workspace with HOME `root`/home against a fresh stand-in on loopback. */
-export async function runScenario(binary: string, scenario: ClaudeScenario, root: string): Promise<ScenarioRun> {
+/**
+ * Runs a scenario in `root`/workspace with HOME `root`/home against a fresh stand-in on loopback. The
+ * prompt goes on the command line, or on stdin with `promptOnStdin` (as agent-run.ts sends it).
+ */
+export async function runScenario(
+  binary: string,
+  scenario: ClaudeScenario,
+  root: string,
+  { promptOnStdin = false } = {},
+): Promise<ScenarioRun> {
   const workspace = path.join(root, "workspace");
   const home = path.join(root, "home");
   fs.mkdirSync(workspace, { recursive: true });
@@ -104,7 +112,8 @@ export async function runScenario(binary: string, scenario: ClaudeScenario, root
       baseUrl: api.url,
       cwd: workspace,
       home,
-      args: ["-p", scenario.prompt, ...scenario.args],
+      args: promptOnStdin ? ["-p", ...scenario.args] : ["-p", scenario.prompt, ...scenario.args],
+      stdin: promptOnStdin ? scenario.prompt : undefined,
       extraEnv: scenario.env,
       timeoutMs: scenario.timeoutMs,
     });
