@@ -6,15 +6,20 @@ import { agentFailureMessage, parseAgentStream } from "../../components/stream-j
 const fixture = (name: string) =>
   fs.readFileSync(path.resolve(__dirname, "../fixtures/claude-stream", `${name}.jsonl`), "utf8");
 
+/** The fixture's result line read plainly, for values that change with every re-recording (ids, timings). */
+const rawResult = (name: string) =>
+  JSON.parse(fixture(name).split("\n").find((line) => line.includes('"type":"result"')) ?? "{}") as Record<string, unknown>;
+
 describe("parseAgentStream on recorded Claude Code runs", () => {
   it("reads a plain text answer as a successful one-turn run", () => {
+    const raw = rawResult("text-success");
     expect(parseAgentStream(fixture("text-success"))).toEqual({
       success: true,
       resultText: "Hello! How can I help you today?",
       turns: 1,
-      durationMs: 129,
+      durationMs: raw.duration_ms,
       costUsd: 0.0008,
-      sessionId: "49ab94d6-edbc-49ba-815f-f4561cdee14b",
+      sessionId: raw.session_id,
     });
   });
 
@@ -28,7 +33,7 @@ describe("parseAgentStream on recorded Claude Code runs", () => {
     expect(parseAgentStream(fixture("api-error"))).toMatchObject({
       success: false,
       error: "Invalid API key · Fix external API key",
-      sessionId: "38d8943e-b972-4ccc-b68d-0bd128255fd5",
+      sessionId: rawResult("api-error").session_id,
     });
   });
 
