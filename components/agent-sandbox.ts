@@ -18,6 +18,14 @@ export const AGENT_HOME = "/home/agent";
 export const SECRETS_PATH = "/run/agent-secrets";
 const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
 const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
+/**
+ * Claude Code defaults for a sandbox: the image pins the CLI version, so no self-update; and no
+ * non-essential traffic (telemetry, preconnects), so the agent talks only to its API. Config env wins.
+ */
+export const AGENT_ENV_DEFAULTS: Record<string, string> = {
+  DISABLE_AUTOUPDATER: "1",
+  CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+};
 /** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
 export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "mounts"];
 
@@ -71,7 +79,7 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
 export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
   const memory = sizeToMegabytes(sandbox.resources.memory);
   const health = sandbox.healthcheck;
-  const envs = Object.entries({ ...sandbox.env, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
+  const envs = Object.entries({ ...AGENT_ENV_DEFAULTS, ...sandbox.env, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`);
   return {

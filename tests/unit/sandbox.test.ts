@@ -108,6 +108,10 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(script).toMatch(/did not become healthy[\s\S]*range \.State\.Health\.Log/);
   });
 
+  it("keeps the agent CLI from self-updating or sending non-essential traffic", () => {
+    expect(container.envs).toEqual(["AGENT_HEALTH_MAX_DISK_PCT=95", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"]);
+  });
+
   it("runs an init process and idles, so agent runs never depend on the image's command", () => {
     expect(container.init).toBe(true);
     expect(container.command).toEqual(["sleep", "infinity"]);

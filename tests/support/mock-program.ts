@@ -1,0 +1,172 @@
+/**
+ * Runs the real program (index.ts) under Pulumi's mock monitor and records every resource it declares.
+ * Mocked provider outputs are derived from the inputs (a digest is a hash of the build inputs), so tests
+ * can check how a config change propagates without a Docker engine.
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+
+export interface RecordedResource {
+  readonly type: string;
+  readonly name: string;
+  readonly inputs: Record<string, any>;
+  /** Resource options as the engine receives them (the mocks' newResource does not show these). */
+  readonly options: { replaceOnChanges: string[]; deleteBeforeReplace: boolean; dependsOn: string[]; secretInputs: string[] };
+}
+
+export interface Evaluation {
+  readonly resources: RecordedResource[];
+  readonly outputs: Record<string, unknown>;
+  /** Exports as Pulumi Outputs, to inspect secretness. */
+  readonly rawOutputs: Record<string, unknown>;
+  ofType(type: string): RecordedResource[];
+  one(type: string, name: string): RecordedResource;
+}
+
+export interface ProgramOptions {
+  /** Config keys without the `agent-sandbox:` prefix; objects are stored as JSON like `pulumi config set --path`. */
+  readonly config: Record<string, unknown>;
+  /** Secret config keys without the prefix. */
+  readonly secrets?: Record<string, string>;
+  /** Keys (without prefix) to store in plain text though they are secrets, to test the refusal. */
+  readonly plainSecrets?: Record<string, string>;
+  readonly stack?: string;
+  readonly preview?: boolean;
+  /** stdout the mocked command provider returns for agent runs. */
+  readonly runStdout?: string;
+  /** Receives the recorded resources even when evaluation fails. */
+  readonly onResources?: (resources: RecordedResource[]) => void;
+}
+
+const ROOT = path.resolve(__dirname, "../..");
+export const FIXTURES = path.join(ROOT, "tests/fixtures");
+
+export const mockDigestOf = (value: unknown) => `sha256:${createHash("sha256").update(JSON.stringify(value)).digest("hex")}`;
+
+/** Outputs the real providers would compute, made deterministic from the inputs. */
+function mockedState(type: string, name: string, inputs: Record<string, any>, options: ProgramOptions): Record<string, any> {
+  switch (type) {
+    case "docker-build:index:Image": {
+      const digest = mockDigestOf(inputs);
+      return { ...inputs, digest, contextHash: mockDigestOf(inputs.context), ref: inputs.push ? `${inputs.tags[0]}@${digest}` : inputs.tags[0] };
+    }
+    case "docker-build:index:Index":
+      return { ...inputs, ref: `${inputs.tag}@${mockDigestOf(inputs.sources)}` };
+    case "docker:index/remoteImage:RemoteImage":
+      return { ...inputs, imageId: mockDigestOf([inputs.name, inputs.pullTriggers]), repoDigest: inputs.name };
+    case "command:local:Command":
+      return { ...inputs, stdout: name.startsWith("run-") ? (options.runStdout ?? "") : "", stderr: "" };
+    default:
+      return { ...inputs, name: inputs.name ?? name };
+  }
+}
+
+// The SDK's own "wait until every registration has finished" (used by pulumi itself before exiting).
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
+async function settle(value: unknown): Promise<unknown> {
+  if (pulumi.Output.isInstance(value)) return new Promise((resolve) => value.apply((inner) => resolve(settle(inner))));
+  if (Array.isArray(value)) return Promise.all(value.map(settle));
+  if (value && typeof value === "object") {
+    const entries = await Promise.all(Object.entries(value).map(async ([key, inner]) => [key, await settle(inner)]));
+    return Object.fromEntries(entries);
+  }
+  return value;
+}
+
+// Pulumi's wire encoding of a secret: {[SIG_KEY]: SECRET_SIG, value}.
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Top-level input names holding a secret anywhere inside, read from the wire form before the mocks unwrap it. */
+function secretInputNames(wire: Record<string, unknown>): string[] {
+  const holdsSecret = (value: unknown): boolean =>
+    typeof value === "object" && value !== null && ((value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG || Object.values(value).some(holdsSecret));
+  return Object.entries(wire).filter(([, value]) => holdsSecret(value)).map(([key]) => key).sort();
+}
+
+type Options = RecordedResource["options"];
+
+/** The mocks leave some secrets in their wire wrapper; tests read plain values and check secretness via options. */
+function reveal(value: unknown): any {
+  if (Array.isArray(value)) return value.map(reveal);
+  if (value && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SIG_KEY] === SECRET_SIG) return reveal(record.value);
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reveal(inner)]));
+  }
+  return value;
+}
+
+/**
+ * Evaluates index.ts once under mocks. `freshModules` must make the next import re-run the program
+ * (vitest's vi.resetModules); a process that evaluates only once needs none.
+ */
+export async function evaluateProgram(options: ProgramOptions, freshModules: () => void = () => {}): Promise<Evaluation> {
+  const resources: RecordedResource[] = [];
+  options.onResources?.(resources);
+  const optionsByName = new Map<string, Options>();
+  const stack = options.stack ?? "dev";
+  await pulumi.runtime.setMocks(
+    {
+      newResource: (args) => {
+        const recorded = optionsByName.get(`${args.type}::${args.name}`)!;
+        const inputs = reveal(args.inputs);
+        resources.push({ type: args.type, name: args.name, inputs, options: recorded });
+        return { id: `${args.name}-id`, state: mockedState(args.type, args.name, inputs, options) };
+      },
+      call: (args) => args.inputs,
+    },
+    "agent-sandbox",
+    stack,
+    options.preview ?? false,
+  );
+  const monitor = pulumi.runtime.getMonitor() as any;
+  const registerResource = monitor.registerResource.bind(monitor);
+  monitor.registerResource = (req: any, callback: unknown) => {
+    optionsByName.set(`${req.getType()}::${req.getName()}`, {
+      replaceOnChanges: req.getReplaceonchangesList(),
+      deleteBeforeReplace: req.getDeletebeforereplace(),
+      dependsOn: req.getDependenciesList().map((urn: string) => urn.split("::").pop()!),
+      secretInputs: secretInputNames(req.getObject().toJavaScript()),
+    });
+    return registerResource(req, callback);
+  };
+  const config: Record<string, string> = {};
+  const encode = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
+  for (const [key, value] of Object.entries(options.config)) config[`agent-sandbox:${key}`] = encode(value);
+  for (const [key, value] of Object.entries({ ...options.secrets, ...options.plainSecrets })) config[`agent-sandbox:${key}`] = value;
+  pulumi.runtime.setAllConfig(config, Object.keys(options.secrets ?? {}).map((key) => `agent-sandbox:${key}`));
+
+  freshModules();
+  const rawOutputs = (await import(path.join(ROOT, "index.ts"))) as Record<string, unknown>;
+  await waitForRPCs();
+  const outputs = (await settle({ ...rawOutputs })) as Record<string, unknown>;
+  return {
+    resources,
+    outputs,
+    rawOutputs,
+    ofType: (type) => resources.filter((resource) => resource.type === type),
+    one(type, name) {
+      const found = resources.filter((resource) => resource.type === type && resource.name === name);
+      if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+      return found[0];
+    },
+  };
+}
+
+/**
+ * A workspace folder and the agent UID/GID that may write it, as the host checks require: as root (CI)
+ * the folder is handed to 1000:1000, the image default; otherwise the agent takes the developer's own IDs.
+ */
+export function makeWorkspace(prefix = "agent-sandbox-ws-"): { dir: string; uid: number; gid: number } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (process.getuid!() === 0) {
+    fs.chownSync(dir, 1000, 1000);
+    return { dir, uid: 1000, gid: 1000 };
+  }
+  return { dir, uid: process.getuid!(), gid: process.getgid!() };
+}
