@@ -218,6 +218,8 @@ export function squidConfigFor(policy: EgressPolicy, options: SquidOptions): str
     "via off",
     "forwarded_for delete",
     "httpd_suppress_version_string on",
+    // Squid names itself in error pages and X-Cache headers; the container ID would be its default.
+    "visible_hostname egress-proxy",
     `logformat egress %{%Y-%m-%dT%H:%M:%S%z}tl sandbox=${options.sandboxName} client=%>a %Ss/%>Hs %rm %ru bytes=%<st`,
     `acl egress_healthcheck dstdomain -n ${HEALTHCHECK_NAME}`,
     "access_log stdio:/dev/stdout logformat=egress !egress_healthcheck",

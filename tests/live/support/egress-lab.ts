@@ -1,0 +1,194 @@
+/**
+ * A miniature of one sandbox's egress setup on the real engine, with the project's own containers standing in
+ * for the outside world: an internal network (no route out, inhibit_ipv4 so the host has no address on it)
+ * holding the sandbox and the proxy, and an "outside" network (198.18.100.0/24, see REFUSED_DESTINATIONS)
+ * holding the proxy and two web servers whose network aliases play outside names. Nothing leaves the machine.
+ * Used by tests/live/egress.test.ts and scripts/bench-egress.ts.
+ */
+import Docker from "dockerode";
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { promisify } from "node:util";
+import { egressConfigSchema, egressPolicyFor, PROXY_PORT, proxyEnvironment, squidConfigFor } from "../../../components/egress";
+
+const run = promisify(execFile);
+const engine = new Docker();
+const ROOT = resolve(__dirname, "../../..");
+/** Debian's 20.10 client: the 28.x client on PATH refuses BuildKit without the buildx plugin. */
+const BUILD_CLI = "/usr/bin/docker";
+export const BASE_IMAGE = process.env.AGENT_SANDBOX_BASE_IMAGE ?? "agent-sandbox/debian:bookworm-slim";
+export const PROXY_IMAGE = "agent-sandbox/egress-proxy:test";
+export const TESTHOST_IMAGE = "agent-sandbox/egress-testhost:test";
+export const LAB_LABELS = { "dev.agent-sandbox.managed-by": "agent-sandbox", "dev.agent-sandbox.test": "egress" };
+export const OUTSIDE_SUBNET = "198.18.100.0/24";
+export const ALLOWED_NAME = "allowed.example.test";
+export const DENIED_NAME = "denied.example.test";
+/** Allowed names that resolve (through the proxy's /etc/hosts) to refused addresses. */
+export const METADATA_NAME = "metadata.example.test";
+export const HOST_ALIAS_NAME = "sneaky.example.test";
+export const PROXY_ALIAS = "egress-proxy";
+const AGENT_USER = "1000:1000";
+
+async function build(context: string, tag: string): Promise<void> {
+  await run(BUILD_CLI, ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, ...Object.entries(LAB_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]), "-t", tag, context], {
+    env: { ...process.env, DOCKER_BUILDKIT: "1" },
+    maxBuffer: 16 * 1024 * 1024,
+  }).catch((error: Error & { stderr?: string }) => {
+    throw new Error(`building ${tag} from ${context} failed (is ${BASE_IMAGE} there? scripts/setup-engine.sh builds it): ${error.stderr ?? error.message}`);
+  });
+}
+
+/** Builds the proxy image from docker/egress-proxy and the stand-in image (cached layers make reruns quick). */
+export async function buildLabImages(): Promise<void> {
+  await build(resolve(ROOT, "docker/egress-proxy"), PROXY_IMAGE);
+  await build(resolve(ROOT, "tests/live/support/egress-testhost"), TESTHOST_IMAGE);
+}
+
+/** Removes what an earlier, interrupted run left behind: only objects carrying the lab's labels. */
+export async function removeLabObjects(): Promise<void> {
+  const filters = JSON.stringify({ label: Object.entries(LAB_LABELS).map(([k, v]) => `${k}=${v}`) });
+  for (const info of await engine.listContainers({ all: true, filters })) await engine.getContainer(info.Id).remove({ force: true });
+  for (const info of await engine.listNetworks({ filters })) await engine.getNetwork(info.Id).remove();
+}
+
+export interface ExecResult {
+  readonly exitCode: number;
+  readonly output: string;
+}
+
+/** `docker exec` as the agent user; stdout and stderr together, for evidence in failure messages. */
+export async function execIn(container: string, script: string, user = AGENT_USER): Promise<ExecResult> {
+  try {
+    const { stdout, stderr } = await run("docker", ["exec", "-u", user, container, "sh", "-c", script], { timeout: 60_000 });
+    return { exitCode: 0, output: stdout + stderr };
+  } catch (error) {
+    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
+    return { exitCode: typeof failed.code === "number" ? failed.code : -1, output: `${failed.stdout ?? ""}${failed.stderr ?? failed.message}` };
+  }
+}
+
+export interface LabOptions {
+  /** Raw `egress` config, as a developer writes it. */
+  readonly egress: unknown;
+  /** Start a sandbox stand-in on the internal network (the bench does not need one). */
+  readonly withSandbox: boolean;
+  /** Internal-network driver options; the default closes the gateway hole. */
+  readonly internalOptions?: Record<string, string>;
+}
+
+export interface EgressLab {
+  readonly proxy: string;
+  readonly sandbox: string;
+  /** The proxy's address on the outside network, reachable from the host (the bench's client side). */
+  readonly proxyOutsideIp: string;
+  readonly allowedIp: string;
+  readonly deniedIp: string;
+  /** Gateway address of the internal network (the host's address there unless inhibit_ipv4). */
+  readonly internalGateway: string;
+  readonly squidConf: string;
+}
+
+const hardened = (memoryMb: number, pids: number) => ({
+  CapDrop: ["ALL"],
+  SecurityOpt: ["no-new-privileges:true"],
+  ReadonlyRootfs: true,
+  Tmpfs: { "/tmp": "size=64m,mode=1777" },
+  Memory: memoryMb * 1024 * 1024,
+  MemorySwap: memoryMb * 1024 * 1024,
+  PidsLimit: pids,
+});
+
+async function createNetwork(name: string, options: Docker.NetworkCreateOptions): Promise<Docker.Network> {
+  return engine.createNetwork({ Name: name, Driver: "bridge", Labels: LAB_LABELS, ...options });
+}
+
+async function startOn(network: string, aliases: string[], options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+  const container = await engine.createContainer({
+    ...options,
+    Labels: LAB_LABELS,
+    NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: aliases } } },
+  });
+  return container;
+}
+
+async function ipOn(container: Docker.Container, network: string): Promise<string> {
+  return (await container.inspect()).NetworkSettings.Networks[network].IPAddress;
+}
+
+/** Creates networks, test servers, the proxy (with the generated policy) and optionally the sandbox; waits for the proxy to be healthy. */
+export async function startLab(name: string, options: LabOptions): Promise<EgressLab> {
+  const internal = `${name}-net`;
+  const outside = `${name}-outside`;
+  await createNetwork(internal, { Internal: true, Options: options.internalOptions ?? { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+  await createNetwork(outside, { IPAM: { Driver: "default", Config: [{ Subnet: OUTSIDE_SUBNET }] } });
+
+  const servers: Record<string, Docker.Container> = {};
+  for (const [role, alias] of [["allowed", ALLOWED_NAME], ["denied", DENIED_NAME]]) {
+    servers[role] = await startOn(outside, [alias], { name: `${name}-${role}`, Image: TESTHOST_IMAGE, Env: [`ROLE=${role}-host`] });
+    await servers[role].start();
+  }
+
+  const policy = egressPolicyFor(egressConfigSchema.parse(options.egress), "claude");
+  const squidConf = squidConfigFor(policy, { sandboxName: name });
+  const proxy = await startOn(outside, [], {
+    name: `${name}-proxy`,
+    Image: PROXY_IMAGE,
+    User: "13:13",
+    Env: [`SQUID_CONF_B64=${Buffer.from(squidConf).toString("base64")}`],
+    Healthcheck: { Interval: 1_000_000_000, Timeout: 5_000_000_000, Retries: 3, StartPeriod: 1_000_000_000 },
+    HostConfig: {
+      ...hardened(128, 64),
+      ExtraHosts: ["host.docker.internal:host-gateway", `${HOST_ALIAS_NAME}:host-gateway`, `${METADATA_NAME}:169.254.169.254`],
+    },
+  });
+  await engine.getNetwork(internal).connect({ Container: proxy.id, EndpointConfig: { Aliases: [PROXY_ALIAS] } });
+  await proxy.start();
+
+  let sandbox = "";
+  if (options.withSandbox) {
+    const env = proxyEnvironment(`http://${PROXY_ALIAS}:${PROXY_PORT}`);
+    const container = await startOn(internal, [], {
+      name: `${name}-sandbox`,
+      Image: TESTHOST_IMAGE,
+      User: AGENT_USER,
+      Cmd: ["sleep", "infinity"],
+      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      HostConfig: hardened(256, 128),
+    });
+    await container.start();
+    sandbox = `${name}-sandbox`;
+  }
+
+  await waitHealthy(proxy);
+  return {
+    proxy: `${name}-proxy`,
+    sandbox,
+    proxyOutsideIp: await ipOn(proxy, outside),
+    allowedIp: await ipOn(servers.allowed, outside),
+    deniedIp: await ipOn(servers.denied, outside),
+    internalGateway: (await engine.getNetwork(internal).inspect()).IPAM.Config[0].Gateway,
+    squidConf,
+  };
+}
+
+async function waitHealthy(container: Docker.Container): Promise<void> {
+  for (let attempt = 0; attempt < 60; attempt++) {
+    const state = (await container.inspect()).State;
+    if (state.Health?.Status === "healthy") return;
+    if (!state.Running) break;
+    await new Promise((done) => setTimeout(done, 500));
+  }
+  const info = await container.inspect();
+  const logs = (await container.logs({ stdout: true, stderr: true, tail: 30 })).toString();
+  throw new Error(`proxy ${info.Name} not healthy (state ${info.State.Status}, health ${info.State.Health?.Status}): ${JSON.stringify(info.State.Health?.Log?.slice(-2))}\n${logs}`);
+}
+
+/** The proxy's log (access lines on stdout, Squid's own on stderr). */
+export async function proxyLogs(proxy: string): Promise<string> {
+  const { stdout, stderr } = await run("docker", ["logs", proxy]);
+  return stdout + stderr;
+}
+
+export async function inspectContainer(name: string): Promise<Docker.ContainerInspectInfo> {
+  return engine.getContainer(name).inspect();
+}
