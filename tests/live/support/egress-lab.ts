@@ -98,17 +98,16 @@ const hardened = (memoryMb: number, pids: number) => ({
   PidsLimit: pids,
 });
 
-async function createNetwork(name: string, options: Docker.NetworkCreateOptions): Promise<Docker.Network> {
-  return engine.createNetwork({ Name: name, Driver: "bridge", Labels: LAB_LABELS, ...options });
+async function createNetwork(name: string, options: Omit<Docker.NetworkCreateOptions, "Name">): Promise<Docker.Network> {
+  return engine.createNetwork({ ...options, Name: name, Driver: "bridge", Labels: LAB_LABELS });
 }
 
-async function startOn(network: string, aliases: string[], options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
-  const container = await engine.createContainer({
+async function createOn(network: string, aliases: string[], options: Docker.ContainerCreateOptions): Promise<Docker.Container> {
+  return engine.createContainer({
     ...options,
     Labels: LAB_LABELS,
     NetworkingConfig: { EndpointsConfig: { [network]: { Aliases: aliases } } },
   });
-  return container;
 }
 
 async function ipOn(container: Docker.Container, network: string): Promise<string> {
@@ -124,13 +123,13 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
 
   const servers: Record<string, Docker.Container> = {};
   for (const [role, alias] of [["allowed", ALLOWED_NAME], ["denied", DENIED_NAME]]) {
-    servers[role] = await startOn(outside, [alias], { name: `${name}-${role}`, Image: TESTHOST_IMAGE, Env: [`ROLE=${role}-host`] });
+    servers[role] = await createOn(outside, [alias], { name: `${name}-${role}`, Image: TESTHOST_IMAGE, Env: [`ROLE=${role}-host`] });
     await servers[role].start();
   }
 
   const policy = egressPolicyFor(egressConfigSchema.parse(options.egress), "claude");
   const squidConf = squidConfigFor(policy, { sandboxName: name });
-  const proxy = await startOn(outside, [], {
+  const proxy = await createOn(outside, [], {
     name: `${name}-proxy`,
     Image: PROXY_IMAGE,
     User: "13:13",
@@ -147,7 +146,7 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
   let sandbox = "";
   if (options.withSandbox) {
     const env = proxyEnvironment(`http://${PROXY_ALIAS}:${PROXY_PORT}`);
-    const container = await startOn(internal, [], {
+    const container = await createOn(internal, [], {
       name: `${name}-sandbox`,
       Image: TESTHOST_IMAGE,
       User: AGENT_USER,
@@ -166,7 +165,7 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
     proxyOutsideIp: await ipOn(proxy, outside),
     allowedIp: await ipOn(servers.allowed, outside),
     deniedIp: await ipOn(servers.denied, outside),
-    internalGateway: (await engine.getNetwork(internal).inspect()).IPAM.Config[0].Gateway,
+    internalGateway: (await engine.getNetwork(internal).inspect()).IPAM?.Config?.[0]?.Gateway ?? "",
     squidConf,
   };
 }
