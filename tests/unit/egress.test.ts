@@ -1,0 +1,189 @@
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import {
+  defaultAllowlist,
+  deniedLogCommand,
+  egressConfigSchema,
+  egressPolicyFor,
+  parseAllowEntry,
+  proxyEnvironment,
+  squidConfigFor,
+  type EgressPolicy,
+} from "../../components/egress";
+import { formatIssuePath } from "../../components/config-error";
+
+/** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
+function problems(raw: unknown): string[] {
+  const parsed = z.object({ egress: egressConfigSchema }).safeParse({ egress: raw });
+  if (parsed.success) return [];
+  return parsed.error.issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: ${issue.message}`)
+      : [`${formatIssuePath(issue.path)}: ${issue.message}`],
+  );
+}
+
+describe("egress config schema", () => {
+  it("defaults to the allowlist mode with the defaults and github.com, no extra names, no host ports", () => {
+    expect(egressConfigSchema.parse(undefined)).toEqual({
+      mode: "allowlist",
+      allow: [],
+      includeDefaults: true,
+      gitHosts: [{ host: "github.com", wildcard: false }],
+      hostPorts: [],
+    });
+  });
+
+  it("parses names, wildcards and ports into entries", () => {
+    const config = egressConfigSchema.parse({ allow: ["Registry.Example.com", "*.github.com:443"], hostPorts: [8080] });
+    expect(config.allow).toEqual([
+      { host: "registry.example.com", wildcard: false },
+      { host: "github.com", wildcard: true, port: 443 },
+    ]);
+    expect(config.hostPorts).toEqual([8080]);
+  });
+
+  it.each([
+    ["https://example.com/path", 'egress.allow[0]: "https://example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["example.com/path", 'egress.allow[0]: "example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["10.0.0.5", 'egress.allow[0]: "10.0.0.5" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["10.0.0.5:443", 'egress.allow[0]: "10.0.0.5:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["[::1]:443", 'egress.allow[0]: "[::1]:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["api.*.github.com", 'egress.allow[0]: "api.*.github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
+    ["*github.com", 'egress.allow[0]: "*github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
+    ["*.com", 'egress.allow[0]: "*.com" is too broad: a wildcard must sit above a registered domain, e.g. "*.github.com"'],
+    ["*", 'egress.allow[0]: "*" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
+    ["localhost", 'egress.allow[0]: "localhost" is not a fully qualified domain name, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["github.com:https", 'egress.allow[0]: "github.com:https" has port "https"; a port is a number from 1 to 65535, e.g. "api.github.com:443"'],
+    ["github.com:70000", 'egress.allow[0]: "github.com:70000" has port "70000"; a port is a number from 1 to 65535, e.g. "api.github.com:443"'],
+    ["under_score.example.com", 'egress.allow[0]: "under_score.example.com" is not a valid domain name (letters, digits and dashes between dots), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    ["host.docker.internal:8080", 'egress.allow[0]: "host.docker.internal:8080" names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]'],
+    ["", 'egress.allow[0]: must not be empty; write a domain name, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+  ])("refuses allow entry %j", (entry, message) => {
+    expect(problems({ allow: [entry] })).toEqual([message]);
+  });
+
+  it("refuses a host port outside 1-65535 and an unknown mode, naming the key", () => {
+    expect(problems({ mode: "closed", hostPorts: [0, 8080.5] })).toEqual([
+      'egress.mode: must be "allowlist", "open" or "none"',
+      "egress.hostPorts[0]: must be a port number from 1 to 65535 (e.g. 8080)",
+      "egress.hostPorts[1]: must be a port number from 1 to 65535 (e.g. 8080)",
+    ]);
+  });
+
+  it("refuses allow entries and host ports that a non-allowlist mode would silently ignore", () => {
+    expect(problems({ mode: "none", allow: ["example.com"], hostPorts: [8080] })).toEqual([
+      'egress.allow: has no effect when egress.mode is "none"; remove it or use mode "allowlist"',
+      'egress.hostPorts: has no effect when egress.mode is "none"; remove it or use mode "allowlist"',
+    ]);
+  });
+
+  it("lists the valid keys when one is misspelled", () => {
+    expect(problems({ allowlist: [] })).toEqual(["egress.allowlist: unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts)"]);
+  });
+
+  it("reports every bad entry at once", () => {
+    expect(problems({ allow: ["ok.example.com", "1.2.3.4", "a/b"] }).map((problem) => problem.split(":")[0])).toEqual(["egress.allow[1]", "egress.allow[2]"]);
+  });
+});
+
+describe("parseAllowEntry", () => {
+  it("trims and lowercases", () => {
+    expect(parseAllowEntry("  API.Example.COM:8443 ")).toEqual({ ok: true, entry: { host: "api.example.com", wildcard: false, port: 8443 } });
+  });
+});
+
+describe("default allowlist", () => {
+  it("holds the agent's API and sign-in endpoints and the git hosts, all on 443", () => {
+    const git = egressConfigSchema.parse({}).gitHosts;
+    expect(defaultAllowlist("claude", git).map((entry) => `${entry.wildcard ? "*." : ""}${entry.host}:${entry.port}`)).toEqual([
+      "api.anthropic.com:443",
+      "claude.ai:443",
+      "console.anthropic.com:443",
+      "platform.claude.com:443",
+      "github.com:443",
+    ]);
+  });
+
+  it("names the known agents when asked for an unknown one", () => {
+    expect(() => defaultAllowlist("gpt", [])).toThrow('no default allowlist for agent "gpt"; known agents: claude');
+  });
+
+  it("is left out with includeDefaults: false", () => {
+    const policy = egressPolicyFor(egressConfigSchema.parse({ includeDefaults: false, allow: ["example.com"], hostPorts: [9000, 3000, 9000] }), "claude");
+    expect(policy).toEqual({ allow: [{ host: "example.com", wildcard: false }], hostPorts: [3000, 9000] });
+  });
+});
+
+describe("squid config", () => {
+  const policy: EgressPolicy = {
+    allow: [
+      { host: "api.anthropic.com", wildcard: false, port: 443 },
+      { host: "github.com", wildcard: true, port: 443 },
+      { host: "api.github.com", wildcard: false, port: 443 },
+      { host: "registry.example.com", wildcard: false },
+    ],
+    hostPorts: [3000, 8080],
+  };
+  const conf = squidConfigFor(policy, { sandboxName: "main" });
+
+  it("allows each port's names only when the resolved address is not refused", () => {
+    expect(conf).toContain(
+      [
+        "acl allowed_80 dstdomain -n registry.example.com",
+        "acl port_80 port 80",
+        "http_access allow allowed_80 port_80 !refused_destinations",
+        "acl allowed_443 dstdomain -n .github.com api.anthropic.com registry.example.com",
+        "acl port_443 port 443",
+        "http_access allow allowed_443 port_443 !refused_destinations",
+        "http_access deny all",
+      ].join("\n"),
+    );
+  });
+
+  it("refuses private, loopback and link-local destinations, the metadata address among them", () => {
+    const refused = conf.split("\n").find((line) => line.startsWith("acl refused_destinations dst "))!;
+    for (const range of ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "127.0.0.0/8", "169.254.0.0/16", "100.64.0.0/10", "::1", "fc00::/7", "fe80::/10"]) {
+      expect(refused.split(" ")).toContain(range);
+    }
+  });
+
+  it("lets the host gateway through on the listed ports only, before the refused ranges apply", () => {
+    expect(conf).toContain("acl host_gateway dstdomain -n host.docker.internal\nacl host_ports port 3000 8080\nhttp_access allow host_gateway host_ports\n");
+    expect(conf.indexOf("allow host_gateway")).toBeLessThan(conf.indexOf("http_access allow allowed_"));
+    expect(squidConfigFor({ ...policy, hostPorts: [] }, { sandboxName: "main" })).not.toContain("host_gateway");
+  });
+
+  it("logs time, sandbox and destination, and keeps the healthcheck probe out of the log", () => {
+    expect(conf).toContain("logformat egress %{%Y-%m-%dT%H:%M:%S%z}tl sandbox=main client=%>a %Ss/%>Hs %rm %ru bytes=%<st");
+    expect(conf).toContain("access_log stdio:/dev/stdout logformat=egress !egress_healthcheck");
+  });
+
+  it("keeps all state on the tmpfs and caches nothing", () => {
+    expect(conf).toMatch(/^pid_filename \/tmp\/squid\/squid\.pid$/m);
+    expect(conf).toMatch(/^cache deny all$/m);
+    expect(conf).not.toMatch(/^cache_dir/m);
+  });
+
+  it("refuses a sandbox name that could break the config", () => {
+    expect(() => squidConfigFor(policy, { sandboxName: "a b\nhttp_access allow all" })).toThrow(/sandboxName "a b/);
+  });
+});
+
+describe("sandbox side", () => {
+  it("sets the proxy variables in both spellings and keeps loopback direct", () => {
+    expect(proxyEnvironment("http://egress-proxy:3128")).toEqual({
+      HTTP_PROXY: "http://egress-proxy:3128",
+      HTTPS_PROXY: "http://egress-proxy:3128",
+      NO_PROXY: "localhost,127.0.0.1,::1",
+      http_proxy: "http://egress-proxy:3128",
+      https_proxy: "http://egress-proxy:3128",
+      no_proxy: "localhost,127.0.0.1,::1",
+    });
+  });
+
+  it("prints the denied-log command, with DOCKER_HOST for a remote engine", () => {
+    expect(deniedLogCommand("p-s-main-egress")).toBe("docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
+    expect(deniedLogCommand("p-s-main-egress", { DOCKER_HOST: "ssh://me@box" })).toBe("DOCKER_HOST='ssh://me@box' docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
+  });
+});
