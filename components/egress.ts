@@ -9,6 +9,10 @@ import { humanDockerCommand } from "./shell";
 
 /** Port the proxy listens on inside its container. */
 export const PROXY_PORT = 3128;
+/** The proxy's network alias on the sandbox's internal network: the host part of the sandbox's proxy URL. */
+export const PROXY_HOSTNAME = "egress-proxy";
+/** Bridge option that leaves the host without an address on the network (see sandboxNetworkSettings). */
+export const INHIBIT_IPV4_OPTION = "com.docker.network.bridge.inhibit_ipv4";
 /** Name the proxy resolves to the Docker host (ExtraHosts `host-gateway`); the only way to reach host ports. */
 export const HOST_GATEWAY_NAME = "host.docker.internal";
 /** Ports an entry without `:port` may use: HTTPS, and HTTP for plain package mirrors. */
@@ -219,7 +223,7 @@ export function squidConfigFor(policy: EgressPolicy, options: SquidOptions): str
     "forwarded_for delete",
     "httpd_suppress_version_string on",
     // Squid names itself in error pages and X-Cache headers; the container ID would be its default.
-    "visible_hostname egress-proxy",
+    `visible_hostname ${PROXY_HOSTNAME}`,
     `logformat egress %{%Y-%m-%dT%H:%M:%S%z}tl sandbox=${options.sandboxName} client=%>a %Ss/%>Hs %rm %ru bytes=%<st`,
     `acl egress_healthcheck dstdomain -n ${HEALTHCHECK_NAME}`,
     "access_log stdio:/dev/stdout logformat=egress !egress_healthcheck",
@@ -259,6 +263,16 @@ export function proxyEnvironment(proxyUrl: string): Record<string, string> {
     https_proxy: proxyUrl,
     no_proxy: noProxy,
   };
+}
+
+/**
+ * The sandbox's own network by egress mode (`none` has no network: the container runs with network mode
+ * "none"). For `allowlist` it is internal (no route out, Docker's DNS answers only names on it) and the
+ * host gets no address on its bridge: on an internal network the host still answers at the gateway
+ * address (every host service bound to 0.0.0.0), which inhibit_ipv4 removes.
+ */
+export function sandboxNetworkSettings(mode: "allowlist" | "open"): { internal: boolean; options: Record<string, string> } {
+  return mode === "allowlist" ? { internal: true, options: { [INHIBIT_IPV4_OPTION]: "true" } } : { internal: false, options: {} };
 }
 
 /** The command that prints the requests a sandbox's proxy refused (DOCKER_HOST spelled out for a remote engine). */

@@ -7,9 +7,11 @@ import {
   egressPolicyFor,
   parseAllowEntry,
   proxyEnvironment,
+  sandboxNetworkSettings,
   squidConfigFor,
   type EgressPolicy,
 } from "../../components/egress";
+import { proxyContainerArgs } from "../../components/egress-proxy";
 import { formatIssuePath } from "../../components/config-error";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
@@ -185,5 +187,44 @@ describe("sandbox side", () => {
   it("prints the denied-log command, with DOCKER_HOST for a remote engine", () => {
     expect(deniedLogCommand("p-s-main-egress")).toBe("docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
     expect(deniedLogCommand("p-s-main-egress", { DOCKER_HOST: "ssh://me@box" })).toBe("DOCKER_HOST='ssh://me@box' docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
+  });
+});
+
+describe("proxy container", () => {
+  const identity = { project: "agent-sandbox", stack: "dev" };
+  const policy: EgressPolicy = { allow: [{ host: "api.anthropic.com", wildcard: false, port: 443 }], hostPorts: [8080] };
+  const args = proxyContainerArgs({ identity, sandboxName: "main", policy, imageId: "sha256:abc" }, { internal: "net-in", outbound: "net-out" });
+
+  it("runs non-root with no capabilities, no-new-privileges, a read-only root and a memory cap", () => {
+    expect(args).toMatchObject({
+      name: "agent-sandbox-dev-main-egress",
+      user: "13:13",
+      capabilities: { drops: ["ALL"] },
+      securityOpts: ["no-new-privileges:true"],
+      readOnly: true,
+      memory: 128,
+      memorySwap: 128,
+      start: false,
+    });
+  });
+
+  it("carries the generated policy in SQUID_CONF_B64", () => {
+    const env = (args.envs as string[]).find((entry) => entry.startsWith("SQUID_CONF_B64="))!;
+    expect(Buffer.from(env.slice("SQUID_CONF_B64=".length), "base64").toString()).toBe(squidConfigFor(policy, { sandboxName: "main" }));
+  });
+
+  it("sits on the outbound network and on the sandbox's internal one as egress-proxy", () => {
+    expect(args.networksAdvanced).toEqual([{ name: "net-out" }, { name: "net-in", aliases: ["egress-proxy"] }]);
+  });
+
+  it("gets a name for the Docker host only when host ports are listed", () => {
+    expect(args.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+    const closed = proxyContainerArgs({ identity, sandboxName: "main", policy: { ...policy, hostPorts: [] }, imageId: "x" }, { internal: "a", outbound: "b" });
+    expect(closed.hosts).toEqual([]);
+  });
+
+  it("puts the allowlist sandbox on an internal network whose bridge has no host address", () => {
+    expect(sandboxNetworkSettings("allowlist")).toEqual({ internal: true, options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+    expect(sandboxNetworkSettings("open")).toEqual({ internal: false, options: {} });
   });
 });

@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { egressConfigSchema, egressPolicyFor, PROXY_PORT, proxyEnvironment, squidConfigFor } from "../../../components/egress";
+import { egressConfigSchema, egressPolicyFor, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
 
 const run = promisify(execFile);
 const engine = new Docker();
@@ -26,7 +26,6 @@ export const DENIED_NAME = "denied.example.test";
 /** Allowed names that resolve (through the proxy's /etc/hosts) to refused addresses. */
 export const METADATA_NAME = "metadata.example.test";
 export const HOST_ALIAS_NAME = "sneaky.example.test";
-export const PROXY_ALIAS = "egress-proxy";
 const AGENT_USER = "1000:1000";
 
 async function build(context: string, tag: string): Promise<void> {
@@ -72,8 +71,6 @@ export interface LabOptions {
   readonly egress: unknown;
   /** Start a sandbox stand-in on the internal network (the bench does not need one). */
   readonly withSandbox: boolean;
-  /** Internal-network driver options; the default closes the gateway hole. */
-  readonly internalOptions?: Record<string, string>;
 }
 
 export interface EgressLab {
@@ -118,7 +115,8 @@ async function ipOn(container: Docker.Container, network: string): Promise<strin
 export async function startLab(name: string, options: LabOptions): Promise<EgressLab> {
   const internal = `${name}-net`;
   const outside = `${name}-outside`;
-  await createNetwork(internal, { Internal: true, Options: options.internalOptions ?? { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+  const settings = sandboxNetworkSettings("allowlist");
+  await createNetwork(internal, { Internal: settings.internal, Options: settings.options });
   await createNetwork(outside, { IPAM: { Driver: "default", Config: [{ Subnet: OUTSIDE_SUBNET }] } });
 
   const servers: Record<string, Docker.Container> = {};
@@ -140,12 +138,12 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
       ExtraHosts: ["host.docker.internal:host-gateway", `${HOST_ALIAS_NAME}:host-gateway`, `${METADATA_NAME}:169.254.169.254`],
     },
   });
-  await engine.getNetwork(internal).connect({ Container: proxy.id, EndpointConfig: { Aliases: [PROXY_ALIAS] } });
+  await engine.getNetwork(internal).connect({ Container: proxy.id, EndpointConfig: { Aliases: [PROXY_HOSTNAME] } });
   await proxy.start();
 
   let sandbox = "";
   if (options.withSandbox) {
-    const env = proxyEnvironment(`http://${PROXY_ALIAS}:${PROXY_PORT}`);
+    const env = proxyEnvironment(`http://${PROXY_HOSTNAME}:${PROXY_PORT}`);
     const container = await createOn(internal, [], {
       name: `${name}-sandbox`,
       Image: TESTHOST_IMAGE,

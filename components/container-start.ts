@@ -1,0 +1,33 @@
+/**
+ * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
+ * hardened container is created with `start: false`, given its limit with `docker update`, then started here.
+ */
+import { cleanEnvPrefix } from "./shell";
+
+/**
+ * Shell lines (POSIX sh, after `set -eu`) that apply the pids limit to the created container, verify the
+ * engine recorded it, start it and wait until Docker reports it healthy; otherwise they fail with the last
+ * health output and logs. CONTAINER, PIDS_LIMIT and HEALTH_TIMEOUT (seconds) arrive as environment variables.
+ */
+export function startHealthyLines(dockerEnv: Record<string, string>): string {
+  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+  return `${docker} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
+applied=$(${docker} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
+if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
+${docker} start "$CONTAINER" >/dev/null
+deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
+status=starting
+while [ "$(date +%s)" -lt "$deadline" ]; do
+  status=$(${docker} inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}' "$CONTAINER")
+  case "$status" in
+    "healthy true") exit 0 ;;
+    unhealthy*|*" false") break ;;
+  esac
+  sleep 1
+done
+echo "container $CONTAINER did not become healthy (health, running: $status); last health check output:" >&2
+${docker} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
+${docker} logs --tail 20 "$CONTAINER" >&2 || true
+exit 1
+`;
+}

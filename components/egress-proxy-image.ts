@@ -1,0 +1,51 @@
+/**
+ * The egress proxy image, built once per stack from docker/egress-proxy on the project's own base image.
+ * It only ever runs on the target engine, next to the sandboxes, so it is built for that engine's platform
+ * and loaded there: no registry, no multi-arch index, no build cache export.
+ */
+import * as docker from "@pulumi/docker";
+import * as dockerbuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackIdentity } from "./naming";
+
+export interface EgressProxyImageArgs {
+  readonly identity: StackIdentity;
+  /** Base image (the stack's `image.baseImage`); the Dockerfile installs Debian's squid on it. */
+  readonly baseImage: string;
+  /** Folder holding the Dockerfile, relative to the project: "docker/egress-proxy". */
+  readonly contextDir: string;
+  /** PEM text of extra CA certificates for apt behind a TLS-intercepting proxy; the `extra_ca` build secret, never a layer. */
+  readonly extraCaCerts?: pulumi.Input<string>;
+}
+
+/** Local tag of the proxy image: one per project and stack. */
+export function egressProxyImageTag(identity: StackIdentity): string {
+  return `${identity.project}/egress-proxy:${identity.stack}`;
+}
+
+export class EgressProxyImage extends pulumi.ComponentResource {
+  /** The immutable image ID (`sha256:…`) the proxies run; a rebuild changes it and so replaces them. */
+  public readonly imageId: pulumi.Output<string>;
+
+  constructor(name: string, args: EgressProxyImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:EgressProxyImage", name, {}, opts);
+    const tag = egressProxyImageTag(args.identity);
+    const build = new dockerbuild.Image(
+      name,
+      {
+        context: { location: args.contextDir },
+        dockerfile: { location: `${args.contextDir}/Dockerfile` },
+        buildArgs: { BASE_IMAGE: args.baseImage },
+        secrets: args.extraCaCerts ? { extra_ca: pulumi.secret(args.extraCaCerts) } : undefined,
+        tags: [tag],
+        push: false,
+        load: true,
+      },
+      { parent: this },
+    );
+    // Looked up in the engine (the image was just loaded there, nothing is pulled); a new digest re-reads it.
+    const resolved = new docker.RemoteImage(`${name}-resolved`, { name: tag, keepLocally: true, pullTriggers: [build.digest] }, { parent: this });
+    this.imageId = resolved.imageId;
+    this.registerOutputs({ imageId: this.imageId });
+  }
+}

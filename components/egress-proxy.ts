@@ -1,0 +1,116 @@
+/**
+ * The egress proxy of one sandbox: a Squid container on the sandbox's internal network (where the sandbox
+ * reaches it as http://egress-proxy:3128) and on an outbound network of its own, enforcing the sandbox's
+ * allowlist outside the agent's container. One per sandbox, so sandboxes never share a network (they cannot
+ * reach each other) and each has its own allowlist and its own log of refused requests.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { startHealthyLines } from "./container-start";
+import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, squidConfigFor, type EgressPolicy } from "./egress";
+import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
+
+/** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
+export const PROXY_USER = "13:13";
+const PROXY_MEMORY_MB = 128;
+const PROXY_PIDS = 64;
+const HEALTHCHECK = { interval: "30s", timeout: "5s", startPeriod: "5s", retries: 3 };
+/** Start period plus every retry of a failing check, plus slack: "unhealthy" is reached before this. */
+const HEALTH_WAIT_SECONDS = 5 + (30 + 5) * (HEALTHCHECK.retries + 1) + 30;
+/** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
+const REPLACE_ON_CHANGES = ["healthcheck", "mounts"];
+
+export interface EgressProxyArgs {
+  readonly identity: StackIdentity;
+  /** The sandbox this proxy serves: names its objects and is written into every log line. */
+  readonly sandboxName: string;
+  /** The allowlist and host ports to enforce (egressPolicyFor of the sandbox's `egress` config). */
+  readonly policy: EgressPolicy;
+  /** Name of the sandbox's internal network (sandboxNetworkSettings("allowlist")); the proxy joins it as `egress-proxy`. */
+  readonly internalNetwork: pulumi.Input<string>;
+  /** Image ID of the proxy image (EgressProxyImage.imageId). */
+  readonly imageId: pulumi.Input<string>;
+  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+}
+
+/** Names of the proxy's engine objects, next to the sandbox's own (`…-main`, `…-main-egress`). */
+export function egressProxyObjectNames(identity: StackIdentity, sandbox: string) {
+  return { container: physicalName(identity, sandbox, "egress"), network: physicalName(identity, sandbox, "egress-net") };
+}
+
+export interface ProxyNetworks {
+  readonly internal: pulumi.Input<string>;
+  readonly outbound: pulumi.Input<string>;
+}
+
+/** Everything the proxy container is, as docker.Container inputs: the hardening and the policy live here. */
+export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId">, networks: ProxyNetworks): docker.ContainerArgs {
+  const squidConf = squidConfigFor(args.policy, { sandboxName: args.sandboxName });
+  return {
+    name: egressProxyObjectNames(args.identity, args.sandboxName).container,
+    image: args.imageId,
+    user: PROXY_USER,
+    // The policy travels in the container's config: changing the allowlist replaces the proxy, never the agent image.
+    envs: [`SQUID_CONF_B64=${Buffer.from(squidConf).toString("base64")}`],
+    capabilities: { drops: ["ALL"] },
+    securityOpts: ["no-new-privileges:true"],
+    readOnly: true,
+    mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
+    memory: PROXY_MEMORY_MB,
+    memorySwap: PROXY_MEMORY_MB,
+    cpus: "1",
+    ulimits: [{ name: "nofile", soft: 4096, hard: 4096 }],
+    networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
+    // Only when host ports are listed does the proxy get a name for the host at all.
+    hosts: args.policy.hostPorts.length > 0 ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
+    labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), "dev.agent-sandbox.role": "egress-proxy" }),
+    restart: "unless-stopped",
+    logDriver: "json-file",
+    logOpts: { "max-size": "10m", "max-file": "3" },
+    healthcheck: { tests: ["CMD", "/usr/local/bin/egress-proxy-healthcheck"], ...HEALTHCHECK },
+    // Created stopped: the start command applies the pids limit (no provider input) before Squid runs.
+    start: false,
+    mustRun: false,
+    wait: false,
+    destroyGraceSeconds: 5,
+  };
+}
+
+export class EgressProxy extends pulumi.ComponentResource {
+  /** What the sandbox sets as HTTP(S)_PROXY (see proxyEnvironment). */
+  public readonly proxyUrl: string;
+  public readonly containerName: pulumi.Output<string>;
+  /** Completes once the proxy runs healthy with its policy loaded; the sandbox's start should depend on it. */
+  public readonly ready: command.local.Command;
+  /** The command that prints this sandbox's refused requests. */
+  public readonly deniedLogCommand: string;
+
+  constructor(name: string, args: EgressProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:EgressProxy", name, {}, opts);
+    const names = egressProxyObjectNames(args.identity, args.sandboxName);
+    const labels = providerLabels(labelsFor(args.identity, args.sandboxName));
+
+    const outbound = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, { parent: this });
+    const container = new docker.Container(name, proxyContainerArgs(args, { internal: args.internalNetwork, outbound: outbound.name }), {
+      parent: this,
+      replaceOnChanges: REPLACE_ON_CHANGES,
+      deleteBeforeReplace: true,
+    });
+    this.ready = new command.local.Command(
+      `${name}-start`,
+      {
+        create: `set -eu\n${startHealthyLines(args.dockerEnv)}`,
+        environment: { ...args.dockerEnv, CONTAINER: container.name, PIDS_LIMIT: String(PROXY_PIDS), HEALTH_TIMEOUT: String(HEALTH_WAIT_SECONDS) },
+        triggers: [container.id],
+      },
+      { parent: this },
+    );
+
+    this.proxyUrl = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
+    this.containerName = container.name;
+    this.deniedLogCommand = deniedLogCommand(names.container, args.dockerEnv);
+    this.registerOutputs({ proxyUrl: this.proxyUrl, containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
+  }
+}
