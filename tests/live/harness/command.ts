@@ -1,0 +1,95 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { Tracked } from "./state";
+import { Inputs, rejectUnmapped } from "./values";
+
+/**
+ * command:local:Command, after pulumi-command provider/pkg/provider/local (commandOutputs.go `run`,
+ * commandController.go). The installed SDK (@pulumi/command "4.5.0") predates `logging` and
+ * `addPreviousOutputInEnv`; both are still honoured if a newer SDK sends them.
+ */
+const FIELDS = ["create", "update", "delete", "dir", "environment", "interpreter", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
+
+interface RunResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs one command like `run`: interpreter (default /bin/sh -c) + command, cwd `dir` or the process cwd,
+ * env = the provider's whole environment, then `environment` (later keys win, as in Go's exec), then the
+ * previous PULUMI_COMMAND_STDOUT/STDERR. The error carries the command and the combined output whatever
+ * `logging` says: logging only decides what is streamed to the log.
+ */
+function runCommand(command: string, inputs: Inputs, providerEnv: NodeJS.ProcessEnv, previous?: RunResult): Promise<RunResult> {
+  const interpreter = ((inputs.interpreter ?? []) as string[]).length > 0 ? (inputs.interpreter as string[]) : ["/bin/sh", "-c"];
+  const env: NodeJS.ProcessEnv = { ...providerEnv, ...((inputs.environment ?? {}) as Record<string, string>) };
+  if (previous && inputs.addPreviousOutputInEnv !== false) {
+    if (previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout;
+    if (previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr;
+  }
+  const logging = String(inputs.logging ?? "stdoutAndStderr");
+  return new Promise((resolveRun, rejectRun) => {
+    const child = spawn(interpreter[0], [...interpreter.slice(1), command], {
+      cwd: inputs.dir ? String(inputs.dir) : process.cwd(),
+      env,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    let combined = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk;
+      combined += chunk;
+      if (logging === "stdout" || logging === "stdoutAndStderr") process.stdout.write(`[command] ${chunk}`);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk;
+      combined += chunk;
+      if (logging === "stderr" || logging === "stdoutAndStderr") process.stderr.write(`[command] ${chunk}`);
+    });
+    child.on("error", (error) => rejectRun(new Error(`${error.message}: running ${JSON.stringify(command)}:\n${combined}`)));
+    child.on("close", (code, signal) => {
+      if (code === 0) resolveRun({ stdout: stdout.replace(/\n$/, ""), stderr: stderr.replace(/\n$/, "") });
+      else {
+        const status = signal ? `signal: ${signal === "SIGKILL" ? "killed" : signal}` : `exit status ${code}`;
+        rejectRun(new Error(`${status}: running ${JSON.stringify(command)}:\n${combined}`));
+      }
+    });
+    if (inputs.stdin) child.stdin.end(String(inputs.stdin));
+    else child.stdin.end();
+  });
+}
+
+function tracked(name: string, inputs: Inputs, id: string, result: RunResult, providerEnv: NodeJS.ProcessEnv): Tracked {
+  return {
+    type: "command:local:Command",
+    name,
+    kind: "command",
+    id,
+    inputs,
+    outputs: { ...inputs, ...result },
+    // Delete runs `delete` (if declared) with the create's outputs in PULUMI_COMMAND_STDOUT/STDERR.
+    destroy: async () => {
+      if (inputs.delete) await runCommand(String(inputs.delete), inputs, providerEnv, result);
+    },
+    exists: async () => true,
+  };
+}
+
+/** Create: runs `create` (never `delete`); the id is the logical name plus 8 random hex characters. */
+export async function realizeCommand(name: string, inputs: Inputs, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+  rejectUnmapped("command", inputs, FIELDS);
+  const id = `${name}${randomBytes(4).toString("hex")}`;
+  const result = inputs.create ? await runCommand(String(inputs.create), inputs, providerEnv) : { stdout: "", stderr: "" };
+  return tracked(name, inputs, id, result, providerEnv);
+}
+
+/** Update (inputs changed, triggers did not): runs `update`, or `create` when no update is declared. */
+export async function updateCommand(previous: Tracked, inputs: Inputs, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+  rejectUnmapped("command", inputs, FIELDS);
+  const command = inputs.update ?? inputs.create;
+  const before = { stdout: String(previous.outputs.stdout ?? ""), stderr: String(previous.outputs.stderr ?? "") };
+  const result = command ? await runCommand(String(command), inputs, providerEnv, before) : before;
+  return tracked(previous.name, inputs, previous.id, result, providerEnv);
+}
