@@ -1,0 +1,299 @@
+import * as pulumi from "@pulumi/pulumi";
+import { vi } from "vitest";
+import { realizeCommand, updateCommand } from "./command";
+import { realizeContainer } from "./container";
+import { realizeBuildImage, realizeIndex, realizeRemoteImage } from "./images";
+import { getNetwork, realizeNetwork, realizeVolume } from "./network-volume";
+import { engine, isNotFound, Kind, RealizedResource, Tracked } from "./state";
+import { Inputs, reveal, stableJson } from "./values";
+
+export type { RealizedResource } from "./state";
+
+/**
+ * Live harness: runs the real Pulumi program under `pulumi.runtime.setMocks`, and the mock monitor's
+ * `newResource` realizes each declared resource on the local engine with the settings the real provider
+ * would apply. No Pulumi CLI is involved; MAPPING.md lists what maps to what and the known deviations.
+ */
+
+/** Marks a config value as a secret (`pulumi config set --secret`). */
+export class SecretConfig {
+  constructor(readonly value: unknown) {}
+}
+export const secretConfig = (value: unknown): SecretConfig => new SecretConfig(value);
+
+export interface LiveStack {
+  /** Resources declared by this deployment, in the order they were realized. */
+  readonly resources: RealizedResource[];
+  /** Stack outputs (the program's exports), fully resolved, secrets revealed. */
+  readonly outputs: Record<string, unknown>;
+  /** Names of the outputs that were secret. */
+  readonly secretOutputs: string[];
+  /**
+   * Deletes everything the harness created for this stack, then anything left on the engine with the
+   * stack's labels: containers (and commands' `delete`), networks, volumes (kept with keepVolumes).
+   * Images and bind-mount sources are never touched.
+   */
+  teardown(options?: { keepVolumes?: boolean }): Promise<void>;
+}
+
+/** A deployment that failed like a failed `pulumi up`; `deployed.teardown()` still removes what was created. */
+export class LiveDeployError extends Error {
+  constructor(message: string, readonly deployed: LiveStack) {
+    super(message);
+  }
+}
+
+export interface DeployOptions {
+  /** Absolute path of the program module (index.ts or a fixture). */
+  programPath: string;
+  project: string;
+  stack: string;
+  /** Keys without a namespace get `<project>:`; objects are JSON-encoded; wrap secrets with secretConfig(). */
+  config: Record<string, unknown>;
+  /** Added to the environment of the program and of local commands (the CLI's environment). */
+  env?: Record<string, string>;
+}
+
+/** Per-stack state across deployLive calls (like a Pulumi state file), keyed by "type::logicalName". */
+const states = new Map<string, Map<string, Tracked>>();
+
+const MANAGED_BY = "dev.agent-sandbox.managed-by=agent-sandbox";
+
+function configEntries(project: string, config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
+  const values: Record<string, string> = {};
+  const secretKeys: string[] = [];
+  for (const [rawKey, rawValue] of Object.entries(config)) {
+    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
+    const value = rawValue instanceof SecretConfig ? rawValue.value : rawValue;
+    if (rawValue instanceof SecretConfig) secretKeys.push(key);
+    values[key] = typeof value === "string" ? value : JSON.stringify(value);
+  }
+  return { values, secretKeys };
+}
+
+/** Deletes tracked resources in the order the engine accepts: containers and commands, networks, volumes. */
+async function destroyAll(state: Map<string, Tracked>, keys: string[], keepVolumes: boolean, errors: string[]): Promise<void> {
+  const phases: Kind[][] = [["container", "command"], ["network"], keepVolumes ? [] : ["volume"], ["image", "passive"]];
+  for (const kinds of phases) {
+    for (const key of [...keys].reverse()) {
+      const tracked = state.get(key);
+      if (!tracked || !kinds.includes(tracked.kind)) continue;
+      try {
+        await tracked.destroy();
+        state.delete(key);
+      } catch (error) {
+        errors.push(`deleting ${tracked.type} ${tracked.name}: ${(error as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Removes engine objects carrying the stack's labels that the state no longer knows (earlier runs, crashes). */
+async function sweepLabelled(stack: string, keepVolumes: boolean): Promise<void> {
+  const filters = JSON.stringify({ label: [MANAGED_BY, `dev.agent-sandbox.stack=${stack}`] });
+  const ignoreMissing = (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error));
+  for (const c of await engine.listContainers({ all: true, filters })) {
+    await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing);
+  }
+  for (const n of await engine.listNetworks({ filters })) await engine.getNetwork(n.Id).remove().catch(ignoreMissing);
+  if (!keepVolumes) {
+    for (const v of (await engine.listVolumes({ filters })).Volumes ?? []) await engine.getVolume(v.Name).remove().catch(ignoreMissing);
+  }
+}
+
+/**
+ * Before a network or volume is replaced (delete-first), the containers of the previous deployment that use
+ * it are removed, as Pulumi replaces dependents of a delete-before-replace resource. They are recreated when
+ * the program declares them again.
+ */
+async function removeDependents(state: Map<string, Tracked>, replaced: Tracked): Promise<void> {
+  for (const [key, tracked] of state) {
+    if (tracked.kind !== "container") continue;
+    const info = await engine.getContainer(tracked.id).inspect().catch(() => undefined);
+    const uses =
+      replaced.kind === "network"
+        ? Object.values(info?.NetworkSettings.Networks ?? {}).some((n) => n.NetworkID === replaced.id)
+        : (info?.Mounts ?? []).some((m) => m.Name === replaced.id);
+    if (uses) {
+      await tracked.destroy();
+      state.delete(key);
+    }
+  }
+}
+
+async function realize(type: string, name: string, inputs: Inputs, track: (t: Tracked) => void, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+  switch (type) {
+    case "docker:index/container:Container":
+      return realizeContainer(name, inputs, track);
+    case "docker:index/network:Network":
+      return realizeNetwork(name, inputs);
+    case "docker:index/volume:Volume":
+      return realizeVolume(name, inputs);
+    case "docker:index/remoteImage:RemoteImage":
+      return realizeRemoteImage(name, inputs);
+    case "docker-build:index:Image":
+      return realizeBuildImage(name, inputs);
+    case "docker-build:index:Index":
+      return realizeIndex(name, inputs);
+    case "command:local:Command":
+      return realizeCommand(name, inputs, providerEnv);
+    default:
+      throw new Error(`harness does not realize ${type} (resource ${name}); add it to tests/live/harness/`);
+  }
+}
+
+/** Provider resources are accepted only when they target the engine the harness uses. */
+function checkProvider(type: string, name: string, inputs: Inputs): void {
+  if (type === "pulumi:providers:docker" && inputs.host !== undefined && inputs.host !== "unix:///var/run/docker.sock") {
+    throw new Error(`harness realizes on the local engine only; provider ${name} sets host ${JSON.stringify(inputs.host)}`);
+  }
+}
+
+/** How long an output may stay pending once every registration has finished (see resolveOutputs). */
+const SETTLED_OUTPUT_GRACE_MS = 1000;
+
+/**
+ * Resolves the program's exports. Call it only after the RPC queue has drained: an output of a resource
+ * whose dependency failed never settles (its registration is abandoned before the mock is called), so a
+ * value still pending after a short grace is reported instead of awaited forever.
+ */
+async function resolveOutputs(exported: Record<string, unknown>, errors: string[]): Promise<{ outputs: Record<string, unknown>; secretOutputs: string[] }> {
+  const outputs: Record<string, unknown> = {};
+  const secretOutputs: string[] = [];
+  for (const [key, value] of Object.entries(exported)) {
+    const output = pulumi.output(value);
+    let timer: NodeJS.Timeout | undefined;
+    const abandoned = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("never resolved (a resource it depends on was not created)")), SETTLED_OUTPUT_GRACE_MS);
+    });
+    try {
+      // Output#promise is internal but is what the runtime itself awaits for stack outputs.
+      outputs[key] = await Promise.race([(output as unknown as { promise(): Promise<unknown> }).promise(), abandoned]);
+      if (await pulumi.isSecret(output)) secretOutputs.push(key);
+    } catch (error) {
+      errors.push(`output ${key}: ${(error as Error).message}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return { outputs, secretOutputs };
+}
+
+/**
+ * Runs the program at programPath against the mock monitor and realizes its resources. A second call for
+ * the same project/stack acts as `pulumi up` on the existing state: a resource whose inputs are unchanged
+ * (and whose engine object still exists) is kept; a changed one is replaced delete-first (a changed
+ * local.Command is updated, or replaced when its triggers changed); one no longer declared is deleted.
+ * Images are rebuilt/looked up on every deploy (BuildKit's cache makes that cheap).
+ */
+export async function deployLive(options: DeployOptions): Promise<LiveStack> {
+  const stateKey = `${options.project}/${options.stack}`;
+  const state = states.get(stateKey) ?? new Map<string, Tracked>();
+  states.set(stateKey, state);
+  const declared: string[] = [];
+  const failures: string[] = [];
+  const savedEnv = { ...process.env };
+  Object.assign(process.env, options.env ?? {});
+  const providerEnv = { ...process.env };
+
+  const newResource = async (args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> => {
+    const inputs = reveal(args.inputs) as Inputs;
+    if (!args.custom) return { id: undefined, state: args.inputs };
+    if (args.type.startsWith("pulumi:providers:")) {
+      checkProvider(args.type, args.name, inputs);
+      return { id: `${args.name}_id`, state: args.inputs };
+    }
+    const key = `${args.type}::${args.name}`;
+    try {
+      if (declared.includes(key)) throw new Error(`duplicate resource ${key} in one deployment`);
+      declared.push(key);
+      const previous = state.get(key);
+      const track = (t: Tracked) => {
+        state.delete(key);
+        state.set(key, t);
+      };
+      let tracked: Tracked;
+      const unchanged = previous && stableJson(previous.inputs) === stableJson(inputs);
+      if (previous && unchanged && previous.kind !== "image" && (await previous.exists())) {
+        tracked = previous;
+      } else if (previous?.kind === "command" && stableJson(previous.inputs.triggers) === stableJson(inputs.triggers)) {
+        tracked = await updateCommand(previous, inputs, providerEnv);
+      } else if (previous?.kind === "command") {
+        tracked = await realize(args.type, args.name, inputs, track, providerEnv);
+        await previous.destroy();
+      } else {
+        if (previous) {
+          if (previous.kind === "network" || previous.kind === "volume") await removeDependents(state, previous);
+          await previous.destroy();
+          state.delete(key);
+        }
+        tracked = await realize(args.type, args.name, inputs, track, providerEnv);
+      }
+      track(tracked);
+      return { id: tracked.id, state: tracked.outputs };
+    } catch (error) {
+      failures.push(`${args.type} ${args.name}: ${(error as Error).message}`);
+      throw error;
+    }
+  };
+  const call = async (args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> => {
+    if (args.token === "docker:index/getNetwork:getNetwork") return getNetwork(reveal(args.inputs) as Inputs);
+    throw new Error(`harness does not answer invoke ${args.token}; add it to tests/live/harness/index.ts`);
+  };
+
+  // The language host treats unhandled rejections as deployment errors. Under mocks each failed registration
+  // rejects many internal promises; this listener collects them (vitest leaves them alone while a listener exists).
+  const unhandled: string[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(String((reason as Error)?.message ?? reason));
+  process.on("unhandledRejection", onUnhandled);
+  const programErrors: string[] = [];
+  let outputs: Record<string, unknown> = {};
+  let secretOutputs: string[] = [];
+  try {
+    const { values, secretKeys } = configEntries(options.project, options.config);
+    pulumi.runtime.setAllConfig(values, secretKeys);
+    await pulumi.runtime.setMocks({ newResource, call }, options.project, options.stack, false);
+    // A fresh module graph so the program runs again on every deploy; @pulumi/* stay shared (node_modules).
+    vi.resetModules();
+    // waitForRPCs (internal, what `disconnect` awaits) settles once every registration has been answered.
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
+    try {
+      const program = (await import(options.programPath)) as Record<string, unknown>;
+      const exported = typeof program.default === "function" ? await (program.default as () => unknown)() : program;
+      await waitForRPCs();
+      ({ outputs, secretOutputs } = await resolveOutputs((exported ?? {}) as Record<string, unknown>, programErrors));
+    } catch (error) {
+      programErrors.push(`program: ${(error as Error).stack ?? error}`);
+    }
+    await waitForRPCs();
+    // Unhandled rejections are reported on a later turn of the event loop.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } finally {
+    process.off("unhandledRejection", onUnhandled);
+    process.env = savedEnv;
+  }
+
+  const resources = declared.flatMap((key) => (state.has(key) ? [state.get(key) as Tracked] : []));
+  const stack: LiveStack = {
+    resources,
+    outputs,
+    secretOutputs,
+    teardown: async ({ keepVolumes = false } = {}) => {
+      const errors: string[] = [];
+      await destroyAll(state, [...state.keys()], keepVolumes, errors);
+      await sweepLabelled(options.stack, keepVolumes);
+      if (errors.length > 0) throw new Error(`teardown of ${stateKey} failed:\n${errors.join("\n")}`);
+    },
+  };
+  const unexplained = unhandled.filter((message) => !message.startsWith("failed to register new resource"));
+  if (failures.length > 0 || unexplained.length > 0) {
+    const messages = failures.length > 0 ? failures : [...programErrors, ...unexplained];
+    throw new LiveDeployError(`deployment ${stateKey} failed:\n${messages.join("\n")}`, stack);
+  }
+  if (programErrors.length > 0) throw new LiveDeployError(`deployment ${stateKey} failed:\n${programErrors.join("\n")}`, stack);
+
+  const errors: string[] = [];
+  await destroyAll(state, [...state.keys()].filter((key) => !declared.includes(key)), false, errors);
+  if (errors.length > 0) throw new LiveDeployError(`deployment ${stateKey} failed deleting old resources:\n${errors.join("\n")}`, stack);
+  return stack;
+}
