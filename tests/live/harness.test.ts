@@ -1,0 +1,225 @@
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import Docker from "dockerode";
+import { afterAll, beforeAll, describe, expect, it, TestContext } from "vitest";
+import { deployLive, LiveDeployError, LiveStack, secretConfig } from "./harness";
+import { engineAvailability } from "./support/engine";
+
+let available: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+const engine = new Docker();
+const PROGRAM = resolve(__dirname, "harness/fixtures/program.ts");
+const PROJECT = "agent-sandbox";
+const TOKEN = "s3cret-token";
+const MB = 1024 * 1024;
+/** Prefer the project's base image; fall back to the harness's own busybox image (make-test-image.sh). */
+const IMAGE_CANDIDATES = ["agent-sandbox/debian:bookworm-slim", "agent-sandbox/harness-test:latest"];
+
+let image = "";
+let scratch = "";
+let workspace = "";
+let stackCounter = 0;
+const stacks: LiveStack[] = [];
+
+function skipWithoutEngine(context: TestContext): void {
+  if (!available.available) context.skip(available.reason);
+}
+
+function newStackName(): string {
+  stackCounter += 1;
+  return `harness-${process.pid}-${stackCounter}`;
+}
+
+async function deploy(stack: string, fixture: Record<string, unknown> = {}): Promise<LiveStack> {
+  const deployed = await deployLive({
+    programPath: PROGRAM,
+    project: PROJECT,
+    stack,
+    config: {
+      fixture: { image, workspace, deleteMarker: join(scratch, `${stack}-deleted`), ...fixture },
+      token: secretConfig(TOKEN),
+    },
+  }).catch((error: unknown) => {
+    if (error instanceof LiveDeployError) stacks.push(error.deployed);
+    throw error;
+  });
+  stacks.push(deployed);
+  return deployed;
+}
+
+async function labelled(kind: "containers" | "networks" | "volumes", stack: string): Promise<string[]> {
+  const filters = JSON.stringify({ label: [`dev.agent-sandbox.stack=${stack}`] });
+  if (kind === "containers") return (await engine.listContainers({ all: true, filters })).map((c) => c.Id);
+  if (kind === "networks") return (await engine.listNetworks({ filters })).map((n) => n.Id);
+  return ((await engine.listVolumes({ filters })).Volumes ?? []).map((v) => v.Name);
+}
+
+function exec(container: string, user: string, script: string): string {
+  return execFileSync("docker", ["exec", "-u", user, container, "sh", "-c", script], { encoding: "utf8" });
+}
+
+describe("live harness", () => {
+  beforeAll(async () => {
+    available = await engineAvailability();
+    if (!available.available) return;
+    for (const candidate of IMAGE_CANDIDATES) {
+      if (await engine.getImage(candidate).inspect().then(() => true, () => false)) {
+        image = candidate;
+        break;
+      }
+    }
+    if (!image) {
+      throw new Error(`none of ${IMAGE_CANDIDATES.join(", ")} is on the engine; run tests/live/harness/make-test-image.sh`);
+    }
+    scratch = mkdtempSync(join(tmpdir(), "harness-test-"));
+    workspace = join(scratch, "workspace");
+    execFileSync("mkdir", ["-p", workspace]);
+    writeFileSync(join(workspace, "keep.txt"), "workspace content\n");
+  });
+
+  afterAll(async () => {
+    for (const stack of stacks) await stack.teardown();
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  });
+
+  describe("a healthy deployment", () => {
+    const stackName = newStackName();
+    let deployed: LiveStack;
+    let info: Docker.ContainerInspectInfo;
+
+    beforeAll(async () => {
+      if (!available.available) return;
+      deployed = await deploy(stackName);
+      info = await engine.getContainer(String(deployed.outputs.containerId)).inspect();
+    });
+
+    it("applies the hardening fields (read-only rootfs, no capabilities, no-new-privileges, init, user)", (context) => {
+      skipWithoutEngine(context);
+      expect(info.HostConfig.ReadonlyRootfs, JSON.stringify(info.HostConfig)).toBe(true);
+      expect(info.HostConfig.CapDrop).toEqual(["ALL"]);
+      expect(info.HostConfig.SecurityOpt).toEqual(["no-new-privileges:true"]);
+      expect(info.HostConfig.Init).toBe(true);
+      expect(info.Config.User).toBe("1000:1000");
+    });
+
+    it("converts memory and swap from MB to bytes and cpus to NanoCpus", (context) => {
+      skipWithoutEngine(context);
+      expect(info.HostConfig.Memory).toBe(64 * MB);
+      expect(info.HostConfig.MemorySwap).toBe(64 * MB);
+      expect(info.HostConfig.NanoCpus).toBe(500_000_000);
+      expect(info.HostConfig.CpuShares).toBe(256);
+      expect(info.HostConfig.Ulimits).toEqual([{ Name: "nofile", Soft: 1024, Hard: 2048 }]);
+    });
+
+    it("mounts the workspace, the home volume and the tmpfs", (context) => {
+      skipWithoutEngine(context);
+      const byTarget = Object.fromEntries(info.Mounts.map((m) => [m.Destination, m]));
+      expect(byTarget["/workspace"], JSON.stringify(info.Mounts)).toMatchObject({ Type: "bind", Source: workspace });
+      expect(byTarget["/home/agent"]).toMatchObject({ Type: "volume", Name: deployed.outputs.volumeName });
+      expect(info.HostConfig.Tmpfs).toEqual({ "/tmp": "rw,nosuid,nodev,size=16m" });
+      expect(info.HostConfig.Mounts?.find((m) => m.Target === "/run/scratch")).toMatchObject({
+        Type: "tmpfs",
+        TmpfsOptions: { SizeBytes: MB },
+      });
+    });
+
+    it("sets the healthcheck with durations in nanoseconds and waits until healthy", (context) => {
+      skipWithoutEngine(context);
+      expect(info.Config.Healthcheck).toEqual({
+        Test: ["CMD", "test", "-f", "/tmp/ready"],
+        Interval: 1e9,
+        Timeout: 2e9,
+        StartPeriod: 5e8,
+        Retries: 2,
+      });
+      expect(info.State.Health?.Status).toBe("healthy");
+    });
+
+    it("connects only the internal network and adds the host-gateway entry", async (context) => {
+      skipWithoutEngine(context);
+      expect(Object.keys(info.NetworkSettings.Networks)).toEqual([deployed.outputs.networkName]);
+      expect(info.HostConfig.ExtraHosts).toEqual(["gateway.internal:host-gateway"]);
+      const network = await engine.getNetwork(String(deployed.outputs.networkName)).inspect();
+      expect(network.Internal).toBe(true);
+    });
+
+    it("labels the container and passes the secret env in plain text to the engine", (context) => {
+      skipWithoutEngine(context);
+      expect(info.Config.Labels).toMatchObject({
+        "dev.agent-sandbox.managed-by": "agent-sandbox",
+        "dev.agent-sandbox.stack": stackName,
+      });
+      expect(info.Config.Env).toEqual(expect.arrayContaining([`TOKEN=${TOKEN}`, "FOO=one"]));
+    });
+
+    it("runs the local command with `environment` and returns its trimmed stdout", (context) => {
+      skipWithoutEngine(context);
+      expect(deployed.outputs.prepareStdout).toBe(String(TOKEN.length));
+    });
+  });
+
+  it("keeps unchanged resources on a second deploy and replaces a changed container, keeping the home volume", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const first = await deploy(stackName);
+    const name = String(first.outputs.containerName);
+    exec(name, "0", "echo persisted > /home/agent/marker");
+
+    const same = await deploy(stackName);
+    expect(same.outputs.containerId).toBe(first.outputs.containerId);
+
+    const changed = await deploy(stackName, { foo: "two" });
+    expect(changed.outputs.containerId).not.toBe(first.outputs.containerId);
+    expect(exec(name, "0", "cat /home/agent/marker").trim()).toBe("persisted");
+    expect(exec(name, "0", "echo $FOO").trim()).toBe("two");
+  });
+
+  it("teardown removes every labelled object, runs delete commands and leaves the bind source untouched", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const deployed = await deploy(stackName);
+    expect(await labelled("containers", stackName)).toHaveLength(1);
+
+    await deployed.teardown();
+
+    expect(await labelled("containers", stackName)).toEqual([]);
+    expect(await labelled("networks", stackName)).toEqual([]);
+    expect(await labelled("volumes", stackName)).toEqual([]);
+    expect(existsSync(join(scratch, `${stackName}-deleted`)), "the command's delete ran").toBe(true);
+    expect(readFileSync(join(workspace, "keep.txt"), "utf8")).toBe("workspace content\n");
+  });
+
+  it("teardown with keepVolumes keeps the home volume", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const deployed = await deploy(stackName);
+    await deployed.teardown({ keepVolumes: true });
+    expect(await labelled("containers", stackName)).toEqual([]);
+    expect(await labelled("volumes", stackName)).toEqual([deployed.outputs.volumeName]);
+    await deployed.teardown();
+    expect(await labelled("volumes", stackName)).toEqual([]);
+  });
+
+  it("fails the deployment with the command's output when a command exits non-zero", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const failure = deploy(stackName, { createScript: "echo to-stdout; echo to-stderr >&2; exit 3" });
+    await expect(failure).rejects.toThrow(/exit status 3: running .*\n(.|\n)*to-stdout(.|\n)*to-stderr/);
+    // The container depends on the command, so it was never created.
+    expect(await labelled("containers", stackName)).toEqual([]);
+  });
+
+  it("fails wait with the health log when the healthcheck never passes", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const failure = deploy(stackName, { healthTests: ["CMD-SHELL", "echo probe-says-no; exit 1"], waitTimeout: 5 });
+    await expect(failure).rejects.toThrow(/container failed to be in healthy state(.|\n)*probe-says-no/);
+  });
+
+  it("refuses a container field the harness does not map", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    await expect(deploy(stackName, { unmappedField: true })).rejects.toThrow(/harness does not map container\.ports/);
+  });
+});
