@@ -1,0 +1,269 @@
+#!/usr/bin/env bash
+# Prepares this Debian host to build and run agent sandboxes: packages, a running dockerd, qemu
+# emulation for arm64, local base images (no public registry is reachable) and a loopback registry.
+#
+#   scripts/setup-engine.sh           idempotent; quick when everything is already in place
+#   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
+#                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64
+#   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
+#
+# Must run as root. Whatever it starts is recorded under $STATE_DIR so --stop never touches a
+# dockerd or registry that someone else started.
+set -euo pipefail
+
+readonly STATE_DIR=/run/agent-sandbox-engine
+readonly CACHE_DIR=/var/cache/agent-sandbox
+readonly LOG_DIR=/var/log/agent-sandbox
+readonly SUITE=bookworm
+readonly SLIM_IMAGE=agent-sandbox/debian:bookworm-slim
+readonly NODE_IMAGE=agent-sandbox/node:bookworm
+readonly REGISTRY_ADDR=127.0.0.1:5000
+readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry)
+
+summary=()
+note() { summary+=("$1"); }
+warn() { echo "setup-engine: WARNING: $*" >&2; }
+die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then note "packages ok"; return; fi
+  local t; t=$(now)
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  note "installed ${missing[*]} ($(since "$t"))"
+}
+
+# `docker info` can hang on a wedged daemon, hence the timeout.
+engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
+
+ensure_dockerd() {
+  if engine_answers; then note "dockerd found"; return; fi
+  local t; t=$(now)
+  setsid nohup dockerd >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE_DIR/dockerd.pid"
+  local i
+  for i in $(seq 60); do
+    engine_answers && { note "dockerd started ($(since "$t"))"; return; }
+    sleep 1
+  done
+  die "dockerd did not answer within 60s; see $LOG_DIR/dockerd.log"
+}
+
+# Emulation is optional (only arm64 builds need it), so every failure here is a warning.
+ensure_binfmt() {
+  local dir=/proc/sys/fs/binfmt_misc
+  if ! mountpoint -q "$dir" && ! mount binfmt_misc -t binfmt_misc "$dir" 2>/dev/null; then
+    warn "cannot mount binfmt_misc at $dir (no privilege?); arm64 builds will not work"
+    note "arm64 emulation unavailable"; return
+  fi
+  if [[ ! -e $dir/qemu-aarch64 ]] && ! update-binfmts --enable qemu-aarch64 2>/dev/null; then
+    warn "update-binfmts --enable qemu-aarch64 failed; arm64 builds will not work"
+    note "arm64 emulation unavailable"; return
+  fi
+  if [[ $(head -n1 "$dir/qemu-aarch64") != enabled ]]; then
+    warn "qemu-aarch64 is registered but disabled ($dir/qemu-aarch64); arm64 builds will not work"
+    note "arm64 emulation disabled"; return
+  fi
+  note "arm64 emulation ok"
+}
+
+# The mirror is the host's own, read at run time (never hard-coded): prefer the URI of the deb822
+# stanza that lists $SUITE, then any non-security deb line of a classic sources.list.
+debian_mirror() {
+  local uri=""
+  if [[ -r /etc/apt/sources.list.d/debian.sources ]]; then
+    uri=$(awk -v suite="$SUITE" '
+      BEGIN { RS = ""; FS = "\n" }
+      {
+        uris = ""; hit = 0
+        for (i = 1; i <= NF; i++) {
+          if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, /[ \t]+/); uris = u[1] }
+          if ($i ~ /^Suites:/) { n = split($i, s, /[ \t]+/); for (j = 2; j <= n; j++) if (s[j] == suite) hit = 1 }
+        }
+        if (hit && uris != "") { print uris; exit }
+      }' /etc/apt/sources.list.d/debian.sources)
+  fi
+  if [[ -z $uri && -r /etc/apt/sources.list ]]; then
+    uri=$(awk '$1 == "deb" && $0 !~ /security/ { for (i = 2; i <= NF; i++) if ($i ~ /^https?:/) { print $i; exit } }' \
+      /etc/apt/sources.list)
+  fi
+  [[ -n $uri ]] || die "no Debian mirror found in /etc/apt/sources.list.d/debian.sources or /etc/apt/sources.list; add a 'deb' source for $SUITE"
+  echo "$uri"
+}
+
+# Turns a fresh debootstrap tree into a small container root: no docs/man/locales (also for later
+# installs), no apt caches, no daemons started by package scripts, and the host's apt sources
+# (same mirror, plus updates and security) when they describe $SUITE.
+slim_rootfs() {
+  local root=$1
+  cat >"$root/etc/dpkg/dpkg.cfg.d/agent-sandbox-slim" <<'EOF'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-include /usr/share/locale/locale.alias
+EOF
+  cat >"$root/etc/apt/apt.conf.d/agent-sandbox-slim" <<'EOF'
+APT::Install-Recommends "false";
+Acquire::Languages "none";
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; };
+EOF
+  printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+  chmod 755 "$root/usr/sbin/policy-rc.d"
+  if grep -qw "$SUITE" /etc/apt/sources.list.d/debian.sources 2>/dev/null; then
+    cp /etc/apt/sources.list.d/debian.sources "$root/etc/apt/sources.list.d/debian.sources"
+    rm -f "$root/etc/apt/sources.list"
+  fi
+  find "$root/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
+  rm -rf "$root"/usr/share/{man,info}/* "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* \
+    "$root"/var/log/*.log "$root"/var/log/apt/* "$root"/tmp/*
+  find "$root/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
+}
+
+# debootstrap for a foreign arch runs its second stage under qemu (binfmt "F" flag, so the host
+# interpreter works inside the chroot without copying it in).
+bootstrap_rootfs() {
+  local arch=$1 root=$2 mirror
+  mirror=$(debian_mirror)
+  local common=(--variant=minbase --include=ca-certificates --arch="$arch" --cache-dir="$CACHE_DIR/debs-$arch")
+  mkdir -p "$CACHE_DIR/debs-$arch"
+  if [[ $arch == "$(dpkg --print-architecture)" ]]; then
+    debootstrap "${common[@]}" "$SUITE" "$root" "$mirror" >>"$LOG_DIR/debootstrap-$arch.log" 2>&1
+  else
+    debootstrap "${common[@]}" --foreign "$SUITE" "$root" "$mirror" >>"$LOG_DIR/debootstrap-$arch.log" 2>&1
+    chroot "$root" /debootstrap/debootstrap --second-stage >>"$LOG_DIR/debootstrap-$arch.log" 2>&1
+  fi
+}
+
+# The finished root filesystem is cached as a tarball, so recreating a deleted image is one import.
+ensure_slim_image() {
+  local arch=$1 tag=$2
+  if docker image inspect "$tag" >/dev/null 2>&1; then note "$tag found"; return; fi
+  local t tarball="$CACHE_DIR/debian-$SUITE-slim-$arch.tar"
+  t=$(now)
+  if [[ ! -s $tarball ]]; then
+    local root; root=$(mktemp -d "$CACHE_DIR/rootfs-$arch.XXXXXX")
+    bootstrap_rootfs "$arch" "$root" || die "debootstrap $arch failed; see $LOG_DIR/debootstrap-$arch.log"
+    slim_rootfs "$root"
+    tar --numeric-owner --xattrs -C "$root" -cf "$tarball.tmp" .
+    mv "$tarball.tmp" "$tarball"
+    rm -rf "$root"
+  fi
+  docker import --platform "linux/$arch" --change 'CMD ["bash"]' \
+    --change "LABEL dev.agent-sandbox.managed-by=agent-sandbox" "$tarball" "$tag" >/dev/null
+  note "$tag built ($(since "$t"))"
+}
+
+# Docker CLI 23+ delegates BuildKit builds to the buildx plugin, which Debian 12 does not package;
+# the docker.io client (20.10) still has BuildKit built in, with --secret and --platform.
+buildkit_client() {
+  if docker buildx version >/dev/null 2>&1; then echo docker; else echo /usr/bin/docker; fi
+}
+
+# The builder base only needs node+npm to `npm pack` the CLI; Debian's own packages avoid any
+# image registry.
+ensure_node_image() {
+  local arch=$1 base=$2 tag=$3
+  if docker image inspect "$tag" >/dev/null 2>&1; then note "$tag found"; return; fi
+  local t; t=$(now)
+  DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" --build-arg BASE="$base" \
+    --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" - >>"$LOG_DIR/node-image.log" 2>&1 <<'EOF' \
+    || die "building $tag failed; see $LOG_DIR/node-image.log"
+ARG BASE
+FROM $BASE
+RUN apt-get update && apt-get install -y nodejs npm && rm -rf /var/lib/apt/lists/*
+CMD ["node"]
+EOF
+  note "$tag built ($(since "$t"))"
+}
+
+registry_answers() { timeout 3 bash -c "exec 3<>/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR#*:}" 2>/dev/null; }
+
+# Debian's own config listens on every interface; ours binds loopback only. Docker allows plain
+# HTTP to 127.0.0.0/8 registries without any insecure-registries setting.
+ensure_registry() {
+  if registry_answers; then note "registry found on $REGISTRY_ADDR"; return; fi
+  local config=$STATE_DIR/registry.yml
+  cat >"$config" <<EOF
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: /var/lib/docker-registry }
+  delete: { enabled: true }
+http:
+  addr: $REGISTRY_ADDR
+EOF
+  install -d -o docker-registry -g docker-registry /var/lib/docker-registry
+  setsid nohup runuser -u docker-registry -- docker-registry serve "$config" \
+    >>"$LOG_DIR/registry.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE_DIR/registry.pid"
+  local i
+  for i in $(seq 20); do
+    registry_answers && { note "registry started on $REGISTRY_ADDR"; return; }
+    sleep 0.5
+  done
+  die "registry did not listen on $REGISTRY_ADDR within 10s; see $LOG_DIR/registry.log"
+}
+
+# Stops a daemon only if this script recorded it and that pid still runs the same program.
+stop_recorded() {
+  local name=$1 program=$2 pidfile=$STATE_DIR/$1.pid pid
+  [[ -f $pidfile ]] || { note "$name not started by us"; return; }
+  pid=$(<"$pidfile")
+  if [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$program"; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    local i
+    for i in $(seq 30); do [[ -d /proc/$pid ]] || break; sleep 1; done
+    [[ -d /proc/$pid ]] && warn "$name (pid $pid) still running after 30s"
+    note "$name stopped"
+  else
+    note "$name already gone"
+  fi
+  rm -f "$pidfile"
+}
+
+main() {
+  local arm64=false stop=false arg
+  for arg in "$@"; do
+    case $arg in
+      --arm64) arm64=true ;;
+      --stop) stop=true ;;
+      *) die "unknown argument '$arg'; use --arm64 or --stop" ;;
+    esac
+  done
+  ((EUID == 0)) || die "must run as root (it installs packages and starts dockerd); try: sudo $0"
+  mkdir -p "$STATE_DIR" "$CACHE_DIR" "$LOG_DIR"
+  # Daemons started below close fd 9, or they would hold the lock for their whole life.
+  exec 9>"$STATE_DIR/lock"
+  flock -w 900 9 || die "another setup-engine.sh holds $STATE_DIR/lock"
+  local start; start=$(now)
+  if $stop; then
+    stop_recorded registry docker-registry
+    stop_recorded dockerd dockerd
+  else
+    ensure_packages
+    ensure_dockerd
+    ensure_binfmt
+    local native; native=$(dpkg --print-architecture)
+    ensure_slim_image "$native" "$SLIM_IMAGE"
+    ensure_node_image "$native" "$SLIM_IMAGE" "$NODE_IMAGE"
+    if $arm64 && [[ $native != arm64 ]]; then
+      ensure_slim_image arm64 "$SLIM_IMAGE-arm64"
+      ensure_node_image arm64 "$SLIM_IMAGE-arm64" "$NODE_IMAGE-arm64"
+    fi
+    ensure_registry
+  fi
+  local joined; joined=$(printf '%s; ' "${summary[@]}")
+  echo "setup-engine: ${joined}total $(since "$start")"
+}
+
+main "$@"
