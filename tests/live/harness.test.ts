@@ -217,6 +217,43 @@ describe("live harness", () => {
     await expect(failure).rejects.toThrow(/container failed to be in healthy state(.|\n)*probe-says-no/);
   });
 
+  it("builds with build args and a BuildKit secret that stays out of the image, and loads the result", async (context) => {
+    skipWithoutEngine(context);
+    const stackName = newStackName();
+    const buildContext = join(scratch, "build-context");
+    execFileSync("mkdir", ["-p", buildContext]);
+    writeFileSync(
+      join(buildContext, "Dockerfile"),
+      [
+        "ARG BASE_IMAGE",
+        "FROM ${BASE_IMAGE}",
+        "ARG GREETING",
+        "RUN --mount=type=secret,id=extra_ca wc -c < /run/secrets/extra_ca > /secret-length && echo \"$GREETING\" > /greeting",
+        "",
+      ].join("\n"),
+    );
+    const tag = `agent-sandbox/harness-build:${stackName}`;
+    try {
+      const built = await deployLive({
+        programPath: resolve(__dirname, "harness/fixtures/build-program.ts"),
+        project: PROJECT,
+        stack: stackName,
+        config: { build: { base: image, context: buildContext, tag }, caBundle: secretConfig("0123456789") },
+      });
+      const imageInfo = await engine.getImage(tag).inspect();
+      expect(built.outputs.digest).toBe(imageInfo.Id);
+      expect(built.outputs.ref).toBe(tag);
+      expect(built.outputs.baseImageId).toBe((await engine.getImage(image).inspect()).Id);
+      expect(built.outputs.contextHash).toMatch(/^sha256:[0-9a-f]{64}$/);
+      const read = execFileSync("docker", ["run", "--rm", tag, "cat", "/secret-length", "/greeting"], { encoding: "utf8" });
+      expect(read.split(/\s+/).filter(Boolean)).toEqual(["10", "hello"]);
+      const history = execFileSync("docker", ["history", "--no-trunc", tag], { encoding: "utf8" });
+      expect(history).not.toContain("0123456789");
+    } finally {
+      await engine.getImage(tag).remove().catch(() => undefined);
+    }
+  });
+
   it("refuses a container field the harness does not map", async (context) => {
     skipWithoutEngine(context);
     const stackName = newStackName();
