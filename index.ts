@@ -4,6 +4,7 @@
  */
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
+import { AgentCredentials } from "./components/agent-credentials";
 import { AgentImage } from "./components/agent-image";
 import { AgentRun } from "./components/agent-run";
 import { AgentSandbox } from "./components/agent-sandbox";
@@ -24,6 +25,20 @@ const image = new AgentImage(
   { providers },
 );
 
+const credentials = new AgentCredentials(
+  "credentials",
+  {
+    identity,
+    imageId: image.imageId,
+    agentUid: config.image.agentUid,
+    agentGid: config.image.agentGid,
+    apiKey: secrets.anthropicApiKey,
+    gitToken: secrets.gitToken,
+    dockerEnv,
+  },
+  { providers },
+);
+
 const sandboxes = new Map(
   config.sandboxes.map((sandbox) => [
     sandbox.name,
@@ -35,8 +50,8 @@ const sandboxes = new Map(
         imageId: image.imageId,
         agentUid: config.image.agentUid,
         agentGid: config.image.agentGid,
-        apiKey: secrets.anthropicApiKey,
-        gitToken: secrets.gitToken,
+        credentialsVolume: credentials.volumeName,
+        startAfter: [credentials.written],
         dockerEnv,
       },
       { providers },

@@ -8,14 +8,13 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { sizeToMegabytes, type SandboxConfig } from "./config";
+import { SECRETS_PATH } from "./agent-credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
 import { cleanEnvPrefix, humanDockerCommand } from "./shell";
 
 export const WORKSPACE_PATH = "/workspace";
 export const AGENT_HOME = "/home/agent";
-/** Where credential files appear inside the sandbox, read-only; the image's agent-exec and git helper read them. */
-export const SECRETS_PATH = "/run/agent-secrets";
 const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
 const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
 /**
@@ -38,10 +37,10 @@ export interface AgentSandboxArgs {
   /** UID/GID the image's agent user was built with. */
   readonly agentUid: number;
   readonly agentGid: number;
-  /** Agent API key (Pulumi secret); reaches only the agent process, through a read-only file. */
-  readonly apiKey?: pulumi.Input<string>;
-  /** Git token (Pulumi secret) for the image's git credential helper. */
-  readonly gitToken?: pulumi.Input<string>;
+  /** The stack's credentials volume, mounted read-only at /run/agent-secrets. */
+  readonly credentialsVolume: pulumi.Input<string>;
+  /** Resources that must be complete before the sandbox starts (the credentials being written). */
+  readonly startAfter: pulumi.Input<pulumi.Resource>[];
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
 }
@@ -52,7 +51,6 @@ export function sandboxObjectNames(identity: StackIdentity, sandbox: string) {
     container: physicalName(identity, sandbox),
     network: physicalName(identity, sandbox, "net"),
     home: physicalName(identity, sandbox, "home"),
-    credentials: physicalName(identity, sandbox, "credentials"),
   };
 }
 
@@ -149,13 +147,20 @@ export function healthWaitSeconds(sandbox: SandboxConfig): number {
 }
 
 /**
- * Applies the pids limit to the created (not yet started) container, verifies the engine recorded it,
- * starts it and waits until Docker reports it healthy; otherwise fails with the last health output.
- * The container name, limit and timeout arrive as environment variables.
+ * Brings a created (not yet started) sandbox up, idempotently, so it can re-run on a key rotation:
+ *  1. writes the credential files into the credentials volume through a throwaway container of the agent
+ *     image, the secrets read from stdin: never in a command line, an image layer, the sandbox's
+ *     `docker inspect`, or a file on the machine running Pulumi;
+ *  2. applies the pids limit (the provider has no input for it) and verifies the engine recorded it;
+ *  3. starts the container and waits until Docker reports it healthy, else fails with the last health output.
+ * Names, limits and secrets arrive as environment variables.
  */
 export function startScript(dockerEnv: Record<string, string>): string {
   const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+  const writeFiles = `umask 077; read -r key; read -r token; printf %s "$key" > ${SECRETS_PATH}/api-key; printf %s "$token" > ${SECRETS_PATH}/git-token`;
   return `set -eu
+printf '%s\n%s\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${docker} run --rm -i --network none --cap-drop ALL \
+  --security-opt no-new-privileges:true --read-only --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${writeFiles}'
 ${docker} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
 applied=$(${docker} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
 if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
@@ -174,19 +179,6 @@ echo "sandbox $CONTAINER did not become healthy (health, running: $status); last
 ${docker} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
 ${docker} logs --tail 20 "$CONTAINER" >&2 || true
 exit 1
-`;
-}
-
-/**
- * Writes the credential files into the credentials volume through a throwaway container of the agent
- * image, reading the secrets from stdin: they never appear in a command line, an image layer, the
- * sandbox's `docker inspect`, or a file on the machine running Pulumi.
- */
-export function credentialsScript(dockerEnv: Record<string, string>): string {
-  const inner = `umask 077; read -r key; read -r token; printf %s "$key" > ${SECRETS_PATH}/api-key; printf %s "$token" > ${SECRETS_PATH}/git-token`;
-  return `set -eu
-printf '%s\\n%s\\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${cleanEnvPrefix(dockerEnv)} docker run --rm -i --network none --cap-drop ALL --security-opt no-new-privileges:true --read-only \\
-  --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${inner}'
 `;
 }
 
@@ -213,25 +205,8 @@ export class AgentSandbox extends pulumi.ComponentResource {
 
     const network = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, engine);
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
-    const credentials = new docker.Volume(`${name}-credentials`, { name: names.credentials, labels }, engine);
 
     const agentUser = sandbox.runAsRoot ? "0:0" : `${args.agentUid}:${args.agentGid}`;
-    const writeCredentials = new command.local.Command(
-      `${name}-credentials`,
-      {
-        create: credentialsScript(args.dockerEnv),
-        environment: {
-          ...args.dockerEnv,
-          AGENT_USER: agentUser,
-          CREDENTIALS_VOLUME: credentials.name,
-          IMAGE: args.imageId,
-          ...(args.apiKey ? { AGENT_API_KEY: pulumi.secret(args.apiKey) } : {}),
-          ...(args.gitToken ? { AGENT_GIT_TOKEN: pulumi.secret(args.gitToken) } : {}),
-        },
-        logging: "none",
-      },
-      { parent: this },
-    );
 
     const container = new docker.Container(
       name,
@@ -239,7 +214,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
         imageId: args.imageId,
         networkName: network.name,
         homeVolume: home.name,
-        credentialsVolume: credentials.name,
+        credentialsVolume: args.credentialsVolume,
       }),
       { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
     );
@@ -256,7 +231,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
         },
         triggers: [container.id],
       },
-      { parent: this, dependsOn: [writeCredentials] },
+      { parent: this, dependsOn: args.startAfter },
     );
 
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];

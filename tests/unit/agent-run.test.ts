@@ -1,10 +1,9 @@
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { agentRunScript, claudeArguments } from "../../components/agent-run";
 import { parseStackConfig } from "../../components/config";
+import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
 const run = (extra: Record<string, unknown> = {}) =>
@@ -13,33 +12,13 @@ const run = (extra: Record<string, unknown> = {}) =>
 const NASTY_PROMPT = `Fix "the bug" in 'main.ts' $(touch /tmp/PWNED-MARKER) \`id\` $HOME; echo done
 second line with a trailing backslash \\`;
 
-/**
- * Runs the generated create script the way the command provider does (sh -c, prompt on stdin, the
- * provider's environment plus `environment`), with a stand-in `docker` on PATH that records what it got.
- */
 function runScript(options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; dockerEnv?: Record<string, string> } = {}) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-run-"));
-  const record = path.join(dir, "record");
-  fs.writeFileSync(
-    path.join(dir, "docker"),
-    `#!/bin/sh
-printf '%s\\n' "$@" > "${record}.args"
-env > "${record}.env"
-cat > "${record}.stdin"
-cat "${record}.stdout-fixture" 2>/dev/null
-echo "docker: stderr line" >&2
-exit ${options.dockerExit ?? 0}
-`,
-    { mode: 0o755 },
-  );
-  if (options.dockerStdout) fs.writeFileSync(`${record}.stdout-fixture`, options.dockerStdout);
-  const result = spawnSync("/bin/sh", ["-c", agentRunScript(run(), options.dockerEnv ?? {})], {
-    input: options.prompt ?? NASTY_PROMPT,
-    env: { PATH: `${dir}:${process.env.PATH}`, HOME: os.homedir(), PULUMI_ACCESS_TOKEN: "pul-should-not-leak", AWS_SECRET_ACCESS_KEY: "aws-should-not-leak", AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
-    encoding: "utf8",
+  return runWithFakeDocker(agentRunScript(run(), options.dockerEnv ?? {}), {
+    stdin: options.prompt ?? NASTY_PROMPT,
+    env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
+    dockerExit: options.dockerExit,
+    dockerStdout: options.dockerStdout,
   });
-  const read = (suffix: string) => fs.readFileSync(`${record}.${suffix}`, "utf8");
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, args: () => read("args").trimEnd().split("\n"), env: () => read("env"), stdin: () => read("stdin") };
 }
 
 describe("an agent run", () => {

@@ -61,7 +61,7 @@ describe("per-developer stacks", () => {
     };
     const alice = await namesOf("alice");
     const bob = await namesOf("bob");
-    expect(alice).toHaveLength(4);
+    expect(alice).toHaveLength(4); // container, network, home volume, the stack's credentials volume
     expect(alice.filter((name) => bob.includes(name))).toEqual([]);
     expect(alice.every((name) => name.startsWith("agent-sandbox-alice-"))).toBe(true);
   });
@@ -77,10 +77,10 @@ describe("per-developer stacks", () => {
 describe("secrets", () => {
   it("keeps the API key a Pulumi secret and out of every container input and output", async () => {
     const program = await evaluateProgram({ config: base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] }), secrets: { anthropicApiKey: API_KEY, gitToken: "ghx-test-token" } });
-    const writer = program.one("command:local:Command", "main-credentials");
+    const writer = program.one("command:local:Command", "credentials-write");
     expect(writer.options.secretInputs).toEqual(["environment"]);
     expect(writer.inputs.create).not.toContain(API_KEY);
-    for (const resource of program.resources.filter((r) => r.name !== "main-credentials")) {
+    for (const resource of program.resources.filter((r) => r !== writer)) {
       expect(JSON.stringify(resource.inputs), `${resource.type}/${resource.name}`).not.toContain(API_KEY);
     }
     expect(JSON.stringify(program.outputs)).not.toContain(API_KEY);

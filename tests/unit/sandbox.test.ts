@@ -67,8 +67,9 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(container.workingDir).toBe("/workspace");
   });
 
-  it("mounts credentials read-only and never the Docker socket", () => {
-    expect(mount("/run/agent-secrets")).toEqual({ type: "volume", source: "agent-sandbox-dev-main-credentials", target: "/run/agent-secrets", readOnly: true });
+  it("mounts the stack's credentials read-only, written before it starts, and never the Docker socket", () => {
+    expect(mount("/run/agent-secrets")).toEqual({ type: "volume", source: "agent-sandbox-dev-credentials", target: "/run/agent-secrets", readOnly: true });
+    expect(program.one(COMMAND, "main-start").options.dependsOn).toContain("credentials-write");
     expect(JSON.stringify(container)).not.toMatch(/docker\.sock/);
   });
 
@@ -86,7 +87,7 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     ];
     expect(container.labels).toEqual(expected);
     expect(program.one("docker:index/network:Network", "main-net").inputs.labels).toEqual(expected);
-    expect(program.one("docker:index/volume:Volume", "main-credentials").inputs.labels).toEqual(expected);
+    expect(program.one("docker:index/volume:Volume", "main-home").inputs.labels).toEqual(expected);
   });
 
   it("restarts unless stopped and rotates its logs", () => {
