@@ -5,6 +5,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { engineAvailability } from "./support/engine";
@@ -169,10 +171,9 @@ describe("egress allowlist (live)", () => {
 
   it("passes the agent's egress self-test only while the policy holds", async (context) => {
     skipWithoutEngine(context);
-    const script = "/usr/local/share/agent-sandbox/egress-selftest.sh";
-    // The self-test ships in the proxy image; copy it into the sandbox stand-in the way the agent image would.
-    const { stdout } = await run("docker", ["exec", lab.proxy, "cat", script]);
-    const selftest = (probes: string) => inSandbox(`cat > /tmp/selftest.sh <<'EOF'\n${stdout}EOF\n${probes} sh /tmp/selftest.sh`);
+    // The agent image carries this script; the stand-in gets it the same way, as a file.
+    const script = readFileSync(resolve(__dirname, "../../docker/egress-proxy/egress-selftest.sh"), "utf8");
+    const selftest = (probes: string) => inSandbox(`cat > /tmp/selftest.sh <<'EOF'\n${script}EOF\n${probes} sh /tmp/selftest.sh`);
     const healthy = await selftest(`AGENT_EGRESS_PROBE_ALLOWED=http://${ALLOWED_NAME}/ AGENT_EGRESS_PROBE_DENIED=http://${DENIED_NAME}/`);
     expect(healthy, JSON.stringify(healthy)).toMatchObject({ exitCode: 0 });
     const leaky = await selftest(`AGENT_EGRESS_PROBE_ALLOWED=http://${ALLOWED_NAME}/ AGENT_EGRESS_PROBE_DENIED=http://${ALLOWED_NAME}/`);
