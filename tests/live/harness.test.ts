@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it, TestContext } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, TestContext } from "vitest";
 import { deployLive, LiveDeployError, LiveStack, secretConfig } from "./harness";
 import { engineAvailability } from "./support/engine";
 
@@ -252,6 +252,36 @@ describe("live harness", () => {
     } finally {
       await engine.getImage(tag).remove().catch(() => undefined);
     }
+  });
+
+  it("pushes to the loopback registry and joins the pushed image into an Index", async (context) => {
+    skipWithoutEngine(context);
+    const registry = await fetch("http://127.0.0.1:5000/v2/").then((r) => r.ok, () => false);
+    if (!registry) context.skip("no registry on 127.0.0.1:5000 (scripts/setup-engine.sh starts it)");
+    const stackName = newStackName();
+    const buildContext = join(scratch, "push-context");
+    execFileSync("mkdir", ["-p", buildContext]);
+    writeFileSync(join(buildContext, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo pushed > /pushed\n");
+    const repository = `127.0.0.1:5000/agent-sandbox/harness-push`;
+    // The builtin builder loads what it pushes; the local tag is this test's to remove.
+    onTestFinished(() => engine.getImage(`${repository}:${stackName}`).remove().then(() => undefined, () => undefined));
+    const pushed = await deployLive({
+      programPath: resolve(__dirname, "harness/fixtures/build-program.ts"),
+      project: PROJECT,
+      stack: stackName,
+      config: {
+        build: { base: image, context: buildContext, tag: `${repository}:${stackName}`, push: true, indexTag: `${repository}:${stackName}-index` },
+        caBundle: secretConfig("unused"),
+      },
+    });
+    const digest = String(pushed.outputs.digest);
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(pushed.outputs.ref).toBe(`${repository}:${stackName}@${digest}`);
+    const manifest = await fetch(`http://127.0.0.1:5000/v2/agent-sandbox/harness-push/manifests/${digest}`, {
+      headers: { Accept: "application/vnd.docker.distribution.manifest.v2+json" },
+    });
+    expect(manifest.status).toBe(200);
+    expect(String(pushed.outputs.indexRef)).toMatch(new RegExp(`^${repository}:${stackName}-index@sha256:[0-9a-f]{64}$`));
   });
 
   it("refuses a container field the harness does not map", async (context) => {

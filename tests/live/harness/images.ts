@@ -238,7 +238,10 @@ async function pushTag(tag: string): Promise<string> {
   return digest;
 }
 
-/** dockerbuild.Index: `docker manifest create --insecure` + `push --insecure`, which prints the list's digest. */
+/**
+ * dockerbuild.Index: `docker manifest create --insecure` + `push --insecure --purge` (the provider's
+ * imagetools keeps no local list either); push prints the list's digest. The SDK exposes only `ref`.
+ */
 export async function realizeIndex(name: string, inputs: Inputs): Promise<Tracked> {
   rejectUnmapped("index", inputs, ["tag", "sources", "push", "registry"]);
   const tag = String(inputs.tag);
@@ -248,7 +251,7 @@ export async function realizeIndex(name: string, inputs: Inputs): Promise<Tracke
   });
   let digest = "";
   if (inputs.push !== false) {
-    const { stdout } = await run("docker", ["manifest", "push", "--insecure", tag]);
+    const { stdout } = await run("docker", ["manifest", "push", "--insecure", "--purge", tag]);
     digest = /sha256:[0-9a-f]{64}/.exec(stdout)?.[0] ?? "";
   }
   const outputs = { ...inputs, digest, ref: digest ? refFor([tag], digest) : tag };
