@@ -142,9 +142,13 @@ async function realize(type: string, name: string, inputs: Inputs, track: (t: Tr
   }
 }
 
-/** Provider resources are accepted only when they target the engine the harness uses. */
+/**
+ * Explicit providers are accepted (their registry credentials are not needed for the unauthenticated
+ * loopback registry) only when they target the engine the harness uses.
+ */
 function checkProvider(type: string, name: string, inputs: Inputs): void {
-  if (type === "pulumi:providers:docker" && inputs.host !== undefined && inputs.host !== "unix:///var/run/docker.sock") {
+  const targetsEngine = type === "pulumi:providers:docker" || type === "pulumi:providers:docker-build";
+  if (targetsEngine && inputs.host !== undefined && inputs.host !== "unix:///var/run/docker.sock") {
     throw new Error(`harness realizes on the local engine only; provider ${name} sets host ${JSON.stringify(inputs.host)}`);
   }
 }
