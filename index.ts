@@ -8,6 +8,7 @@ import { AgentCredentials } from "./components/agent-credentials";
 import { AgentImage } from "./components/agent-image";
 import { AgentRun } from "./components/agent-run";
 import { AgentSandbox } from "./components/agent-sandbox";
+import { EgressProxyImage } from "./components/egress-proxy-image";
 import { buildProviderArgs, dockerProviderArgs } from "./components/engine";
 import { dockerClientEnvironment } from "./components/shell";
 import { loadStackConfig } from "./components/stack-config";
@@ -24,6 +25,11 @@ const image = new AgentImage(
   { image: config.image, identity, contextDir: "docker/agent", registryPassword: secrets.registryPassword, extraCaCerts },
   { providers },
 );
+
+// One proxy image per stack, built only when some sandbox's egress goes through an allowlist proxy.
+const egressImage = config.sandboxes.some((sandbox) => sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork)
+  ? new EgressProxyImage("egress-proxy", { identity, baseImage: config.image.baseImage, contextDir: "docker/egress-proxy", extraCaCerts }, { providers })
+  : undefined;
 
 const credentials = new AgentCredentials(
   "credentials",
@@ -53,6 +59,7 @@ const sandboxes = new Map(
         credentialsVolume: credentials.volumeName,
         startAfter: [credentials.written],
         dockerEnv,
+        egressProxyImageId: egressImage?.imageId,
       },
       { providers },
     ),
@@ -74,7 +81,14 @@ export const agentImage = { ref: image.ref, digest: image.digest, imageId: image
 export const sandboxOutputs = Object.fromEntries(
   [...sandboxes].map(([name, sandbox]) => [
     name,
-    { container: sandbox.containerName, network: sandbox.networkName, homeVolume: sandbox.homeVolumeName, shell: sandbox.shellCommand, runAgent: sandbox.agentCommand },
+    {
+      container: sandbox.containerName,
+      network: sandbox.networkName,
+      homeVolume: sandbox.homeVolumeName,
+      shell: sandbox.shellCommand,
+      runAgent: sandbox.agentCommand,
+      deniedEgressLog: sandbox.deniedLogCommand,
+    },
   ]),
 );
 export const runOutputs = Object.fromEntries(

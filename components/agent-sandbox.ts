@@ -11,7 +11,10 @@ import { sizeToMegabytes, type SandboxConfig } from "./config";
 import { SECRETS_PATH } from "./agent-credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
-import { cleanEnvPrefix, humanDockerCommand } from "./shell";
+import { startHealthyLines } from "./container-start";
+import { egressPolicyFor, healthProbeEnvironment, proxyEnvironment, PROXY_URL, sandboxNetworkSettings } from "./egress";
+import { EgressProxy } from "./egress-proxy";
+import { humanDockerCommand } from "./shell";
 
 export const WORKSPACE_PATH = "/workspace";
 export const AGENT_HOME = "/home/agent";
@@ -43,6 +46,8 @@ export interface AgentSandboxArgs {
   readonly startAfter: pulumi.Input<pulumi.Resource>[];
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
+  /** Image ID of the egress proxy image; required when the sandbox's egress mode is allowlist. */
+  readonly egressProxyImageId?: pulumi.Input<string>;
 }
 
 /** Names of the engine objects of one sandbox, derived from project, stack and sandbox name. */
@@ -56,7 +61,8 @@ export function sandboxObjectNames(identity: StackIdentity, sandbox: string) {
 
 export interface ContainerRefs {
   readonly imageId: pulumi.Input<string>;
-  readonly networkName: pulumi.Input<string>;
+  /** The sandbox's own network; absent when it has none (egress mode none, or the host network). */
+  readonly networkName?: pulumi.Input<string>;
   readonly homeVolume: pulumi.Input<string>;
   readonly credentialsVolume: pulumi.Input<string>;
 }
@@ -73,11 +79,25 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
   return mounts;
 }
 
+/**
+ * Where the sandbox's traffic can go. allowlist: only its internal network, where the egress proxy is the
+ * one way out (host ports go through the proxy too); open: an ordinary bridge, with the host reachable as
+ * host.docker.internal; none: no network interface but loopback.
+ */
+function networkArgsFor(sandbox: SandboxConfig, networkName: pulumi.Input<string> | undefined): Partial<docker.ContainerArgs> {
+  if (sandbox.hostNetwork) return { networkMode: "host" };
+  if (sandbox.egress.mode === "none" || networkName === undefined) return { networkMode: "none" };
+  const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
+  return sandbox.egress.mode === "open" ? { ...attached, hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] } : attached;
+}
+
 /** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */
 export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
   const memory = sizeToMegabytes(sandbox.resources.memory);
   const health = sandbox.healthcheck;
-  const envs = Object.entries({ ...AGENT_ENV_DEFAULTS, ...sandbox.env, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
+  const egressEnv =
+    sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) } : {};
+  const envs = Object.entries({ ...AGENT_ENV_DEFAULTS, ...sandbox.env, ...egressEnv, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`);
   return {
@@ -99,9 +119,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     cpus: String(sandbox.resources.cpus),
     ulimits: [{ name: "nofile", soft: sandbox.resources.openFiles, hard: sandbox.resources.openFiles }],
     mounts: mountsFor(sandbox, refs),
-    ...(sandbox.hostNetwork
-      ? { networkMode: "host" }
-      : { networksAdvanced: [{ name: refs.networkName, aliases: [sandbox.name] }], hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] }),
+    ...networkArgsFor(sandbox, refs.networkName),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
     labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox) }),
@@ -146,46 +164,13 @@ export function healthWaitSeconds(sandbox: SandboxConfig): number {
   return Math.ceil(durationSeconds(health.startPeriod) + perCheck * (health.retries + 1) + 30);
 }
 
-/**
- * Brings a created (not yet started) sandbox up, idempotently, so it can re-run on a key rotation:
- *  1. writes the credential files into the credentials volume through a throwaway container of the agent
- *     image, the secrets read from stdin: never in a command line, an image layer, the sandbox's
- *     `docker inspect`, or a file on the machine running Pulumi;
- *  2. applies the pids limit (the provider has no input for it) and verifies the engine recorded it;
- *  3. starts the container and waits until Docker reports it healthy, else fails with the last health output.
- * Names, limits and secrets arrive as environment variables.
- */
-export function startScript(dockerEnv: Record<string, string>): string {
-  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
-  const writeFiles = `umask 077; read -r key; read -r token; printf %s "$key" > ${SECRETS_PATH}/api-key; printf %s "$token" > ${SECRETS_PATH}/git-token`;
-  return `set -eu
-printf '%s\n%s\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${docker} run --rm -i --network none --cap-drop ALL \
-  --security-opt no-new-privileges:true --read-only --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${writeFiles}'
-${docker} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
-applied=$(${docker} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
-if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
-${docker} start "$CONTAINER" >/dev/null
-deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
-status=starting
-while [ "$(date +%s)" -lt "$deadline" ]; do
-  status=$(${docker} inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}' "$CONTAINER")
-  case "$status" in
-    "healthy true") exit 0 ;;
-    unhealthy*|*" false") break ;;
-  esac
-  sleep 1
-done
-echo "sandbox $CONTAINER did not become healthy (health, running: $status); last health check output:" >&2
-${docker} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
-${docker} logs --tail 20 "$CONTAINER" >&2 || true
-exit 1
-`;
-}
-
 export class AgentSandbox extends pulumi.ComponentResource {
   /** Physical container name. */
   public readonly containerName: pulumi.Output<string>;
-  public readonly networkName: pulumi.Output<string>;
+  /** The sandbox's own network, when it has one. */
+  public readonly networkName?: pulumi.Output<string>;
+  /** The command that prints the requests its egress proxy refused (allowlist mode). */
+  public readonly deniedLogCommand?: string;
   public readonly homeVolumeName: pulumi.Output<string>;
   /** `uid:gid` the agent runs as inside this sandbox. */
   public readonly agentUser: string;
@@ -203,7 +188,20 @@ export class AgentSandbox extends pulumi.ComponentResource {
     const labels = providerLabels(labelsFor(identity, sandbox.name));
     const engine = { parent: this };
 
-    const network = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, engine);
+    const egressMode = sandbox.hostNetwork ? "host" : sandbox.egress.mode;
+    const network =
+      egressMode === "allowlist" || egressMode === "open"
+        ? new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels, ...sandboxNetworkSettings(egressMode) }, engine)
+        : undefined;
+    let proxy: EgressProxy | undefined;
+    if (network && egressMode === "allowlist") {
+      if (!args.egressProxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
+      proxy = new EgressProxy(
+        `${name}-egress`,
+        { identity, sandboxName: sandbox.name, policy: egressPolicyFor(sandbox.egress, sandbox.agent), internalNetwork: network.name, imageId: args.egressProxyImageId, dockerEnv: args.dockerEnv },
+        { parent: this },
+      );
+    }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
 
     const agentUser = sandbox.runAsRoot ? "0:0" : `${args.agentUid}:${args.agentGid}`;
@@ -212,7 +210,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
       name,
       containerArgsFor(identity, sandbox, { uid: args.agentUid, gid: args.agentGid }, {
         imageId: args.imageId,
-        networkName: network.name,
+        networkName: network?.name,
         homeVolume: home.name,
         credentialsVolume: args.credentialsVolume,
       }),
@@ -222,7 +220,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     this.ready = new command.local.Command(
       `${name}-start`,
       {
-        create: startScript(args.dockerEnv),
+        create: `set -eu\n${startHealthyLines(args.dockerEnv)}`,
         environment: {
           ...args.dockerEnv,
           CONTAINER: container.name,
@@ -231,7 +229,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
         },
         triggers: [container.id],
       },
-      { parent: this, dependsOn: args.startAfter },
+      { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : [])] },
     );
 
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
@@ -239,12 +237,14 @@ export class AgentSandbox extends pulumi.ComponentResource {
     this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", "claude"]);
     this.agentUser = agentUser;
     this.containerName = container.name;
-    this.networkName = network.name;
+    this.networkName = network?.name;
+    this.deniedLogCommand = proxy?.deniedLogCommand;
     this.homeVolumeName = home.name;
     this.registerOutputs({
       containerName: this.containerName,
       networkName: this.networkName,
       homeVolumeName: this.homeVolumeName,
+      deniedLogCommand: this.deniedLogCommand,
       shellCommand: this.shellCommand,
       agentCommand: this.agentCommand,
     });

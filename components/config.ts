@@ -5,6 +5,7 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, formatIssuePath } from "./config-error";
+import { egressConfigSchema } from "./egress";
 import { exposesEngineSocket, looksLikeCredentialPath, sensitiveHostPathReason, type UnsafeAcknowledgement } from "./host-paths";
 
 export { ConfigError } from "./config-error";
@@ -118,6 +119,8 @@ const sandboxSchema = strictObject({
     env: z.record(z.string(), z.string()).default({}),
     healthcheck: healthcheckSchema,
     restart: z.enum(["no", "on-failure", "unless-stopped", "always"]).default("unless-stopped"),
+    /** How the sandbox reaches the network: through an allowlist proxy (default), not at all, or openly. */
+    egress: egressConfigSchema,
     dockerSocket: z.boolean().default(false),
     privileged: z.boolean().default(false),
     hostNetwork: z.boolean().default(false),
@@ -251,6 +254,10 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
     });
   }
   refuseSensitiveBinds(sandbox, host, ctx);
+  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
+  if (sandbox.hostNetwork === true && egressMode !== "open") {
+    ctx.addIssue({ code: "custom", path: ["hostNetwork"], message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)' });
+  }
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
@@ -271,6 +278,7 @@ export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostCo
   if (sandbox.dockerSocket === true || sources.some((source) => exposesEngineSocket(source, host.homeDir))) requested.set("docker-socket", "dockerSocket");
   if (sandbox.privileged === true) requested.set("privileged", "privileged");
   if (sandbox.hostNetwork === true) requested.set("host-network", "hostNetwork");
+  if ((sandbox.egress as { mode?: unknown } | undefined)?.mode === "open") requested.set("open-egress", "egress.mode");
   if (sandbox.hostPid === true) requested.set("host-pid", "hostPid");
   if (sandbox.hostIpc === true) requested.set("host-ipc", "hostIpc");
   if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", "capAdd");

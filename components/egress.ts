@@ -7,6 +7,8 @@
 import { z } from "zod";
 import { humanDockerCommand } from "./shell";
 
+/** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
+export const DENIED_PROBE_URL = "http://egress-denied-probe.invalid/";
 /** Port the proxy listens on inside its container. */
 export const PROXY_PORT = 3128;
 /** The proxy's network alias on the sandbox's internal network: the host part of the sandbox's proxy URL. */
@@ -111,7 +113,7 @@ const hostPortSchema = z.int({ error: "must be a port number from 1 to 65535 (e.
 export const egressConfigSchema = z
   .strictObject(
     {
-      /** allowlist: only through the proxy, to allowed names; none: no network at all; open: an ordinary bridge (needs acknowledgeUnsafe: [openEgress]). */
+      /** allowlist: only through the proxy, to allowed names; none: no network at all; open: an ordinary bridge (needs acknowledgeUnsafe: [open-egress]). */
       mode: z.enum(["allowlist", "open", "none"], { error: 'must be "allowlist", "open" or "none"' }).default("allowlist"),
       /** Names (and ports) allowed on top of the defaults, e.g. ["registry.example.com", "*.github.com:443"]. */
       allow: z.array(allowEntrySchema).default([]),
@@ -121,8 +123,18 @@ export const egressConfigSchema = z
       gitHosts: z.array(allowEntrySchema).prefault(["github.com"]),
       /** Ports of the Docker host the sandbox may reach, as http(s)://host.docker.internal:<port>. */
       hostPorts: z.array(hostPortSchema).default([]),
+      /**
+       * The sandbox's healthcheck proves the policy: `allowed` must answer through the proxy (default: the
+       * agent's API when the defaults are on; unset skips that half) and `denied` must be refused.
+       */
+      healthProbe: z
+        .strictObject({
+          allowed: z.url({ error: 'must be a URL like "https://api.anthropic.com/"' }).optional(),
+          denied: z.url({ error: 'must be a URL like "http://egress-denied-probe.invalid/"' }).default(DENIED_PROBE_URL),
+        })
+        .prefault({}),
     },
-    { error: (issue) => (issue.code === "unrecognized_keys" ? "unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts)" : undefined) },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? "unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts, healthProbe)" : undefined) },
   )
   .superRefine((egress, ctx) => {
     if (egress.mode === "allowlist") return;
@@ -135,6 +147,18 @@ export const egressConfigSchema = z
   .prefault({});
 
 export type EgressConfig = z.infer<typeof egressConfigSchema>;
+
+/** The agents' API endpoint their sandbox's healthcheck probes by default (any HTTP answer counts). */
+const AGENT_API_PROBES: Record<string, string> = { claude: "https://api.anthropic.com/" };
+
+/**
+ * Environment for the agent image's egress self-test (run by its healthcheck when a proxy is set): the
+ * URL that must answer through the proxy, and the one the proxy must refuse.
+ */
+export function healthProbeEnvironment(egress: EgressConfig, agent: string): Record<string, string> {
+  const allowed = egress.healthProbe.allowed ?? (egress.includeDefaults ? AGENT_API_PROBES[agent] : undefined);
+  return { ...(allowed ? { AGENT_EGRESS_PROBE_ALLOWED: allowed } : {}), AGENT_EGRESS_PROBE_DENIED: egress.healthProbe.denied };
+}
 
 /** What the proxy enforces: the effective allowlist and the host ports. */
 export interface EgressPolicy {
@@ -251,6 +275,9 @@ export function squidConfigFor(policy: EgressPolicy, options: SquidOptions): str
   lines.push("http_access deny all", "");
   return lines.join("\n");
 }
+
+/** The URL a sandbox on the allowlist uses as its proxy: the proxy's alias on the sandbox's internal network. */
+export const PROXY_URL = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
 
 /** Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either). */
 export function proxyEnvironment(proxyUrl: string): Record<string, string> {

@@ -97,11 +97,12 @@ describe("bad stack config", () => {
     ]);
   });
 
-  const unsafe: [string, Record<string, unknown>, string, string][] = [
+  const unsafe: [string, Record<string, unknown>, string, string, string[]?][] = [
     ["the Docker socket", { dockerSocket: true }, "dockerSocket", "docker-socket"],
     ["a Docker socket given as an extra mount", { mounts: [{ source: "/var/run/docker.sock", target: "/var/run/docker.sock" }] }, "dockerSocket", "docker-socket"],
     ["privileged mode", { privileged: true }, "privileged", "privileged"],
-    ["the host network", { hostNetwork: true }, "hostNetwork", "host-network"],
+    ["the host network", { hostNetwork: true, egress: { mode: "open" } }, "hostNetwork", "host-network", ["open-egress"]],
+    ["open egress", { egress: { mode: "open" } }, "egress.mode", "open-egress"],
     ["the host PID namespace", { hostPid: true }, "hostPid", "host-pid"],
     ["the host IPC namespace", { hostIpc: true }, "hostIpc", "host-ipc"],
     ["added capabilities", { capAdd: ["NET_ADMIN"] }, "capAdd", "added-capabilities"],
@@ -110,10 +111,16 @@ describe("bad stack config", () => {
     ["the home folder itself as workspace", { workspace: "/home/me/" }, "workspace", "home-folder-mount"],
   ];
 
-  it.each(unsafe)("refuses %s unless acknowledged, naming the acknowledgement", (_, extra, key, item) => {
+  it.each(unsafe)("refuses %s unless acknowledged, naming the acknowledgement", (_, extra, key, item, alsoNeeded = []) => {
     const [problem] = problemsOf({ sandboxes: [sandbox(extra)] });
-    expect(problem).toMatch(new RegExp(`^sandboxes\\[0\\]\\.${key}: refused because .+; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox$`));
-    expect(() => parseStackConfig({ sandboxes: [sandbox({ ...extra, acknowledgeUnsafe: [item] })] }, host)).not.toThrow();
+    expect(problem).toMatch(new RegExp(`^sandboxes\\[0\\]\\.${key.replace(".", "\\.")}: refused because .+; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox$`));
+    expect(() => parseStackConfig({ sandboxes: [sandbox({ ...extra, acknowledgeUnsafe: [item, ...alsoNeeded] })] }, host)).not.toThrow();
+  });
+
+  it("refuses the host network with an egress policy it would bypass", () => {
+    expect(problemsOf({ sandboxes: [sandbox({ hostNetwork: true, acknowledgeUnsafe: ["host-network"] })] })).toEqual([
+      'sandboxes[0].hostNetwork: the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',
+    ]);
   });
 
   it("refuses the home folder given through the workspace shortcut", () => {

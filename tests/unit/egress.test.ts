@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import {
+import { healthProbeEnvironment,
   defaultAllowlist,
   deniedLogCommand,
   egressConfigSchema,
@@ -33,7 +33,17 @@ describe("egress config schema", () => {
       includeDefaults: true,
       gitHosts: [{ host: "github.com", wildcard: false }],
       hostPorts: [],
+      healthProbe: { denied: "http://egress-denied-probe.invalid/" },
     });
+  });
+
+  it("probes the agent's API and a name no allowlist holds in the healthcheck, unless told otherwise", () => {
+    expect(healthProbeEnvironment(egressConfigSchema.parse(undefined), "claude")).toEqual({
+      AGENT_EGRESS_PROBE_ALLOWED: "https://api.anthropic.com/",
+      AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/",
+    });
+    expect(healthProbeEnvironment(egressConfigSchema.parse({ includeDefaults: false }), "claude")).toEqual({ AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/" });
+    expect(healthProbeEnvironment(egressConfigSchema.parse({ healthProbe: { allowed: "http://allowed.test/" } }), "claude").AGENT_EGRESS_PROBE_ALLOWED).toBe("http://allowed.test/");
   });
 
   it("parses names, wildcards and ports into entries", () => {
@@ -81,7 +91,7 @@ describe("egress config schema", () => {
   });
 
   it("lists the valid keys when one is misspelled", () => {
-    expect(problems({ allowlist: [] })).toEqual(["egress.allowlist: unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts)"]);
+    expect(problems({ allowlist: [] })).toEqual(["egress.allowlist: unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts, healthProbe)"]);
   });
 
   it("reports every bad entry at once", () => {

@@ -44,6 +44,13 @@ describe("determinism and drift", () => {
     expect(imageOf(first)).toMatch(/^sha256:/);
   });
 
+  it("changing only the allowlist replaces only the egress proxy: no image rebuild, no sandbox replacement", async () => {
+    const withAllow = (allow: string[]) => ({ ...base(), workspace: undefined, sandboxes: [{ name: "main", workspace: ws.dir, egress: { allow } }] });
+    const first = await evaluateProgram({ config: withAllow(["registry.example.com"]) });
+    const second = await evaluateProgram({ config: withAllow(["registry.example.com", "pypi.example.org"]) });
+    expect(changed(first, second)).toEqual(["docker:index/container:Container/main-egress"]);
+  });
+
   it("changing a sandbox's limits leaves the image alone", async () => {
     const first = await evaluateProgram({ config: base() });
     const second = await evaluateProgram({ config: { ...base(), workspace: undefined, sandboxes: [{ name: "main", workspace: ws.dir, resources: { memory: "4g" } }] } });
@@ -61,7 +68,8 @@ describe("per-developer stacks", () => {
     };
     const alice = await namesOf("alice");
     const bob = await namesOf("bob");
-    expect(alice).toHaveLength(4); // container, network, home volume, the stack's credentials volume
+    // sandbox container, its internal network and home volume, the stack's credentials volume, the egress proxy and its outbound network
+    expect(alice).toHaveLength(6);
     expect(alice.filter((name) => bob.includes(name))).toEqual([]);
     expect(alice.every((name) => name.startsWith("agent-sandbox-alice-"))).toBe(true);
   });
@@ -130,7 +138,7 @@ describe("the agent image", () => {
       config: base({ image: { platforms: ["linux/amd64", "linux/arm64"], registry: { address: "127.0.0.1:5000", repository: "team/agent", username: "bot" }, cache: { type: "registry", ref: "127.0.0.1:5000/team/cache" } } }),
       secrets: { registryPassword: "registry-pass-123" },
     });
-    const builds = program.ofType("docker-build:index:Image");
+    const builds = program.ofType("docker-build:index:Image").filter((build) => build.name.startsWith("agent"));
     expect(builds.map((build) => [build.name, build.inputs.platforms, build.inputs.tags, build.inputs.push])).toEqual([
       ["agent-amd64", ["linux/amd64"], ["127.0.0.1:5000/team/agent:dev-amd64"], true],
       ["agent-arm64", ["linux/arm64"], ["127.0.0.1:5000/team/agent:dev-arm64"], true],

@@ -73,9 +73,23 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(JSON.stringify(container)).not.toMatch(/docker\.sock/);
   });
 
-  it("sits on a network of its own and maps host.docker.internal to the host gateway", () => {
+  it("sits only on an internal network of its own, where the host has no address, behind its egress proxy", () => {
     expect(container.networksAdvanced).toEqual([{ name: "agent-sandbox-dev-main-net", aliases: ["main"] }]);
-    expect(container.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+    expect(container.hosts).toBeUndefined();
+    expect(program.one("docker:index/network:Network", "main-net").inputs).toMatchObject({ internal: true, options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+    const proxy = program.one(CONTAINER, "main-egress").inputs;
+    expect(proxy.networksAdvanced).toEqual([{ name: "agent-sandbox-dev-main-egress-net" }, { name: "agent-sandbox-dev-main-net", aliases: ["egress-proxy"] }]);
+    expect(program.one(COMMAND, "main-start").options.dependsOn).toContain("main-egress-start");
+  });
+
+  it("sends its traffic through the proxy and proves the policy in its healthcheck", () => {
+    expect(container.envs).toEqual(expect.arrayContaining([
+      "HTTPS_PROXY=http://egress-proxy:3128",
+      "https_proxy=http://egress-proxy:3128",
+      "NO_PROXY=localhost,127.0.0.1,::1",
+      "AGENT_EGRESS_PROBE_ALLOWED=https://api.anthropic.com/",
+      "AGENT_EGRESS_PROBE_DENIED=http://egress-denied-probe.invalid/",
+    ]));
   });
 
   it("carries the discovery labels on the container, its network and its volumes", () => {
@@ -110,7 +124,7 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
   });
 
   it("keeps the agent CLI from self-updating or sending non-essential traffic", () => {
-    expect(container.envs).toEqual(["AGENT_HEALTH_MAX_DISK_PCT=95", "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"]);
+    expect(container.envs).toEqual(expect.arrayContaining(["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1", "DISABLE_AUTOUPDATER=1"]));
   });
 
   it("runs an init process and idles, so agent runs never depend on the image's command", () => {
@@ -137,7 +151,8 @@ describe("sandbox options from config", () => {
     const networksOf = (name: string) => program.one(CONTAINER, name).inputs.networksAdvanced.map((network: { name: string }) => network.name);
     expect(networksOf("one")).toEqual(["agent-sandbox-dev-one-net"]);
     expect(networksOf("two")).toEqual(["agent-sandbox-dev-two-net"]);
-    expect(program.ofType("docker:index/network:Network").map((network) => network.inputs.name).sort()).toEqual(["agent-sandbox-dev-one-net", "agent-sandbox-dev-two-net"]);
+    expect(networksOf("one-egress")).toEqual(["agent-sandbox-dev-one-egress-net", "agent-sandbox-dev-one-net"]);
+    expect(networksOf("two-egress")).toEqual(["agent-sandbox-dev-two-egress-net", "agent-sandbox-dev-two-net"]);
   });
 
   it("mounts the workspace read-only in ro mode and extra mounts read-only unless said", async () => {
@@ -167,6 +182,27 @@ describe("sandbox options from config", () => {
     expect(container.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
     expect(container.labels).toContainEqual({ label: "dev.agent-sandbox.acknowledged-unsafe", value: "added-capabilities" });
     expect(program.one(COMMAND, "main-start").inputs.environment.PIDS_LIMIT).toBe("256");
+  });
+
+  it("has no network at all in egress mode none", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({ config: { sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "none" } }], image: { agentUid: ws.uid, agentGid: ws.gid } } });
+    const container = program.one(CONTAINER, "main").inputs;
+    expect(container.networkMode).toBe("none");
+    expect(container.networksAdvanced).toBeUndefined();
+    expect(program.ofType("docker:index/network:Network")).toEqual([]);
+    expect(program.ofType("docker-build:index:Image").map((build) => build.name)).toEqual(["agent"]);
+  });
+
+  it("is an ordinary bridge with the host reachable in acknowledged open egress", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: { sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "open" }, acknowledgeUnsafe: ["open-egress"] }], image: { agentUid: ws.uid, agentGid: ws.gid } },
+    });
+    const container = program.one(CONTAINER, "main").inputs;
+    expect(container.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
+    expect(program.one("docker:index/network:Network", "main-net").inputs).toMatchObject({ internal: false });
+    expect(container.envs.some((env: string) => env.startsWith("HTTPS_PROXY="))).toBe(false);
   });
 
   it("declares nothing when the config is bad", async () => {
