@@ -144,22 +144,30 @@ bootstrap_rootfs() {
   fi
 }
 
-# The finished root filesystem is cached as a tarball, so recreating a deleted image is one import.
+# The finished root filesystem is cached as a tarball, so recreating a deleted image takes seconds.
+# It is loaded by a FROM-scratch build rather than `docker import`, whose --platform needs an
+# experimental daemon: without it an arm64 rootfs would be labelled amd64 and never match.
 ensure_slim_image() {
   local arch=$1 tag=$2
   if docker image inspect "$tag" >/dev/null 2>&1; then note "$tag found"; return; fi
-  local t tarball="$CACHE_DIR/debian-$SUITE-slim-$arch.tar"
+  local t context="$CACHE_DIR/debian-$SUITE-slim-$arch"
   t=$(now)
-  if [[ ! -s $tarball ]]; then
+  mkdir -p "$context"
+  if [[ ! -s $context/rootfs.tar ]]; then
     local root; root=$(mktemp -d "$CACHE_DIR/rootfs-$arch.XXXXXX")
     bootstrap_rootfs "$arch" "$root" || die "debootstrap $arch failed; see $LOG_DIR/debootstrap-$arch.log"
     slim_rootfs "$root"
-    tar --numeric-owner --xattrs -C "$root" -cf "$tarball.tmp" .
-    mv "$tarball.tmp" "$tarball"
+    tar --numeric-owner --xattrs -C "$root" -cf "$context/rootfs.tar.tmp" .
+    mv "$context/rootfs.tar.tmp" "$context/rootfs.tar"
     rm -rf "$root"
   fi
-  docker import --platform "linux/$arch" --change 'CMD ["bash"]' \
-    --change "LABEL dev.agent-sandbox.managed-by=agent-sandbox" "$tarball" "$tag" >/dev/null
+  DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" \
+    --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" -f - "$context" \
+    >>"$LOG_DIR/base-images.log" 2>&1 <<'EOF' || die "importing $tag failed; see $LOG_DIR/base-images.log"
+FROM scratch
+ADD rootfs.tar /
+CMD ["bash"]
+EOF
   note "$tag built ($(since "$t"))"
 }
 
@@ -176,8 +184,8 @@ ensure_node_image() {
   if docker image inspect "$tag" >/dev/null 2>&1; then note "$tag found"; return; fi
   local t; t=$(now)
   DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" --build-arg BASE="$base" \
-    --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" - >>"$LOG_DIR/node-image.log" 2>&1 <<'EOF' \
-    || die "building $tag failed; see $LOG_DIR/node-image.log"
+    --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" - >>"$LOG_DIR/base-images.log" 2>&1 <<'EOF' \
+    || die "building $tag failed; see $LOG_DIR/base-images.log"
 ARG BASE
 FROM $BASE
 RUN apt-get update && apt-get install -y nodejs npm && rm -rf /var/lib/apt/lists/*
