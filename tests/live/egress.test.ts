@@ -172,7 +172,7 @@ describe("egress allowlist (live)", () => {
   it("passes the agent's egress self-test only while the policy holds", async (context) => {
     skipWithoutEngine(context);
     // The agent image carries this script; the stand-in gets it the same way, as a file.
-    const script = readFileSync(resolve(__dirname, "../../docker/egress-proxy/egress-selftest.sh"), "utf8");
+    const script = readFileSync(resolve(__dirname, "../../docker/agent/bin/agent-egress-selftest"), "utf8");
     const selftest = (probes: string) => inSandbox(`cat > /tmp/selftest.sh <<'EOF'\n${script}EOF\n${probes} sh /tmp/selftest.sh`);
     const healthy = await selftest(`AGENT_EGRESS_PROBE_ALLOWED=http://${ALLOWED_NAME}/ AGENT_EGRESS_PROBE_DENIED=http://${DENIED_NAME}/`);
     expect(healthy, JSON.stringify(healthy)).toMatchObject({ exitCode: 0 });
