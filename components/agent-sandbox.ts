@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { sizeToMegabytes, type SandboxConfig } from "./config";
+import { DEFAULT_CPUS, sizeToMegabytes, type SandboxConfig } from "./config";
 import { SECRETS_PATH } from "./agent-credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
@@ -116,7 +116,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     init: true,
     memory,
     memorySwap: memory + sizeToMegabytes(sandbox.resources.swap),
-    cpus: String(sandbox.resources.cpus),
+    cpus: String(sandbox.resources.cpus ?? DEFAULT_CPUS),
     ulimits: [{ name: "nofile", soft: sandbox.resources.openFiles, hard: sandbox.resources.openFiles }],
     mounts: mountsFor(sandbox, refs),
     ...networkArgsFor(sandbox, refs.networkName),

@@ -46,6 +46,9 @@ function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
   });
 }
 
+/** CPUs a sandbox gets when its config does not say (capped at the Docker host's own count). */
+export const DEFAULT_CPUS = 4;
+
 const SIZE_PATTERN = /^(\d+)([kmg])$/i;
 const MB_PER_UNIT: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024 };
 
@@ -71,8 +74,8 @@ const absolutePath = (example: string) =>
   });
 
 const resourcesSchema = strictObject({
-    /** CPUs the sandbox may use, fractions allowed. */
-    cpus: z.number().positive({ error: "must be a positive number of CPUs (e.g. 4 or 0.5)" }).default(4),
+    /** CPUs the sandbox may use, fractions allowed. Unset: DEFAULT_CPUS, or all of the host's when it has fewer. */
+    cpus: z.number().positive({ error: "must be a positive number of CPUs (e.g. 4 or 0.5)" }).optional(),
     /** Memory limit in Docker size syntax. */
     memory: size('"8g" or "512m"').default("8g"),
     /** Swap on top of memory; "0m" means none, so a runaway agent is OOM-killed rather than thrashing the host. */
@@ -94,7 +97,8 @@ const extraMountSchema = strictObject({
   });
 
 const healthcheckSchema = strictObject({
-    interval: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "30s"' }).default("30s"),
+    // Docker before 25 runs the first check only after one interval, so this is also the least start time.
+    interval: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "15s"' }).default("15s"),
     timeout: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "10s"' }).default("10s"),
     startPeriod: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "5s"' }).default("5s"),
     retries: z.int().min(1).default(3),

@@ -15,9 +15,10 @@ import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./n
 export const PROXY_USER = "13:13";
 const PROXY_MEMORY_MB = 128;
 const PROXY_PIDS = 64;
-const HEALTHCHECK = { interval: "30s", timeout: "5s", startPeriod: "5s", retries: 3 };
+// Docker before 25 runs the first check only after one interval; the check is one local request, so a short one is cheap.
+const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
 /** Start period plus every retry of a failing check, plus slack: "unhealthy" is reached before this. */
-const HEALTH_WAIT_SECONDS = 5 + (30 + 5) * (HEALTHCHECK.retries + 1) + 30;
+const HEALTH_WAIT_SECONDS = 5 + (5 + 5) * (HEALTHCHECK.retries + 1) + 30;
 /** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
 const REPLACE_ON_CHANGES = ["healthcheck", "mounts"];
 

@@ -3,7 +3,8 @@
  * They run on the machine running Pulumi, which is the Docker host unless `docker.host` points elsewhere.
  */
 import * as fs from "node:fs";
-import type { StackConfig } from "./config";
+import * as os from "node:os";
+import { DEFAULT_CPUS, type StackConfig } from "./config";
 import { sensitiveHostPathReason } from "./host-paths";
 
 export interface PathFacts {
@@ -14,6 +15,8 @@ export interface PathFacts {
 
 /** How the checks see the filesystem; tests pass a fake. */
 export interface HostProbe {
+  /** CPUs of the Docker host (this machine, for a local engine). */
+  cpuCount(): number;
   stat(path: string): PathFacts | undefined;
   readText(path: string): string | undefined;
   /** Where a path really leads once symlinks are followed. */
@@ -21,6 +24,7 @@ export interface HostProbe {
 }
 
 export const realHostProbe: HostProbe = {
+  cpuCount: () => os.cpus().length,
   stat(path) {
     try {
       const stats = fs.statSync(path);
@@ -53,11 +57,25 @@ function symlinkProblem(key: string, written: string, readOnly: boolean, probe: 
   return reason ? `${key}: "${written}" is a link to ${real}; refused: ${reason}` : undefined;
 }
 
+/** Fills what the config left to the host: CPUs default to DEFAULT_CPUS, or all of the host's when it has fewer. */
+export function withHostDefaults(config: StackConfig, probe: Pick<HostProbe, "cpuCount">): StackConfig {
+  const cpus = Math.min(DEFAULT_CPUS, probe.cpuCount());
+  return {
+    ...config,
+    sandboxes: config.sandboxes.map((sandbox) => ({ ...sandbox, resources: { ...sandbox.resources, cpus: sandbox.resources.cpus ?? cpus } })),
+  };
+}
+
 export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string): string[] {
   const problems: string[] = [];
   const { agentUid } = config.image;
+  const cpus = probe.cpuCount();
   config.sandboxes.forEach((sandbox, index) => {
     const key = `sandboxes[${index}]`;
+    const asked = sandbox.resources.cpus;
+    if (asked !== undefined && asked > cpus) {
+      problems.push(`sandboxes[${index}].resources.cpus: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
+    }
     const workspace = probe.stat(sandbox.workspace);
     if (!workspace) {
       problems.push(`${key}.workspace: "${sandbox.workspace}" does not exist on this machine; create it or fix the path`);

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "./config";
 import { ConfigError } from "./config-error";
-import { hostProblems, realHostProbe, type HostProbe } from "./host-checks";
+import { hostProblems, realHostProbe, withHostDefaults, type HostProbe } from "./host-checks";
 import type { StackIdentity } from "./naming";
 
 /** Config keys that hold secrets: accepted only when stored with `pulumi config set --secret`. */
@@ -65,8 +65,10 @@ export function loadStackConfig(probe: HostProbe = realHostProbe): LoadedStack {
     if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...secretProblems]);
     throw error;
   }
+  // Paths and CPUs are facts of the Docker host; for a remote engine they cannot be read from here.
   const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
   const problems = [...secretProblems, ...(remoteHost ? [] : hostProblems(config, probe, os.homedir()))];
+  if (!remoteHost) config = withHostDefaults(config, probe);
   if (config.image.registry?.username && !pulumi.runtime.allConfig()[`${CONFIG_NAMESPACE}:registryPassword`]) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }

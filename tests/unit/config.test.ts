@@ -23,7 +23,7 @@ describe("stack config defaults", () => {
       workspace: "/home/me/code/app",
       mode: "rw",
       agent: "claude",
-      resources: { cpus: 4, memory: "8g", swap: "0m", pids: 1024, openFiles: 8192 },
+      resources: { memory: "8g", swap: "0m", pids: 1024, openFiles: 8192 },
       acknowledgeUnsafe: [],
       privileged: false,
     });

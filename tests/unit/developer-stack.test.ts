@@ -37,7 +37,7 @@ describe("committed example stacks", () => {
   it.each(stackFiles)("%s passes the config schema", (name) => {
     const config = parse(fs.readFileSync(path.join(root, name), "utf8")).config;
     // Their folders are examples (another developer's paths), so only the pure schema applies here.
-    const lenientProbe = { stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }), readText: () => "-----BEGIN CERTIFICATE-----", realPath: (p: string) => p };
+    const lenientProbe = { cpuCount: () => 64, stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }), readText: () => "-----BEGIN CERTIFICATE-----", realPath: (p: string) => p };
     expect(() => validateStackFile(config, lenientProbe)).not.toThrow();
   });
 });

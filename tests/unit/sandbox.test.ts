@@ -1,3 +1,4 @@
+import * as os from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
 import { evaluateProgram, makeWorkspace, type Evaluation, type RecordedResource } from "./support/program";
 
@@ -47,10 +48,10 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(program.one("docker:index/volume:Volume", "main-home").inputs.name).toBe("agent-sandbox-dev-main-home");
   });
 
-  it("limits memory to 8 GiB with no swap, 4 CPUs and open files", () => {
+  it("limits memory to 8 GiB with no swap, CPUs to 4 or the host's count, and open files", () => {
     expect(container.memory).toBe(8192);
     expect(container.memorySwap).toBe(8192);
-    expect(container.cpus).toBe("4");
+    expect(container.cpus).toBe(String(Math.min(4, os.cpus().length)));
     expect(container.ulimits).toEqual([{ name: "nofile", soft: 8192, hard: 8192 }]);
   });
 
@@ -111,7 +112,7 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
   });
 
   it("declares the image healthcheck and replaces the container when it or tmpfs changes", () => {
-    expect(container.healthcheck).toEqual({ tests: ["CMD", "/usr/local/bin/agent-healthcheck"], interval: "30s", timeout: "10s", startPeriod: "5s", retries: 3 });
+    expect(container.healthcheck).toEqual({ tests: ["CMD", "/usr/local/bin/agent-healthcheck"], interval: "15s", timeout: "10s", startPeriod: "5s", retries: 3 });
     const options = program.one(CONTAINER, "main").options;
     expect(options.replaceOnChanges).toEqual(expect.arrayContaining(["healthcheck", "tmpfs", "mounts"]));
     expect(options.deleteBeforeReplace).toBe(true);

@@ -180,13 +180,16 @@ export async function realizeBuildImage(name: string, inputs: Inputs): Promise<T
   if (push && load) throw new Error("simultaneous push and load requires a v0.13 buildkit daemon or newer");
 
   const contextDir = resolve(String(context.location ?? "."));
+  // Like `docker build -f`, the provider resolves a Dockerfile location against the working directory
+  // (its examples pair context "./app" with dockerfile "./app/Dockerfile"); only the default sits in the context.
+  const dockerfilePath = dockerfile.location === undefined ? join(contextDir, "Dockerfile") : resolve(String(dockerfile.location));
   const dockerfileText = dockerfile.inline
     ? String(dockerfile.inline)
-    : readFileSync(resolve(contextDir, String(dockerfile.location ?? "Dockerfile")), "utf8");
+    : readFileSync(dockerfilePath, "utf8");
   const tags = (inputs.tags ?? []) as string[];
   const secretDir = mkdtempSync(join(tmpdir(), "harness-secrets-"));
   try {
-    const args = ["build", "--iidfile", join(secretDir, "iid"), "--file", dockerfile.inline ? "-" : resolve(contextDir, String(dockerfile.location ?? "Dockerfile"))];
+    const args = ["build", "--iidfile", join(secretDir, "iid"), "--file", dockerfile.inline ? "-" : dockerfilePath];
     for (const [key, value] of Object.entries((inputs.buildArgs ?? {}) as Inputs)) args.push("--build-arg", `${key}=${value}`);
     Object.entries((inputs.secrets ?? {}) as Inputs).forEach(([id, value], index) => {
       const file = join(secretDir, `secret-${index}`);

@@ -148,9 +148,15 @@ async function realize(type: string, name: string, inputs: Inputs, track: (t: Tr
  */
 function checkProvider(type: string, name: string, inputs: Inputs): void {
   const targetsEngine = type === "pulumi:providers:docker" || type === "pulumi:providers:docker-build";
-  if (targetsEngine && inputs.host !== undefined && inputs.host !== "unix:///var/run/docker.sock") {
+  const localSocket = inputs.host === undefined || inputs.host === "" || inputs.host === "unix:///var/run/docker.sock";
+  if (targetsEngine && !localSocket) {
     throw new Error(`harness realizes on the local engine only; provider ${name} sets host ${JSON.stringify(inputs.host)}`);
   }
+}
+
+/** AGENT_SANDBOX_HARNESS_DEBUG=1 prints each realization as it starts and ends, to see where a deploy stalls. */
+function debug(message: string): void {
+  if (process.env.AGENT_SANDBOX_HARNESS_DEBUG === "1") console.error(`[harness] ${message}`);
 }
 
 /** How long an output may stay pending once every registration has finished (see resolveOutputs). */
@@ -202,12 +208,20 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
 
   const newResource = async (args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> => {
     const inputs = reveal(args.inputs) as Inputs;
+    debug(`registered ${args.type}::${args.name}`);
     if (!args.custom) return { id: undefined, state: args.inputs };
     if (args.type.startsWith("pulumi:providers:")) {
-      checkProvider(args.type, args.name, inputs);
+      try {
+        checkProvider(args.type, args.name, inputs);
+      } catch (error) {
+        failures.push(`${args.type} ${args.name}: ${(error as Error).message}`);
+        throw error;
+      }
       return { id: `${args.name}_id`, state: args.inputs };
     }
     const key = `${args.type}::${args.name}`;
+    const started = Date.now();
+    debug(`realizing ${key}`);
     try {
       if (declared.includes(key)) throw new Error(`duplicate resource ${key} in one deployment`);
       declared.push(key);
@@ -234,8 +248,10 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
         tracked = await realize(args.type, args.name, inputs, track, providerEnv);
       }
       track(tracked);
+      debug(`realized ${key} in ${Date.now() - started} ms`);
       return { id: tracked.id, state: tracked.outputs };
     } catch (error) {
+      debug(`failed ${key} after ${Date.now() - started} ms: ${(error as Error).message}`);
       failures.push(`${args.type} ${args.name}: ${(error as Error).message}`);
       throw error;
     }
