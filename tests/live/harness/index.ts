@@ -159,6 +159,28 @@ function debug(message: string): void {
   if (process.env.AGENT_SANDBOX_HARNESS_DEBUG === "1") console.error(`[harness] ${message}`);
 }
 
+/** How long a deploy with a failure may go without any realization starting or ending before it is reported. */
+const STALL_AFTER_FAILURE_MS = 5000;
+
+/**
+ * Waits for the RPC queue to drain, or, once a resource has failed, until nothing has been realized for a
+ * while: under mocks a resource that lists a failed one in `dependsOn` can wait forever instead of failing,
+ * where the engine would have stopped the update.
+ */
+async function settledOrStalled(drained: Promise<void>, failures: string[], progress: { inFlight: number; lastChange: number }): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<void>((resolve) => {
+    timer = setInterval(() => {
+      if (failures.length > 0 && progress.inFlight === 0 && Date.now() - progress.lastChange > STALL_AFTER_FAILURE_MS) resolve();
+    }, 250);
+  });
+  try {
+    await Promise.race([drained, stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 /** How long an output may stay pending once every registration has finished (see resolveOutputs). */
 const SETTLED_OUTPUT_GRACE_MS = 1000;
 
@@ -202,6 +224,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
   states.set(stateKey, state);
   const declared: string[] = [];
   const failures: string[] = [];
+  const progress = { inFlight: 0, lastChange: Date.now() };
   const savedEnv = { ...process.env };
   Object.assign(process.env, options.env ?? {});
   const providerEnv = { ...process.env };
@@ -222,6 +245,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
     const key = `${args.type}::${args.name}`;
     const started = Date.now();
     debug(`realizing ${key}`);
+    progress.inFlight += 1;
     try {
       if (declared.includes(key)) throw new Error(`duplicate resource ${key} in one deployment`);
       declared.push(key);
@@ -254,6 +278,9 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
       debug(`failed ${key} after ${Date.now() - started} ms: ${(error as Error).message}`);
       failures.push(`${args.type} ${args.name}: ${(error as Error).message}`);
       throw error;
+    } finally {
+      progress.inFlight -= 1;
+      progress.lastChange = Date.now();
     }
   };
   const call = async (args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> => {
@@ -280,12 +307,12 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
     try {
       const program = (await import(options.programPath)) as Record<string, unknown>;
       const exported = typeof program.default === "function" ? await (program.default as () => unknown)() : program;
-      await waitForRPCs();
+      await settledOrStalled(waitForRPCs(), failures, progress);
       ({ outputs, secretOutputs } = await resolveOutputs((exported ?? {}) as Record<string, unknown>, programErrors));
     } catch (error) {
       programErrors.push(`program: ${(error as Error).stack ?? error}`);
     }
-    await waitForRPCs();
+    await settledOrStalled(waitForRPCs(), failures, progress);
     // Unhandled rejections are reported on a later turn of the event loop.
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
