@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import { vi } from "vitest";
 import { realizeCommand, updateCommand } from "./command";
 import { realizeContainer } from "./container";
 import { realizeBuildImage, realizeIndex, realizeRemoteImage } from "./images";
@@ -159,6 +158,16 @@ function debug(message: string): void {
   if (process.env.AGENT_SANDBOX_HARNESS_DEBUG === "1") console.error(`[harness] ${message}`);
 }
 
+/**
+ * Makes the next import of the program run it again. Under vitest that is vi.resetModules (@pulumi/* stay
+ * shared, they are external); a plain process (the bench) deploys once, so there is nothing to reset.
+ */
+async function freshProgramModules(): Promise<void> {
+  if (!process.env.VITEST) return;
+  const { vi } = await import("vitest");
+  vi.resetModules();
+}
+
 /** How long a deploy with a failure may go without any realization starting or ending before it is reported. */
 const STALL_AFTER_FAILURE_MS = 5000;
 
@@ -301,7 +310,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
     pulumi.runtime.setAllConfig(values, secretKeys);
     await pulumi.runtime.setMocks({ newResource, call }, options.project, options.stack, false);
     // A fresh module graph so the program runs again on every deploy; @pulumi/* stay shared (node_modules).
-    vi.resetModules();
+    await freshProgramModules();
     // waitForRPCs (internal, what `disconnect` awaits) settles once every registration has been answered.
     const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
     try {
