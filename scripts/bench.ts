@@ -1,0 +1,180 @@
+/**
+ * npm run bench — measures the targets of the project on this machine and prints one table:
+ *   - program evaluation time and peak memory for 1, 10 and 100 sandboxes (mock monitor, own process each);
+ *   - start-to-healthy of a deployed sandbox beside a bare `docker run` of the same image with the same
+ *     healthcheck, in the same run, as a ratio (target: within 1.5x);
+ *   - idle memory of one sandbox and of its egress proxy;
+ *   - agent image rebuild with no change and after a change outside the build context (target: every
+ *     layer reused, same image ID);
+ *   - latency the egress proxy adds per request (target: under 5 ms median).
+ * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { imageBuildPlan } from "../components/agent-image";
+import { parseStackConfig } from "../components/config";
+import { agentWorkspace, deployProgram, liveConfig, LOCAL_IMAGES, sandboxEntry, startHostService } from "../tests/live/support/live-program";
+import { measureEgressLatency } from "./bench-egress";
+
+const ROOT = path.resolve(__dirname, "..");
+const STACK = `bench-${process.pid}`;
+/** Debian's 20.10 client: its builder is BuildKit without the buildx plugin, which this engine lacks. */
+const BUILD_CLIENT = fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+
+interface Row {
+  readonly measure: string;
+  readonly value: string;
+  readonly target: string;
+}
+
+const rows: Row[] = [];
+const record = (measure: string, value: string, target = "") => {
+  rows.push({ measure, value, target });
+  console.error(`bench: ${measure}: ${value}${target ? ` (${target})` : ""}`);
+};
+
+function docker(args: string[], client = "docker"): string {
+  return execFileSync(client, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
+}
+
+function benchEvaluation(): void {
+  for (const count of [1, 10, 100]) {
+    const output = execFileSync("npx", ["tsx", "scripts/bench/evaluate.ts", String(count)], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const result = JSON.parse(output.trim().split("\n").pop()!) as { resources: number; ms: number; peakRssMb: number };
+    record(`evaluate ${count} sandbox${count === 1 ? "" : "es"} (${result.resources} resources)`, `${result.ms} ms, peak ${result.peakRssMb} MiB`, count === 100 ? "target < 2000 ms" : "");
+  }
+}
+
+/** Seconds from the container's start to the end of its first passing health check, from inspect alone. */
+function startToHealthySeconds(container: string): number {
+  const info = JSON.parse(docker(["inspect", container]))[0];
+  const passed = (info.State.Health?.Log ?? []).find((entry: { ExitCode: number }) => entry.ExitCode === 0);
+  if (!passed) throw new Error(`${container} has no passing health check: ${JSON.stringify(info.State.Health)}`);
+  return (Date.parse(passed.End) - Date.parse(info.State.StartedAt)) / 1000;
+}
+
+async function waitHealthy(container: string, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (docker(["inspect", "-f", "{{.State.Health.Status}}", container]) === "healthy") return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`${container} did not become healthy`);
+}
+
+function memoryOf(container: string): string {
+  return docker(["stats", "--no-stream", "--format", "{{.MemUsage}}", container]).split("/")[0].trim();
+}
+
+async function benchSandbox(): Promise<void> {
+  const probe = await startHostService("bench-probe");
+  const workspace = agentWorkspace("agent-sandbox-bench-");
+  const deployStarted = Date.now();
+  const stack = await deployProgram(STACK, liveConfig({ sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
+  try {
+    record("deploy one sandbox, images cached (proxy + sandbox healthy)", `${((Date.now() - deployStarted) / 1000).toFixed(1)} s`);
+    const sandbox = `agent-sandbox-${STACK}-main`;
+    const sandboxSeconds = startToHealthySeconds(sandbox);
+
+    // The same image, healthcheck and workspace, with none of the program's settings.
+    const info = JSON.parse(docker(["inspect", sandbox]))[0];
+    const health = info.Config.Healthcheck;
+    const bare = `${sandbox}-bare`;
+    docker([
+      "run", "-d", "--name", bare, "--label", "dev.agent-sandbox.managed-by=agent-sandbox", "--label", `dev.agent-sandbox.stack=${STACK}`,
+      "--health-cmd", health.Test.slice(1).join(" "), "--health-interval", `${health.Interval / 1e9}s`, "--health-timeout", `${health.Timeout / 1e9}s`,
+      "--health-start-period", `${health.StartPeriod / 1e9}s`, "--health-retries", String(health.Retries),
+      "--mount", `type=bind,source=${workspace},target=/workspace`, "--user", info.Config.User, info.Image, "sleep", "infinity",
+    ]);
+    try {
+      await waitHealthy(bare);
+      const bareSeconds = startToHealthySeconds(bare);
+      record("sandbox start-to-healthy (healthcheck includes the egress self-test)", `${sandboxSeconds.toFixed(2)} s`);
+      record("bare docker run start-to-healthy, same image and healthcheck", `${bareSeconds.toFixed(2)} s`);
+      record("ratio sandbox / bare", `${(sandboxSeconds / bareSeconds).toFixed(2)}x`, "target <= 1.5x");
+      record("idle memory: sandbox", memoryOf(sandbox));
+      record("idle memory: its egress proxy", memoryOf(`${sandbox}-egress`));
+    } finally {
+      docker(["rm", "-f", bare]);
+    }
+  } finally {
+    await stack.teardown();
+    await probe.close();
+  }
+}
+
+interface BuildResult {
+  readonly seconds: number;
+  /** Dockerfile steps BuildKit ran or took from its cache, and how many of them came from the cache. */
+  readonly steps: number;
+  readonly cached: number;
+  readonly id: string;
+}
+
+function build(tag: string, buildArgs: Record<string, string>): BuildResult {
+  const args = ["build", "--progress", "plain", "--secret", "id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt"];
+  for (const [name, value] of Object.entries(buildArgs)) args.push("--build-arg", `${name}=${value}`);
+  const started = Date.now();
+  const result = spawnSync(BUILD_CLIENT, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "1" } });
+  if (result.status !== 0) throw new Error(`agent image build failed:\n${result.stderr}`);
+  const seconds = (Date.now() - started) / 1000;
+  // BuildKit's plain progress (on stderr) names each step "#N [stage k/n] ..." and marks reuse "#N CACHED".
+  const log = `${result.stdout}${result.stderr}`;
+  // FROM steps only name a base image: there is nothing to build or cache, so they are not counted.
+  const stepIds = new Set([...log.matchAll(/^#(\d+) \[[^\]]*\d+\/\d+\] (?!FROM )/gm)].map((match) => match[1]));
+  const cachedIds = new Set([...log.matchAll(/^#(\d+) CACHED$/gm)].map((match) => match[1]));
+  return { seconds, steps: stepIds.size, cached: [...stepIds].filter((id) => cachedIds.has(id)).length, id: docker(["image", "inspect", "-f", "{{.Id}}", tag]) };
+}
+
+const describeBuild = (build: BuildResult, first: BuildResult) =>
+  `${build.seconds.toFixed(1)} s, ${build.cached}/${build.steps} steps from cache, same image ID: ${build.id === first.id}`;
+
+function benchRebuild(): void {
+  const config = parseStackConfig({ workspace: "/tmp", image: { ...LOCAL_IMAGES } }, { homeDir: "/nonexistent" });
+  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK });
+  const tag = `agent-sandbox/agent:${STACK}`;
+  // A file beside the build context (docker/agent): editing the repository must not rebuild the image.
+  const outside = path.join(ROOT, "docker", `.bench-outside-context-${process.pid}`);
+  try {
+    const first = build(tag, buildArgs);
+    record("agent image build (first in this run)", `${first.seconds.toFixed(1)} s`);
+    record("rebuild with no change", describeBuild(build(tag, buildArgs), first), "target: every layer reused");
+    fs.writeFileSync(outside, String(Date.now()));
+    record("rebuild after a change outside the build context", describeBuild(build(tag, buildArgs), first), "target: every layer reused");
+  } finally {
+    fs.rmSync(outside, { force: true });
+    docker(["rmi", tag]);
+  }
+}
+
+function printTable(): void {
+  console.log("| measure | value | target |\n|---|---|---|");
+  for (const row of rows) console.log(`| ${row.measure} | ${row.value} | ${row.target} |`);
+}
+
+async function main(): Promise<void> {
+  benchEvaluation();
+  let engine = true;
+  try {
+    docker(["info", "--format", "{{.ServerVersion}}"]);
+  } catch {
+    engine = false;
+    console.error("bench: no Docker engine answers; only program evaluation was measured (run scripts/setup-engine.sh)");
+  }
+  if (engine) {
+    benchRebuild();
+    await benchSandbox();
+    const latency = await measureEgressLatency({ requests: 300 });
+    record("egress proxy: direct request median / p99", `${latency.directMedianMs.toFixed(2)} / ${latency.directP99Ms.toFixed(2)} ms`);
+    record("egress proxy: through the proxy median / p99", `${latency.proxyMedianMs.toFixed(2)} / ${latency.proxyP99Ms.toFixed(2)} ms`);
+    record("egress proxy: added median", `${(latency.proxyMedianMs - latency.directMedianMs).toFixed(2)} ms`, "target < 5 ms");
+  }
+  printTable();
+  process.exit(0);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
