@@ -1,0 +1,282 @@
+/**
+ * Live proof of the agent-run, secret and image promises: the REAL program (index.ts) deployed on the local
+ * engine through the live harness, its agent runs driven by the real Claude Code CLI inside the sandbox
+ * against the Messages API stand-in on the host, reached only through the sandbox's egress proxy.
+ */
+import { execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { LiveDeployError, secretConfig, type LiveStack } from "./harness";
+import { engineAvailability } from "./support/engine";
+import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
+import {
+  agentWorkspace,
+  AGENT_GID,
+  AGENT_UID,
+  deployProgram,
+  execIn,
+  HOST_CA_BUNDLE,
+  LOCAL_IMAGES,
+  liveConfig,
+  sandboxEntry,
+  startHostService,
+  type HostService,
+} from "./support/live-program";
+
+const run = promisify(execFile);
+const docker = async (...args: string[]) => (await run("docker", args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
+
+const STACK = `agentrun-${process.pid}`;
+const FAILING_STACK = `agentfail-${process.pid}`;
+const PROJECT = "agent-sandbox";
+const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;
+/** Quotes, a command substitution and a newline: a shell reading the prompt would mangle or run it. */
+const PROMPT = `Create hello.txt saying "hello" and 'hi', never run $(touch /tmp/pwned) or \`id\`;\nthen say you are done.`;
+const WRITTEN = "Hello from the sandbox\n";
+const FINAL_TEXT = "Created hello.txt for you.";
+const ADDED_NAME = "registry.example.com";
+const PINNED_VERSION = "2.1.330";
+
+const SCRIPT: ScriptedTurn[] = [
+  { kind: "tool_use", name: "Write", input: { file_path: "/workspace/hello.txt", content: WRITTEN }, text: "I'll create hello.txt." },
+  { kind: "text", text: FINAL_TEXT },
+];
+const FAILING_SCRIPT: ScriptedTurn[] = [
+  { kind: "error", status: 400, errorType: "invalid_request_error", message: "scripted refusal for the live test", times: Infinity },
+];
+
+let available: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+let probe: HostService;
+let api: FakeMessagesApi;
+let failingApi: FakeMessagesApi;
+let workspace: string;
+let stack: LiveStack | undefined;
+let deployError: unknown;
+const stacks: LiveStack[] = [];
+
+const container = (suffix = "") => `${PROJECT}-${STACK}-main${suffix}`;
+const proxy = () => container("-egress");
+
+function configFor(apiPort: number, options: { allow?: string[]; env?: Record<string, string>; workspace: string }) {
+  return liveConfig({
+    sandboxes: [
+      sandboxEntry({
+        name: "main",
+        workspace: options.workspace,
+        probe,
+        egress: { hostPorts: [apiPort], ...(options.allow ? { allow: options.allow } : {}) },
+        extra: { env: { ANTHROPIC_BASE_URL: `http://host.docker.internal:${apiPort}`, ...options.env } },
+      }),
+    ],
+    runs: [{ name: "write-hello", sandbox: "main", prompt: PROMPT, maxTurns: 5 }],
+    anthropicApiKey: secretConfig(API_KEY),
+  });
+}
+
+function requireDeployed(context: TestContext): LiveStack {
+  if (!available.available) context.skip(available.reason);
+  if (!stack) throw new Error(`the deploy of ${STACK} failed: ${(deployError as Error)?.message ?? deployError}`);
+  return stack;
+}
+
+const agentImageId = (deployed: LiveStack) => (deployed.outputs.agentImage as { imageId: string }).imageId;
+const containerId = async (name: string) => (await docker("inspect", "-f", "{{.Id}}", name)).trim();
+const logsOf = async (name: string) => {
+  const { stdout, stderr } = await run("docker", ["logs", name], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout + stderr;
+};
+const runCommand = (deployed: LiveStack) => deployed.resources.find((r) => r.type === "command:local:Command" && r.name === "run-write-hello");
+
+/**
+ * The full-width base64 lines of one PEM block of a bundle (index -1: the last one, where Debian's
+ * update-ca-certificates puts local additions, after the public CAs).
+ */
+function certificateLines(bundle: string, index: number): string[] {
+  const blocks = bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+  const block = blocks.at(index);
+  if (!block) throw new Error(`no certificate at index ${index} of a bundle of ${blocks.length}`);
+  return block.split("\n").filter((line) => /^[A-Za-z0-9+/=]{64}$/.test(line));
+}
+
+/** Counts occurrences of each needle in the stdout of a command, streamed (an image tar is hundreds of MB). */
+function countInStream(command: string, args: string[], needles: string[]): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    const targets = needles.map((needle) => Buffer.from(needle));
+    const keep = Math.max(...targets.map((target) => target.length)) - 1;
+    const counts = targets.map(() => 0);
+    let tail = Buffer.alloc(0);
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      const window = Buffer.concat([tail, chunk]);
+      targets.forEach((target, index) => {
+        // Matches lying wholly inside the kept tail were counted with the previous chunk.
+        for (let at = window.indexOf(target); at !== -1; at = window.indexOf(target, at + 1)) {
+          if (at + target.length > tail.length) counts[index] += 1;
+        }
+      });
+      tail = window.subarray(Math.max(0, window.length - keep));
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(counts) : reject(new Error(`${command} ${args.join(" ")} exited ${code}: ${stderr}`))));
+  });
+}
+
+describe("agent runs of the real program (live)", () => {
+  beforeAll(async () => {
+    available = await engineAvailability();
+    if (!available.available) return;
+    probe = await startHostService("probe-ok\n");
+    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
+    failingApi = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: FAILING_SCRIPT });
+    workspace = agentWorkspace("agent-run-live-");
+    try {
+      stack = await deployProgram(STACK, configFor(api.port, { workspace }));
+      stacks.push(stack);
+    } catch (error) {
+      deployError = error;
+      if (error instanceof LiveDeployError) stacks.push(error.deployed);
+    }
+  });
+
+  afterAll(async () => {
+    for (const deployed of stacks) await deployed.teardown().catch((error) => console.error(`[live] teardown: ${(error as Error).message}`));
+    await Promise.all([probe?.close(), api?.close(), failingApi?.close()]);
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("builds the image on the local base with the machine CA as a build secret, runs the pinned CLI, and keeps the CA out of every layer", async (context) => {
+    const deployed = requireDeployed(context);
+    const build = deployed.resources.find((r) => r.type === "docker-build:index:Image" && r.name === "agent");
+    const buildArgs = (build?.inputs.buildArgs ?? {}) as Record<string, string>;
+    expect(buildArgs.BASE_IMAGE, JSON.stringify(buildArgs)).toBe(LOCAL_IMAGES.baseImage);
+    expect((build?.inputs.secrets as Record<string, string> | undefined)?.extra_ca, "the machine CA bundle is not the extra_ca build secret").toBe(
+      fs.readFileSync(HOST_CA_BUNDLE, "utf8"),
+    );
+    // The runtime stage sits on the local base: its layers are the first layers of the agent image.
+    const layers = async (ref: string) => JSON.parse(await docker("inspect", "-f", "{{json .RootFS.Layers}}", ref)) as string[];
+    const [baseLayers, agentLayers] = [await layers(LOCAL_IMAGES.baseImage), await layers(agentImageId(deployed))];
+    expect(agentLayers.slice(0, baseLayers.length)).toEqual(baseLayers);
+    const version = execIn(container(), "claude --version");
+    expect(version.output, JSON.stringify(version)).toContain(PINNED_VERSION);
+
+    const bundle = fs.readFileSync(HOST_CA_BUNDLE, "utf8");
+    const lines = certificateLines(bundle, -1);
+    // A body line (not the first, which many certificates share) that occurs once in the machine's bundle.
+    const needle = lines.slice(1).find((line) => bundle.split(line).length === 2);
+    expect(needle, `no unique line in the last certificate of ${HOST_CA_BUNDLE}`).toBeDefined();
+    const baseBundle = await docker("run", "--rm", "--network", "none", "--label", "dev.agent-sandbox.managed-by=agent-sandbox", "--label", `dev.agent-sandbox.test=${STACK}`, LOCAL_IMAGES.baseImage, "cat", "/etc/ssl/certs/ca-certificates.crt");
+    expect(baseBundle, "the last certificate is one of Debian's public CAs, so it proves nothing").not.toContain(needle);
+
+    const image = agentImageId(deployed);
+    const history = await docker("history", "--no-trunc", image);
+    expect(history.includes(needle!), `CA line found in docker history of ${image}:\n${history}`).toBe(false);
+    // Control: a line of the base bundle's first public CA is found the same way, so the search does see layer contents.
+    const control = certificateLines(baseBundle, 0)[1];
+    const [inSave, controlInSave] = await countInStream("docker", ["save", image], [needle!, control]);
+    expect(controlInSave, `the search found no public CA line (${control}) in docker save ${image}: it cannot see layers`).toBeGreaterThan(0);
+    expect(inSave, `CA line found ${inSave} times in docker save ${image}`).toBe(0);
+  });
+
+  it("runs the agent through the command resource: the real CLI writes the file and the stand-in sees the prompt and key", (context) => {
+    const deployed = requireDeployed(context);
+    const evidence = JSON.stringify({ runOutputs: deployed.outputs.runOutputs, requests: api.requests.length, stdout: runCommand(deployed)?.outputs.stdout });
+    const result = (deployed.outputs.runOutputs as Record<string, { success: boolean; result: string; turns: number }>)["write-hello"];
+    expect(result, evidence).toMatchObject({ success: true, result: FINAL_TEXT });
+    expect(result.turns, evidence).toBeGreaterThanOrEqual(2);
+
+    const file = path.join(workspace, "hello.txt");
+    expect(fs.existsSync(file), evidence).toBe(true);
+    expect(fs.readFileSync(file, "utf8")).toBe(WRITTEN);
+    const owner = fs.statSync(file);
+    expect(`${owner.uid}:${owner.gid}`).toBe(`${AGENT_UID}:${AGENT_GID}`);
+
+    const scripted = api.requests.filter((request) => request.scriptIndex !== undefined);
+    const first = JSON.stringify(scripted[0]?.body ?? null);
+    // The prompt is the user message's text, byte for byte (JSON-escaped as sent).
+    expect(first.includes(JSON.stringify(PROMPT).slice(1, -1)), `prompt not found in the first request: ${first.slice(0, 4000)}`).toBe(true);
+    expect(scripted.length, evidence).toBeGreaterThanOrEqual(2);
+    expect(new Set(scripted.map((request) => request.apiKey))).toEqual(new Set([API_KEY]));
+    expect(execIn(container(), "test -e /tmp/pwned && echo ran || echo clean").output.trim()).toBe("clean");
+  });
+
+  it("keeps the API key out of inspect, history, logs, stack outputs and the run's recorded output", async (context) => {
+    const deployed = requireDeployed(context);
+    const places: Record<string, string> = {
+      "sandbox Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", container()),
+      "proxy Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", proxy()),
+      "agent image history": await docker("history", "--no-trunc", agentImageId(deployed)),
+      "sandbox logs": await logsOf(container()),
+      "proxy logs": await logsOf(proxy()),
+      "stack outputs": JSON.stringify(deployed.outputs),
+      "run stdout": String(runCommand(deployed)?.outputs.stdout ?? ""),
+      "run stderr": String(runCommand(deployed)?.outputs.stderr ?? ""),
+    };
+    expect(runCommand(deployed), "the run command resource was not realized").toBeDefined();
+    const leaks = Object.entries(places).filter(([, text]) => text.includes(API_KEY)).map(([place]) => place);
+    expect(leaks).toEqual([]);
+  });
+
+  it("reaches the stand-in only through the proxy: the proxy logs the request and a direct connection fails", async (context) => {
+    requireDeployed(context);
+    const log = await logsOf(proxy());
+    // The CLI honours HTTP_PROXY for the http:// base URL: Squid logs the forwarded request with its full URL.
+    expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://host\\.docker\\.internal:${api.port}/v1/messages`));
+
+    const bridgeGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge")).trim();
+    const proxyGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", `${PROJECT}-${STACK}-main-egress-net`)).trim();
+    for (const target of ["host.docker.internal", bridgeGateway, proxyGateway]) {
+      const direct = execIn(container(), `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
+      expect(direct.code, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
+    }
+  });
+
+  it("applies a changed allowlist on redeploy by replacing the proxy only, without rebuilding the agent image", async (context) => {
+    const before = requireDeployed(context);
+    const ids = { image: agentImageId(before), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
+    let after: LiveStack;
+    try {
+      after = await deployProgram(STACK, configFor(api.port, { workspace, allow: [ADDED_NAME] }));
+    } catch (error) {
+      if (error instanceof LiveDeployError) stacks.push(error.deployed);
+      throw error;
+    }
+    stacks.push(after);
+    const now = { image: agentImageId(after), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
+    expect(now.image, JSON.stringify({ ids, now })).toBe(ids.image);
+    expect(now.sandbox, JSON.stringify({ ids, now })).toBe(ids.sandbox);
+    expect(now.proxy, JSON.stringify({ ids, now })).not.toBe(ids.proxy);
+    const env = JSON.parse(await docker("inspect", "-f", "{{json .Config.Env}}", proxy())) as string[];
+    const encoded = env.find((entry) => entry.startsWith("SQUID_CONF_B64="));
+    expect(encoded, JSON.stringify(env)).toBeDefined();
+    expect(Buffer.from(encoded!.slice("SQUID_CONF_B64=".length), "base64").toString("utf8")).toContain(ADDED_NAME);
+  });
+
+  it("fails the run resource with the agent's own error when the API refuses", async (context) => {
+    requireDeployed(context);
+    const failingWorkspace = agentWorkspace("agent-run-fail-");
+    try {
+      const outcome = await deployProgram(FAILING_STACK, configFor(failingApi.port, { workspace: failingWorkspace, env: { CLAUDE_CODE_MAX_RETRIES: "0" } })).then(
+        (deployed) => {
+          stacks.push(deployed);
+          return { deployed };
+        },
+        (error: unknown) => {
+          if (error instanceof LiveDeployError) stacks.push(error.deployed);
+          return { error };
+        },
+      );
+      expect("error" in outcome, `the deploy succeeded: ${JSON.stringify((outcome as { deployed?: LiveStack }).deployed?.outputs)}`).toBe(true);
+      const message = (outcome as { error: Error }).error.message;
+      // The script's own report: its failure line followed by the CLI's result line carrying the API's error.
+      expect(message).toMatch(/agent run failed \(exit [1-9]\d*\):\n\{[^\n]*"result":"API Error: 400 scripted refusal for the live test"[^\n]*"type":"result"/);
+      expect(message.includes(API_KEY), "the failure message carries the API key").toBe(false);
+    } finally {
+      fs.rmSync(failingWorkspace, { recursive: true, force: true });
+    }
+  });
+});
