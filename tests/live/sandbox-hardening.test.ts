@@ -1,0 +1,356 @@
+/**
+ * Live proof of the hardening promises: the REAL program (index.ts) deployed on the local engine through the
+ * live harness, two allowlist sandboxes side by side, and each promise attacked from inside a sandbox.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
+import { LiveDeployError, type LiveStack } from "./harness";
+import { engineAvailability } from "./support/engine";
+import { agentWorkspace, AGENT_GID, AGENT_UID, deployProgram, execIn, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
+
+const run = promisify(execFile);
+const docker = async (...args: string[]) => (await run("docker", args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
+/**
+ * execIn without blocking the event loop: the host services live in this process, and a synchronous exec
+ * would leave them unable to answer the request the sandbox is making.
+ */
+const execInAsync = (container: string, script: string): Promise<{ code: number; output: string }> =>
+  run("docker", ["exec", "-u", `${AGENT_UID}:${AGENT_GID}`, container, "sh", "-c", script], { timeout: 60_000 }).then(
+    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof error.code === "number" ? error.code : -1, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
+  );
+
+const STACK = `hardening-${process.pid}`;
+const BROKEN_STACK = `hardening-broken-${process.pid}`;
+const PIDS = 128;
+const MEMORY = "512m";
+const MEMORY_BYTES = 512 * 1024 * 1024;
+/** A different memory limit forces a replacement of the container (almost every container input does). */
+const REPLACED_MEMORY = "640m";
+
+let available: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+let probe: HostService;
+let listed: HostService;
+let unlisted: HostService;
+const workspaces: Record<"alpha" | "beta", string> = { alpha: "", beta: "" };
+let stack: LiveStack | undefined;
+let deployError: unknown;
+const stacks: LiveStack[] = [];
+
+const containerOf = (sandbox: string) => `${PROJECT}-${STACK}-${sandbox}`;
+const ALPHA = containerOf("alpha");
+const BETA = containerOf("beta");
+
+function configWith(alphaMemory: string) {
+  const limits = (memory: string) => ({ resources: { memory, pids: PIDS } });
+  return liveConfig({
+    sandboxes: [
+      sandboxEntry({ name: "alpha", workspace: workspaces.alpha, probe, egress: { hostPorts: [listed.port] }, extra: limits(alphaMemory) }),
+      sandboxEntry({ name: "beta", workspace: workspaces.beta, probe, extra: limits(MEMORY) }),
+    ],
+  });
+}
+
+function requireDeployed(context: TestContext): LiveStack {
+  if (!available.available) context.skip(available.reason);
+  if (!stack) throw new Error(`the deploy of ${STACK} failed: ${(deployError as Error)?.message ?? deployError}`);
+  return stack;
+}
+
+/** docker inspect JSON, untyped: the tests assert the fields they read, and print the rest as evidence. */
+const inspect = async (name: string): Promise<any> => JSON.parse(await docker("inspect", name))[0];
+/** A cgroup v1 file of a container, read on the host: works even when the container cannot fork a reader. */
+const cgroupFile = (controller: string, id: string, file: string) => fs.readFileSync(`/sys/fs/cgroup/${controller}/docker/${id}/${file}`, "utf8").trim();
+
+async function waitHealthy(name: string, seconds = 60): Promise<string> {
+  let status = "";
+  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 500))) {
+    status = (await docker("inspect", "-f", "{{.State.Health.Status}} {{.State.Running}}", name)).trim();
+    if (status === "healthy true") break;
+  }
+  return status;
+}
+
+interface Entry {
+  path: string;
+  type: string;
+  mode: string;
+  owner: string;
+  content: string;
+}
+
+/** Names, types, modes, owners and contents (or link targets) of everything under a folder, the folder included. */
+function snapshot(root: string): Entry[] {
+  const entries: Entry[] = [];
+  const visit = (relative: string) => {
+    const full = path.join(root, relative);
+    const stat = fs.lstatSync(full);
+    const type = stat.isSymbolicLink() ? "link" : stat.isDirectory() ? "dir" : "file";
+    const content = type === "link" ? fs.readlinkSync(full) : type === "file" ? fs.readFileSync(full, "base64") : "";
+    entries.push({ path: relative || ".", type, mode: (stat.mode & 0o7777).toString(8), owner: `${stat.uid}:${stat.gid}`, content });
+    if (type === "dir") for (const name of fs.readdirSync(full).sort()) visit(path.join(relative, name));
+  };
+  visit("");
+  return entries;
+}
+
+describe("sandbox hardening of the real program (live)", () => {
+  beforeAll(async () => {
+    available = await engineAvailability();
+    if (!available.available) return;
+    [probe, listed, unlisted] = await Promise.all([startHostService("probe-ok\n"), startHostService("listed-host-service\n"), startHostService("unlisted-host-service\n")]);
+    workspaces.alpha = agentWorkspace("hardening-alpha-");
+    workspaces.beta = agentWorkspace("hardening-beta-");
+    try {
+      stack = await deployProgram(STACK, configWith(MEMORY));
+      stacks.push(stack);
+    } catch (error) {
+      deployError = error;
+      if (error instanceof LiveDeployError) stacks.push(error.deployed);
+    }
+  });
+
+  afterAll(async () => {
+    for (const deployed of stacks) await deployed.teardown().catch((error) => console.error(`[live] teardown: ${(error as Error).message}`));
+    await Promise.all([probe?.close(), listed?.close(), unlisted?.close()]);
+    for (const dir of Object.values(workspaces)) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("deploys healthy sandboxes whose containers run as 1000:1000 without capabilities, privileges, writable root or the Docker socket, within their limits, on their own network", async (context) => {
+    requireDeployed(context);
+    for (const sandbox of ["alpha", "beta"]) {
+      const info = await inspect(containerOf(sandbox));
+      const evidence = JSON.stringify({ HostConfig: info.HostConfig, Mounts: info.Mounts, Networks: Object.keys(info.NetworkSettings.Networks) }, null, 1);
+      expect(
+        {
+          health: info.State.Health?.Status,
+          user: info.Config.User,
+          capDrop: info.HostConfig.CapDrop,
+          capAdd: info.HostConfig.CapAdd ?? [],
+          privileged: info.HostConfig.Privileged,
+          securityOpt: info.HostConfig.SecurityOpt,
+          readOnly: info.HostConfig.ReadonlyRootfs,
+          pids: info.HostConfig.PidsLimit,
+          memory: info.HostConfig.Memory,
+          memorySwap: info.HostConfig.MemorySwap,
+          init: info.HostConfig.Init,
+        },
+        evidence,
+      ).toEqual({
+        health: "healthy",
+        user: `${AGENT_UID}:${AGENT_GID}`,
+        capDrop: ["ALL"],
+        capAdd: [],
+        privileged: false,
+        securityOpt: ["no-new-privileges:true"],
+        readOnly: true,
+        pids: PIDS,
+        memory: MEMORY_BYTES,
+        memorySwap: MEMORY_BYTES,
+        init: true,
+      });
+      const mounts = (info.Mounts as { Source?: string; Destination: string }[]).map((m) => `${m.Source ?? ""} -> ${m.Destination}`);
+      expect(mounts.filter((m) => m.includes("docker.sock")), evidence).toEqual([]);
+      expect(Object.keys(info.NetworkSettings.Networks), evidence).toEqual([`${containerOf(sandbox)}-net`]);
+    }
+  });
+
+  it("runs the agent with no capabilities, no-new-privileges and seccomp, and refuses writes to the root, mounts, user namespaces, chown, root via su or setuid binaries, and the Docker socket", (context) => {
+    requireDeployed(context);
+    const status = execIn(ALPHA, "grep -E 'Cap(Eff|Bnd)|NoNewPrivs|Seccomp' /proc/self/status");
+    expect(status.output, JSON.stringify(status)).toMatch(/^CapEff:\s+0{16}$/m);
+    expect(status.output).toMatch(/^CapBnd:\s+0{16}$/m);
+    expect(status.output).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status.output).toMatch(/^Seccomp:\s+2$/m);
+
+    const touch = execIn(ALPHA, "touch /etc/x");
+    expect(touch, JSON.stringify(touch)).toMatchObject({ code: 1, output: expect.stringContaining("Read-only file system") });
+    for (const attack of ["mount -t tmpfs x /mnt", "unshare -Ur true", "touch /tmp/owned && chown 0 /tmp/owned"]) {
+      const result = execIn(ALPHA, attack);
+      expect(result.code, `${attack}: ${JSON.stringify(result)}`).not.toBe(0);
+      expect(result.output, `${attack}: ${JSON.stringify(result)}`).toMatch(/not permitted|must be superuser/i);
+    }
+
+    // Without a terminal su cannot even ask for a password; the point is that no path yields uid 0.
+    const su = execIn(ALPHA, "su -c 'id -u' </dev/null; echo exit=$?");
+    expect(su.output, JSON.stringify(su)).not.toMatch(/^0$/m);
+    expect(su.output).not.toContain("exit=0");
+    // no-new-privileges makes the kernel ignore every setuid bit: the euid after exec stays the agent's.
+    const setuid = execIn(ALPHA, "find / -xdev -perm -4000 -type f 2>/dev/null");
+    const binaries = setuid.output.trim().split("\n").filter(Boolean);
+    expect(binaries, "the image has no setuid binary left to attack with; change the probe").toContain("/usr/bin/newgrp");
+    const newgrp = execIn(ALPHA, "echo 'id -u; id -g' | newgrp agent; echo exit=$?");
+    expect(newgrp.output, `setuid binaries: ${binaries.join(" ")}; ${JSON.stringify(newgrp)}`).not.toMatch(/^0$/m);
+    const euid = execIn(ALPHA, "id -u; id -g");
+    expect(euid.output.trim().split("\n")).toEqual([String(AGENT_UID), String(AGENT_GID)]);
+
+    const socket = execIn(ALPHA, "ls -l /var/run/docker.sock /run/docker.sock");
+    expect(socket.code, JSON.stringify(socket)).not.toBe(0);
+    expect(socket.output).toMatch(/No such file or directory/);
+  });
+
+  it("stops a fork loop in alpha at the pids limit while the host and beta keep working", async (context) => {
+    requireDeployed(context);
+    const id = (await inspect(ALPHA)).Id as string;
+    const max = execIn(ALPHA, "cat /sys/fs/cgroup/pids/pids.max");
+    expect(max.output.trim(), JSON.stringify(max)).toBe(String(PIDS));
+    const failuresBefore = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
+
+    // dash gives up at the first failed fork; the sleeps it started keep the cgroup full for a while.
+    const bomb = execIn(ALPHA, "i=0; while [ $i -lt 1000 ]; do sleep 15 & i=$((i+1)); done; echo spawned all", { timeoutMs: 30_000 });
+    const current = Number(cgroupFile("pids", id, "pids.current"));
+    const failures = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
+    const host = spawnSync("true");
+    const beta = execIn(BETA, "true");
+    const evidence = JSON.stringify({ bomb, current, failuresBefore, failures, hostStatus: host.status, hostError: host.error?.message, beta });
+    expect(bomb.output, evidence).not.toContain("spawned all");
+    expect(bomb.output, evidence).toMatch(/Cannot fork|Resource temporarily unavailable/);
+    expect(current, evidence).toBeGreaterThanOrEqual(PIDS - 2);
+    expect(current, evidence).toBeLessThanOrEqual(PIDS);
+    expect(failures, evidence).toBeGreaterThan(failuresBefore);
+    expect(host.status, evidence).toBe(0);
+    expect(beta.code, evidence).toBe(0);
+
+    // Clean up: the sleeps end by themselves; alpha must then answer again and turn healthy.
+    let drained = current;
+    for (const deadline = Date.now() + 45_000; drained > 10 && Date.now() < deadline; await new Promise((done) => setTimeout(done, 1000))) {
+      drained = Number(cgroupFile("pids", id, "pids.current"));
+    }
+    expect(drained, "the fork loop's processes did not end").toBeLessThanOrEqual(10);
+    expect(await waitHealthy(ALPHA)).toBe("healthy true");
+  });
+
+  it("OOM-kills a memory hog in beta inside the sandbox only, while alpha keeps running", async (context) => {
+    requireDeployed(context);
+    const before = await inspect(BETA);
+    const oomKillsBefore = Number(/oom_kill (\d+)/.exec(cgroupFile("memory", before.Id, "memory.oom_control"))?.[1]);
+    // tail keeps the whole newline-free stream in memory: 2 GiB against a 512 MiB limit without swap.
+    const hog = execIn(BETA, "head -c 2G /dev/zero | tail", { timeoutMs: 60_000 });
+    const after = await inspect(BETA);
+    const oomControl = cgroupFile("memory", after.Id, "memory.oom_control");
+    const peak = Number(cgroupFile("memory", after.Id, "memory.max_usage_in_bytes"));
+    const evidence = JSON.stringify({ hog, oomControl, peak, oomKilled: after.State.OOMKilled, state: after.State.Status });
+    expect(hog.code, evidence).toBe(137);
+    // Docker 20.10 sets State.OOMKilled only when the container's init dies of it; a killed exec'd process
+    // leaves it false and the container running (seen on this engine). The kernel's own oom_kill counter of the
+    // sandbox's memory cgroup shows the kill, and its peak usage shows the limit was reached (memory.failcnt stays 0
+    // on this kernel, so it is no evidence either way).
+    expect(Number(/oom_kill (\d+)/.exec(oomControl)?.[1]), evidence).toBeGreaterThan(oomKillsBefore);
+    expect(peak, evidence).toBeGreaterThan(MEMORY_BYTES * 0.9);
+    expect(after.State.Running, evidence).toBe(true);
+    expect(after.State.StartedAt, "beta restarted: the OOM kill hit its init").toBe(before.State.StartedAt);
+    expect(execIn(BETA, "echo still-here").output.trim()).toBe("still-here");
+    expect((await inspect(ALPHA)).State.Running).toBe(true);
+  });
+
+  it("keeps the sandboxes apart: alpha cannot resolve beta, reach beta's proxy or see beta's files", async (context) => {
+    requireDeployed(context);
+    fs.writeFileSync(path.join(workspaces.beta, "beta-only.txt"), "beta's secret\n");
+    fs.chownSync(path.join(workspaces.beta, "beta-only.txt"), AGENT_UID, AGENT_GID);
+    // Docker's DNS on alpha's internal network knows no beta and forwards nothing: the lookup fails or hangs unanswered.
+    const resolve = execIn(ALPHA, "timeout 6 getent hosts beta");
+    expect(resolve.code, JSON.stringify(resolve)).not.toBe(0);
+    expect(resolve.output.trim(), JSON.stringify(resolve)).toBe("");
+
+    const proxy = await inspect(`${BETA}-egress`);
+    const addresses = Object.values(proxy.NetworkSettings.Networks as Record<string, { IPAddress: string }>).map((n) => n.IPAddress).filter(Boolean);
+    const betaIp = (await inspect(BETA)).NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
+    const betaProxyIp = proxy.NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
+    const probeProxy = (container: string, address: string) =>
+      execInAsync(container, `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 http://${address}:3128/`);
+    // The control: from beta its proxy answers (any HTTP status), so the port is open and a refusal below means something.
+    const fromBeta = await probeProxy(BETA, betaProxyIp);
+    expect(fromBeta, JSON.stringify(fromBeta)).toMatchObject({ code: 0 });
+    expect(fromBeta.output).not.toBe("000");
+    const targets = [...addresses, betaIp];
+    const fromAlpha = await Promise.all(targets.map((address) => probeProxy(ALPHA, address)));
+    expect(
+      fromAlpha.filter((result) => result.code === 0),
+      `alpha reached one of beta's addresses ${targets.join(" ")}: ${JSON.stringify(fromAlpha)}`,
+    ).toEqual([]);
+
+    const files = execIn(ALPHA, "ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl \"beta's secret\" /workspace /home /tmp 2>/dev/null; true");
+    expect(files.output, JSON.stringify(files)).not.toContain("beta-only");
+    const mounts = ((await inspect(ALPHA)).Mounts as { Source?: string }[]).map((m) => m.Source ?? "");
+    expect(mounts).not.toContain(workspaces.beta);
+  });
+
+  it("reaches a host service on a listed port as host.docker.internal through the proxy, and is refused an unlisted one", async (context) => {
+    requireDeployed(context);
+    const ok = await execInAsync(ALPHA, `curl -sS --max-time 10 ${listed.sandboxUrl}`);
+    expect(ok.output.trim(), JSON.stringify(ok)).toBe("listed-host-service");
+    const refused = await execInAsync(ALPHA, `curl -s -o /dev/null -w '%{http_code}' --max-time 10 ${unlisted.sandboxUrl}`);
+    expect(refused.output, JSON.stringify(refused)).toBe("403");
+    const direct = await execInAsync(ALPHA, `curl -sS --noproxy '*' --max-time 5 ${listed.sandboxUrl}`);
+    expect(direct.code, `bypassing the proxy reached the host: ${JSON.stringify(direct)}`).not.toBe(0);
+  });
+
+  it("keeps the home volume across a replacement of the container", async (context) => {
+    requireDeployed(context);
+    const marker = `home-marker-${process.pid}`;
+    const write = execIn(ALPHA, `echo ${marker} > /home/agent/marker && cat /home/agent/marker`);
+    expect(write.output.trim(), JSON.stringify(write)).toBe(marker);
+    const before = (await inspect(ALPHA)).Id;
+    stack = await deployProgram(STACK, configWith(REPLACED_MEMORY));
+    stacks.push(stack);
+    const after = await inspect(ALPHA);
+    expect(after.Id, "changing resources.memory did not replace the container").not.toBe(before);
+    expect(after.HostConfig.Memory).toBe(640 * 1024 * 1024);
+    expect(after.HostConfig.PidsLimit, "the replacement lost its pids limit").toBe(PIDS);
+    expect(after.State.Health?.Status).toBe("healthy");
+    const read = execIn(ALPHA, "cat /home/agent/marker");
+    expect(read.output.trim(), JSON.stringify(read)).toBe(marker);
+  });
+
+  it("writes the agent's files to the host workspace owned by 1000:1000, and teardown leaves them exactly as the agent left them", async (context) => {
+    const deployed = requireDeployed(context);
+    const script = [
+      "mkdir -p /workspace/src/deep",
+      "printf 'export const x = 1;\\n' > /workspace/src/index.ts",
+      "printf '#!/bin/sh\\necho built\\n' > /workspace/build.sh && chmod 0750 /workspace/build.sh",
+      "printf 'private' > /workspace/src/deep/notes.txt && chmod 0600 /workspace/src/deep/notes.txt",
+      "ln -s src/index.ts /workspace/entry.ts",
+    ].join(" && ");
+    const write = execIn(ALPHA, script);
+    expect(write, JSON.stringify(write)).toMatchObject({ code: 0 });
+    const left = snapshot(workspaces.alpha);
+    const written = left.filter((entry) => entry.path !== ".");
+    expect(written.map((entry) => entry.path)).toEqual(["build.sh", "entry.ts", "src", "src/deep", "src/deep/notes.txt", "src/index.ts"]);
+    expect(written.filter((entry) => entry.owner !== `${AGENT_UID}:${AGENT_GID}`), JSON.stringify(left, null, 1)).toEqual([]);
+    expect(written.find((entry) => entry.path === "src/deep/notes.txt")?.mode).toBe("600");
+
+    await deployed.teardown();
+    const containers = await docker("ps", "-a", "-q", "--filter", `label=dev.agent-sandbox.stack=${STACK}`);
+    expect(containers.trim(), "teardown left containers").toBe("");
+    expect(snapshot(workspaces.alpha)).toEqual(left);
+  });
+
+  it("fails the deployment with the health output when the healthcheck fails", async (context) => {
+    if (!available.available) context.skip(available.reason);
+    const workspace = agentWorkspace("hardening-broken-");
+    let broken: LiveStack | undefined;
+    try {
+      const config = liveConfig({
+        sandboxes: [sandboxEntry({ name: "broken", workspace, probe, egress: { mode: "none" }, extra: { resources: { memory: MEMORY, pids: PIDS }, healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 2, maxDiskPercent: 1 } } })],
+      });
+      const outcome = await deployProgram(BROKEN_STACK, config).then(
+        (deployed) => {
+          broken = deployed;
+          return "deployed";
+        },
+        (error: Error) => {
+          if (error instanceof LiveDeployError) broken = error.deployed;
+          return error.message;
+        },
+      );
+      expect(outcome).toContain("did not become healthy");
+      expect(outcome).toMatch(/full \(limit 1%\)/);
+    } finally {
+      await broken?.teardown();
+      fs.rmSync(workspace, { recursive: true, force: true });
+    }
+  });
+});
