@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { credentialsWriteScript } from "../../components/agent-credentials";
 import { runWithFakeDocker } from "./support/fake-docker";
 
-const API_KEY = "sk-ant-test-0000-not-a-real-key";
+const API_KEY = "test-api-key-0000-not-a-real-key";
 
 describe("writing the stack's credentials", () => {
   const run = () =>

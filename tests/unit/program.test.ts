@@ -9,7 +9,7 @@ const base = (extra: Record<string, unknown> = {}) => ({
   image: { agentUid: ws.uid, agentGid: ws.gid, ...((extra.image as object) ?? {}) },
   ...Object.fromEntries(Object.entries(extra).filter(([key]) => key !== "image")),
 });
-const API_KEY = "sk-ant-test-0000-not-a-real-key";
+const API_KEY = "test-api-key-0000-not-a-real-key";
 
 /** Resources whose inputs differ between two evaluations, by type/name. */
 function changed(a: Evaluation, b: Evaluation): string[] {
