@@ -123,21 +123,6 @@ function failedSummary(objects: readonly Record<string, unknown>[], error: strin
   return { success: false, resultText: "", turns: responses.size, durationMs: 0, sessionId: init?.session_id, error: maskApiKeys(error) };
 }
 
-/**
- * The message to show for a failed run: the agent's own error first, then the end of its stderr. Anything
- * shaped like an Anthropic API key is masked: what the agent or its tools print is not ours to trust.
- */
-export function agentFailureMessage(summary: AgentRunSummary, stderr: string): string {
-  const reason = summary.error ?? "the agent gave no error message";
-  const stderrTail = stderr.split("\n").filter((line) => line.trim() !== "").slice(-TAIL_LINES).map(clip);
-  const details = [
-    `agent run failed after ${summary.turns} turn(s): ${reason}`,
-    ...(summary.sessionId ? [`session ${summary.sessionId}`] : []),
-    ...(stderrTail.length > 0 ? ["stderr (last lines):", ...stderrTail] : []),
-  ];
-  return maskApiKeys(details.join("\n"));
-}
-
 export function maskApiKeys(text: string): string {
   return text.replace(/sk-ant-[A-Za-z0-9_-]+/g, "sk-ant-***");
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { agentFailureMessage, parseAgentStream } from "../../components/stream-json";
+import { parseAgentStream } from "../../components/stream-json";
 
 const fixture = (name: string) =>
   fs.readFileSync(path.resolve(__dirname, "../fixtures/claude-stream", `${name}.jsonl`), "utf8");
@@ -112,26 +112,5 @@ describe("parseAgentStream on damaged output", () => {
     const keyShaped = ["sk", "ant", "api03", "abcDEF_123"].join("-");
     const summary = parseAgentStream(resultLine({ is_error: true, result: `bad key ${keyShaped}` }));
     expect(summary.error).toBe("bad key sk-ant-***");
-  });
-});
-
-describe("agentFailureMessage", () => {
-  const failed = parseAgentStream(fixture("api-error"));
-
-  it("leads with the agent's own error", () => {
-    expect(agentFailureMessage(failed, "").split("\n")[0]).toBe(
-      "agent run failed after 1 turn(s): Invalid API key · Fix external API key",
-    );
-  });
-
-  it("appends the last lines of stderr", () => {
-    const stderr = Array.from({ length: 8 }, (_, i) => `line ${i}`).join("\n");
-    const message = agentFailureMessage(failed, stderr);
-    expect(message).toContain("line 7");
-    expect(message).not.toContain("line 2");
-  });
-
-  it("masks API keys printed on stderr", () => {
-    expect(agentFailureMessage(failed, `ANTHROPIC_API_KEY=${["sk", "ant", "api03", "secret"].join("-")}`)).not.toContain("secret");
   });
 });
