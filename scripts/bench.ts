@@ -40,7 +40,7 @@ function docker(args: string[], client = "docker"): string {
 
 function benchEvaluation(): void {
   for (const count of [1, 10, 100]) {
-    const output = execFileSync("npx", ["tsx", "scripts/bench/evaluate.ts", String(count)], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+    const output = execFileSync(process.execPath, ["scripts/bench/evaluate.cjs", String(count)], { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
     const result = JSON.parse(output.trim().split("\n").pop()!) as { resources: number; ms: number; peakRssMb: number };
     record(`evaluate ${count} sandbox${count === 1 ? "" : "es"} (${result.resources} resources)`, `${result.ms} ms, peak ${result.peakRssMb} MiB`, count === 100 ? "target < 2000 ms" : "");
   }

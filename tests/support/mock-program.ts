@@ -103,9 +103,10 @@ function reveal(value: unknown): any {
 
 /**
  * Evaluates index.ts once under mocks. `freshModules` must make the next import re-run the program
- * (vitest's vi.resetModules); a process that evaluates only once needs none.
+ * (vitest's vi.resetModules); a process that evaluates only once needs none. `load` runs the program and
+ * returns its exports (the bench loads it through Pulumi's language host instead of importing it).
  */
-export async function evaluateProgram(options: ProgramOptions, freshModules: () => void = () => {}): Promise<Evaluation> {
+export async function evaluateProgram(options: ProgramOptions, freshModules: () => void = () => {}, load: () => Promise<Record<string, unknown>> = () => import(path.join(ROOT, "index.ts"))): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
   options.onResources?.(resources);
   const optionsByName = new Map<string, Options>();
@@ -142,7 +143,7 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
   pulumi.runtime.setAllConfig(config, Object.keys(options.secrets ?? {}).map((key) => `agent-sandbox:${key}`));
 
   freshModules();
-  const rawOutputs = (await import(path.join(ROOT, "index.ts"))) as Record<string, unknown>;
+  const rawOutputs = (await load()) as Record<string, unknown>;
   await waitForRPCs();
   const outputs = (await settle({ ...rawOutputs })) as Record<string, unknown>;
   return {
