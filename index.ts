@@ -12,6 +12,9 @@ import { EgressProxyImage } from "./components/egress-proxy-image";
 import { buildProviderArgs, dockerProviderArgs } from "./components/engine";
 import { dockerClientEnvironment } from "./components/shell";
 import { loadStackConfig } from "./components/stack-config";
+import { applyStackTraceLimit } from "./components/stack-traces";
+
+applyStackTraceLimit();
 
 const { identity, config, secrets, extraCaCerts } = loadStackConfig();
 const dockerEnv = dockerClientEnvironment(config.docker);
