@@ -8,19 +8,18 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { LiveDeployError, secretConfig, type LiveStack } from "./harness";
-import { engineAvailability } from "./support/engine";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { secretConfig, type LiveStack } from "./harness";
 import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
 import {
   agentWorkspace,
   AGENT_GID,
   AGENT_UID,
-  deployProgram,
   execIn,
   HOST_CA_BUNDLE,
   LOCAL_IMAGES,
   liveConfig,
+  LiveSuite,
   sandboxEntry,
   startHostService,
   type HostService,
@@ -48,14 +47,11 @@ const FAILING_SCRIPT: ScriptedTurn[] = [
   { kind: "error", status: 400, errorType: "invalid_request_error", message: "scripted refusal for the live test", times: Infinity },
 ];
 
-let available: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
 let probe: HostService;
 let api: FakeMessagesApi;
 let failingApi: FakeMessagesApi;
 let workspace: string;
-let stack: LiveStack | undefined;
-let deployError: unknown;
-const stacks: LiveStack[] = [];
+const suite = new LiveSuite(STACK);
 
 const container = (suffix = "") => `${PROJECT}-${STACK}-main${suffix}`;
 const proxy = () => container("-egress");
@@ -74,12 +70,6 @@ function configFor(apiPort: number, options: { allow?: string[]; env?: Record<st
     runs: [{ name: "write-hello", sandbox: "main", prompt: PROMPT, maxTurns: 5 }],
     anthropicApiKey: secretConfig(API_KEY),
   });
-}
-
-function requireDeployed(context: TestContext): LiveStack {
-  if (!available.available) context.skip(available.reason);
-  if (!stack) throw new Error(`the deploy of ${STACK} failed: ${(deployError as Error)?.message ?? deployError}`);
-  return stack;
 }
 
 const agentImageId = (deployed: LiveStack) => (deployed.outputs.agentImage as { imageId: string }).imageId;
@@ -128,29 +118,22 @@ function countInStream(command: string, args: string[], needles: string[]): Prom
 
 describe("agent runs of the real program (live)", () => {
   beforeAll(async () => {
-    available = await engineAvailability();
-    if (!available.available) return;
+    if (!(await suite.engineReady())) return;
     probe = await startHostService("probe-ok\n");
     api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
     failingApi = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: FAILING_SCRIPT });
     workspace = agentWorkspace("agent-run-live-");
-    try {
-      stack = await deployProgram(STACK, configFor(api.port, { workspace }));
-      stacks.push(stack);
-    } catch (error) {
-      deployError = error;
-      if (error instanceof LiveDeployError) stacks.push(error.deployed);
-    }
+    await suite.deploySuiteStack(configFor(api.port, { workspace }));
   });
 
   afterAll(async () => {
-    for (const deployed of stacks) await deployed.teardown().catch((error) => console.error(`[live] teardown: ${(error as Error).message}`));
+    await suite.teardown();
     await Promise.all([probe?.close(), api?.close(), failingApi?.close()]);
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
   it("builds the image on the local base with the machine CA as a build secret, runs the pinned CLI, and keeps the CA out of every layer", async (context) => {
-    const deployed = requireDeployed(context);
+    const deployed = suite.requireDeployed(context);
     const build = deployed.resources.find((r) => r.type === "docker-build:index:Image" && r.name === "agent");
     const buildArgs = (build?.inputs.buildArgs ?? {}) as Record<string, string>;
     expect(buildArgs.BASE_IMAGE, JSON.stringify(buildArgs)).toBe(LOCAL_IMAGES.baseImage);
@@ -161,7 +144,7 @@ describe("agent runs of the real program (live)", () => {
     const layers = async (ref: string) => JSON.parse(await docker("inspect", "-f", "{{json .RootFS.Layers}}", ref)) as string[];
     const [baseLayers, agentLayers] = [await layers(LOCAL_IMAGES.baseImage), await layers(agentImageId(deployed))];
     expect(agentLayers.slice(0, baseLayers.length)).toEqual(baseLayers);
-    const version = execIn(container(), "claude --version");
+    const version = await execIn(container(), "claude --version");
     expect(version.output, JSON.stringify(version)).toContain(PINNED_VERSION);
 
     const bundle = fs.readFileSync(HOST_CA_BUNDLE, "utf8");
@@ -182,8 +165,8 @@ describe("agent runs of the real program (live)", () => {
     expect(inSave, `CA line found ${inSave} times in docker save ${image}`).toBe(0);
   });
 
-  it("runs the agent through the command resource: the real CLI writes the file and the stand-in sees the prompt and key", (context) => {
-    const deployed = requireDeployed(context);
+  it("runs the agent through the command resource: the real CLI writes the file and the stand-in sees the prompt and key", async (context) => {
+    const deployed = suite.requireDeployed(context);
     const evidence = JSON.stringify({ runOutputs: deployed.outputs.runOutputs, requests: api.requests.length, stdout: runCommand(deployed)?.outputs.stdout });
     const result = (deployed.outputs.runOutputs as Record<string, { success: boolean; result: string; turns: number }>)["write-hello"];
     expect(result, evidence).toMatchObject({ success: true, result: FINAL_TEXT });
@@ -201,11 +184,11 @@ describe("agent runs of the real program (live)", () => {
     expect(first.includes(JSON.stringify(PROMPT).slice(1, -1)), `prompt not found in the first request: ${first.slice(0, 4000)}`).toBe(true);
     expect(scripted.length, evidence).toBeGreaterThanOrEqual(2);
     expect(new Set(scripted.map((request) => request.apiKey))).toEqual(new Set([API_KEY]));
-    expect(execIn(container(), "test -e /tmp/pwned && echo ran || echo clean").output.trim()).toBe("clean");
+    expect((await execIn(container(), "test -e /tmp/pwned && echo ran || echo clean")).output.trim()).toBe("clean");
   });
 
   it("keeps the API key out of inspect, history, logs, stack outputs and the run's recorded output", async (context) => {
-    const deployed = requireDeployed(context);
+    const deployed = suite.requireDeployed(context);
     const places: Record<string, string> = {
       "sandbox Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", container()),
       "proxy Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", proxy()),
@@ -222,7 +205,7 @@ describe("agent runs of the real program (live)", () => {
   });
 
   it("reaches the stand-in only through the proxy: the proxy logs the request and a direct connection fails", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     const log = await logsOf(proxy());
     // The CLI honours HTTP_PROXY for the http:// base URL: Squid logs the forwarded request with its full URL.
     expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://host\\.docker\\.internal:${api.port}/v1/messages`));
@@ -230,22 +213,15 @@ describe("agent runs of the real program (live)", () => {
     const bridgeGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge")).trim();
     const proxyGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", `${PROJECT}-${STACK}-main-egress-net`)).trim();
     for (const target of ["host.docker.internal", bridgeGateway, proxyGateway]) {
-      const direct = execIn(container(), `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
-      expect(direct.code, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
+      const direct = await execIn(container(), `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
+      expect(direct.exitCode, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
     }
   });
 
   it("applies a changed allowlist on redeploy by replacing the proxy only, without rebuilding the agent image", async (context) => {
-    const before = requireDeployed(context);
+    const before = suite.requireDeployed(context);
     const ids = { image: agentImageId(before), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
-    let after: LiveStack;
-    try {
-      after = await deployProgram(STACK, configFor(api.port, { workspace, allow: [ADDED_NAME] }));
-    } catch (error) {
-      if (error instanceof LiveDeployError) stacks.push(error.deployed);
-      throw error;
-    }
-    stacks.push(after);
+    const after = await suite.deploy(STACK, configFor(api.port, { workspace, allow: [ADDED_NAME] }));
     const now = { image: agentImageId(after), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
     expect(now.image, JSON.stringify({ ids, now })).toBe(ids.image);
     expect(now.sandbox, JSON.stringify({ ids, now })).toBe(ids.sandbox);
@@ -257,18 +233,12 @@ describe("agent runs of the real program (live)", () => {
   });
 
   it("fails the run resource with the agent's own error when the API refuses", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     const failingWorkspace = agentWorkspace("agent-run-fail-");
     try {
-      const outcome = await deployProgram(FAILING_STACK, configFor(failingApi.port, { workspace: failingWorkspace, env: { CLAUDE_CODE_MAX_RETRIES: "0" } })).then(
-        (deployed) => {
-          stacks.push(deployed);
-          return { deployed };
-        },
-        (error: unknown) => {
-          if (error instanceof LiveDeployError) stacks.push(error.deployed);
-          return { error };
-        },
+      const outcome = await suite.deploy(FAILING_STACK, configFor(failingApi.port, { workspace: failingWorkspace, env: { CLAUDE_CODE_MAX_RETRIES: "0" } })).then(
+        (deployed) => ({ deployed }),
+        (error: unknown) => ({ error }),
       );
       expect("error" in outcome, `the deploy succeeded: ${JSON.stringify((outcome as { deployed?: LiveStack }).deployed?.outputs)}`).toBe(true);
       const message = (outcome as { error: Error }).error.message;

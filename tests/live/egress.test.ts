@@ -9,12 +9,11 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { engineAvailability } from "./support/engine";
+import { engineAvailability, execIn } from "./support/engine";
 import {
   ALLOWED_NAME,
   buildLabImages,
   DENIED_NAME,
-  execIn,
   HOST_ALIAS_NAME,
   inspectContainer,
   LAB_LABELS,
@@ -112,7 +111,7 @@ describe("egress allowlist (live)", () => {
     const byIp = await inSandbox(`curl -sS --noproxy '*' --max-time 5 http://${lab.allowedIp}/`);
     expect(byIp.exitCode, JSON.stringify(byIp)).not.toBe(0);
     // The proxy, on the outside network, does resolve the same name: the refusal above is the internal network's.
-    const proxyLookup = await execIn(lab.proxy, `getent hosts ${ALLOWED_NAME}`, "13:13");
+    const proxyLookup = await execIn(lab.proxy, `getent hosts ${ALLOWED_NAME}`, { user: "13:13" });
     expect(proxyLookup.output, JSON.stringify(proxyLookup)).toContain(lab.allowedIp);
   });
 
@@ -196,7 +195,7 @@ describe("egress allowlist (live)", () => {
       pids: info.HostConfig.PidsLimit,
       health: info.State.Health?.Status,
     }).toEqual({ user: "13:13", capDrop: ["ALL"], securityOpt: ["no-new-privileges:true"], readOnly: true, memory: 128 * 1024 * 1024, pids: 64, health: "healthy" });
-    const procStatus = await execIn(lab.proxy, "grep -E '^(CapEff|NoNewPrivs)' /proc/1/status", "13:13");
+    const procStatus = await execIn(lab.proxy, "grep -E '^(CapEff|NoNewPrivs)' /proc/1/status", { user: "13:13" });
     expect(procStatus.output).toMatch(/CapEff:\s+0+\n/);
     expect(procStatus.output).toMatch(/NoNewPrivs:\s+1/);
   });

@@ -6,22 +6,11 @@ import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { LiveDeployError, type LiveStack } from "./harness";
-import { engineAvailability } from "./support/engine";
-import { agentWorkspace, AGENT_GID, AGENT_UID, deployProgram, execIn, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
 
 const run = promisify(execFile);
 const docker = async (...args: string[]) => (await run("docker", args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
-/**
- * execIn without blocking the event loop: the host services live in this process, and a synchronous exec
- * would leave them unable to answer the request the sandbox is making.
- */
-const execInAsync = (container: string, script: string): Promise<{ code: number; output: string }> =>
-  run("docker", ["exec", "-u", `${AGENT_UID}:${AGENT_GID}`, container, "sh", "-c", script], { timeout: 60_000 }).then(
-    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: typeof error.code === "number" ? error.code : -1, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
-  );
 
 const STACK = `hardening-${process.pid}`;
 const BROKEN_STACK = `hardening-broken-${process.pid}`;
@@ -31,14 +20,11 @@ const MEMORY_BYTES = 512 * 1024 * 1024;
 /** A different memory limit forces a replacement of the container (almost every container input does). */
 const REPLACED_MEMORY = "640m";
 
-let available: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
 let probe: HostService;
 let listed: HostService;
 let unlisted: HostService;
 const workspaces: Record<"alpha" | "beta", string> = { alpha: "", beta: "" };
-let stack: LiveStack | undefined;
-let deployError: unknown;
-const stacks: LiveStack[] = [];
+const suite = new LiveSuite(STACK);
 
 const containerOf = (sandbox: string) => `${PROJECT}-${STACK}-${sandbox}`;
 const ALPHA = containerOf("alpha");
@@ -52,12 +38,6 @@ function configWith(alphaMemory: string) {
       sandboxEntry({ name: "beta", workspace: workspaces.beta, probe, extra: limits(MEMORY) }),
     ],
   });
-}
-
-function requireDeployed(context: TestContext): LiveStack {
-  if (!available.available) context.skip(available.reason);
-  if (!stack) throw new Error(`the deploy of ${STACK} failed: ${(deployError as Error)?.message ?? deployError}`);
-  return stack;
 }
 
 /** docker inspect JSON, untyped: the tests assert the fields they read, and print the rest as evidence. */
@@ -99,28 +79,21 @@ function snapshot(root: string): Entry[] {
 
 describe("sandbox hardening of the real program (live)", () => {
   beforeAll(async () => {
-    available = await engineAvailability();
-    if (!available.available) return;
+    if (!(await suite.engineReady())) return;
     [probe, listed, unlisted] = await Promise.all([startHostService("probe-ok\n"), startHostService("listed-host-service\n"), startHostService("unlisted-host-service\n")]);
     workspaces.alpha = agentWorkspace("hardening-alpha-");
     workspaces.beta = agentWorkspace("hardening-beta-");
-    try {
-      stack = await deployProgram(STACK, configWith(MEMORY));
-      stacks.push(stack);
-    } catch (error) {
-      deployError = error;
-      if (error instanceof LiveDeployError) stacks.push(error.deployed);
-    }
+    await suite.deploySuiteStack(configWith(MEMORY));
   });
 
   afterAll(async () => {
-    for (const deployed of stacks) await deployed.teardown().catch((error) => console.error(`[live] teardown: ${(error as Error).message}`));
+    await suite.teardown();
     await Promise.all([probe?.close(), listed?.close(), unlisted?.close()]);
     for (const dir of Object.values(workspaces)) if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("deploys healthy sandboxes whose containers run as 1000:1000 without capabilities, privileges, writable root or the Docker socket, within their limits, on their own network", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
       const info = await inspect(containerOf(sandbox));
       const evidence = JSON.stringify({ HostConfig: info.HostConfig, Mounts: info.Mounts, Networks: Object.keys(info.NetworkSettings.Networks) }, null, 1);
@@ -158,53 +131,53 @@ describe("sandbox hardening of the real program (live)", () => {
     }
   });
 
-  it("runs the agent with no capabilities, no-new-privileges and seccomp, and refuses writes to the root, mounts, user namespaces, chown, root via su or setuid binaries, and the Docker socket", (context) => {
-    requireDeployed(context);
-    const status = execIn(ALPHA, "grep -E 'Cap(Eff|Bnd)|NoNewPrivs|Seccomp' /proc/self/status");
+  it("runs the agent with no capabilities, no-new-privileges and seccomp, and refuses writes to the root, mounts, user namespaces, chown, root via su or setuid binaries, and the Docker socket", async (context) => {
+    suite.requireDeployed(context);
+    const status = await execIn(ALPHA, "grep -E 'Cap(Eff|Bnd)|NoNewPrivs|Seccomp' /proc/self/status");
     expect(status.output, JSON.stringify(status)).toMatch(/^CapEff:\s+0{16}$/m);
     expect(status.output).toMatch(/^CapBnd:\s+0{16}$/m);
     expect(status.output).toMatch(/^NoNewPrivs:\s+1$/m);
     expect(status.output).toMatch(/^Seccomp:\s+2$/m);
 
-    const touch = execIn(ALPHA, "touch /etc/x");
-    expect(touch, JSON.stringify(touch)).toMatchObject({ code: 1, output: expect.stringContaining("Read-only file system") });
+    const touch = await execIn(ALPHA, "touch /etc/x");
+    expect(touch, JSON.stringify(touch)).toMatchObject({ exitCode: 1, output: expect.stringContaining("Read-only file system") });
     for (const attack of ["mount -t tmpfs x /mnt", "unshare -Ur true", "touch /tmp/owned && chown 0 /tmp/owned"]) {
-      const result = execIn(ALPHA, attack);
-      expect(result.code, `${attack}: ${JSON.stringify(result)}`).not.toBe(0);
+      const result = await execIn(ALPHA, attack);
+      expect(result.exitCode, `${attack}: ${JSON.stringify(result)}`).not.toBe(0);
       expect(result.output, `${attack}: ${JSON.stringify(result)}`).toMatch(/not permitted|must be superuser/i);
     }
 
     // Without a terminal su cannot even ask for a password; the point is that no path yields uid 0.
-    const su = execIn(ALPHA, "su -c 'id -u' </dev/null; echo exit=$?");
+    const su = await execIn(ALPHA, "su -c 'id -u' </dev/null; echo exit=$?");
     expect(su.output, JSON.stringify(su)).not.toMatch(/^0$/m);
     expect(su.output).not.toContain("exit=0");
     // no-new-privileges makes the kernel ignore every setuid bit: the euid after exec stays the agent's.
-    const setuid = execIn(ALPHA, "find / -xdev -perm -4000 -type f 2>/dev/null");
+    const setuid = await execIn(ALPHA, "find / -xdev -perm -4000 -type f 2>/dev/null");
     const binaries = setuid.output.trim().split("\n").filter(Boolean);
     expect(binaries, "the image has no setuid binary left to attack with; change the probe").toContain("/usr/bin/newgrp");
-    const newgrp = execIn(ALPHA, "echo 'id -u; id -g' | newgrp agent; echo exit=$?");
+    const newgrp = await execIn(ALPHA, "echo 'id -u; id -g' | newgrp agent; echo exit=$?");
     expect(newgrp.output, `setuid binaries: ${binaries.join(" ")}; ${JSON.stringify(newgrp)}`).not.toMatch(/^0$/m);
-    const euid = execIn(ALPHA, "id -u; id -g");
+    const euid = await execIn(ALPHA, "id -u; id -g");
     expect(euid.output.trim().split("\n")).toEqual([String(AGENT_UID), String(AGENT_GID)]);
 
-    const socket = execIn(ALPHA, "ls -l /var/run/docker.sock /run/docker.sock");
-    expect(socket.code, JSON.stringify(socket)).not.toBe(0);
+    const socket = await execIn(ALPHA, "ls -l /var/run/docker.sock /run/docker.sock");
+    expect(socket.exitCode, JSON.stringify(socket)).not.toBe(0);
     expect(socket.output).toMatch(/No such file or directory/);
   });
 
   it("stops a fork loop in alpha at the pids limit while the host and beta keep working", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     const id = (await inspect(ALPHA)).Id as string;
-    const max = execIn(ALPHA, "cat /sys/fs/cgroup/pids/pids.max");
+    const max = await execIn(ALPHA, "cat /sys/fs/cgroup/pids/pids.max");
     expect(max.output.trim(), JSON.stringify(max)).toBe(String(PIDS));
     const failuresBefore = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
 
     // dash gives up at the first failed fork; the sleeps it started keep the cgroup full for a while.
-    const bomb = execIn(ALPHA, "i=0; while [ $i -lt 1000 ]; do sleep 15 & i=$((i+1)); done; echo spawned all", { timeoutMs: 30_000 });
+    const bomb = await execIn(ALPHA, "i=0; while [ $i -lt 1000 ]; do sleep 15 & i=$((i+1)); done; echo spawned all", { timeoutMs: 30_000 });
     const current = Number(cgroupFile("pids", id, "pids.current"));
     const failures = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
     const host = spawnSync("true");
-    const beta = execIn(BETA, "true");
+    const beta = await execIn(BETA, "true");
     const evidence = JSON.stringify({ bomb, current, failuresBefore, failures, hostStatus: host.status, hostError: host.error?.message, beta });
     expect(bomb.output, evidence).not.toContain("spawned all");
     expect(bomb.output, evidence).toMatch(/Cannot fork|Resource temporarily unavailable/);
@@ -212,7 +185,7 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(current, evidence).toBeLessThanOrEqual(PIDS);
     expect(failures, evidence).toBeGreaterThan(failuresBefore);
     expect(host.status, evidence).toBe(0);
-    expect(beta.code, evidence).toBe(0);
+    expect(beta.exitCode, evidence).toBe(0);
 
     // Clean up: the sleeps end by themselves; alpha must then answer again and turn healthy.
     let drained = current;
@@ -224,16 +197,16 @@ describe("sandbox hardening of the real program (live)", () => {
   });
 
   it("OOM-kills a memory hog in beta inside the sandbox only, while alpha keeps running", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     const before = await inspect(BETA);
     const oomKillsBefore = Number(/oom_kill (\d+)/.exec(cgroupFile("memory", before.Id, "memory.oom_control"))?.[1]);
     // tail keeps the whole newline-free stream in memory: 2 GiB against a 512 MiB limit without swap.
-    const hog = execIn(BETA, "head -c 2G /dev/zero | tail", { timeoutMs: 60_000 });
+    const hog = await execIn(BETA, "head -c 2G /dev/zero | tail", { timeoutMs: 60_000 });
     const after = await inspect(BETA);
     const oomControl = cgroupFile("memory", after.Id, "memory.oom_control");
     const peak = Number(cgroupFile("memory", after.Id, "memory.max_usage_in_bytes"));
     const evidence = JSON.stringify({ hog, oomControl, peak, oomKilled: after.State.OOMKilled, state: after.State.Status });
-    expect(hog.code, evidence).toBe(137);
+    expect(hog.exitCode, evidence).toBe(137);
     // Docker 20.10 sets State.OOMKilled only when the container's init dies of it; a killed exec'd process
     // leaves it false and the container running (seen on this engine). The kernel's own oom_kill counter of the
     // sandbox's memory cgroup shows the kill, and its peak usage shows the limit was reached (memory.failcnt stays 0
@@ -242,17 +215,17 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(peak, evidence).toBeGreaterThan(MEMORY_BYTES * 0.9);
     expect(after.State.Running, evidence).toBe(true);
     expect(after.State.StartedAt, "beta restarted: the OOM kill hit its init").toBe(before.State.StartedAt);
-    expect(execIn(BETA, "echo still-here").output.trim()).toBe("still-here");
+    expect((await execIn(BETA, "echo still-here")).output.trim()).toBe("still-here");
     expect((await inspect(ALPHA)).State.Running).toBe(true);
   });
 
   it("keeps the sandboxes apart: alpha cannot resolve beta, reach beta's proxy or see beta's files", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     fs.writeFileSync(path.join(workspaces.beta, "beta-only.txt"), "beta's secret\n");
     fs.chownSync(path.join(workspaces.beta, "beta-only.txt"), AGENT_UID, AGENT_GID);
     // Docker's DNS on alpha's internal network knows no beta and forwards nothing: the lookup fails or hangs unanswered.
-    const resolve = execIn(ALPHA, "timeout 6 getent hosts beta");
-    expect(resolve.code, JSON.stringify(resolve)).not.toBe(0);
+    const resolve = await execIn(ALPHA, "timeout 6 getent hosts beta");
+    expect(resolve.exitCode, JSON.stringify(resolve)).not.toBe(0);
     expect(resolve.output.trim(), JSON.stringify(resolve)).toBe("");
 
     const proxy = await inspect(`${BETA}-egress`);
@@ -260,53 +233,52 @@ describe("sandbox hardening of the real program (live)", () => {
     const betaIp = (await inspect(BETA)).NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
     const betaProxyIp = proxy.NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
     const probeProxy = (container: string, address: string) =>
-      execInAsync(container, `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 http://${address}:3128/`);
+      execIn(container, `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 http://${address}:3128/`);
     // The control: from beta its proxy answers (any HTTP status), so the port is open and a refusal below means something.
     const fromBeta = await probeProxy(BETA, betaProxyIp);
-    expect(fromBeta, JSON.stringify(fromBeta)).toMatchObject({ code: 0 });
+    expect(fromBeta, JSON.stringify(fromBeta)).toMatchObject({ exitCode: 0 });
     expect(fromBeta.output).not.toBe("000");
     const targets = [...addresses, betaIp];
     const fromAlpha = await Promise.all(targets.map((address) => probeProxy(ALPHA, address)));
     expect(
-      fromAlpha.filter((result) => result.code === 0),
+      fromAlpha.filter((result) => result.exitCode === 0),
       `alpha reached one of beta's addresses ${targets.join(" ")}: ${JSON.stringify(fromAlpha)}`,
     ).toEqual([]);
 
-    const files = execIn(ALPHA, "ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl \"beta's secret\" /workspace /home /tmp 2>/dev/null; true");
+    const files = await execIn(ALPHA, "ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl \"beta's secret\" /workspace /home /tmp 2>/dev/null; true");
     expect(files.output, JSON.stringify(files)).not.toContain("beta-only");
     const mounts = ((await inspect(ALPHA)).Mounts as { Source?: string }[]).map((m) => m.Source ?? "");
     expect(mounts).not.toContain(workspaces.beta);
   });
 
   it("reaches a host service on a listed port as host.docker.internal through the proxy, and is refused an unlisted one", async (context) => {
-    requireDeployed(context);
-    const ok = await execInAsync(ALPHA, `curl -sS --max-time 10 ${listed.sandboxUrl}`);
+    suite.requireDeployed(context);
+    const ok = await execIn(ALPHA, `curl -sS --max-time 10 ${listed.sandboxUrl}`);
     expect(ok.output.trim(), JSON.stringify(ok)).toBe("listed-host-service");
-    const refused = await execInAsync(ALPHA, `curl -s -o /dev/null -w '%{http_code}' --max-time 10 ${unlisted.sandboxUrl}`);
+    const refused = await execIn(ALPHA, `curl -s -o /dev/null -w '%{http_code}' --max-time 10 ${unlisted.sandboxUrl}`);
     expect(refused.output, JSON.stringify(refused)).toBe("403");
-    const direct = await execInAsync(ALPHA, `curl -sS --noproxy '*' --max-time 5 ${listed.sandboxUrl}`);
-    expect(direct.code, `bypassing the proxy reached the host: ${JSON.stringify(direct)}`).not.toBe(0);
+    const direct = await execIn(ALPHA, `curl -sS --noproxy '*' --max-time 5 ${listed.sandboxUrl}`);
+    expect(direct.exitCode, `bypassing the proxy reached the host: ${JSON.stringify(direct)}`).not.toBe(0);
   });
 
   it("keeps the home volume across a replacement of the container", async (context) => {
-    requireDeployed(context);
+    suite.requireDeployed(context);
     const marker = `home-marker-${process.pid}`;
-    const write = execIn(ALPHA, `echo ${marker} > /home/agent/marker && cat /home/agent/marker`);
+    const write = await execIn(ALPHA, `echo ${marker} > /home/agent/marker && cat /home/agent/marker`);
     expect(write.output.trim(), JSON.stringify(write)).toBe(marker);
     const before = (await inspect(ALPHA)).Id;
-    stack = await deployProgram(STACK, configWith(REPLACED_MEMORY));
-    stacks.push(stack);
+    await suite.deploy(STACK, configWith(REPLACED_MEMORY));
     const after = await inspect(ALPHA);
     expect(after.Id, "changing resources.memory did not replace the container").not.toBe(before);
     expect(after.HostConfig.Memory).toBe(640 * 1024 * 1024);
     expect(after.HostConfig.PidsLimit, "the replacement lost its pids limit").toBe(PIDS);
     expect(after.State.Health?.Status).toBe("healthy");
-    const read = execIn(ALPHA, "cat /home/agent/marker");
+    const read = await execIn(ALPHA, "cat /home/agent/marker");
     expect(read.output.trim(), JSON.stringify(read)).toBe(marker);
   });
 
   it("writes the agent's files to the host workspace owned by 1000:1000, and teardown leaves them exactly as the agent left them", async (context) => {
-    const deployed = requireDeployed(context);
+    const deployed = suite.requireDeployed(context);
     const script = [
       "mkdir -p /workspace/src/deep",
       "printf 'export const x = 1;\\n' > /workspace/src/index.ts",
@@ -314,8 +286,8 @@ describe("sandbox hardening of the real program (live)", () => {
       "printf 'private' > /workspace/src/deep/notes.txt && chmod 0600 /workspace/src/deep/notes.txt",
       "ln -s src/index.ts /workspace/entry.ts",
     ].join(" && ");
-    const write = execIn(ALPHA, script);
-    expect(write, JSON.stringify(write)).toMatchObject({ code: 0 });
+    const write = await execIn(ALPHA, script);
+    expect(write, JSON.stringify(write)).toMatchObject({ exitCode: 0 });
     const left = snapshot(workspaces.alpha);
     const written = left.filter((entry) => entry.path !== ".");
     expect(written.map((entry) => entry.path)).toEqual(["build.sh", "entry.ts", "src", "src/deep", "src/deep/notes.txt", "src/index.ts"]);
@@ -329,27 +301,19 @@ describe("sandbox hardening of the real program (live)", () => {
   });
 
   it("fails the deployment with the health output when the healthcheck fails", async (context) => {
-    if (!available.available) context.skip(available.reason);
+    suite.requireEngine(context);
     const workspace = agentWorkspace("hardening-broken-");
-    let broken: LiveStack | undefined;
     try {
       const config = liveConfig({
         sandboxes: [sandboxEntry({ name: "broken", workspace, probe, egress: { mode: "none" }, extra: { resources: { memory: MEMORY, pids: PIDS }, healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 2, maxDiskPercent: 1 } } })],
       });
-      const outcome = await deployProgram(BROKEN_STACK, config).then(
-        (deployed) => {
-          broken = deployed;
-          return "deployed";
-        },
-        (error: Error) => {
-          if (error instanceof LiveDeployError) broken = error.deployed;
-          return error.message;
-        },
+      const outcome = await suite.deploy(BROKEN_STACK, config).then(
+        () => "deployed",
+        (error: Error) => error.message,
       );
       expect(outcome).toContain("did not become healthy");
       expect(outcome).toMatch(/full \(limit 1%\)/);
     } finally {
-      await broken?.teardown();
       fs.rmSync(workspace, { recursive: true, force: true });
     }
   });

@@ -9,6 +9,7 @@ import Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
+import { AGENT_USER } from "./engine";
 import { egressConfigSchema, egressPolicyFor, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
 
 const run = promisify(execFile);
@@ -26,7 +27,6 @@ export const DENIED_NAME = "denied.example.test";
 /** Allowed names that resolve (through the proxy's /etc/hosts) to refused addresses. */
 export const METADATA_NAME = "metadata.example.test";
 export const HOST_ALIAS_NAME = "sneaky.example.test";
-const AGENT_USER = "1000:1000";
 
 async function build(context: string, tag: string): Promise<void> {
   await run(BUILD_CLI, ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, ...Object.entries(LAB_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]), "-t", tag, context], {
@@ -48,22 +48,6 @@ export async function removeLabObjects(): Promise<void> {
   const filters = JSON.stringify({ label: Object.entries(LAB_LABELS).map(([k, v]) => `${k}=${v}`) });
   for (const info of await engine.listContainers({ all: true, filters })) await engine.getContainer(info.Id).remove({ force: true });
   for (const info of await engine.listNetworks({ filters })) await engine.getNetwork(info.Id).remove();
-}
-
-export interface ExecResult {
-  readonly exitCode: number;
-  readonly output: string;
-}
-
-/** `docker exec` as the agent user; stdout and stderr together, for evidence in failure messages. */
-export async function execIn(container: string, script: string, user = AGENT_USER): Promise<ExecResult> {
-  try {
-    const { stdout, stderr } = await run("docker", ["exec", "-u", user, container, "sh", "-c", script], { timeout: 60_000 });
-    return { exitCode: 0, output: stdout + stderr };
-  } catch (error) {
-    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
-    return { exitCode: typeof failed.code === "number" ? failed.code : -1, output: `${failed.stdout ?? ""}${failed.stderr ?? failed.message}` };
-  }
 }
 
 export interface LabOptions {

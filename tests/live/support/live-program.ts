@@ -4,13 +4,16 @@
  * sandboxes' healthcheck probes through their egress proxy (the real default probe, the agent's API, is
  * not reachable from a test machine).
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deployLive, type LiveStack } from "../harness";
+import type { TestContext } from "vitest";
+import { deployLive, LiveDeployError, type LiveStack } from "../harness";
+import { AGENT_GID, AGENT_UID, engineAvailability } from "./engine";
+
+export { AGENT_GID, AGENT_UID, execIn } from "./engine";
 
 export const PROGRAM = path.resolve(__dirname, "../../../index.ts");
 export const PROJECT = "agent-sandbox";
@@ -18,9 +21,6 @@ export const PROJECT = "agent-sandbox";
 export const LOCAL_IMAGES = { baseImage: "agent-sandbox/debian:bookworm-slim", builderImage: "agent-sandbox/node:bookworm" } as const;
 /** The machine's CA bundle: outbound HTTPS from builds passes a TLS-intercepting proxy here. */
 export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
-/** The agent UID/GID of the image defaults. */
-export const AGENT_UID = 1000;
-export const AGENT_GID = 1000;
 
 /** A fresh workspace owned by the agent user, as the program's host checks require for mode rw. */
 export function agentWorkspace(prefix = "agent-sandbox-live-"): string {
@@ -84,17 +84,61 @@ export function deployProgram(stack: string, config: Record<string, unknown>, en
   return deployLive({ programPath: PROGRAM, project: PROJECT, stack, config, env });
 }
 
-/** `docker exec` as the agent user; returns exit code and output instead of throwing. */
-export function execIn(container: string, script: string, options: { user?: string; timeoutMs?: number } = {}): { code: number; output: string } {
-  try {
-    const output = execFileSync("docker", ["exec", "-u", options.user ?? `${AGENT_UID}:${AGENT_GID}`, container, "sh", "-c", script], {
-      encoding: "utf8",
-      stdio: ["ignore", "pipe", "pipe"],
-      timeout: options.timeoutMs ?? 60_000,
-    });
-    return { code: 0, output };
-  } catch (error) {
-    const failed = error as { status?: number; stdout?: string; stderr?: string };
-    return { code: failed.status ?? -1, output: `${failed.stdout ?? ""}${failed.stderr ?? ""}` };
+
+/**
+ * The lifecycle a live suite of the real program shares: check the engine, deploy the suite's stack once,
+ * let each test skip without an engine or fail with the deploy's own error, and tear down every stack the
+ * suite deployed, a half-deployed one included (its LiveDeployError carries what was realized).
+ */
+export class LiveSuite {
+  private availability: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+  private current?: LiveStack;
+  private deployError: unknown;
+  private readonly deployed: LiveStack[] = [];
+
+  constructor(readonly stack: string) {}
+
+  /** False when no engine is reachable (the tests then skip with the reason; REQUIRE_DOCKER=1 throws). */
+  async engineReady(): Promise<boolean> {
+    this.availability = await engineAvailability();
+    return this.availability.available;
+  }
+
+  /** Deploys a stack and keeps it for teardown, also when the deploy fails (then it throws). Deploying the suite's own stack again makes the result the one tests get. */
+  async deploy(stack: string, config: Record<string, unknown>, env?: Record<string, string>): Promise<LiveStack> {
+    try {
+      const deployed = await deployProgram(stack, config, env);
+      this.deployed.push(deployed);
+      if (stack === this.stack) this.current = deployed;
+      return deployed;
+    } catch (error) {
+      if (error instanceof LiveDeployError) this.deployed.push(error.deployed);
+      throw error;
+    }
+  }
+
+  /** Deploys the suite's own stack in beforeAll; a failure is kept for requireDeployed instead of failing the hook. */
+  async deploySuiteStack(config: Record<string, unknown>): Promise<void> {
+    try {
+      await this.deploy(this.stack, config);
+    } catch (error) {
+      this.deployError = error;
+    }
+  }
+
+  /** In a test: skips without an engine. */
+  requireEngine(context: TestContext): void {
+    if (!this.availability.available) context.skip(this.availability.reason);
+  }
+
+  /** In a test: skips without an engine, fails with the deploy's error when the suite's stack did not come up. */
+  requireDeployed(context: TestContext): LiveStack {
+    this.requireEngine(context);
+    if (!this.current) throw new Error(`the deploy of ${this.stack} failed: ${(this.deployError as Error)?.message ?? this.deployError}`);
+    return this.current;
+  }
+
+  async teardown(): Promise<void> {
+    for (const deployed of this.deployed) await deployed.teardown().catch((error) => console.error(`[live] teardown: ${(error as Error).message}`));
   }
 }
