@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
 import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
 
 const run = promisify(execFile);
@@ -42,8 +43,6 @@ function configWith(alphaMemory: string) {
 
 /** docker inspect JSON, untyped: the tests assert the fields they read, and print the rest as evidence. */
 const inspect = async (name: string): Promise<any> => JSON.parse(await docker("inspect", name))[0];
-/** A cgroup v1 file of a container, read on the host: works even when the container cannot fork a reader. */
-const cgroupFile = (controller: string, id: string, file: string) => fs.readFileSync(`/sys/fs/cgroup/${controller}/docker/${id}/${file}`, "utf8").trim();
 
 async function waitHealthy(name: string, seconds = 60): Promise<string> {
   let status = "";
@@ -167,15 +166,15 @@ describe("sandbox hardening of the real program (live)", () => {
 
   it("stops a fork loop in alpha at the pids limit while the host and beta keep working", async (context) => {
     suite.requireDeployed(context);
-    const id = (await inspect(ALPHA)).Id as string;
-    const max = await execIn(ALPHA, "cat /sys/fs/cgroup/pids/pids.max");
-    expect(max.output.trim(), JSON.stringify(max)).toBe(String(PIDS));
-    const failuresBefore = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
+    const initPid = (await inspect(ALPHA)).State.Pid as number;
+    const cgroup = (file: CgroupFile) => readContainerCgroup(initPid, file);
+    expect(cgroup("pidsMax")).toBe(String(PIDS));
+    const failuresBefore = Number(/max (\d+)/.exec(cgroup("pidsEvents"))?.[1]);
 
     // dash gives up at the first failed fork; the sleeps it started keep the cgroup full for a while.
     const bomb = await execIn(ALPHA, "i=0; while [ $i -lt 1000 ]; do sleep 15 & i=$((i+1)); done; echo spawned all", { timeoutMs: 30_000 });
-    const current = Number(cgroupFile("pids", id, "pids.current"));
-    const failures = Number(/max (\d+)/.exec(cgroupFile("pids", id, "pids.events"))?.[1]);
+    const current = Number(cgroup("pidsCurrent"));
+    const failures = Number(/max (\d+)/.exec(cgroup("pidsEvents"))?.[1]);
     const host = spawnSync("true");
     const beta = await execIn(BETA, "true");
     const evidence = JSON.stringify({ bomb, current, failuresBefore, failures, hostStatus: host.status, hostError: host.error?.message, beta });
@@ -190,7 +189,7 @@ describe("sandbox hardening of the real program (live)", () => {
     // Clean up: the sleeps end by themselves; alpha must then answer again and turn healthy.
     let drained = current;
     for (const deadline = Date.now() + 45_000; drained > 10 && Date.now() < deadline; await new Promise((done) => setTimeout(done, 1000))) {
-      drained = Number(cgroupFile("pids", id, "pids.current"));
+      drained = Number(cgroup("pidsCurrent"));
     }
     expect(drained, "the fork loop's processes did not end").toBeLessThanOrEqual(10);
     expect(await waitHealthy(ALPHA)).toBe("healthy true");
@@ -199,19 +198,19 @@ describe("sandbox hardening of the real program (live)", () => {
   it("OOM-kills a memory hog in beta inside the sandbox only, while alpha keeps running", async (context) => {
     suite.requireDeployed(context);
     const before = await inspect(BETA);
-    const oomKillsBefore = Number(/oom_kill (\d+)/.exec(cgroupFile("memory", before.Id, "memory.oom_control"))?.[1]);
+    const oomKillsBefore = Number(/oom_kill (\d+)/.exec(readContainerCgroup(before.State.Pid, "oomEvents"))?.[1]);
     // tail keeps the whole newline-free stream in memory: 2 GiB against a 512 MiB limit without swap.
     const hog = await execIn(BETA, "head -c 2G /dev/zero | tail", { timeoutMs: 60_000 });
     const after = await inspect(BETA);
-    const oomControl = cgroupFile("memory", after.Id, "memory.oom_control");
-    const peak = Number(cgroupFile("memory", after.Id, "memory.max_usage_in_bytes"));
-    const evidence = JSON.stringify({ hog, oomControl, peak, oomKilled: after.State.OOMKilled, state: after.State.Status });
+    const oomEvents = readContainerCgroup(after.State.Pid, "oomEvents");
+    const peak = Number(readContainerCgroup(after.State.Pid, "memoryPeak"));
+    const evidence = JSON.stringify({ hog, oomEvents, peak, oomKilled: after.State.OOMKilled, state: after.State.Status });
     expect(hog.exitCode, evidence).toBe(137);
     // Docker 20.10 sets State.OOMKilled only when the container's init dies of it; a killed exec'd process
     // leaves it false and the container running (seen on this engine). The kernel's own oom_kill counter of the
     // sandbox's memory cgroup shows the kill, and its peak usage shows the limit was reached (memory.failcnt stays 0
     // on this kernel, so it is no evidence either way).
-    expect(Number(/oom_kill (\d+)/.exec(oomControl)?.[1]), evidence).toBeGreaterThan(oomKillsBefore);
+    expect(Number(/oom_kill (\d+)/.exec(oomEvents)?.[1]), evidence).toBeGreaterThan(oomKillsBefore);
     expect(peak, evidence).toBeGreaterThan(MEMORY_BYTES * 0.9);
     expect(after.State.Running, evidence).toBe(true);
     expect(after.State.StartedAt, "beta restarted: the OOM kill hit its init").toBe(before.State.StartedAt);
