@@ -84,7 +84,6 @@ export function deployProgram(stack: string, config: Record<string, unknown>, en
   return deployLive({ programPath: PROGRAM, project: PROJECT, stack, config, env });
 }
 
-
 /**
  * The lifecycle a live suite of the real program shares: check the engine, deploy the suite's stack once,
  * let each test skip without an engine or fail with the deploy's own error, and tear down every stack the
@@ -104,7 +103,10 @@ export class LiveSuite {
     return this.availability.available;
   }
 
-  /** Deploys a stack and keeps it for teardown, also when the deploy fails (then it throws). Deploying the suite's own stack again makes the result the one tests get. */
+  /**
+   * Deploys a stack and keeps it for teardown, also when the deploy fails (then it throws). A redeploy of
+   * the suite's own stack becomes the one requireDeployed returns.
+   */
   async deploy(stack: string, config: Record<string, unknown>, env?: Record<string, string>): Promise<LiveStack> {
     try {
       const deployed = await deployProgram(stack, config, env);
