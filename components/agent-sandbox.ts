@@ -11,7 +11,7 @@ import { DEFAULT_CPUS, sizeToMegabytes, type SandboxConfig } from "./config";
 import { SECRETS_PATH } from "./agent-credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
-import { startHealthyLines } from "./container-start";
+import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { egressPolicyFor, healthProbeEnvironment, proxyEnvironment, PROXY_URL, sandboxNetworkSettings } from "./egress";
 import { EgressProxy } from "./egress-proxy";
 import { humanDockerCommand } from "./shell";
@@ -28,8 +28,6 @@ export const AGENT_ENV_DEFAULTS: Record<string, string> = {
   DISABLE_AUTOUPDATER: "1",
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
 };
-/** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
-export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "mounts"];
 
 export interface AgentSandboxArgs {
   readonly identity: StackIdentity;
@@ -91,6 +89,11 @@ function networkArgsFor(sandbox: SandboxConfig, networkName: pulumi.Input<string
   return sandbox.egress.mode === "open" ? { ...attached, hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] } : attached;
 }
 
+/** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
+export function agentUserOf(sandbox: SandboxConfig, agent: { uid: number; gid: number }): string {
+  return sandbox.runAsRoot ? "0:0" : `${agent.uid}:${agent.gid}`;
+}
+
 /** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */
 export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
   const memory = sizeToMegabytes(sandbox.resources.memory);
@@ -106,7 +109,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     image: refs.imageId,
     // The container idles; agents run through `docker exec`, so a run never depends on the image's CMD.
     command: ["sleep", "infinity"],
-    user: sandbox.runAsRoot ? "0:0" : `${agent.uid}:${agent.gid}`,
+    user: agentUserOf(sandbox, agent),
     workingDir: WORKSPACE_PATH,
     envs,
     capabilities: { drops: ["ALL"], adds: sandbox.capAdd },
@@ -133,11 +136,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
       startPeriod: health.startPeriod,
       retries: health.retries,
     },
-    // Created stopped: the start command applies the pids limit (no provider input exists for it) before
-    // the first process runs, then starts the container and waits for it to be healthy.
-    start: false,
-    mustRun: false,
-    wait: false,
+    ...CREATED_STOPPED,
     destroyGraceSeconds: 10,
   };
 }
@@ -149,19 +148,6 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
 export function acknowledgementLabel(sandbox: SandboxConfig): Record<string, string> {
   const items = sandbox.acknowledgeUnsafe.filter((item): item is UnsafeAcknowledgement => (UNSAFE_ACKNOWLEDGEMENTS as readonly string[]).includes(item));
   return items.length > 0 ? { [ACKNOWLEDGED_UNSAFE_LABEL]: [...new Set(items)].sort().join(",") } : {};
-}
-
-const DURATION_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
-function durationSeconds(duration: string): number {
-  const match = /^(\d+)(ms|s|m)$/.exec(duration);
-  return match ? Number(match[1]) * DURATION_SECONDS[match[2]] : 0;
-}
-
-/** Long enough for the start period plus every retry of a failing check, so "unhealthy" is reached first. */
-export function healthWaitSeconds(sandbox: SandboxConfig): number {
-  const health = sandbox.healthcheck;
-  const perCheck = durationSeconds(health.interval) + durationSeconds(health.timeout);
-  return Math.ceil(durationSeconds(health.startPeriod) + perCheck * (health.retries + 1) + 30);
 }
 
 export class AgentSandbox extends pulumi.ComponentResource {
@@ -204,11 +190,12 @@ export class AgentSandbox extends pulumi.ComponentResource {
     }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
 
-    const agentUser = sandbox.runAsRoot ? "0:0" : `${args.agentUid}:${args.agentGid}`;
+    const agent = { uid: args.agentUid, gid: args.agentGid };
+    const agentUser = agentUserOf(sandbox, agent);
 
     const container = new docker.Container(
       name,
-      containerArgsFor(identity, sandbox, { uid: args.agentUid, gid: args.agentGid }, {
+      containerArgsFor(identity, sandbox, agent, {
         imageId: args.imageId,
         networkName: network?.name,
         homeVolume: home.name,
@@ -219,16 +206,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
 
     this.ready = new command.local.Command(
       `${name}-start`,
-      {
-        create: `set -eu\n${startHealthyLines(args.dockerEnv)}`,
-        environment: {
-          ...args.dockerEnv,
-          CONTAINER: container.name,
-          PIDS_LIMIT: String(sandbox.resources.pids),
-          HEALTH_TIMEOUT: String(healthWaitSeconds(sandbox)),
-        },
-        triggers: [container.id],
-      },
+      startCommandArgs(container, { pidsLimit: sandbox.resources.pids, health: sandbox.healthcheck, dockerEnv: args.dockerEnv }),
       { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : [])] },
     );
 

@@ -2,7 +2,55 @@
  * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
  * hardened container is created with `start: false`, given its limit with `docker update`, then started here.
  */
+import type * as command from "@pulumi/command";
+import type * as docker from "@pulumi/docker";
 import { cleanEnvPrefix } from "./shell";
+
+/** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
+export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "mounts"];
+
+/**
+ * The container inputs that leave it created but stopped, for the start command to apply the pids limit
+ * before the first process runs, start it and wait for it to be healthy.
+ */
+export const CREATED_STOPPED = { start: false, mustRun: false, wait: false } as const;
+
+/** The healthcheck timings the start command waits for (docker.Container healthcheck durations). */
+export interface HealthTimings {
+  readonly interval: string;
+  readonly timeout: string;
+  readonly startPeriod: string;
+  readonly retries: number;
+}
+
+const DURATION_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
+function durationSeconds(duration: string): number {
+  const match = /^(\d+)(ms|s|m)$/.exec(duration);
+  return match ? Number(match[1]) * DURATION_SECONDS[match[2]] : 0;
+}
+
+/** Long enough for the start period plus every retry of a failing check, so "unhealthy" is reached first. */
+export function healthWaitSeconds(health: HealthTimings): number {
+  const perCheck = durationSeconds(health.interval) + durationSeconds(health.timeout);
+  return Math.ceil(durationSeconds(health.startPeriod) + perCheck * (health.retries + 1) + 30);
+}
+
+/** The start command of a container created stopped; it re-runs whenever the container is replaced. */
+export function startCommandArgs(
+  container: docker.Container,
+  settings: { pidsLimit: number; health: HealthTimings; dockerEnv: Record<string, string> },
+): command.local.CommandArgs {
+  return {
+    create: `set -eu\n${startHealthyLines(settings.dockerEnv)}`,
+    environment: {
+      ...settings.dockerEnv,
+      CONTAINER: container.name,
+      PIDS_LIMIT: String(settings.pidsLimit),
+      HEALTH_TIMEOUT: String(healthWaitSeconds(settings.health)),
+    },
+    triggers: [container.id],
+  };
+}
 
 /**
  * Shell lines (POSIX sh, after `set -eu`) that apply the pids limit to the created container, verify the

@@ -7,8 +7,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { startHealthyLines } from "./container-start";
-import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, squidConfigFor, type EgressPolicy } from "./egress";
+import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
+import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, squidConfigFor, type EgressPolicy } from "./egress";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
 
 /** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
@@ -17,10 +17,6 @@ const PROXY_MEMORY_MB = 128;
 const PROXY_PIDS = 64;
 // Docker before 25 runs the first check only after one interval; the check is one local request, so a short one is cheap.
 const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
-/** Start period plus every retry of a failing check, plus slack: "unhealthy" is reached before this. */
-const HEALTH_WAIT_SECONDS = 5 + (5 + 5) * (HEALTHCHECK.retries + 1) + 30;
-/** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
-const REPLACE_ON_CHANGES = ["healthcheck", "mounts"];
 
 export interface EgressProxyArgs {
   readonly identity: StackIdentity;
@@ -71,17 +67,12 @@ export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "san
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
     healthcheck: { tests: ["CMD", "/usr/local/bin/egress-proxy-healthcheck"], ...HEALTHCHECK },
-    // Created stopped: the start command applies the pids limit (no provider input) before Squid runs.
-    start: false,
-    mustRun: false,
-    wait: false,
+    ...CREATED_STOPPED,
     destroyGraceSeconds: 5,
   };
 }
 
 export class EgressProxy extends pulumi.ComponentResource {
-  /** What the sandbox sets as HTTP(S)_PROXY (see proxyEnvironment). */
-  public readonly proxyUrl: string;
   public readonly containerName: pulumi.Output<string>;
   /** Completes once the proxy runs healthy with its policy loaded; the sandbox's start should depend on it. */
   public readonly ready: command.local.Command;
@@ -101,17 +92,12 @@ export class EgressProxy extends pulumi.ComponentResource {
     });
     this.ready = new command.local.Command(
       `${name}-start`,
-      {
-        create: `set -eu\n${startHealthyLines(args.dockerEnv)}`,
-        environment: { ...args.dockerEnv, CONTAINER: container.name, PIDS_LIMIT: String(PROXY_PIDS), HEALTH_TIMEOUT: String(HEALTH_WAIT_SECONDS) },
-        triggers: [container.id],
-      },
+      startCommandArgs(container, { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv }),
       { parent: this },
     );
 
-    this.proxyUrl = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
     this.containerName = container.name;
     this.deniedLogCommand = deniedLogCommand(names.container, args.dockerEnv);
-    this.registerOutputs({ proxyUrl: this.proxyUrl, containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
+    this.registerOutputs({ containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
   }
 }
