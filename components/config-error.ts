@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 /** Every configuration problem found, printed together so a developer fixes them in one pass. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -12,4 +14,11 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
     if (typeof segment === "number") return `${text}[${segment}]`;
     return text ? `${text}.${String(segment)}` : String(segment);
   }, "");
+}
+
+/** A strict object whose unknown-key error lists the keys that are valid at that level (typos are the usual cause). */
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
+  });
 }

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { ConfigError, formatIssuePath } from "./config-error";
+import { ConfigError, formatIssuePath, strictObject } from "./config-error";
 import { egressConfigSchema } from "./egress";
 import { exposesEngineSocket, looksLikeCredentialPath, sensitiveHostPathReason, type UnsafeAcknowledgement } from "./host-paths";
 
@@ -38,13 +38,6 @@ export const AGENTS = ["claude"] as const;
 
 /** Claude Code ships native binaries for these two only. */
 export const SUPPORTED_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
-
-/** A strict object whose unknown-key error lists the keys that are valid at that level (typos are the usual cause). */
-function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
-  });
-}
 
 /** CPUs a sandbox gets when its config does not say (capped at the Docker host's own count). */
 export const DEFAULT_CPUS = 4;
@@ -96,11 +89,13 @@ const extraMountSchema = strictObject({
     readOnly: z.boolean().default(true),
   });
 
+const duration = (example: string) => z.string().regex(/^\d+(ms|s|m)$/, { error: `must be a duration like "${example}"` }).default(example);
+
 const healthcheckSchema = strictObject({
     // Docker before 25 runs the first check only after one interval, so this is also the least start time.
-    interval: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "15s"' }).default("15s"),
-    timeout: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "10s"' }).default("10s"),
-    startPeriod: z.string().regex(/^\d+(ms|s|m)$/, { error: 'must be a duration like "5s"' }).default("5s"),
+    interval: duration("15s"),
+    timeout: duration("10s"),
+    startPeriod: duration("5s"),
     retries: z.int().min(1).default(3),
     /** The sandbox turns unhealthy when /workspace or the home volume is fuller than this. */
     maxDiskPercent: z.int().min(1).max(100).default(95),

@@ -5,6 +5,7 @@
  * sandbox gets. The proxy container itself is declared in egress-proxy.ts.
  */
 import { z } from "zod";
+import { strictObject } from "./config-error";
 import { humanDockerCommand } from "./shell";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
@@ -107,35 +108,30 @@ const allowEntrySchema = z.string({ error: `must be a domain name string, ${EXAM
   return z.NEVER;
 });
 
-const hostPortSchema = z.int({ error: "must be a port number from 1 to 65535 (e.g. 8080)" }).min(1, { error: "must be a port number from 1 to 65535 (e.g. 8080)" }).max(65535, { error: "must be a port number from 1 to 65535 (e.g. 8080)" });
+const HOST_PORT_PROBLEM = "must be a port number from 1 to 65535 (e.g. 8080)";
+const hostPortSchema = z.int({ error: HOST_PORT_PROBLEM }).min(1, { error: HOST_PORT_PROBLEM }).max(65535, { error: HOST_PORT_PROBLEM });
 
 /** `sandboxes[i].egress`: how the sandbox reaches the network. */
-export const egressConfigSchema = z
-  .strictObject(
-    {
-      /** allowlist: only through the proxy, to allowed names; none: no network at all; open: an ordinary bridge (needs acknowledgeUnsafe: [open-egress]). */
-      mode: z.enum(["allowlist", "open", "none"], { error: 'must be "allowlist", "open" or "none"' }).default("allowlist"),
-      /** Names (and ports) allowed on top of the defaults, e.g. ["registry.example.com", "*.github.com:443"]. */
-      allow: z.array(allowEntrySchema).default([]),
-      /** Start from defaultAllowlist (the agent's API and sign-in, the git hosts); false allows only `allow`. */
-      includeDefaults: z.boolean({ error: "must be true or false" }).default(true),
-      /** Hosts of your git remotes (HTTPS); part of the defaults. */
-      gitHosts: z.array(allowEntrySchema).prefault(["github.com"]),
-      /** Ports of the Docker host the sandbox may reach, as http(s)://host.docker.internal:<port>. */
-      hostPorts: z.array(hostPortSchema).default([]),
-      /**
-       * The sandbox's healthcheck proves the policy: `allowed` must answer through the proxy (default: the
-       * agent's API when the defaults are on; unset skips that half) and `denied` must be refused.
-       */
-      healthProbe: z
-        .strictObject({
-          allowed: z.url({ error: 'must be a URL like "https://api.anthropic.com/"' }).optional(),
-          denied: z.url({ error: 'must be a URL like "http://egress-denied-probe.invalid/"' }).default(DENIED_PROBE_URL),
-        })
-        .prefault({}),
-    },
-    { error: (issue) => (issue.code === "unrecognized_keys" ? "unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts, healthProbe)" : undefined) },
-  )
+export const egressConfigSchema = strictObject({
+  /** allowlist: only through the proxy, to allowed names; none: no network at all; open: an ordinary bridge (needs acknowledgeUnsafe: [open-egress]). */
+  mode: z.enum(["allowlist", "open", "none"], { error: 'must be "allowlist", "open" or "none"' }).default("allowlist"),
+  /** Names (and ports) allowed on top of the defaults, e.g. ["registry.example.com", "*.github.com:443"]. */
+  allow: z.array(allowEntrySchema).default([]),
+  /** Start from defaultAllowlist (the agent's API and sign-in, the git hosts); false allows only `allow`. */
+  includeDefaults: z.boolean({ error: "must be true or false" }).default(true),
+  /** Hosts of your git remotes (HTTPS); part of the defaults. */
+  gitHosts: z.array(allowEntrySchema).prefault(["github.com"]),
+  /** Ports of the Docker host the sandbox may reach, as http(s)://host.docker.internal:<port>. */
+  hostPorts: z.array(hostPortSchema).default([]),
+  /**
+   * The sandbox's healthcheck proves the policy: `allowed` must answer through the proxy (default: the
+   * agent's API when the defaults are on; unset skips that half) and `denied` must be refused.
+   */
+  healthProbe: strictObject({
+    allowed: z.url({ error: 'must be a URL like "https://api.anthropic.com/"' }).optional(),
+    denied: z.url({ error: 'must be a URL like "http://egress-denied-probe.invalid/"' }).default(DENIED_PROBE_URL),
+  }).prefault({}),
+})
   .superRefine((egress, ctx) => {
     if (egress.mode === "allowlist") return;
     for (const key of ["allow", "hostPorts"] as const) {

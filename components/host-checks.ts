@@ -74,7 +74,7 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
     const key = `sandboxes[${index}]`;
     const asked = sandbox.resources.cpus;
     if (asked !== undefined && asked > cpus) {
-      problems.push(`sandboxes[${index}].resources.cpus: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
+      problems.push(`${key}.resources.cpus: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
     }
     const workspace = probe.stat(sandbox.workspace);
     if (!workspace) {
