@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, formatIssuePath, strictObject } from "./config-error";
 import { egressConfigSchema } from "./egress";
-import { exposesEngineSocket, looksLikeCredentialPath, sensitiveHostPathReason, type UnsafeAcknowledgement } from "./host-paths";
+import { judgeHostBind, looksLikeCredentialPath, type UnsafeAcknowledgement } from "./host-paths";
 
 export { ConfigError } from "./config-error";
 
@@ -248,7 +248,7 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
     if (acknowledged.includes(item)) continue;
     ctx.addIssue({
       code: "custom",
-      path: [setting],
+      path: setting,
       message: `refused because ${UNSAFE_ITEMS[item]}; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox`,
     });
   }
@@ -270,29 +270,23 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
   }
 };
 
-/** The unsafe items a sandbox asks for, each with the config key that asks for it. */
-export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeItem, string> {
-  const requested = new Map<UnsafeItem, string>();
-  const sources = bindSources(sandbox).map((bind) => bind.source);
-  if (sandbox.dockerSocket === true || sources.some((source) => exposesEngineSocket(source, host.homeDir))) requested.set("docker-socket", "dockerSocket");
-  if (sandbox.privileged === true) requested.set("privileged", "privileged");
-  if (sandbox.hostNetwork === true) requested.set("host-network", "hostNetwork");
-  if ((sandbox.egress as { mode?: unknown } | undefined)?.mode === "open") requested.set("open-egress", "egress.mode");
-  if (sandbox.hostPid === true) requested.set("host-pid", "hostPid");
-  if (sandbox.hostIpc === true) requested.set("host-ipc", "hostIpc");
-  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", "capAdd");
-  if (sandbox.runAsRoot === true) requested.set("root-user", "runAsRoot");
-  const broad = typeof sandbox.workspace === "string" ? broadWorkspaceItem(sandbox.workspace, host) : undefined;
-  if (broad) requested.set(broad, "workspace");
+/** The unsafe items a sandbox asks for, each with the path of the config key that asks for it. */
+export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeItem, (string | number)[]> {
+  const requested = new Map<UnsafeItem, (string | number)[]>();
+  if (sandbox.dockerSocket === true) requested.set("docker-socket", ["dockerSocket"]);
+  if (sandbox.privileged === true) requested.set("privileged", ["privileged"]);
+  if (sandbox.hostNetwork === true) requested.set("host-network", ["hostNetwork"]);
+  if ((sandbox.egress as { mode?: unknown } | undefined)?.mode === "open") requested.set("open-egress", ["egress", "mode"]);
+  if (sandbox.hostPid === true) requested.set("host-pid", ["hostPid"]);
+  if (sandbox.hostIpc === true) requested.set("host-ipc", ["hostIpc"]);
+  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", ["capAdd"]);
+  if (sandbox.runAsRoot === true) requested.set("root-user", ["runAsRoot"]);
+  for (const bind of bindSources(sandbox)) {
+    const item = judgeHostBind(bind.source, host.homeDir, bind.readOnly)?.acknowledgement;
+    // A socket bound through mounts is the same request as dockerSocket: true, reported under that key.
+    if (item && !requested.has(item)) requested.set(item, item === "docker-socket" ? ["dockerSocket"] : bind.key);
+  }
   return requested;
-}
-
-/** `/` and the home folder itself hold every credential the developer has. */
-export function broadWorkspaceItem(workspace: string, host: HostContext): "host-root-mount" | "home-folder-mount" | undefined {
-  const normalized = path.resolve(workspace);
-  if (normalized === "/") return "host-root-mount";
-  if (normalized === path.resolve(host.homeDir)) return "home-folder-mount";
-  return undefined;
 }
 
 interface BindSource {
@@ -314,14 +308,15 @@ function bindSources(sandbox: Loose<SandboxConfig>): BindSource[] {
 
 /**
  * Host paths no acknowledgement makes acceptable: system trees such as /etc or /proc, and credentials
- * mounted read-write. (/, the home folder and engine sockets are acknowledgeable items, checked above.)
+ * mounted read-write. (Acknowledgeable binds — /, the home folder, engine sockets — are requests, above;
+ * relative paths are the schema's own error.)
  */
 function refuseSensitiveBinds(sandbox: Loose<SandboxConfig>, host: HostContext, ctx: z.RefinementCtx): void {
   for (const bind of bindSources(sandbox)) {
-    const checkedElsewhere = !path.isAbsolute(bind.source) || exposesEngineSocket(bind.source, host.homeDir) || broadWorkspaceItem(bind.source, host);
-    if (checkedElsewhere) continue;
-    const reason = sensitiveHostPathReason(bind.source, host.homeDir, bind.readOnly);
-    if (reason) ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${reason}` });
+    if (!path.isAbsolute(bind.source)) continue;
+    const judgement = judgeHostBind(bind.source, host.homeDir, bind.readOnly);
+    if (judgement?.acknowledgement) continue;
+    if (judgement) ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${judgement.reason}` });
     else if (!bind.readOnly && looksLikeCredentialPath(bind.source, host.homeDir)) {
       ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${bind.source} looks like a credential and would be writable by the agent; mount it with readOnly: true` });
     }
@@ -352,13 +347,17 @@ const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.Refinem
   if (sandboxes && config.workspace !== undefined) {
     ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
   }
-  const broad = typeof config.workspace === "string" ? broadWorkspaceItem(config.workspace, host) : undefined;
-  if (broad) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["workspace"],
-      message: `refused because ${UNSAFE_ITEMS[broad]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${broad}]`,
-    });
+  if (typeof config.workspace === "string") {
+    // The shortcut's sandbox is built after validation, so its workspace is judged here by the same rules.
+    const shortcut = { workspace: config.workspace };
+    refuseSensitiveBinds(shortcut, host, ctx);
+    for (const [item] of requestedUnsafeItems(shortcut, host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workspace"],
+        message: `refused because ${UNSAFE_ITEMS[item]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${item}]`,
+      });
+    }
   }
   if (!sandboxes?.length && config.workspace === undefined) {
     ctx.addIssue({

@@ -73,33 +73,40 @@ export function exposesEngineSocket(hostPath: string, homeDir: string): boolean 
 }
 
 /**
- * Why bind-mounting `hostPath` into a sandbox is refused, or undefined when it is acceptable.
- * Refused: `/` itself, the home folder itself, engine sockets and their folders, anything under
- * /etc, /run, /var/run, /proc, /sys, /dev, /boot, and `~/.ssh` unless mounted read-only.
+ * How binding `hostPath` into a sandbox is judged: undefined when acceptable; otherwise the reason, and the
+ * acknowledgement that makes it acceptable when one can. Acknowledgeable: an engine socket file
+ * (docker-socket), `/` itself (host-root-mount), the home folder itself (home-folder-mount). Refused
+ * outright: relative paths, anything under /etc, /run, /var/run (the socket folders included), /proc, /sys,
+ * /dev, /boot, and `~/.ssh` unless mounted read-only. The stack config and the policy pack both judge by it.
  */
-export function sensitiveHostPathReason(hostPath: string, homeDir: string, readOnly: boolean): string | undefined {
+export function judgeHostBind(hostPath: string, homeDir: string, readOnly: boolean): { reason: string; acknowledgement?: UnsafeAcknowledgement } | undefined {
   const normalized = normalizeHostPath(hostPath, homeDir);
   const home = normalizeHostPath(homeDir, homeDir);
   if (!path.posix.isAbsolute(normalized)) {
-    return `${hostPath} is not an absolute path, so what it names depends on the working directory; use an absolute path`;
+    return { reason: `${hostPath} is not an absolute path, so what it names depends on the working directory; use an absolute path` };
   }
-  if (exposesEngineSocket(normalized, home)) {
-    return `${hostPath} exposes the container engine's API socket, which is root on the host`;
+  if (ENGINE_SOCKET_NAMES.includes(path.posix.basename(normalized))) {
+    return { reason: `${hostPath} exposes the container engine's API socket, which is root on the host`, acknowledgement: "docker-socket" };
   }
   if (normalized === "/") {
-    return `${hostPath} is the host's whole filesystem; mount a project folder instead`;
+    return { reason: `${hostPath} is the host's whole filesystem; mount a project folder instead`, acknowledgement: "host-root-mount" };
   }
   const tree = SENSITIVE_TREES.find((folder) => isSameOrInside(normalized, folder));
   if (tree !== undefined) {
-    return `${hostPath} is inside ${tree}, host system files the sandbox must not see; mount a project folder instead`;
+    return { reason: `${hostPath} is inside ${tree}, host system files the sandbox must not see; mount a project folder instead` };
   }
   if (normalized === home) {
-    return `${hostPath} is the home folder itself (keys, tokens, shell history); mount a project folder inside it instead`;
+    return { reason: `${hostPath} is the home folder itself (keys, tokens, shell history); mount a project folder inside it instead`, acknowledgement: "home-folder-mount" };
   }
   if (!readOnly && isSameOrInside(normalized, `${home}/.ssh`)) {
-    return `${hostPath} is inside ~/.ssh and mounted read-write, so the agent could add keys or edit known_hosts; mount it read-only`;
+    return { reason: `${hostPath} is inside ~/.ssh and mounted read-write, so the agent could add keys or edit known_hosts; mount it read-only` };
   }
   return undefined;
+}
+
+/** Why bind-mounting `hostPath` needs an acknowledgement or is refused (judgeHostBind's reason), or undefined. */
+export function sensitiveHostPathReason(hostPath: string, homeDir: string, readOnly: boolean): string | undefined {
+  return judgeHostBind(hostPath, homeDir, readOnly)?.reason;
 }
 
 /** File names and folders (relative to any parent) that hold credentials. */

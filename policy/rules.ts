@@ -12,7 +12,7 @@
  * spaces around names are ignored. The program sets exactly the names its stack config acknowledged, and
  * omits the label when there are none. The policy waives exactly the listed findings and still refuses
  * every other one. Names and what each waives:
- *   docker-socket        a bind of an engine socket or its folder (mounts or volumes)
+ *   docker-socket        a bind of an engine socket (mounts or volumes); its folder stays refused (/run, /var/run)
  *   privileged           privileged: true
  *   host-network | host-pid | host-ipc | host-userns   networkMode / pidMode / ipcMode / usernsMode "host"
  *   added-capabilities   a non-empty capabilities.adds (dropping ALL is still required)
@@ -29,9 +29,9 @@ import {
   UnsafeAcknowledgement,
   exposesEngineSocket,
   isSameOrInside,
+  judgeHostBind,
   looksLikeCredentialPath,
   normalizeHostPath,
-  sensitiveHostPathReason,
 } from "../components/host-paths";
 
 /** The container folder where the program bind-mounts credential files (always read-only). */
@@ -208,20 +208,13 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     description:
       "Sandbox containers must not bind-mount /, the home folder itself, system folders (/etc, /run, /proc, /sys, /dev, /boot) or ~/.ssh read-write.",
     check: (inputs, { homeDir }) =>
-      hostBinds(inputs)
-        // Engine sockets are the no-docker-socket rule's finding, so one acknowledgement covers them.
-        .filter((bind) => !exposesEngineSocket(bind.source, homeDir))
-        .flatMap((bind) => {
-          const reason = sensitiveHostPathReason(bind.source, homeDir, bind.readOnly);
-          if (reason === undefined) {
-            return [];
-          }
-          const normalized = normalizeHostPath(bind.source, homeDir);
-          const acknowledgement: UnsafeAcknowledgement | undefined =
-            normalized === "/" ? "host-root-mount" : normalized === normalizeHostPath(homeDir, homeDir) ? "home-folder-mount" : undefined;
-          const hint = acknowledgement === undefined ? "" : `, ${ACK_HINT(acknowledgement)}`;
-          return [{ message: `${bind.at}.source: ${reason}${hint}`, acknowledgement }];
-        }),
+      hostBinds(inputs).flatMap((bind) => {
+        const judgement = judgeHostBind(bind.source, homeDir, bind.readOnly);
+        // An engine socket is the no-docker-socket rule's finding, so one acknowledgement covers it.
+        if (judgement === undefined || judgement.acknowledgement === "docker-socket") return [];
+        const hint = judgement.acknowledgement === undefined ? "" : `, ${ACK_HINT(judgement.acknowledgement)}`;
+        return [{ message: `${bind.at}.source: ${judgement.reason}${hint}`, acknowledgement: judgement.acknowledgement }];
+      }),
   },
   {
     name: "credentials-read-only",

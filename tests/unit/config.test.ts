@@ -117,6 +117,28 @@ describe("bad stack config", () => {
     expect(() => parseStackConfig({ sandboxes: [sandbox({ ...extra, acknowledgeUnsafe: [item, ...alsoNeeded] })] }, host)).not.toThrow();
   });
 
+  it.each([
+    ["/", "host-root-mount"],
+    ["/home/me", "home-folder-mount"],
+  ])("asks for the same acknowledgement when %s comes as an extra mount", (source, item) => {
+    const extra = { mounts: [{ source, target: "/host" }] };
+    expect(problemsOf({ sandboxes: [sandbox(extra)] })).toEqual([
+      expect.stringMatching(new RegExp(`^sandboxes\\[0\\]\\.mounts\\[0\\]\\.source: refused because .+; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox$`)),
+    ]);
+    expect(() => parseStackConfig({ sandboxes: [sandbox({ ...extra, acknowledgeUnsafe: [item] })] }, host)).not.toThrow();
+  });
+
+  it("refuses the Docker socket's folder even when the socket is acknowledged", () => {
+    const extra = { mounts: [{ source: "/var/run", target: "/host-run" }], acknowledgeUnsafe: ["docker-socket"] };
+    expect(problemsOf({ sandboxes: [sandbox(extra)] })).toEqual([
+      "sandboxes[0].mounts[0].source: refused: /var/run is inside /var/run, host system files the sandbox must not see; mount a project folder instead",
+    ]);
+  });
+
+  it("judges the workspace shortcut by the same rules as a sandbox's workspace", () => {
+    expect(problemsOf({ workspace: "/etc" })).toEqual(["workspace: refused: /etc is inside /etc, host system files the sandbox must not see; mount a project folder instead"]);
+  });
+
   it("refuses the host network with an egress policy it would bypass", () => {
     expect(problemsOf({ sandboxes: [sandbox({ hostNetwork: true, acknowledgeUnsafe: ["host-network"] })] })).toEqual([
       'sandboxes[0].hostNetwork: the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   exposesEngineSocket,
+  judgeHostBind,
   looksLikeCredentialPath,
   normalizeHostPath,
   sensitiveHostPathReason,
@@ -92,5 +93,22 @@ describe("looksLikeCredentialPath", () => {
 
   it("is false for a source folder", () => {
     expect(looksLikeCredentialPath("/home/dev/src/keyboard-app", home)).toBe(false);
+  });
+});
+
+describe("judgeHostBind", () => {
+  it.each([
+    ["/var/run/docker.sock", "docker-socket"],
+    ["/home/dev/.docker/run/docker.sock", "docker-socket"],
+    ["/", "host-root-mount"],
+    ["/home/dev/", "home-folder-mount"],
+  ])("lets %s through only with the %s acknowledgement", (hostPath, item) => {
+    expect(judgeHostBind(hostPath, home, true)?.acknowledgement).toBe(item);
+  });
+
+  it.each(["/var/run", "/run", "/etc/passwd", "relative/dir"])("refuses %s outright", (hostPath) => {
+    const judgement = judgeHostBind(hostPath, home, true);
+    expect(judgement?.reason).toBeDefined();
+    expect(judgement?.acknowledgement).toBeUndefined();
   });
 });

@@ -199,6 +199,12 @@ describe("acknowledged unsafe settings", () => {
     expect(violations).toEqual([expect.stringMatching(/^memory-limit: /)]);
   });
 
+  it("waives the Docker socket but not its whole folder under the docker-socket label", () => {
+    const volumes = [{ hostPath: "/run/", containerPath: "/host-run" }];
+    const violations = containerViolations(acknowledging("docker-socket", { volumes }), { homeDir });
+    expect(violations).toEqual([expect.stringMatching(/^no-sensitive-host-paths: volumes\[0\]\.source: \/run\/ is inside \/run/)]);
+  });
+
   it("waives the home folder mount but not /etc under the same label", () => {
     const mounts = [
       { type: "bind", source: "/home/dev", target: "/workspace" },
