@@ -32,7 +32,9 @@ export interface AgentCredentialsArgs {
  * machine running Pulumi. Idempotent, so a key rotation simply re-runs it.
  */
 export function credentialsWriteScript(dockerEnv: Record<string, string>): string {
-  const writeFiles = `umask 077; read -r key; read -r token; printf %s "$key" > ${SECRETS_PATH}/api-key; printf %s "$token" > ${SECRETS_PATH}/git-token`;
+  // An unset secret leaves no file: agent-exec then runs the agent on its own login (a subscription kept
+  // in the home volume) and git goes anonymous, instead of both reading an empty credential.
+  const writeFiles = `umask 077; read -r key; read -r token; store() { if [ -n "$2" ]; then printf %s "$2" > ${SECRETS_PATH}/$1; else rm -f ${SECRETS_PATH}/$1; fi; }; store api-key "$key"; store git-token "$token"`;
   return `set -eu
 printf '%s\\n%s\\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${cleanEnvPrefix(dockerEnv)} docker run --rm -i --network none --cap-drop ALL \\
   --security-opt no-new-privileges:true --read-only --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${writeFiles}'

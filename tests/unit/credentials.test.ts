@@ -1,5 +1,9 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { credentialsWriteScript } from "../../components/agent-credentials";
+import { credentialsWriteScript, SECRETS_PATH } from "../../components/agent-credentials";
 import { runWithFakeDocker } from "./support/fake-docker";
 
 const API_KEY = "test-api-key-0000-not-a-real-key";
@@ -29,5 +33,17 @@ describe("writing the stack's credentials", () => {
 
   it("keeps the Pulumi CLI's environment away from the docker CLI", () => {
     expect(run().env()).not.toMatch(/PULUMI_ACCESS_TOKEN|AWS_SECRET_ACCESS_KEY/);
+  });
+
+  it("writes a file per set secret and removes the file of an unset one, so a subscription login is used", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "credentials-"));
+    fs.writeFileSync(path.join(dir, "api-key"), "an old key");
+    // The script the writer container runs, pointed at a folder of this machine instead of the volume.
+    const inContainer = run().args().at(-1)!.replaceAll(SECRETS_PATH, dir);
+    const result = spawnSync("/bin/sh", ["-c", inContainer], { input: "\nghx-token\n", encoding: "utf8" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(fs.readdirSync(dir)).toEqual(["git-token"]);
+    expect(fs.readFileSync(path.join(dir, "git-token"), "utf8")).toBe("ghx-token");
+    expect((fs.statSync(path.join(dir, "git-token")).mode & 0o777).toString(8)).toBe("600");
   });
 });
