@@ -55,24 +55,33 @@ export function readRawConfig(all: Record<string, string>, isSecret?: (key: stri
   return { raw, secretProblems };
 }
 
-export function loadStackConfig(probe: HostProbe = realHostProbe): LoadedStack {
-  const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
-  const { raw, secretProblems } = readRawConfig(pulumi.runtime.allConfig(), isConfigSecret);
+/**
+ * Schema, then the Docker host's facts (skipped for a remote engine, whose paths and CPUs cannot be read
+ * from here), then the host's defaults; every problem, `extraProblems` included, in one ConfigError.
+ */
+export function validateStackConfig(raw: Record<string, unknown>, probe: HostProbe, homeDir: string, extraProblems: string[] = []): StackConfig {
   let config: StackConfig;
   try {
-    config = parseStackConfig(raw, { homeDir: os.homedir() });
+    config = parseStackConfig(raw, { homeDir });
   } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...secretProblems]);
+    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
     throw error;
   }
-  // Paths and CPUs are facts of the Docker host; for a remote engine they cannot be read from here.
   const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
-  const problems = [...secretProblems, ...(remoteHost ? [] : hostProblems(config, probe, os.homedir()))];
-  if (!remoteHost) config = withHostDefaults(config, probe);
-  if (config.image.registry?.username && !pulumi.runtime.allConfig()[`${CONFIG_NAMESPACE}:registryPassword`]) {
-    problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
-  }
+  const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir))];
   if (problems.length > 0) throw new ConfigError(problems);
+  return remoteHost ? config : withHostDefaults(config, probe);
+}
+
+export function loadStackConfig(probe: HostProbe = realHostProbe): LoadedStack {
+  const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
+  const allConfig = pulumi.runtime.allConfig();
+  const { raw, secretProblems } = readRawConfig(allConfig, isConfigSecret);
+  const registry = (raw.image as { registry?: { username?: unknown } } | undefined)?.registry;
+  if (registry?.username && !allConfig[`${CONFIG_NAMESPACE}:registryPassword`]) {
+    secretProblems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
+  }
+  const config = validateStackConfig(raw, probe, os.homedir(), secretProblems);
 
   const pulumiConfig = new pulumi.Config(CONFIG_NAMESPACE);
   const secrets: StackSecrets = {};

@@ -4,10 +4,9 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "../components/config";
-import { ConfigError } from "../components/config-error";
-import { hostProblems, type HostProbe } from "../components/host-checks";
-import { readRawConfig } from "../components/stack-config";
+import { CONFIG_NAMESPACE, type StackConfig } from "../components/config";
+import type { HostProbe } from "../components/host-checks";
+import { readRawConfig, validateStackConfig } from "../components/stack-config";
 
 export interface DeveloperFacts {
   readonly stack: string;
@@ -16,7 +15,6 @@ export interface DeveloperFacts {
   /** Owner of the workspace: the agent runs as this UID/GID so files it writes stay the developer's. */
   readonly uid: number;
   readonly gid: number;
-  readonly agent: "claude";
 }
 
 /** Pulumi's rule for stack names, tightened to what also reads well in container names. */
@@ -27,10 +25,11 @@ export function stackNameProblem(stack: string): string | undefined {
 
 export function developerStackFile(facts: DeveloperFacts): { path: string; text: string } {
   const config = {
-    [`${CONFIG_NAMESPACE}:sandboxes`]: [{ name: "main", workspace: facts.workspace, agent: facts.agent }],
+    // The one-sandbox shortcut, which `npm run up|preview -- <folder>` also sets.
+    [`${CONFIG_NAMESPACE}:workspace`]: facts.workspace,
     [`${CONFIG_NAMESPACE}:image`]: { agentUid: facts.uid, agentGid: facts.gid },
   };
-  const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: pulumi config set --secret anthropicApiKey <key>\n`;
+  const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: npm run pulumi -- config set --secret anthropicApiKey <key>\n`;
   return { path: `Pulumi.${facts.stack}.yaml`, text: header + stringify({ config }) };
 }
 
@@ -39,9 +38,5 @@ export function validateStackFile(config: Record<string, unknown>, probe: HostPr
   const asPulumiConfig = Object.fromEntries(
     Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
   );
-  const { raw } = readRawConfig(asPulumiConfig);
-  const parsed = parseStackConfig(raw, { homeDir: os.homedir() });
-  const problems = hostProblems(parsed, probe, os.homedir());
-  if (problems.length > 0) throw new ConfigError(problems);
-  return parsed;
+  return validateStackConfig(readRawConfig(asPulumiConfig).raw, probe, os.homedir());
 }

@@ -35,7 +35,7 @@ if (nameProblem) fail(nameProblem);
 const workspace = path.resolve(invokedFrom, workspaceArg ?? repositoryRoot(invokedFrom));
 const owner = realHostProbe.stat(workspace);
 if (!owner?.isDirectory) fail(`workspace "${workspace}" is not a folder on this machine`);
-const file = developerStackFile({ stack, workspace, uid: owner.uid, gid: owner.gid, agent: "claude" });
+const file = developerStackFile({ stack, workspace, uid: owner.uid, gid: owner.gid });
 const target = path.join(projectDir, file.path);
 if (fs.existsSync(target)) fail(`${file.path} already exists; pick another name or edit that file`);
 
@@ -57,4 +57,4 @@ if (!hasPulumi) {
   });
   if (init.status !== 0) fail(`pulumi stack init ${stack} failed (see above); the stack file is written`);
 }
-console.log(`Next: pulumi config set --secret anthropicApiKey <key> && AGENT_SANDBOX_STACK=${stack} npm run preview`);
+console.log(`Next: npm run pulumi -- config set --stack ${stack} --secret anthropicApiKey <key> && AGENT_SANDBOX_STACK=${stack} npm run preview`);

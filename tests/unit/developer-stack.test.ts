@@ -9,7 +9,7 @@ import { makeWorkspace } from "./support/program";
 describe("npm run stack:new", () => {
   it("writes a stack file that the program's own config schema and host checks accept", () => {
     const workspace = makeWorkspace();
-    const file = developerStackFile({ stack: "alice", workspace: workspace.dir, uid: workspace.uid, gid: workspace.gid, agent: "claude" });
+    const file = developerStackFile({ stack: "alice", workspace: workspace.dir, uid: workspace.uid, gid: workspace.gid });
     expect(file.path).toBe("Pulumi.alice.yaml");
     const config = validateStackFile(parse(file.text).config, realHostProbe);
     expect(config.sandboxes).toMatchObject([{ name: "main", workspace: workspace.dir, agent: "claude", mode: "rw" }]);
@@ -18,7 +18,7 @@ describe("npm run stack:new", () => {
 
   it("refuses to write a stack whose agent UID could not write the workspace", () => {
     const workspace = makeWorkspace();
-    const file = developerStackFile({ stack: "bob", workspace: workspace.dir, uid: workspace.uid + 1, gid: workspace.gid, agent: "claude" });
+    const file = developerStackFile({ stack: "bob", workspace: workspace.dir, uid: workspace.uid + 1, gid: workspace.gid });
     expect(() => validateStackFile(parse(file.text).config, realHostProbe)).toThrow(
       new RegExp(`sandboxes\\[0\\]\\.workspace: .* is owned by UID ${workspace.uid} but the agent runs as UID ${workspace.uid + 1}`),
     );
@@ -36,7 +36,7 @@ describe("committed example stacks", () => {
 
   it.each(stackFiles)("%s passes the config schema", (name) => {
     const config = parse(fs.readFileSync(path.join(root, name), "utf8")).config;
-    // Their folders are examples (another developer's paths), so only the pure schema applies here.
+    // Their folders are examples (another developer's paths): a probe that finds them all lets the schema judge.
     const lenientProbe = { cpuCount: () => 64, stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }), readText: () => "-----BEGIN CERTIFICATE-----", realPath: (p: string) => p };
     expect(() => validateStackFile(config, lenientProbe)).not.toThrow();
   });
