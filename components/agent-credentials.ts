@@ -6,11 +6,11 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { SECRETS_PATH } from "./host-paths";
 import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
 import { cleanEnvPrefix } from "./shell";
 
-/** Where credential files appear inside a sandbox. */
-export const SECRETS_PATH = "/run/agent-secrets";
+export { SECRETS_PATH };
 
 export interface AgentCredentialsArgs {
   readonly identity: StackIdentity;

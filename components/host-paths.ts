@@ -42,6 +42,9 @@ export const UNSAFE_ACKNOWLEDGEMENTS = [
 ] as const;
 export type UnsafeAcknowledgement = (typeof UNSAFE_ACKNOWLEDGEMENTS)[number];
 
+/** Where credential files appear inside a sandbox: always mounted read-only (program and policy pack). */
+export const SECRETS_PATH = "/run/agent-secrets";
+
 /** The container label that carries the acknowledged unsafe settings, e.g. `privileged,host-network`. */
 export const ACKNOWLEDGED_UNSAFE_LABEL = "dev.agent-sandbox.acknowledged-unsafe";
 

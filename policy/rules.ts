@@ -32,10 +32,9 @@ import {
   judgeHostBind,
   looksLikeCredentialPath,
   normalizeHostPath,
+  SECRETS_PATH,
 } from "../components/host-paths";
 
-/** The container folder where the program bind-mounts credential files (always read-only). */
-export const SECRETS_MOUNT_DIR = "/run/agent-secrets";
 
 export interface RuleOptions {
   /** Home folder of the user running Pulumi: its root, `~/.ssh` and credentials are judged against it. */
@@ -56,14 +55,20 @@ export interface ContainerRule {
   readonly check: (inputs: Record<string, unknown>, opts: RuleOptions) => Finding[];
 }
 
-/** A host folder bound into the container, from `mounts` (type bind) or `volumes` (hostPath). */
-export interface HostBind {
-  readonly source: string;
+/** Something mounted into the container, from `mounts` (any type) or `volumes`. */
+interface ContainerMount {
+  /** Host path for a bind, volume name for a volume, undefined for tmpfs. */
+  readonly source?: string;
   readonly target: string;
   readonly readOnly: boolean;
+  /** True for a host folder or file (`mounts` type bind, `volumes` hostPath). */
+  readonly fromHost: boolean;
   /** Where it was declared, for messages: `mounts[0]`, `volumes[2]`. */
   readonly at: string;
 }
+
+/** A host folder bound into the container. */
+type HostBind = ContainerMount & { readonly source: string };
 
 function asArray(value: unknown): unknown[] {
   return Array.isArray(value) ? value : [];
@@ -77,27 +82,27 @@ function asString(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-/** Every host bind the container declares, in `mounts` then `volumes` order. */
-export function hostBinds(inputs: Record<string, unknown>): HostBind[] {
-  const fromMounts = asArray(inputs.mounts).flatMap((entry, index) => {
+/** Every mount the container declares, in `mounts` then `volumes` order. */
+function containerMounts(inputs: Record<string, unknown>): ContainerMount[] {
+  const fromMounts = asArray(inputs.mounts).map((entry, index) => {
     const mount = asRecord(entry);
-    const source = asString(mount.source);
-    return mount.type === "bind" && source !== undefined
-      ? [{ source, target: asString(mount.target) ?? "", readOnly: mount.readOnly === true, at: `mounts[${index}]` }]
-      : [];
+    return { source: asString(mount.source), target: asString(mount.target) ?? "", readOnly: mount.readOnly === true, fromHost: mount.type === "bind", at: `mounts[${index}]` };
   });
-  const fromVolumes = asArray(inputs.volumes).flatMap((entry, index) => {
+  const fromVolumes = asArray(inputs.volumes).map((entry, index) => {
     const volume = asRecord(entry);
-    const source = asString(volume.hostPath);
-    return source !== undefined
-      ? [{ source, target: asString(volume.containerPath) ?? "", readOnly: volume.readOnly === true, at: `volumes[${index}]` }]
-      : [];
+    const hostPath = asString(volume.hostPath);
+    return { source: hostPath ?? asString(volume.volumeName), target: asString(volume.containerPath) ?? "", readOnly: volume.readOnly === true, fromHost: hostPath !== undefined, at: `volumes[${index}]` };
   });
   return [...fromMounts, ...fromVolumes];
 }
 
+/** Every host bind the container declares. */
+function hostBinds(inputs: Record<string, unknown>): HostBind[] {
+  return containerMounts(inputs).filter((mount): mount is HostBind => mount.fromHost && mount.source !== undefined);
+}
+
 /** The acknowledged names on the container's ACKNOWLEDGED_UNSAFE_LABEL, empty when there is none. */
-export function acknowledgedUnsafe(inputs: Record<string, unknown>): Set<string> {
+function acknowledgedUnsafe(inputs: Record<string, unknown>): Set<string> {
   const label = asArray(inputs.labels).map(asRecord).find((entry) => entry.label === ACKNOWLEDGED_UNSAFE_LABEL);
   const value = asString(label?.value) ?? "";
   return new Set(value.split(",").map((item) => item.trim()).filter((item) => item.length > 0));
@@ -218,17 +223,17 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
   },
   {
     name: "credentials-read-only",
-    description: `Credentials must be mounted read-only: binds into ${SECRETS_MOUNT_DIR} and binds of key, token or cloud-login files.`,
+    description: `Credentials must be mounted read-only: whatever is mounted into ${SECRETS_PATH} (the program's credentials volume) and binds of key, token or cloud-login files.`,
     check: (inputs, { homeDir }) =>
-      hostBinds(inputs)
+      containerMounts(inputs)
         .filter(
-          (bind) =>
-            !bind.readOnly &&
-            (isSameOrInside(normalizeHostPath(bind.target, homeDir), SECRETS_MOUNT_DIR) ||
-              looksLikeCredentialPath(bind.source, homeDir)),
+          (mount) =>
+            !mount.readOnly &&
+            (isSameOrInside(normalizeHostPath(mount.target, homeDir), SECRETS_PATH) ||
+              (mount.fromHost && mount.source !== undefined && looksLikeCredentialPath(mount.source, homeDir))),
         )
-        .map((bind) => ({
-          message: `${bind.at} binds ${bind.source} to ${bind.target} read-write, so the agent could alter a credential; set readOnly: true`,
+        .map((mount) => ({
+          message: `${mount.at} mounts ${mount.source ?? "a tmpfs"} at ${mount.target} read-write, so the agent could alter a credential; set readOnly: true`,
         })),
   },
 ];

@@ -2,29 +2,33 @@ import { describe, expect, it } from "vitest";
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
-import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../components/host-paths";
+import { containerArgsFor } from "../../components/agent-sandbox";
+import { parseStackConfig } from "../../components/config";
+import { egressPolicyFor } from "../../components/egress";
+import { proxyContainerArgs } from "../../components/egress-proxy";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/host-paths";
 
 const homeDir = "/home/dev";
 
-/** The container the program declares: every hardening setting on. */
+const identity = { project: "agent-sandbox", stack: "dev" };
+const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir }).sandboxes;
+
+/** The sandbox container exactly as the program declares it (plain values where the program has outputs). */
 function hardenedContainer(): Record<string, unknown> {
-  return {
-    name: "agent-sandbox-dev-claude",
-    image: "agent-sandbox-agent:dev",
-    user: "1000:1000",
-    capabilities: { drops: ["ALL"] },
-    securityOpts: ["no-new-privileges:true"],
-    readOnly: true,
-    memory: 8192,
-    mounts: [
-      { type: "bind", source: "/home/dev/src/app", target: "/workspace" },
-      { type: "volume", source: "agent-sandbox-dev-claude-home", target: "/home/agent" },
-      { type: "tmpfs", target: "/tmp" },
-      { type: "bind", source: "/home/dev/.config/agent-sandbox/api-key", target: "/run/agent-secrets/api-key", readOnly: true },
-      { type: "bind", source: "/home/dev/.config/agent-sandbox/git-token", target: "/run/agent-secrets/git-token", readOnly: true },
-    ],
-    labels: [{ label: "dev.agent-sandbox.managed-by", value: "agent-sandbox" }],
-  };
+  const args = containerArgsFor(identity, sandbox, { uid: 1000, gid: 1000 }, {
+    imageId: "sha256:agent",
+    networkName: "agent-sandbox-dev-main-net",
+    homeVolume: "agent-sandbox-dev-main-home",
+    credentialsVolume: "agent-sandbox-dev-credentials",
+  });
+  return JSON.parse(JSON.stringify(args));
+}
+
+/** The sandbox's egress proxy container as the program declares it. */
+function proxyContainer(): Record<string, unknown> {
+  const policy = egressPolicyFor(sandbox.egress, sandbox.agent);
+  const args = proxyContainerArgs({ identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" }, { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" });
+  return JSON.parse(JSON.stringify(args));
 }
 
 function argsFor(props: Record<string, unknown>, type = CONTAINER_TYPE): ResourceValidationArgs {
@@ -77,6 +81,10 @@ describe("agent-sandbox-hardening policies", () => {
 
   it.each(hardeningPolicies.map((p) => p.name))("%s passes the hardened container the program declares", async (name) => {
     expect(await violationsOf(name, hardenedContainer())).toEqual([]);
+  });
+
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the egress proxy container the program declares", async (name) => {
+    expect(await violationsOf(name, proxyContainer())).toEqual([]);
   });
 
   it("ignore resources that are not Docker containers", async () => {
@@ -152,6 +160,15 @@ describe("agent-sandbox-hardening policies", () => {
   it("refuses a credential bind into /run/agent-secrets without readOnly", async () => {
     const mounts = [{ type: "bind", source: "/srv/secrets/key", target: "/run/agent-secrets/api-key" }];
     expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([expect.stringMatching(/read-write.*readOnly: true/)]);
+  });
+
+  it("refuses the program's credentials volume when it is mounted writable", async () => {
+    const mounts = (hardenedContainer().mounts as { target: string; readOnly?: boolean }[]).map((mount) =>
+      mount.target === SECRETS_PATH ? { ...mount, readOnly: false } : mount,
+    );
+    expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([
+      expect.stringMatching(/agent-sandbox-dev-credentials at \/run\/agent-secrets read-write/),
+    ]);
   });
 
   it("refuses a read-write bind of a cloud login folder anywhere in the container", async () => {
