@@ -13,8 +13,8 @@ import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./n
 
 /** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
 export const PROXY_USER = "13:13";
-const PROXY_MEMORY_MB = 128;
-const PROXY_PIDS = 64;
+export const PROXY_MEMORY_MB = 128;
+export const PROXY_PIDS = 64;
 // Docker before 25 runs the first check only after one interval; the check is one local request, so a short one is cheap.
 const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
 

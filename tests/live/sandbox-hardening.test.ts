@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { egressProxyObjectNames, PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
 import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
 import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
 
@@ -127,6 +128,33 @@ describe("sandbox hardening of the real program (live)", () => {
       const mounts = (info.Mounts as { Source?: string; Destination: string }[]).map((m) => `${m.Source ?? ""} -> ${m.Destination}`);
       expect(mounts.filter((m) => m.includes("docker.sock")), evidence).toEqual([]);
       expect(Object.keys(info.NetworkSettings.Networks), evidence).toEqual([`${containerOf(sandbox)}-net`]);
+    }
+  });
+
+  it("runs each sandbox's egress proxy, as the program declares it, non-root without capabilities, privileges or writable root, within its limits, healthy", async (context) => {
+    suite.requireDeployed(context);
+    for (const sandbox of ["alpha", "beta"]) {
+      const proxy = egressProxyObjectNames({ project: PROJECT, stack: STACK }, sandbox).container;
+      const info = await inspect(proxy);
+      expect(
+        {
+          user: info.Config.User,
+          capDrop: info.HostConfig.CapDrop,
+          privileged: info.HostConfig.Privileged,
+          securityOpt: info.HostConfig.SecurityOpt,
+          readOnly: info.HostConfig.ReadonlyRootfs,
+          memory: info.HostConfig.Memory,
+          pids: info.HostConfig.PidsLimit,
+          health: info.State.Health?.Status,
+        },
+        JSON.stringify(info.HostConfig, null, 1),
+      ).toEqual({ user: PROXY_USER, capDrop: ["ALL"], privileged: false, securityOpt: ["no-new-privileges:true"], readOnly: true, memory: PROXY_MEMORY_MB * 1024 * 1024, pids: PROXY_PIDS, health: "healthy" });
+      // What Squid itself runs with, read from inside.
+      const status = await execIn(proxy, "grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/1/status; touch /etc/x", { user: PROXY_USER });
+      expect(status.output, JSON.stringify(status)).toMatch(/Uid:\s+13\s/);
+      expect(status.output).toMatch(/CapEff:\s+0+\n/);
+      expect(status.output).toMatch(/NoNewPrivs:\s+1/);
+      expect(status.output).toMatch(/Read-only file system/);
     }
   });
 
