@@ -1,4 +1,6 @@
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -87,5 +89,47 @@ describe("GitHub workflows", () => {
       "preview.yml: preview policy",
       "up.yml: up policy",
     ]);
+  });
+});
+
+describe("scripts/ci-stack-prereqs.sh (preview.yml, up.yml)", () => {
+  const script = path.resolve(__dirname, "../../scripts/ci-stack-prereqs.sh");
+
+  /** Runs the script with a stand-in docker that records DOCKER_HOST, in a throwaway HOME. */
+  function prereqs(stack: string, env: Record<string, string>) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ci-prereqs-"));
+    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\necho "$DOCKER_HOST" > "${dir}/docker-host"\necho "Docker 20.10"\n`, { mode: 0o755 });
+    const result = spawnSync("bash", [script, stack], {
+      env: { PATH: `${dir}:${process.env.PATH}`, HOME: dir, PULUMI_BACKEND_URL: "s3://state/agent-sandbox", ...env },
+      encoding: "utf8",
+    });
+    const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8") : undefined);
+    return { ...result, dockerHost: read("docker-host")?.trim(), key: read(".ssh/agent-sandbox-engine"), sshConfig: read(".ssh/config") };
+  }
+
+  it("refuses to run against the throwaway runner's file backend", () => {
+    const result = prereqs("team", { PULUMI_BACKEND_URL: "" });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/::error::Repository secret PULUMI_BACKEND_URL is empty/);
+  });
+
+  it("asks for the ssh key of a stack whose engine is reached over ssh", () => {
+    const result = prereqs("team", {});
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/engine at ssh:\/\/sandbox@sandbox-host: set the repository secret SANDBOX_SSH_KEY/);
+  });
+
+  it("installs the key and checks the stack's own engine, not the runner's", () => {
+    const result = prereqs("team", { SANDBOX_SSH_KEY: "-----BEGIN OPENSSH PRIVATE KEY-----", SANDBOX_SSH_KNOWN_HOSTS: "sandbox-host ssh-ed25519 AAAA" });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.dockerHost).toBe("ssh://sandbox@sandbox-host");
+    expect(result.key).toBe("-----BEGIN OPENSSH PRIVATE KEY-----\n");
+    expect(result.sshConfig).toMatch(/^IdentityFile .*agent-sandbox-engine$/m);
+  });
+
+  it("checks the runner's own engine for a stack without docker.host", () => {
+    const result = prereqs("dev", {});
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.dockerHost).toBe("unix:///var/run/docker.sock");
   });
 });
