@@ -15,12 +15,12 @@ export const ENGINE_SOCKET_NAMES: readonly string[] = ["docker.sock", "docker.so
 /** Docker's namespace modes that share a host namespace with the container. */
 export const HOST_NAMESPACE_MODE = "host";
 
-/** The container namespaces Docker can share with the host, by the name the provider input uses. */
+/** The container namespaces Docker can share with the host: the acknowledgement each needs, and its provider input. */
 export const HOST_NAMESPACE_INPUTS = {
-  network: "networkMode",
-  pid: "pidMode",
-  ipc: "ipcMode",
-  userns: "usernsMode",
+  "host-network": "networkMode",
+  "host-pid": "pidMode",
+  "host-ipc": "ipcMode",
+  "host-userns": "usernsMode",
 } as const;
 
 /**

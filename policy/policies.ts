@@ -9,7 +9,7 @@ import { CONTAINER_RULES, ContainerRule, ruleViolations } from "./rules";
 /** The Pulumi type token of @pulumi/docker's Container. */
 export const CONTAINER_TYPE = "docker:index/container:Container";
 
-/** Policy config every rule accepts: `{"<policy>": {"homeDir": "/home/alice"}}` via --policy-pack-config. */
+/** Policy config of the rules that judge host paths: `{"<policy>": {"homeDir": "/home/alice"}}` via --policy-pack-config. */
 interface HostConfig {
   readonly homeDir?: string;
 }
@@ -19,11 +19,9 @@ function policyFor(rule: ContainerRule): ResourceValidationPolicy {
     name: rule.name,
     description: rule.description,
     enforcementLevel: "mandatory",
-    configSchema: {
-      properties: {
-        homeDir: { type: "string", description: "Home folder binds are judged against (default: the CLI user's)." },
-      },
-    },
+    configSchema: rule.readsHomeDir
+      ? { properties: { homeDir: { type: "string", description: "Home folder binds are judged against (default: the CLI user's)." } } }
+      : undefined,
     validateResource: (args, reportViolation) => {
       if (args.type !== CONTAINER_TYPE) {
         return;

@@ -53,6 +53,8 @@ export interface ContainerRule {
   readonly description: string;
   /** Reads only the inputs it judges, so an input unknown during preview skips this rule alone. */
   readonly check: (inputs: Record<string, unknown>, opts: RuleOptions) => Finding[];
+  /** Judges host paths against the home folder, so its policy takes the `homeDir` setting. */
+  readonly readsHomeDir?: true;
 }
 
 /** Something mounted into the container, from `mounts` (any type) or `volumes`. */
@@ -116,6 +118,7 @@ const UID_ZERO = /^(root|0)(:.*)?$/;
 export const CONTAINER_RULES: readonly ContainerRule[] = [
   {
     name: "no-docker-socket",
+    readsHomeDir: true,
     description: "Sandbox containers must not mount the container engine's API socket, which is root on the host.",
     check: (inputs, { homeDir }) =>
       hostBinds(inputs)
@@ -198,18 +201,16 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     name: "no-host-namespaces",
     description: "Sandbox containers must not share the host's network, PID, IPC or user namespace.",
     check: (inputs) =>
-      Object.entries(HOST_NAMESPACE_INPUTS)
+      (Object.entries(HOST_NAMESPACE_INPUTS) as [UnsafeAcknowledgement, string][])
         .filter(([, input]) => inputs[input] === HOST_NAMESPACE_MODE)
-        .map(([kind, input]) => {
-          const acknowledgement = `host-${kind}` as UnsafeAcknowledgement;
-          return {
-            message: `${input} is "${HOST_NAMESPACE_MODE}", sharing the host's ${kind} namespace; remove it, ${ACK_HINT(acknowledgement)}`,
-            acknowledgement,
-          };
-        }),
+        .map(([acknowledgement, input]) => ({
+          message: `${input} is "${HOST_NAMESPACE_MODE}", sharing the host's ${acknowledgement.slice("host-".length)} namespace; remove it, ${ACK_HINT(acknowledgement)}`,
+          acknowledgement,
+        })),
   },
   {
     name: "no-sensitive-host-paths",
+    readsHomeDir: true,
     description:
       "Sandbox containers must not bind-mount /, the home folder itself, system folders (/etc, /run, /proc, /sys, /dev, /boot) or ~/.ssh read-write.",
     check: (inputs, { homeDir }) =>
@@ -223,6 +224,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
   },
   {
     name: "credentials-read-only",
+    readsHomeDir: true,
     description: `Credentials must be mounted read-only: whatever is mounted into ${SECRETS_PATH} (the program's credentials volume) and binds of key, token or cloud-login files.`,
     check: (inputs, { homeDir }) =>
       containerMounts(inputs)
