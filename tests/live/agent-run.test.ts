@@ -3,13 +3,18 @@
  * engine through the live harness, its agent runs driven by the real Claude Code CLI inside the sandbox
  * against the Messages API stand-in on the host, reached only through the sandbox's egress proxy.
  */
-import { execFile, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxObjectNames } from "../../components/agent-sandbox";
+import { parseStackConfig } from "../../components/config";
+import { HOST_GATEWAY_NAME } from "../../components/egress";
+import { egressProxyObjectNames } from "../../components/egress-proxy";
 import { secretConfig, type LiveStack } from "./harness";
+import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
+import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "./support/engine";
 import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
 import {
   agentWorkspace,
@@ -20,27 +25,24 @@ import {
   LOCAL_IMAGES,
   liveConfig,
   LiveSuite,
+  PROJECT,
   sandboxEntry,
   startHostService,
   type HostService,
 } from "./support/live-program";
 
-const run = promisify(execFile);
-const docker = async (...args: string[]) => (await run("docker", args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
-
 const STACK = `agentrun-${process.pid}`;
 const FAILING_STACK = `agentfail-${process.pid}`;
-const PROJECT = "agent-sandbox";
 const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;
 /** Quotes, a command substitution and a newline: a shell reading the prompt would mangle or run it. */
-const PROMPT = `Create hello.txt saying "hello" and 'hi', never run $(touch /tmp/pwned) or \`id\`;\nthen say you are done.`;
-const WRITTEN = "Hello from the sandbox\n";
-const FINAL_TEXT = "Created hello.txt for you.";
+const PROMPT = `Create ${WRITTEN_FILE} saying "hello" and 'hi', never run $(touch /tmp/pwned) or \`id\`;\nthen say you are done.`;
+const FINAL_TEXT = `Created ${WRITTEN_FILE} for you.`;
 const ADDED_NAME = "registry.example.com";
-const PINNED_VERSION = "2.1.330";
+/** The Claude Code release the program pins when the stack config names none (these stacks name none). */
+const PINNED_VERSION = parseStackConfig({ workspace: "/tmp" }, { homeDir: "/nonexistent" }).image.agentVersion;
 
 const SCRIPT: ScriptedTurn[] = [
-  { kind: "tool_use", name: "Write", input: { file_path: "/workspace/hello.txt", content: WRITTEN }, text: "I'll create hello.txt." },
+  { kind: "tool_use", name: "Write", input: { file_path: `/workspace/${WRITTEN_FILE}`, content: WRITTEN_CONTENT }, text: `I'll create ${WRITTEN_FILE}.` },
   { kind: "text", text: FINAL_TEXT },
 ];
 const FAILING_SCRIPT: ScriptedTurn[] = [
@@ -53,8 +55,8 @@ let failingApi: FakeMessagesApi;
 let workspace: string;
 const suite = new LiveSuite(STACK);
 
-const container = (suffix = "") => `${PROJECT}-${STACK}-main${suffix}`;
-const proxy = () => container("-egress");
+const SANDBOX = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
+const PROXY = egressProxyObjectNames({ project: PROJECT, stack: STACK }, "main");
 
 function configFor(apiPort: number, options: { allow?: string[]; env?: Record<string, string>; workspace: string }) {
   return liveConfig({
@@ -64,7 +66,7 @@ function configFor(apiPort: number, options: { allow?: string[]; env?: Record<st
         workspace: options.workspace,
         probe,
         egress: { hostPorts: [apiPort], ...(options.allow ? { allow: options.allow } : {}) },
-        extra: { env: { ANTHROPIC_BASE_URL: `http://host.docker.internal:${apiPort}`, ...options.env } },
+        extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${apiPort}`, ...options.env } },
       }),
     ],
     runs: [{ name: "write-hello", sandbox: "main", prompt: PROMPT, maxTurns: 5 }],
@@ -73,11 +75,7 @@ function configFor(apiPort: number, options: { allow?: string[]; env?: Record<st
 }
 
 const agentImageId = (deployed: LiveStack) => (deployed.outputs.agentImage as { imageId: string }).imageId;
-const containerId = async (name: string) => (await docker("inspect", "-f", "{{.Id}}", name)).trim();
-const logsOf = async (name: string) => {
-  const { stdout, stderr } = await run("docker", ["logs", name], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout + stderr;
-};
+const containerId = async (name: string) => (await inspectContainer(name)).Id;
 const runCommand = (deployed: LiveStack) => deployed.resources.find((r) => r.type === "command:local:Command" && r.name === "run-write-hello");
 
 /**
@@ -144,7 +142,7 @@ describe("agent runs of the real program (live)", () => {
     const layers = async (ref: string) => JSON.parse(await docker("inspect", "-f", "{{json .RootFS.Layers}}", ref)) as string[];
     const [baseLayers, agentLayers] = [await layers(LOCAL_IMAGES.baseImage), await layers(agentImageId(deployed))];
     expect(agentLayers.slice(0, baseLayers.length)).toEqual(baseLayers);
-    const version = await execIn(container(), "claude --version");
+    const version = await execIn(SANDBOX.container, "claude --version");
     expect(version.output, JSON.stringify(version)).toContain(PINNED_VERSION);
 
     const bundle = fs.readFileSync(HOST_CA_BUNDLE, "utf8");
@@ -152,7 +150,7 @@ describe("agent runs of the real program (live)", () => {
     // A body line (not the first, which many certificates share) that occurs once in the machine's bundle.
     const needle = lines.slice(1).find((line) => bundle.split(line).length === 2);
     expect(needle, `no unique line in the last certificate of ${HOST_CA_BUNDLE}`).toBeDefined();
-    const baseBundle = await docker("run", "--rm", "--network", "none", "--label", "dev.agent-sandbox.managed-by=agent-sandbox", "--label", `dev.agent-sandbox.test=${STACK}`, LOCAL_IMAGES.baseImage, "cat", "/etc/ssl/certs/ca-certificates.crt");
+    const baseBundle = await docker("run", "--rm", "--network", "none", ...labelArgs(testLabels(STACK)), LOCAL_IMAGES.baseImage, "cat", "/etc/ssl/certs/ca-certificates.crt");
     expect(baseBundle, "the last certificate is one of Debian's public CAs, so it proves nothing").not.toContain(needle);
 
     const image = agentImageId(deployed);
@@ -172,9 +170,9 @@ describe("agent runs of the real program (live)", () => {
     expect(result, evidence).toMatchObject({ success: true, result: FINAL_TEXT });
     expect(result.turns, evidence).toBeGreaterThanOrEqual(2);
 
-    const file = path.join(workspace, "hello.txt");
+    const file = path.join(workspace, WRITTEN_FILE);
     expect(fs.existsSync(file), evidence).toBe(true);
-    expect(fs.readFileSync(file, "utf8")).toBe(WRITTEN);
+    expect(fs.readFileSync(file, "utf8")).toBe(WRITTEN_CONTENT);
     const owner = fs.statSync(file);
     expect(`${owner.uid}:${owner.gid}`).toBe(`${AGENT_UID}:${AGENT_GID}`);
 
@@ -184,17 +182,17 @@ describe("agent runs of the real program (live)", () => {
     expect(first.includes(JSON.stringify(PROMPT).slice(1, -1)), `prompt not found in the first request: ${first.slice(0, 4000)}`).toBe(true);
     expect(scripted.length, evidence).toBeGreaterThanOrEqual(2);
     expect(new Set(scripted.map((request) => request.apiKey))).toEqual(new Set([API_KEY]));
-    expect((await execIn(container(), "test -e /tmp/pwned && echo ran || echo clean")).output.trim()).toBe("clean");
+    expect((await execIn(SANDBOX.container, "test -e /tmp/pwned && echo ran || echo clean")).output.trim()).toBe("clean");
   });
 
   it("keeps the API key out of inspect, history, logs, stack outputs and the run's recorded output", async (context) => {
     const deployed = suite.requireDeployed(context);
     const places: Record<string, string> = {
-      "sandbox Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", container()),
-      "proxy Config.Env": await docker("inspect", "-f", "{{json .Config.Env}}", proxy()),
+      "sandbox Config.Env": JSON.stringify((await inspectContainer(SANDBOX.container)).Config.Env),
+      "proxy Config.Env": JSON.stringify((await inspectContainer(PROXY.container)).Config.Env),
       "agent image history": await docker("history", "--no-trunc", agentImageId(deployed)),
-      "sandbox logs": await logsOf(container()),
-      "proxy logs": await logsOf(proxy()),
+      "sandbox logs": await logsOf(SANDBOX.container),
+      "proxy logs": await logsOf(PROXY.container),
       "stack outputs": JSON.stringify(deployed.outputs),
       "run stdout": String(runCommand(deployed)?.outputs.stdout ?? ""),
       "run stderr": String(runCommand(deployed)?.outputs.stderr ?? ""),
@@ -206,27 +204,26 @@ describe("agent runs of the real program (live)", () => {
 
   it("reaches the stand-in only through the proxy: the proxy logs the request and a direct connection fails", async (context) => {
     suite.requireDeployed(context);
-    const log = await logsOf(proxy());
+    const log = await logsOf(PROXY.container);
     // The CLI honours HTTP_PROXY for the http:// base URL: Squid logs the forwarded request with its full URL.
-    expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://host\\.docker\\.internal:${api.port}/v1/messages`));
+    const hostName = HOST_GATEWAY_NAME.replaceAll(".", "\\.");
+    expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://${hostName}:${api.port}/v1/messages`));
 
-    const bridgeGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", "bridge")).trim();
-    const proxyGateway = (await docker("network", "inspect", "-f", "{{(index .IPAM.Config 0).Gateway}}", `${PROJECT}-${STACK}-main-egress-net`)).trim();
-    for (const target of ["host.docker.internal", bridgeGateway, proxyGateway]) {
-      const direct = await execIn(container(), `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
+    for (const target of [HOST_GATEWAY_NAME, await networkGateway("bridge"), await networkGateway(PROXY.network)]) {
+      const direct = await execIn(SANDBOX.container, `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
       expect(direct.exitCode, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
     }
   });
 
   it("applies a changed allowlist on redeploy by replacing the proxy only, without rebuilding the agent image", async (context) => {
     const before = suite.requireDeployed(context);
-    const ids = { image: agentImageId(before), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
+    const ids = { image: agentImageId(before), sandbox: await containerId(SANDBOX.container), proxy: await containerId(PROXY.container) };
     const after = await suite.deploy(STACK, configFor(api.port, { workspace, allow: [ADDED_NAME] }));
-    const now = { image: agentImageId(after), sandbox: await containerId(container()), proxy: await containerId(proxy()) };
+    const now = { image: agentImageId(after), sandbox: await containerId(SANDBOX.container), proxy: await containerId(PROXY.container) };
     expect(now.image, JSON.stringify({ ids, now })).toBe(ids.image);
     expect(now.sandbox, JSON.stringify({ ids, now })).toBe(ids.sandbox);
     expect(now.proxy, JSON.stringify({ ids, now })).not.toBe(ids.proxy);
-    const env = JSON.parse(await docker("inspect", "-f", "{{json .Config.Env}}", proxy())) as string[];
+    const env = (await inspectContainer(PROXY.container)).Config.Env;
     const encoded = env.find((entry) => entry.startsWith("SQUID_CONF_B64="));
     expect(encoded, JSON.stringify(env)).toBeDefined();
     expect(Buffer.from(encoded!.slice("SQUID_CONF_B64=".length), "base64").toString("utf8")).toContain(ADDED_NAME);

@@ -2,17 +2,17 @@
  * Live proof of the hardening promises: the REAL program (index.ts) deployed on the local engine through the
  * live harness, two allowlist sandboxes side by side, and each promise attacked from inside a sandbox.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxObjectNames } from "../../components/agent-sandbox";
+import { PROXY_PORT } from "../../components/egress";
 import { egressProxyObjectNames, PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
+import { LABEL_PREFIX } from "../../components/naming";
 import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
+import { docker, inspectContainer, waitHealthy } from "./support/engine";
 import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
-
-const run = promisify(execFile);
-const docker = async (...args: string[]) => (await run("docker", args, { maxBuffer: 16 * 1024 * 1024 })).stdout;
 
 const STACK = `hardening-${process.pid}`;
 const BROKEN_STACK = `hardening-broken-${process.pid}`;
@@ -28,9 +28,10 @@ let unlisted: HostService;
 const workspaces: Record<"alpha" | "beta", string> = { alpha: "", beta: "" };
 const suite = new LiveSuite(STACK);
 
-const containerOf = (sandbox: string) => `${PROJECT}-${STACK}-${sandbox}`;
-const ALPHA = containerOf("alpha");
-const BETA = containerOf("beta");
+const namesOf = (sandbox: string) => sandboxObjectNames({ project: PROJECT, stack: STACK }, sandbox);
+const proxyNamesOf = (sandbox: string) => egressProxyObjectNames({ project: PROJECT, stack: STACK }, sandbox);
+const ALPHA = namesOf("alpha").container;
+const BETA = namesOf("beta").container;
 
 function configWith(alphaMemory: string) {
   const limits = (memory: string) => ({ resources: { memory, pids: PIDS } });
@@ -40,18 +41,6 @@ function configWith(alphaMemory: string) {
       sandboxEntry({ name: "beta", workspace: workspaces.beta, probe, extra: limits(MEMORY) }),
     ],
   });
-}
-
-/** docker inspect JSON, untyped: the tests assert the fields they read, and print the rest as evidence. */
-const inspect = async (name: string): Promise<any> => JSON.parse(await docker("inspect", name))[0];
-
-async function waitHealthy(name: string, seconds = 60): Promise<string> {
-  let status = "";
-  for (const deadline = Date.now() + seconds * 1000; Date.now() < deadline; await new Promise((done) => setTimeout(done, 500))) {
-    status = (await docker("inspect", "-f", "{{.State.Health.Status}} {{.State.Running}}", name)).trim();
-    if (status === "healthy true") break;
-  }
-  return status;
 }
 
 interface Entry {
@@ -95,7 +84,7 @@ describe("sandbox hardening of the real program (live)", () => {
   it("deploys healthy sandboxes whose containers run as 1000:1000 without capabilities, privileges, writable root or the Docker socket, within their limits, on their own network", async (context) => {
     suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
-      const info = await inspect(containerOf(sandbox));
+      const info = await inspectContainer(namesOf(sandbox).container);
       const evidence = JSON.stringify({ HostConfig: info.HostConfig, Mounts: info.Mounts, Networks: Object.keys(info.NetworkSettings.Networks) }, null, 1);
       expect(
         {
@@ -127,15 +116,15 @@ describe("sandbox hardening of the real program (live)", () => {
       });
       const mounts = (info.Mounts as { Source?: string; Destination: string }[]).map((m) => `${m.Source ?? ""} -> ${m.Destination}`);
       expect(mounts.filter((m) => m.includes("docker.sock")), evidence).toEqual([]);
-      expect(Object.keys(info.NetworkSettings.Networks), evidence).toEqual([`${containerOf(sandbox)}-net`]);
+      expect(Object.keys(info.NetworkSettings.Networks), evidence).toEqual([namesOf(sandbox).network]);
     }
   });
 
   it("runs each sandbox's egress proxy, as the program declares it, non-root without capabilities, privileges or writable root, within its limits, healthy", async (context) => {
     suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
-      const proxy = egressProxyObjectNames({ project: PROJECT, stack: STACK }, sandbox).container;
-      const info = await inspect(proxy);
+      const proxy = proxyNamesOf(sandbox).container;
+      const info = await inspectContainer(proxy);
       expect(
         {
           user: info.Config.User,
@@ -151,7 +140,7 @@ describe("sandbox hardening of the real program (live)", () => {
       ).toEqual({ user: PROXY_USER, capDrop: ["ALL"], privileged: false, securityOpt: ["no-new-privileges:true"], readOnly: true, memory: PROXY_MEMORY_MB * 1024 * 1024, pids: PROXY_PIDS, health: "healthy" });
       // What Squid itself runs with, read from inside.
       const status = await execIn(proxy, "grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/1/status; touch /etc/x", { user: PROXY_USER });
-      expect(status.output, JSON.stringify(status)).toMatch(/Uid:\s+13\s/);
+      expect(status.output, JSON.stringify(status)).toMatch(new RegExp(`Uid:\\s+${PROXY_USER.split(":")[0]}\\s`));
       expect(status.output).toMatch(/CapEff:\s+0+\n/);
       expect(status.output).toMatch(/NoNewPrivs:\s+1/);
       expect(status.output).toMatch(/Read-only file system/);
@@ -194,7 +183,7 @@ describe("sandbox hardening of the real program (live)", () => {
 
   it("stops a fork loop in alpha at the pids limit while the host and beta keep working", async (context) => {
     suite.requireDeployed(context);
-    const initPid = (await inspect(ALPHA)).State.Pid as number;
+    const initPid = (await inspectContainer(ALPHA)).State.Pid;
     const cgroup = (file: CgroupFile) => readContainerCgroup(initPid, file);
     expect(cgroup("pidsMax")).toBe(String(PIDS));
     const failuresBefore = Number(/max (\d+)/.exec(cgroup("pidsEvents"))?.[1]);
@@ -220,17 +209,18 @@ describe("sandbox hardening of the real program (live)", () => {
       drained = Number(cgroup("pidsCurrent"));
     }
     expect(drained, "the fork loop's processes did not end").toBeLessThanOrEqual(10);
-    expect(await waitHealthy(ALPHA)).toBe("healthy true");
+    const { State: state } = await waitHealthy(ALPHA);
+    expect(`${state.Health?.Status} ${state.Running}`).toBe("healthy true");
   });
 
   it("OOM-kills a memory hog in beta inside the sandbox only, while alpha keeps running", async (context) => {
     suite.requireDeployed(context);
-    const before = await inspect(BETA);
+    const before = await inspectContainer(BETA);
     const since = Math.floor(Date.now() / 1000) - 1;
     const oomKillsBefore = Number(/oom_kill (\d+)/.exec(readContainerCgroup(before.State.Pid, "oomEvents"))?.[1]);
     // tail keeps the whole newline-free stream in memory: 2 GiB against a 512 MiB limit without swap.
     const hog = await execIn(BETA, "head -c 2G /dev/zero | tail", { timeoutMs: 60_000 });
-    const after = await inspect(BETA);
+    const after = await inspectContainer(BETA);
     const oomEvents = readContainerCgroup(after.State.Pid, "oomEvents");
     const peak = Number(readContainerCgroup(after.State.Pid, "memoryPeak"));
     const oomEventsOf = async (name: string) =>
@@ -249,7 +239,7 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(after.State.Running, evidence).toBe(true);
     expect(after.State.StartedAt, "beta restarted: the OOM kill hit its init").toBe(before.State.StartedAt);
     expect((await execIn(BETA, "echo still-here")).output.trim()).toBe("still-here");
-    expect((await inspect(ALPHA)).State.Running).toBe(true);
+    expect((await inspectContainer(ALPHA)).State.Running).toBe(true);
   });
 
   it("keeps the sandboxes apart: alpha cannot resolve beta, reach beta's proxy or see beta's files", async (context) => {
@@ -261,12 +251,13 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(resolve.exitCode, JSON.stringify(resolve)).not.toBe(0);
     expect(resolve.output.trim(), JSON.stringify(resolve)).toBe("");
 
-    const proxy = await inspect(`${BETA}-egress`);
-    const addresses = Object.values(proxy.NetworkSettings.Networks as Record<string, { IPAddress: string }>).map((n) => n.IPAddress).filter(Boolean);
-    const betaIp = (await inspect(BETA)).NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
-    const betaProxyIp = proxy.NetworkSettings.Networks[`${BETA}-net`].IPAddress as string;
+    const proxy = await inspectContainer(proxyNamesOf("beta").container);
+    const addresses = Object.values(proxy.NetworkSettings.Networks).map((n) => n.IPAddress).filter(Boolean);
+    const betaNetwork = namesOf("beta").network;
+    const betaIp = (await inspectContainer(BETA)).NetworkSettings.Networks[betaNetwork].IPAddress;
+    const betaProxyIp = proxy.NetworkSettings.Networks[betaNetwork].IPAddress;
     const probeProxy = (container: string, address: string) =>
-      execIn(container, `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 http://${address}:3128/`);
+      execIn(container, `curl -s -o /dev/null -w '%{http_code}' --noproxy '*' --max-time 3 http://${address}:${PROXY_PORT}/`);
     // The control: from beta its proxy answers (any HTTP status), so the port is open and a refusal below means something.
     const fromBeta = await probeProxy(BETA, betaProxyIp);
     expect(fromBeta, JSON.stringify(fromBeta)).toMatchObject({ exitCode: 0 });
@@ -280,7 +271,7 @@ describe("sandbox hardening of the real program (live)", () => {
 
     const files = await execIn(ALPHA, "ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl \"beta's secret\" /workspace /home /tmp 2>/dev/null; true");
     expect(files.output, JSON.stringify(files)).not.toContain("beta-only");
-    const mounts = ((await inspect(ALPHA)).Mounts as { Source?: string }[]).map((m) => m.Source ?? "");
+    const mounts = (await inspectContainer(ALPHA)).Mounts.map((m) => m.Source ?? "");
     expect(mounts).not.toContain(workspaces.beta);
   });
 
@@ -299,9 +290,9 @@ describe("sandbox hardening of the real program (live)", () => {
     const marker = `home-marker-${process.pid}`;
     const write = await execIn(ALPHA, `echo ${marker} > /home/agent/marker && cat /home/agent/marker`);
     expect(write.output.trim(), JSON.stringify(write)).toBe(marker);
-    const before = (await inspect(ALPHA)).Id;
+    const before = (await inspectContainer(ALPHA)).Id;
     await suite.deploy(STACK, configWith(REPLACED_MEMORY));
-    const after = await inspect(ALPHA);
+    const after = await inspectContainer(ALPHA);
     expect(after.Id, "changing resources.memory did not replace the container").not.toBe(before);
     expect(after.HostConfig.Memory).toBe(640 * 1024 * 1024);
     expect(after.HostConfig.PidsLimit, "the replacement lost its pids limit").toBe(PIDS);
@@ -328,7 +319,7 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(written.find((entry) => entry.path === "src/deep/notes.txt")?.mode).toBe("600");
 
     await deployed.teardown();
-    const containers = await docker("ps", "-a", "-q", "--filter", `label=dev.agent-sandbox.stack=${STACK}`);
+    const containers = await docker("ps", "-a", "-q", "--filter", `label=${LABEL_PREFIX}.stack=${STACK}`);
     expect(containers.trim(), "teardown left containers").toBe("");
     expect(snapshot(workspaces.alpha)).toEqual(left);
   });

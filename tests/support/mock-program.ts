@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { configEntries, isSecretWrapper, reveal, secretConfig } from "./pulumi-wire";
 
 export interface RecordedResource {
   readonly type: string;
@@ -34,7 +35,6 @@ export interface ProgramOptions {
   /** Keys (without prefix) to store in plain text though they are secrets, to test the refusal. */
   readonly plainSecrets?: Record<string, string>;
   readonly stack?: string;
-  readonly preview?: boolean;
   /** stdout the mocked command provider returns for agent runs. */
   readonly runStdout?: string;
   /** Receives the recorded resources even when evaluation fails. */
@@ -77,29 +77,13 @@ async function settle(value: unknown): Promise<unknown> {
   return value;
 }
 
-// Pulumi's wire encoding of a secret: {[SIG_KEY]: SECRET_SIG, value}.
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
 /** Top-level input names holding a secret anywhere inside, read from the wire form before the mocks unwrap it. */
 function secretInputNames(wire: Record<string, unknown>): string[] {
-  const holdsSecret = (value: unknown): boolean =>
-    typeof value === "object" && value !== null && ((value as Record<string, unknown>)[SIG_KEY] === SECRET_SIG || Object.values(value).some(holdsSecret));
+  const holdsSecret = (value: unknown): boolean => isSecretWrapper(value) || (typeof value === "object" && value !== null && Object.values(value).some(holdsSecret));
   return Object.entries(wire).filter(([, value]) => holdsSecret(value)).map(([key]) => key).sort();
 }
 
 type Options = RecordedResource["options"];
-
-/** The mocks leave some secrets in their wire wrapper; tests read plain values and check secretness via options. */
-function reveal(value: unknown): any {
-  if (Array.isArray(value)) return value.map(reveal);
-  if (value && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) return reveal(record.value);
-    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, reveal(inner)]));
-  }
-  return value;
-}
 
 /**
  * Evaluates index.ts once under mocks. `freshModules` must make the next import re-run the program
@@ -115,7 +99,8 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
     {
       newResource: (args) => {
         const recorded = optionsByName.get(`${args.type}::${args.name}`)!;
-        const inputs = reveal(args.inputs);
+        // The mocks leave some secrets in their wire wrapper; tests read plain values and check secretness via options.
+        const inputs = reveal(args.inputs) as Record<string, any>;
         resources.push({ type: args.type, name: args.name, inputs, options: recorded });
         return { id: `${args.name}-id`, state: mockedState(args.type, args.name, inputs, options) };
       },
@@ -123,7 +108,6 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
     },
     "agent-sandbox",
     stack,
-    options.preview ?? false,
   );
   const monitor = pulumi.runtime.getMonitor() as any;
   const registerResource = monitor.registerResource.bind(monitor);
@@ -136,11 +120,9 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
     });
     return registerResource(req, callback);
   };
-  const config: Record<string, string> = {};
-  const encode = (value: unknown) => (typeof value === "string" ? value : JSON.stringify(value));
-  for (const [key, value] of Object.entries(options.config)) config[`agent-sandbox:${key}`] = encode(value);
-  for (const [key, value] of Object.entries({ ...options.secrets, ...options.plainSecrets })) config[`agent-sandbox:${key}`] = value;
-  pulumi.runtime.setAllConfig(config, Object.keys(options.secrets ?? {}).map((key) => `agent-sandbox:${key}`));
+  const secrets = Object.fromEntries(Object.entries(options.secrets ?? {}).map(([key, value]) => [key, secretConfig(value)]));
+  const { values, secretKeys } = configEntries("agent-sandbox", { ...options.config, ...secrets, ...options.plainSecrets });
+  pulumi.runtime.setAllConfig(values, secretKeys);
 
   freshModules();
   const rawOutputs = (await load()) as Record<string, unknown>;

@@ -5,8 +5,8 @@ import { Inputs, rejectUnmapped } from "./values";
 
 /**
  * command:local:Command, after pulumi-command provider/pkg/provider/local (commandOutputs.go `run`,
- * commandController.go). The installed SDK (@pulumi/command "4.5.0") predates `logging` and
- * `addPreviousOutputInEnv`; both are still honoured if a newer SDK sends them.
+ * commandController.go). The installed SDK (@pulumi/command 1.2.1) declares `logging` and
+ * `addPreviousOutputInEnv` (local/command.d.ts), and the program sets `logging`: both are honoured.
  */
 const FIELDS = ["create", "update", "delete", "dir", "environment", "interpreter", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 
@@ -17,13 +17,14 @@ interface RunResult {
 
 /**
  * Runs one command like `run`: interpreter (default /bin/sh -c) + command, cwd `dir` or the process cwd,
- * env = the provider's whole environment, then `environment` (later keys win, as in Go's exec), then the
- * previous PULUMI_COMMAND_STDOUT/STDERR. The error carries the command and the combined output whatever
- * `logging` says: logging only decides what is streamed to the log.
+ * env = the provider's whole environment (here the harness process's, as the CLI's environment is the
+ * provider's), then `environment` (later keys win, as in Go's exec), then the previous
+ * PULUMI_COMMAND_STDOUT/STDERR. The error carries the command and the combined output whatever `logging`
+ * says: logging only decides what is streamed to the log.
  */
-function runCommand(command: string, inputs: Inputs, providerEnv: NodeJS.ProcessEnv, previous?: RunResult): Promise<RunResult> {
+function runCommand(command: string, inputs: Inputs, previous?: RunResult): Promise<RunResult> {
   const interpreter = ((inputs.interpreter ?? []) as string[]).length > 0 ? (inputs.interpreter as string[]) : ["/bin/sh", "-c"];
-  const env: NodeJS.ProcessEnv = { ...providerEnv, ...((inputs.environment ?? {}) as Record<string, string>) };
+  const env: NodeJS.ProcessEnv = { ...process.env, ...((inputs.environment ?? {}) as Record<string, string>) };
   if (previous && inputs.addPreviousOutputInEnv !== false) {
     if (previous.stdout) env.PULUMI_COMMAND_STDOUT = previous.stdout;
     if (previous.stderr) env.PULUMI_COMMAND_STDERR = previous.stderr;
@@ -61,7 +62,7 @@ function runCommand(command: string, inputs: Inputs, providerEnv: NodeJS.Process
   });
 }
 
-function tracked(name: string, inputs: Inputs, id: string, result: RunResult, providerEnv: NodeJS.ProcessEnv): Tracked {
+function tracked(name: string, inputs: Inputs, id: string, result: RunResult): Tracked {
   return {
     type: "command:local:Command",
     name,
@@ -71,25 +72,25 @@ function tracked(name: string, inputs: Inputs, id: string, result: RunResult, pr
     outputs: { ...inputs, ...result },
     // Delete runs `delete` (if declared) with the create's outputs in PULUMI_COMMAND_STDOUT/STDERR.
     destroy: async () => {
-      if (inputs.delete) await runCommand(String(inputs.delete), inputs, providerEnv, result);
+      if (inputs.delete) await runCommand(String(inputs.delete), inputs, result);
     },
     exists: async () => true,
   };
 }
 
 /** Create: runs `create` (never `delete`); the id is the logical name plus 8 random hex characters. */
-export async function realizeCommand(name: string, inputs: Inputs, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+export async function realizeCommand(name: string, inputs: Inputs): Promise<Tracked> {
   rejectUnmapped("command", inputs, FIELDS);
   const id = `${name}${randomBytes(4).toString("hex")}`;
-  const result = inputs.create ? await runCommand(String(inputs.create), inputs, providerEnv) : { stdout: "", stderr: "" };
-  return tracked(name, inputs, id, result, providerEnv);
+  const result = inputs.create ? await runCommand(String(inputs.create), inputs) : { stdout: "", stderr: "" };
+  return tracked(name, inputs, id, result);
 }
 
 /** Update (inputs changed, triggers did not): runs `update`, or `create` when no update is declared. */
-export async function updateCommand(previous: Tracked, inputs: Inputs, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+export async function updateCommand(previous: Tracked, inputs: Inputs): Promise<Tracked> {
   rejectUnmapped("command", inputs, FIELDS);
   const command = inputs.update ?? inputs.create;
   const before = { stdout: String(previous.outputs.stdout ?? ""), stderr: String(previous.outputs.stderr ?? "") };
-  const result = command ? await runCommand(String(command), inputs, providerEnv, before) : before;
-  return tracked(previous.name, inputs, previous.id, result, providerEnv);
+  const result = command ? await runCommand(String(command), inputs, before) : before;
+  return tracked(previous.name, inputs, previous.id, result);
 }

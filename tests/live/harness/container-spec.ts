@@ -10,7 +10,7 @@ import { Inputs, labelMap, parseCpus, parseGoDuration, rejectUnmapped } from "./
 const MB = 1024 * 1024;
 
 /** Container inputs the harness realizes. Anything else throws (see rejectUnmapped). */
-export const CONTAINER_FIELDS = [
+const CONTAINER_FIELDS = [
   "image", "name", "hostname", "domainname", "tty", "stdinOpen", "stopSignal", "stopTimeout", "envs", "command",
   "entrypoints", "user", "workingDir", "hosts", "ulimits", "volumes", "labels", "healthcheck", "mounts",
   "privileged", "restart", "maxRetryCount", "runtime", "rm", "readOnly", "logDriver", "logOpts", "tmpfs",

@@ -128,7 +128,7 @@ function demuxLogs(raw: Buffer, tty: boolean): string {
  * resourceDockerContainerDelete: stop with destroy_grace_seconds (0 when unset, i.e. an immediate kill),
  * force-remove with remove_volumes (default true: anonymous volumes go too), then wait for removal.
  */
-export async function destroyContainer(id: string, inputs: Inputs): Promise<void> {
+async function destroyContainer(id: string, inputs: Inputs): Promise<void> {
   const container = engine.getContainer(id);
   const ignoreMissing = (error: unknown) => {
     if (!isNotFound(error) && !String((error as Error).message).includes("is already in progress")) throw error;

@@ -5,18 +5,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
+import { BUILD_CLI } from "../support/engine";
 import { engine, isNotFound, Tracked } from "./state";
 import { Inputs, rejectUnmapped } from "./values";
 
 const run = promisify(execFile);
-
-/**
- * Client used for builds: Debian's docker.io 20.10 client. The 28.x client first on PATH refuses
- * DOCKER_BUILDKIT=1 without the buildx plugin ("BuildKit is enabled but the buildx component is missing"),
- * and the engine API's build endpoint (dockerode) cannot serve BuildKit secrets without a session, which
- * the 20.10 CLI provides. So builds shell out to this binary.
- */
-const BUILD_CLI = "/usr/bin/docker";
 
 /**
  * findImage (resource_docker_image_funcs.go): inspect by name, accept it only if it is among the listed
@@ -95,7 +88,7 @@ const BUILD_FIELDS = [
 ];
 
 /** A sha256 over every file's relative path, mode and content under the context, plus the Dockerfile. */
-export function contextHash(contextDir: string, dockerfile: string): string {
+function contextHash(contextDir: string, dockerfile: string): string {
   const hash = createHash("sha256");
   const walk = (dir: string): void => {
     for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -154,7 +147,8 @@ function cacheArgs(inputs: Inputs): string[] {
 }
 
 /**
- * dockerbuild.Image with `DOCKER_BUILDKIT=1 docker build` (20.10 client, see BUILD_CLI). Each secret goes to
+ * dockerbuild.Image with `DOCKER_BUILDKIT=1 docker build`, shelled out to BUILD_CLI: the engine API's build
+ * endpoint (dockerode) cannot serve BuildKit secrets without the session a CLI provides. Each secret goes to
  * a 0600 file passed as `--secret id=<id>,src=<file>`, removed afterwards. The builtin builder always loads
  * the result into the engine, pushes happen after with `docker push`.
  */

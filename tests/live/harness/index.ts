@@ -1,11 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
+import { LABEL_PREFIX, MANAGED_BY } from "../../../components/naming";
+import { configEntries, reveal } from "../../support/pulumi-wire";
 import { realizeCommand, updateCommand } from "./command";
 import { realizeContainer } from "./container";
 import { realizeBuildImage, realizeIndex, realizeRemoteImage } from "./images";
 import { getNetwork, realizeNetwork, realizeVolume } from "./network-volume";
 import { engine, isNotFound, Kind, RealizedResource, Tracked } from "./state";
-import { Inputs, reveal, stableJson } from "./values";
+import { Inputs, stableJson } from "./values";
 
+export { secretConfig } from "../../support/pulumi-wire";
 export type { RealizedResource } from "./state";
 
 /**
@@ -14,19 +17,11 @@ export type { RealizedResource } from "./state";
  * would apply. No Pulumi CLI is involved; MAPPING.md lists what maps to what and the known deviations.
  */
 
-/** Marks a config value as a secret (`pulumi config set --secret`). */
-export class SecretConfig {
-  constructor(readonly value: unknown) {}
-}
-export const secretConfig = (value: unknown): SecretConfig => new SecretConfig(value);
-
 export interface LiveStack {
   /** Resources declared by this deployment, in the order they were realized. */
   readonly resources: RealizedResource[];
   /** Stack outputs (the program's exports), fully resolved, secrets revealed. */
   readonly outputs: Record<string, unknown>;
-  /** Names of the outputs that were secret. */
-  readonly secretOutputs: string[];
   /**
    * Deletes everything the harness created for this stack, then anything left on the engine with the
    * stack's labels: containers (and commands' `delete`), networks, volumes (kept with keepVolumes).
@@ -49,30 +44,14 @@ export interface DeployOptions {
   stack: string;
   /** Keys without a namespace get `<project>:`; objects are JSON-encoded; wrap secrets with secretConfig(). */
   config: Record<string, unknown>;
-  /** Added to the environment of the program and of local commands (the CLI's environment). */
-  env?: Record<string, string>;
 }
 
 /** Per-stack state across deployLive calls (like a Pulumi state file), keyed by "type::logicalName". */
 const states = new Map<string, Map<string, Tracked>>();
 
-const MANAGED_BY = "dev.agent-sandbox.managed-by=agent-sandbox";
-
-function configEntries(project: string, config: Record<string, unknown>): { values: Record<string, string>; secretKeys: string[] } {
-  const values: Record<string, string> = {};
-  const secretKeys: string[] = [];
-  for (const [rawKey, rawValue] of Object.entries(config)) {
-    const key = rawKey.includes(":") ? rawKey : `${project}:${rawKey}`;
-    const value = rawValue instanceof SecretConfig ? rawValue.value : rawValue;
-    if (rawValue instanceof SecretConfig) secretKeys.push(key);
-    values[key] = typeof value === "string" ? value : JSON.stringify(value);
-  }
-  return { values, secretKeys };
-}
-
 /** Deletes tracked resources in the order the engine accepts: containers and commands, networks, volumes. */
 async function destroyAll(state: Map<string, Tracked>, keys: string[], keepVolumes: boolean, errors: string[]): Promise<void> {
-  const phases: Kind[][] = [["container", "command"], ["network"], keepVolumes ? [] : ["volume"], ["image", "passive"]];
+  const phases: Kind[][] = [["container", "command"], ["network"], keepVolumes ? [] : ["volume"], ["image"]];
   for (const kinds of phases) {
     for (const key of [...keys].reverse()) {
       const tracked = state.get(key);
@@ -89,7 +68,7 @@ async function destroyAll(state: Map<string, Tracked>, keys: string[], keepVolum
 
 /** Removes engine objects carrying the stack's labels that the state no longer knows (earlier runs, crashes). */
 async function sweepLabelled(stack: string, keepVolumes: boolean): Promise<void> {
-  const filters = JSON.stringify({ label: [MANAGED_BY, `dev.agent-sandbox.stack=${stack}`] });
+  const filters = JSON.stringify({ label: [`${LABEL_PREFIX}.managed-by=${MANAGED_BY}`, `${LABEL_PREFIX}.stack=${stack}`] });
   const ignoreMissing = (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error));
   for (const c of await engine.listContainers({ all: true, filters })) {
     await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing);
@@ -120,7 +99,7 @@ async function removeDependents(state: Map<string, Tracked>, replaced: Tracked):
   }
 }
 
-async function realize(type: string, name: string, inputs: Inputs, track: (t: Tracked) => void, providerEnv: NodeJS.ProcessEnv): Promise<Tracked> {
+async function realize(type: string, name: string, inputs: Inputs, track: (t: Tracked) => void): Promise<Tracked> {
   switch (type) {
     case "docker:index/container:Container":
       return realizeContainer(name, inputs, track);
@@ -135,7 +114,7 @@ async function realize(type: string, name: string, inputs: Inputs, track: (t: Tr
     case "docker-build:index:Index":
       return realizeIndex(name, inputs);
     case "command:local:Command":
-      return realizeCommand(name, inputs, providerEnv);
+      return realizeCommand(name, inputs);
     default:
       throw new Error(`harness does not realize ${type} (resource ${name}); add it to tests/live/harness/`);
   }
@@ -198,9 +177,8 @@ const SETTLED_OUTPUT_GRACE_MS = 1000;
  * whose dependency failed never settles (its registration is abandoned before the mock is called), so a
  * value still pending after a short grace is reported instead of awaited forever.
  */
-async function resolveOutputs(exported: Record<string, unknown>, errors: string[]): Promise<{ outputs: Record<string, unknown>; secretOutputs: string[] }> {
+async function resolveOutputs(exported: Record<string, unknown>, errors: string[]): Promise<Record<string, unknown>> {
   const outputs: Record<string, unknown> = {};
-  const secretOutputs: string[] = [];
   for (const [key, value] of Object.entries(exported)) {
     const output = pulumi.output(value);
     let timer: NodeJS.Timeout | undefined;
@@ -210,14 +188,13 @@ async function resolveOutputs(exported: Record<string, unknown>, errors: string[
     try {
       // Output#promise is internal but is what the runtime itself awaits for stack outputs.
       outputs[key] = await Promise.race([(output as unknown as { promise(): Promise<unknown> }).promise(), abandoned]);
-      if (await pulumi.isSecret(output)) secretOutputs.push(key);
     } catch (error) {
       errors.push(`output ${key}: ${(error as Error).message}`);
     } finally {
       clearTimeout(timer);
     }
   }
-  return { outputs, secretOutputs };
+  return outputs;
 }
 
 /**
@@ -234,9 +211,6 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
   const declared: string[] = [];
   const failures: string[] = [];
   const progress = { inFlight: 0, lastChange: Date.now() };
-  const savedEnv = { ...process.env };
-  Object.assign(process.env, options.env ?? {});
-  const providerEnv = { ...process.env };
 
   const newResource = async (args: pulumi.runtime.MockResourceArgs): Promise<pulumi.runtime.MockResourceResult> => {
     const inputs = reveal(args.inputs) as Inputs;
@@ -268,9 +242,9 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
       if (previous && unchanged && previous.kind !== "image" && (await previous.exists())) {
         tracked = previous;
       } else if (previous?.kind === "command" && stableJson(previous.inputs.triggers) === stableJson(inputs.triggers)) {
-        tracked = await updateCommand(previous, inputs, providerEnv);
+        tracked = await updateCommand(previous, inputs);
       } else if (previous?.kind === "command") {
-        tracked = await realize(args.type, args.name, inputs, track, providerEnv);
+        tracked = await realize(args.type, args.name, inputs, track);
         await previous.destroy();
       } else {
         if (previous) {
@@ -278,7 +252,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
           await previous.destroy();
           state.delete(key);
         }
-        tracked = await realize(args.type, args.name, inputs, track, providerEnv);
+        tracked = await realize(args.type, args.name, inputs, track);
       }
       track(tracked);
       debug(`realized ${key} in ${Date.now() - started} ms`);
@@ -304,7 +278,6 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
   process.on("unhandledRejection", onUnhandled);
   const programErrors: string[] = [];
   let outputs: Record<string, unknown> = {};
-  let secretOutputs: string[] = [];
   try {
     const { values, secretKeys } = configEntries(options.project, options.config);
     pulumi.runtime.setAllConfig(values, secretKeys);
@@ -317,7 +290,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
       const program = (await import(options.programPath)) as Record<string, unknown>;
       const exported = typeof program.default === "function" ? await (program.default as () => unknown)() : program;
       await settledOrStalled(waitForRPCs(), failures, progress);
-      ({ outputs, secretOutputs } = await resolveOutputs((exported ?? {}) as Record<string, unknown>, programErrors));
+      outputs = await resolveOutputs((exported ?? {}) as Record<string, unknown>, programErrors);
     } catch (error) {
       programErrors.push(`program: ${(error as Error).stack ?? error}`);
     }
@@ -326,14 +299,12 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
     await new Promise((resolve) => setTimeout(resolve, 50));
   } finally {
     process.off("unhandledRejection", onUnhandled);
-    process.env = savedEnv;
   }
 
   const resources = declared.flatMap((key) => (state.has(key) ? [state.get(key) as Tracked] : []));
   const stack: LiveStack = {
     resources,
     outputs,
-    secretOutputs,
     teardown: async ({ keepVolumes = false } = {}) => {
       const errors: string[] = [];
       await destroyAll(state, [...state.keys()], keepVolumes, errors);

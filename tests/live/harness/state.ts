@@ -5,7 +5,7 @@ import { Inputs } from "./values";
 export const engine = new Docker();
 
 /** What teardown needs to know to order deletions: containers, then networks, then volumes. */
-export type Kind = "container" | "network" | "volume" | "command" | "image" | "passive";
+export type Kind = "container" | "network" | "volume" | "command" | "image";
 
 /** One declared resource as the harness realized it. */
 export interface RealizedResource {

@@ -1,26 +1,8 @@
 /**
- * Helpers for the values the mock monitor hands to `newResource`: secret unwrapping, unmapped-field guards,
- * Go-compatible parsing of the provider's string units, and a stable comparison of inputs between deploys.
+ * Helpers for the values the mock monitor hands to `newResource` (secrets are unwrapped before, with
+ * tests/support/pulumi-wire.ts): unmapped-field guards, Go-compatible parsing of the provider's string
+ * units, and a stable comparison of inputs between deploys.
  */
-
-/** Key and value of the marker Pulumi's RPC layer puts on secret values (runtime/rpc.js `specialSecretSig`). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/**
- * Removes every secret wrapper, however deep. Under mocks a secret input arrives as
- * `{[SIG_KEY]: SECRET_SIG, value}`, and a secret inside a list or object is hoisted to wrap the whole
- * top-level property (deserializeProperty pushes secretness up), so a plain `inputs.envs` may be an object.
- */
-export function reveal(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(reveal);
-  if (value !== null && typeof value === "object") {
-    const record = value as Record<string, unknown>;
-    if (record[SIG_KEY] === SECRET_SIG) return reveal(record.value);
-    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, reveal(v)]));
-  }
-  return value;
-}
 
 /** Inputs of one resource with secrets revealed; absent fields are absent (the SDK drops `undefined`). */
 export type Inputs = Record<string, unknown>;

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 export type CgroupLayout = "v1" | "v2";
 
 /** The files the live tests read, by what they hold; v1 and v2 keep the same line formats in each pair. */
-export const CGROUP_FILES = {
+const CGROUP_FILES = {
   pidsMax: { controller: "pids", v1: "pids.max", v2: "pids.max" },
   pidsCurrent: { controller: "pids", v1: "pids.current", v2: "pids.current" },
   /** "max N": forks refused at the limit. */
@@ -22,20 +22,23 @@ export const CGROUP_FILES = {
 
 export type CgroupFile = keyof typeof CGROUP_FILES;
 
-/** Path of a cgroup file under `root` for a process whose /proc/<pid>/cgroup reads `procCgroup`. */
-export function cgroupFilePath(layout: CgroupLayout, procCgroup: string, file: CgroupFile, root = "/sys/fs/cgroup"): string {
+/** Where the host mounts its cgroup hierarchies. */
+const CGROUP_ROOT = "/sys/fs/cgroup";
+
+/** Path of a cgroup file on the host for a process whose /proc/<pid>/cgroup reads `procCgroup`. */
+export function cgroupFilePath(layout: CgroupLayout, procCgroup: string, file: CgroupFile): string {
   const { controller, [layout]: name } = CGROUP_FILES[file];
   // Lines are "hierarchy-id:controllers:path"; v2's unified hierarchy has no controllers ("0::/path").
   const wanted = layout === "v2" ? "" : controller;
   for (const line of procCgroup.split("\n")) {
     const match = /^\d+:([^:]*):(.*)$/.exec(line.trim());
-    if (match && match[1].split(",").includes(wanted)) return layout === "v2" ? `${root}${match[2]}/${name}` : `${root}/${controller}${match[2]}/${name}`;
+    if (match && match[1].split(",").includes(wanted)) return layout === "v2" ? `${CGROUP_ROOT}${match[2]}/${name}` : `${CGROUP_ROOT}/${controller}${match[2]}/${name}`;
   }
   throw new Error(`no ${layout === "v2" ? "unified" : controller} cgroup in:\n${procCgroup}`);
 }
 
 /** v2 when /sys/fs/cgroup is the unified hierarchy itself (it then lists its controllers at the top). */
-export const hostCgroupLayout = (root = "/sys/fs/cgroup"): CgroupLayout => (fs.existsSync(`${root}/cgroup.controllers`) ? "v2" : "v1");
+const hostCgroupLayout = (): CgroupLayout => (fs.existsSync(`${CGROUP_ROOT}/cgroup.controllers`) ? "v2" : "v1");
 
 /** Reads one of a running container's cgroup files; `initPid` is its State.Pid from docker inspect. */
 export function readContainerCgroup(initPid: number, file: CgroupFile): string {

@@ -17,7 +17,7 @@ export const RECORDED_CLI_VERSION = fs.readFileSync(path.join(fixturesDir, "cli-
  * empty network namespace: CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC alone stops the DNS lookups and the
  * `HEAD /api/hello` preconnect; the other two name the individual features in case that umbrella changes.
  */
-export const OFFLINE_CLI_ENV: Readonly<Record<string, string>> = {
+const OFFLINE_CLI_ENV: Readonly<Record<string, string>> = {
   CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
   DISABLE_AUTOUPDATER: "1",
   DISABLE_TELEMETRY: "1",
@@ -26,20 +26,21 @@ export const OFFLINE_CLI_ENV: Readonly<Record<string, string>> = {
 export type CliAvailability = { available: true; binary: string } | { available: false; reason: string };
 
 /**
- * Makes the native CLI binary available without committing it: `npm pack` of the platform package into
- * node_modules/.cache/agent-sandbox/, reused on later runs. Never throws: callers skip with the reason.
+ * Makes the native CLI binary of RECORDED_CLI_VERSION available without committing it: `npm pack` of the
+ * platform package into node_modules/.cache/agent-sandbox/, reused on later runs. Never throws: callers skip
+ * with the reason.
  */
-export async function claudeCliBinary(version = RECORDED_CLI_VERSION): Promise<CliAvailability> {
+export async function claudeCliBinary(): Promise<CliAvailability> {
   if (process.platform !== "linux" || process.arch !== "x64") {
     return { available: false, reason: `the recorded CLI is linux-x64 only (this host is ${process.platform}-${process.arch})` };
   }
-  const cacheDir = path.join(repoRoot, "node_modules/.cache/agent-sandbox", `claude-code-linux-x64-${version}`);
+  const cacheDir = path.join(repoRoot, "node_modules/.cache/agent-sandbox", `claude-code-linux-x64-${RECORDED_CLI_VERSION}`);
   const binary = path.join(cacheDir, "package/claude");
   if (fs.existsSync(binary)) return { available: true, binary };
 
   const staging = fs.mkdtempSync(path.join(os.tmpdir(), "claude-cli-"));
   try {
-    const spec = `@anthropic-ai/claude-code-linux-x64@${version}`;
+    const spec = `@anthropic-ai/claude-code-linux-x64@${RECORDED_CLI_VERSION}`;
     const { stdout } = await execFileAsync("npm", ["pack", spec, "--pack-destination", staging, "--silent"], {
       timeout: 5 * 60_000,
     });
@@ -51,7 +52,7 @@ export async function claudeCliBinary(version = RECORDED_CLI_VERSION): Promise<C
     return { available: true, binary };
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
-    return { available: false, reason: `npm could not fetch the Claude Code CLI ${version}: ${(error as Error).message}` };
+    return { available: false, reason: `npm could not fetch the Claude Code CLI ${RECORDED_CLI_VERSION}: ${(error as Error).message}` };
   }
 }
 
@@ -65,8 +66,6 @@ export interface ClaudeRunOptions {
   readonly home: string;
   /** CLI arguments after the binary, e.g. ["-p", prompt, "--output-format", "stream-json", "--verbose"]. */
   readonly args: readonly string[];
-  /** A fake key: the stand-in records it so tests can prove it arrived. */
-  readonly apiKey?: string;
   readonly extraEnv?: Readonly<Record<string, string>>;
   /** Written to the CLI's stdin (how agent-run.ts passes the prompt); stdin is empty when absent. */
   readonly stdin?: string;
@@ -88,7 +87,8 @@ export function runClaude(options: ClaudeRunOptions): Promise<ClaudeRunResult> {
     PATH: "/usr/local/bin:/usr/bin:/bin",
     HOME: options.home,
     ANTHROPIC_BASE_URL: options.baseUrl,
-    ANTHROPIC_API_KEY: options.apiKey ?? "test-key",
+    // A fake key: the stand-in records it, so tests can prove it arrived.
+    ANTHROPIC_API_KEY: "test-key",
     ...OFFLINE_CLI_ENV,
     ...options.extraEnv,
   };

@@ -7,7 +7,7 @@ import { startFakeMessagesApi, type RecordedRequest, type ScriptedTurn } from ".
  * Flags for a non-interactive run whose stdout is one JSON object per line. The CLI refuses stream-json
  * under -p without --verbose ("--output-format=stream-json requires --verbose").
  */
-export const STREAM_JSON_ARGS = ["--output-format", "stream-json", "--verbose"] as const;
+const STREAM_JSON_ARGS = ["--output-format", "stream-json", "--verbose"] as const;
 
 /**
  * Lets file edits through without a prompt, confined to the working directory. Narrower than
@@ -15,7 +15,7 @@ export const STREAM_JSON_ARGS = ["--output-format", "stream-json", "--verbose"] 
  * --dangerously-skip-permissions (refused as root anyway). It still allows read-only and plain
  * filesystem shell commands (mkdir, rm) inside the project; curl and interpreters stay denied.
  */
-export const ACCEPT_EDITS_ARGS = ["--permission-mode", "acceptEdits"] as const;
+const ACCEPT_EDITS_ARGS = ["--permission-mode", "acceptEdits"] as const;
 
 /** One recorded CLI run: the model's script, the prompt and the flags. Fixture files are named after it. */
 export interface ClaudeScenario {

@@ -9,19 +9,18 @@ import Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { AGENT_USER } from "./engine";
-import { egressConfigSchema, egressPolicyFor, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
+import { AGENT_USER, BUILD_CLI, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
+import { egressConfigSchema, egressPolicyFor, HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../../components/egress-proxy";
 
 const run = promisify(execFile);
 const engine = new Docker();
 const ROOT = resolve(__dirname, "../../..");
-/** Debian's 20.10 client: the 28.x client on PATH refuses BuildKit without the buildx plugin. */
-const BUILD_CLI = "/usr/bin/docker";
-export const BASE_IMAGE = process.env.AGENT_SANDBOX_BASE_IMAGE ?? "agent-sandbox/debian:bookworm-slim";
-export const PROXY_IMAGE = "agent-sandbox/egress-proxy:test";
+const BASE_IMAGE = process.env.AGENT_SANDBOX_BASE_IMAGE ?? LOCAL_IMAGES.baseImage;
+const PROXY_IMAGE = "agent-sandbox/egress-proxy:test";
 export const TESTHOST_IMAGE = "agent-sandbox/egress-testhost:test";
-export const LAB_LABELS = { "dev.agent-sandbox.managed-by": "agent-sandbox", "dev.agent-sandbox.test": "egress" };
-export const OUTSIDE_SUBNET = "198.18.100.0/24";
+export const LAB_LABELS = testLabels("egress");
+const OUTSIDE_SUBNET = "198.18.100.0/24";
 export const ALLOWED_NAME = "allowed.example.test";
 export const DENIED_NAME = "denied.example.test";
 /** Allowed names that resolve (through the proxy's /etc/hosts) to refused addresses. */
@@ -29,7 +28,7 @@ export const METADATA_NAME = "metadata.example.test";
 export const HOST_ALIAS_NAME = "sneaky.example.test";
 
 async function build(context: string, tag: string): Promise<void> {
-  await run(BUILD_CLI, ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, ...Object.entries(LAB_LABELS).flatMap(([k, v]) => ["--label", `${k}=${v}`]), "-t", tag, context], {
+  await run(BUILD_CLI, ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, ...labelArgs(LAB_LABELS), "-t", tag, context], {
     env: { ...process.env, DOCKER_BUILDKIT: "1" },
     maxBuffer: 16 * 1024 * 1024,
   }).catch((error: Error & { stderr?: string }) => {
@@ -114,12 +113,12 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
   const proxy = await createOn(outside, [], {
     name: `${name}-proxy`,
     Image: PROXY_IMAGE,
-    User: "13:13",
+    User: PROXY_USER,
     Env: [`SQUID_CONF_B64=${Buffer.from(squidConf).toString("base64")}`],
     Healthcheck: { Interval: 1_000_000_000, Timeout: 5_000_000_000, Retries: 3, StartPeriod: 1_000_000_000 },
     HostConfig: {
-      ...hardened(128, 64),
-      ExtraHosts: ["host.docker.internal:host-gateway", `${HOST_ALIAS_NAME}:host-gateway`, `${METADATA_NAME}:169.254.169.254`],
+      ...hardened(PROXY_MEMORY_MB, PROXY_PIDS),
+      ExtraHosts: [`${HOST_GATEWAY_NAME}:host-gateway`, `${HOST_ALIAS_NAME}:host-gateway`, `${METADATA_NAME}:169.254.169.254`],
     },
   });
   await engine.getNetwork(internal).connect({ Container: proxy.id, EndpointConfig: { Aliases: [PROXY_HOSTNAME] } });
@@ -140,36 +139,21 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
     sandbox = `${name}-sandbox`;
   }
 
-  await waitHealthy(proxy);
+  await proxyHealthy(proxy.id);
   return {
     proxy: `${name}-proxy`,
     sandbox,
     proxyOutsideIp: await ipOn(proxy, outside),
     allowedIp: await ipOn(servers.allowed, outside),
     deniedIp: await ipOn(servers.denied, outside),
-    internalGateway: (await engine.getNetwork(internal).inspect()).IPAM?.Config?.[0]?.Gateway ?? "",
+    internalGateway: await networkGateway(internal),
     squidConf,
   };
 }
 
-async function waitHealthy(container: Docker.Container): Promise<void> {
-  for (let attempt = 0; attempt < 60; attempt++) {
-    const state = (await container.inspect()).State;
-    if (state.Health?.Status === "healthy") return;
-    if (!state.Running) break;
-    await new Promise((done) => setTimeout(done, 500));
-  }
-  const info = await container.inspect();
-  const logs = (await container.logs({ stdout: true, stderr: true, tail: 30 })).toString();
+async function proxyHealthy(id: string): Promise<void> {
+  const info = await waitHealthy(id, 30_000);
+  if (info.State.Health?.Status === "healthy") return;
+  const logs = (await engine.getContainer(id).logs({ stdout: true, stderr: true, tail: 30 })).toString();
   throw new Error(`proxy ${info.Name} not healthy (state ${info.State.Status}, health ${info.State.Health?.Status}): ${JSON.stringify(info.State.Health?.Log?.slice(-2))}\n${logs}`);
-}
-
-/** The proxy's log (access lines on stdout, Squid's own on stderr). */
-export async function proxyLogs(proxy: string): Promise<string> {
-  const { stdout, stderr } = await run("docker", ["logs", proxy]);
-  return stdout + stderr;
-}
-
-export async function inspectContainer(name: string): Promise<Docker.ContainerInspectInfo> {
-  return engine.getContainer(name).inspect();
 }

@@ -1,13 +1,42 @@
+/**
+ * The live tests' access to the local engine: whether it is there, the docker CLI and inspect calls every
+ * suite makes, and the host HTTP service the sandboxes are sent to. One version of each, for every suite.
+ */
 import Docker from "dockerode";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
+import type { TestContext } from "vitest";
+import { HOST_GATEWAY_NAME } from "../../../components/egress";
+import { LABEL_PREFIX, MANAGED_BY } from "../../../components/naming";
 
 const run = promisify(execFile);
+const engine = new Docker();
 
 /** The agent UID/GID of the image defaults. */
 export const AGENT_UID = 1000;
 export const AGENT_GID = 1000;
 export const AGENT_USER = `${AGENT_UID}:${AGENT_GID}`;
+
+/** The image defaults (public Debian/Node images) cannot be pulled here; setup-engine.sh builds these. */
+export const LOCAL_IMAGES = { baseImage: "agent-sandbox/debian:bookworm-slim", builderImage: "agent-sandbox/node:bookworm" } as const;
+
+/**
+ * The client that builds with BuildKit, by scripts/setup-engine.sh's rule: Docker CLI 23+ hands BuildKit
+ * builds to the buildx plugin and refuses them without it (Debian 12 does not package it), while Debian's
+ * docker.io 20.10 client at /usr/bin/docker has BuildKit built in, with --secret and --platform.
+ */
+export const BUILD_CLI = spawnSync("docker", ["buildx", "version"]).status === 0 ? "docker" : fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
+
+/** Labels of an engine object a test creates itself (not through a deploy): managed by the project, and which test. */
+export function testLabels(test: string): Record<string, string> {
+  return { [`${LABEL_PREFIX}.managed-by`]: MANAGED_BY, [`${LABEL_PREFIX}.test`]: test };
+}
+
+/** The docker CLI's `--label key=value` arguments for a label map. */
+export const labelArgs = (labels: Record<string, string>): string[] => Object.entries(labels).flatMap(([key, value]) => ["--label", `${key}=${value}`]);
 
 /**
  * Decides whether the live suite can run. Without a reachable engine the live tests skip with the printed
@@ -16,7 +45,7 @@ export const AGENT_USER = `${AGENT_UID}:${AGENT_GID}`;
  */
 export async function engineAvailability(): Promise<{ available: true } | { available: false; reason: string }> {
   try {
-    await new Docker().ping();
+    await engine.ping();
     return { available: true };
   } catch (error) {
     const reason = `no Docker engine reachable (${(error as Error).message}); run scripts/setup-engine.sh as root`;
@@ -25,6 +54,65 @@ export async function engineAvailability(): Promise<{ available: true } | { avai
     }
     console.warn(`[live] skipped: ${reason}`);
     return { available: false, reason };
+  }
+}
+
+/** A suite's engine check: made once in beforeAll, then each test skips with the reason when there is no engine. */
+export class EngineGate {
+  private availability: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+
+  /** False when no engine is reachable (the tests then skip with the reason; REQUIRE_DOCKER=1 throws). */
+  async engineReady(): Promise<boolean> {
+    this.availability = await engineAvailability();
+    return this.availability.available;
+  }
+
+  /** Whether the check in beforeAll found an engine. */
+  get available(): boolean {
+    return this.availability.available;
+  }
+
+  /** In a test: skips without an engine. */
+  requireEngine(context: TestContext): void {
+    if (!this.availability.available) context.skip(this.availability.reason);
+  }
+}
+
+/** The docker CLI's stdout; a failure throws with its stderr. Large outputs (history, inspect of many) fit. */
+export async function docker(...args: string[]): Promise<string> {
+  return (await run("docker", args, { maxBuffer: 64 * 1024 * 1024 })).stdout;
+}
+
+/** A container's log, stdout and stderr together (Squid writes access lines to one and its own to the other). */
+export async function logsOf(container: string): Promise<string> {
+  const { stdout, stderr } = await run("docker", ["logs", container], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout + stderr;
+}
+
+export function inspectContainer(name: string): Promise<Docker.ContainerInspectInfo> {
+  return engine.getContainer(name).inspect();
+}
+
+/** The gateway address of a network's first subnet (the host's address there, unless inhibit_ipv4). */
+export async function networkGateway(network: string): Promise<string> {
+  const info = await engine.getNetwork(network).inspect();
+  const gateway = info.IPAM?.Config?.[0]?.Gateway;
+  // An empty target would make a "cannot reach the gateway" probe pass for nothing.
+  if (!gateway) throw new Error(`network ${network} has no IPAM gateway: ${JSON.stringify(info.IPAM)}`);
+  return gateway;
+}
+
+/**
+ * Polls until the container is healthy, has stopped for good, or `timeoutMs` passed, and returns its last
+ * inspection: the caller asserts on the state and prints it as evidence.
+ */
+export async function waitHealthy(name: string, timeoutMs = 60_000): Promise<Docker.ContainerInspectInfo> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const info = await inspectContainer(name);
+    const stopped = !info.State.Running && !info.State.Restarting;
+    if (info.State.Health?.Status === "healthy" || stopped || Date.now() >= deadline) return info;
+    await new Promise((done) => setTimeout(done, 500));
   }
 }
 
@@ -45,4 +133,28 @@ export async function execIn(container: string, script: string, options: { user?
     const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
     return { exitCode: typeof failed.code === "number" ? failed.code : -1, output: `${failed.stdout ?? ""}${failed.stderr ?? failed.message}` };
   }
+}
+
+/** An HTTP service on the Docker host, like a developer's local API; answers `body` on every path. */
+export interface HostService {
+  readonly port: number;
+  /** The URL a sandbox uses for it (through its proxy, when the port is in egress.hostPorts). */
+  readonly sandboxUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Listens on every host address, as a developer's local API bound to 0.0.0.0 would: the sandboxes' proxies
+ * reach the host at their own bridge's gateway, whose address is not known before the deploy. Only the
+ * project's own containers send it requests.
+ */
+export async function startHostService(body: string): Promise<HostService> {
+  const server = http.createServer((_, response) => response.end(body));
+  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    sandboxUrl: `http://${HOST_GATEWAY_NAME}:${port}/`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

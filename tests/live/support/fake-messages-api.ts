@@ -147,7 +147,7 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Pro
  * Requests outside the agent loop (titles, quota probes) must not eat scripted turns. They carry no tools
  * and ask for few output tokens; the main loop always sends its tool list and a large max_tokens.
  */
-export function isSideCall(body: unknown): boolean {
+function isSideCall(body: unknown): boolean {
   if (typeof body !== "object" || body === null) return false;
   const { tools, max_tokens: maxTokens } = body as { tools?: unknown; max_tokens?: unknown };
   const hasTools = Array.isArray(tools) && tools.length > 0;

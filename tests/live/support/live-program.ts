@@ -1,24 +1,20 @@
 /**
- * Deploying the real program (index.ts) on the local engine through the live harness: a workspace the
- * agent user owns, a stack config on the project's local base images, and a host HTTP service that the
- * sandboxes' healthcheck probes through their egress proxy (the real default probe, the agent's API, is
- * not reachable from a test machine).
+ * Deploying the real program (index.ts), or a fixture program, on the local engine through the live
+ * harness: a workspace the agent user owns, a stack config on the project's local base images, and the
+ * suite lifecycle around the deploys. The sandboxes' healthcheck probes a host HTTP service (engine.ts)
+ * through their egress proxy: the real default probe, the agent's API, is not reachable from a test machine.
  */
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
-import { AGENT_GID, AGENT_UID, engineAvailability } from "./engine";
+import { AGENT_GID, AGENT_UID, EngineGate, LOCAL_IMAGES, type HostService } from "./engine";
 
-export { AGENT_GID, AGENT_UID, execIn } from "./engine";
+export { AGENT_GID, AGENT_UID, execIn, LOCAL_IMAGES, startHostService, type HostService } from "./engine";
 
-export const PROGRAM = path.resolve(__dirname, "../../../index.ts");
+const PROGRAM = path.resolve(__dirname, "../../../index.ts");
 export const PROJECT = "agent-sandbox";
-/** The image defaults (public Debian/Node images) cannot be pulled here; setup-engine.sh builds these. */
-export const LOCAL_IMAGES = { baseImage: "agent-sandbox/debian:bookworm-slim", builderImage: "agent-sandbox/node:bookworm" } as const;
 /** The machine's CA bundle: outbound HTTPS from builds passes a TLS-intercepting proxy here. */
 export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -27,29 +23,6 @@ export function agentWorkspace(prefix = "agent-sandbox-live-"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.chownSync(dir, AGENT_UID, AGENT_GID);
   return dir;
-}
-
-/** An HTTP service on the Docker host, like a developer's local API; answers `body` on every path. */
-export interface HostService {
-  readonly port: number;
-  /** The URL a sandbox uses for it (through its proxy, when the port is in egress.hostPorts). */
-  readonly sandboxUrl: string;
-  close(): Promise<void>;
-}
-
-/**
- * Listens on every host address: the sandboxes' proxies reach the host at their own bridge's gateway,
- * whose address is not known before the deploy. Only the project's own containers send it requests.
- */
-export async function startHostService(body: string): Promise<HostService> {
-  const server = http.createServer((_, response) => response.end(body));
-  await new Promise<void>((resolve) => server.listen(0, "0.0.0.0", resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    port,
-    sandboxUrl: `http://host.docker.internal:${port}/`,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 export interface SandboxOptions {
@@ -80,36 +53,35 @@ export function liveConfig(extra: Record<string, unknown>): Record<string, unkno
   return { image: { ...LOCAL_IMAGES, extraCaCertsFile: HOST_CA_BUNDLE, ...(image as object | undefined) }, ...rest };
 }
 
-export function deployProgram(stack: string, config: Record<string, unknown>, env?: Record<string, string>): Promise<LiveStack> {
-  return deployLive({ programPath: PROGRAM, project: PROJECT, stack, config, env });
+export function deployProgram(stack: string, config: Record<string, unknown>, programPath = PROGRAM): Promise<LiveStack> {
+  return deployLive({ programPath, project: PROJECT, stack, config });
 }
 
 /**
- * The lifecycle a live suite of the real program shares: check the engine, deploy the suite's stack once,
- * let each test skip without an engine or fail with the deploy's own error, and tear down every stack the
- * suite deployed, a half-deployed one included (its LiveDeployError carries what was realized).
+ * The lifecycle a live suite of a program (the real index.ts unless told otherwise) shares: check the
+ * engine, deploy the suite's stack once, let each test skip without an engine or fail with the deploy's own
+ * error, and tear down every stack the suite deployed, a half-deployed one included (its LiveDeployError
+ * carries what was realized).
  */
-export class LiveSuite {
-  private availability: Awaited<ReturnType<typeof engineAvailability>> = { available: false, reason: "not checked yet" };
+export class LiveSuite extends EngineGate {
   private current?: LiveStack;
   private deployError: unknown;
   private readonly deployed: LiveStack[] = [];
 
-  constructor(readonly stack: string) {}
-
-  /** False when no engine is reachable (the tests then skip with the reason; REQUIRE_DOCKER=1 throws). */
-  async engineReady(): Promise<boolean> {
-    this.availability = await engineAvailability();
-    return this.availability.available;
+  constructor(
+    readonly stack: string,
+    private readonly programPath = PROGRAM,
+  ) {
+    super();
   }
 
   /**
    * Deploys a stack and keeps it for teardown, also when the deploy fails (then it throws). A redeploy of
    * the suite's own stack becomes the one requireDeployed returns.
    */
-  async deploy(stack: string, config: Record<string, unknown>, env?: Record<string, string>): Promise<LiveStack> {
+  async deploy(stack: string, config: Record<string, unknown>): Promise<LiveStack> {
     try {
-      const deployed = await deployProgram(stack, config, env);
+      const deployed = await deployProgram(stack, config, this.programPath);
       this.deployed.push(deployed);
       if (stack === this.stack) this.current = deployed;
       return deployed;
@@ -126,11 +98,6 @@ export class LiveSuite {
     } catch (error) {
       this.deployError = error;
     }
-  }
-
-  /** In a test: skips without an engine. */
-  requireEngine(context: TestContext): void {
-    if (!this.availability.available) context.skip(this.availability.reason);
   }
 
   /** In a test: skips without an engine, fails with the deploy's error when the suite's stack did not come up. */
