@@ -15,13 +15,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { imageBuildPlan } from "../components/agent-image";
 import { parseStackConfig } from "../components/config";
-import { agentWorkspace, deployProgram, liveConfig, LOCAL_IMAGES, sandboxEntry, startHostService } from "../tests/live/support/live-program";
+import { egressProxyObjectNames } from "../components/egress-proxy";
+import { sandboxObjectNames } from "../components/agent-sandbox";
+import { labelsFor } from "../components/naming";
+import { BUILD_CLI, labelArgs, waitHealthy } from "../tests/live/support/engine";
+import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../tests/live/support/live-program";
 import { measureEgressLatency } from "./bench-egress";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;
-/** Debian's 20.10 client: its builder is BuildKit without the buildx plugin, which this engine lacks. */
-const BUILD_CLIENT = fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
 interface Row {
   readonly measure: string;
@@ -35,8 +37,8 @@ const record = (measure: string, value: string, target = "") => {
   console.error(`bench: ${measure}: ${value}${target ? ` (${target})` : ""}`);
 };
 
-function docker(args: string[], client = "docker"): string {
-  return execFileSync(client, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
+function docker(args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
 }
 
 /**
@@ -75,15 +77,6 @@ function startToHealthySeconds(container: string): number {
   return (Date.parse(passed.End) - Date.parse(info.State.StartedAt)) / 1000;
 }
 
-async function waitHealthy(container: string, timeoutMs = 120_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (docker(["inspect", "-f", "{{.State.Health.Status}}", container]) === "healthy") return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${container} did not become healthy`);
-}
-
 function memoryOf(container: string): string {
   return docker(["stats", "--no-stream", "--format", "{{.MemUsage}}", container]).split("/")[0].trim();
 }
@@ -95,7 +88,8 @@ async function benchSandbox(): Promise<void> {
   const stack = await deployProgram(STACK, liveConfig({ sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
   try {
     record("deploy one sandbox, images cached (proxy + sandbox healthy)", `${((Date.now() - deployStarted) / 1000).toFixed(1)} s`);
-    const sandbox = `agent-sandbox-${STACK}-main`;
+    const identity = { project: PROJECT, stack: STACK };
+    const sandbox = sandboxObjectNames(identity, "main").container;
     const sandboxSeconds = startToHealthySeconds(sandbox);
 
     // The same image, healthcheck and workspace, with none of the program's settings.
@@ -103,19 +97,20 @@ async function benchSandbox(): Promise<void> {
     const health = info.Config.Healthcheck;
     const bare = `${sandbox}-bare`;
     docker([
-      "run", "-d", "--name", bare, "--label", "dev.agent-sandbox.managed-by=agent-sandbox", "--label", `dev.agent-sandbox.stack=${STACK}`,
+      "run", "-d", "--name", bare, ...labelArgs(labelsFor(identity)),
       "--health-cmd", health.Test.slice(1).join(" "), "--health-interval", `${health.Interval / 1e9}s`, "--health-timeout", `${health.Timeout / 1e9}s`,
       "--health-start-period", `${health.StartPeriod / 1e9}s`, "--health-retries", String(health.Retries),
       "--mount", `type=bind,source=${workspace},target=/workspace`, "--user", info.Config.User, info.Image, "sleep", "infinity",
     ]);
     try {
-      await waitHealthy(bare);
+      const bareState = await waitHealthy(bare, 120_000);
+      if (bareState.State.Health?.Status !== "healthy") throw new Error(`${bare} did not become healthy: ${JSON.stringify(bareState.State)}`);
       const bareSeconds = startToHealthySeconds(bare);
       record("sandbox start-to-healthy (healthcheck includes the egress self-test)", `${sandboxSeconds.toFixed(2)} s`);
       record("bare docker run start-to-healthy, same image and healthcheck", `${bareSeconds.toFixed(2)} s`);
       record("ratio sandbox / bare", `${(sandboxSeconds / bareSeconds).toFixed(2)}x`, "target <= 1.5x");
       record("idle memory: sandbox", memoryOf(sandbox));
-      record("idle memory: its egress proxy", memoryOf(`${sandbox}-egress`));
+      record("idle memory: its egress proxy", memoryOf(egressProxyObjectNames(identity, "main").container));
     } finally {
       docker(["rm", "-f", bare]);
     }
@@ -134,10 +129,10 @@ interface BuildResult {
 }
 
 function build(tag: string, buildArgs: Record<string, string>): BuildResult {
-  const args = ["build", "--progress", "plain", "--secret", "id=extra_ca,src=/etc/ssl/certs/ca-certificates.crt"];
+  const args = ["build", "--progress", "plain", "--secret", `id=extra_ca,src=${HOST_CA_BUNDLE}`];
   for (const [name, value] of Object.entries(buildArgs)) args.push("--build-arg", `${name}=${value}`);
   const started = Date.now();
-  const result = spawnSync(BUILD_CLIENT, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "1" } });
+  const result = spawnSync(BUILD_CLI, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "1" } });
   if (result.status !== 0) throw new Error(`agent image build failed:\n${result.stderr}`);
   const seconds = (Date.now() - started) / 1000;
   // BuildKit's plain progress (on stderr) names each step "#N [stage k/n] ..." and marks reuse "#N CACHED".
