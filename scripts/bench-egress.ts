@@ -41,7 +41,7 @@ function timedGet(options: RequestOptions): Promise<number> {
 }
 
 /** Nearest-rank percentile of already sorted samples. */
-export function percentile(sorted: readonly number[], fraction: number): number {
+function percentile(sorted: readonly number[], fraction: number): number {
   const rank = Math.max(1, Math.ceil(fraction * sorted.length));
   return sorted[rank - 1];
 }
