@@ -6,11 +6,13 @@ import Docker from "dockerode";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import type { TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../../components/egress";
 import { LABEL_PREFIX, MANAGED_BY } from "../../../components/naming";
+import { gatewayOf } from "./network-gateway";
 
 const run = promisify(execFile);
 const engine = new Docker();
@@ -93,13 +95,9 @@ export function inspectContainer(name: string): Promise<Docker.ContainerInspectI
   return engine.getContainer(name).inspect();
 }
 
-/** The gateway address of a network's first subnet (the host's address there, unless inhibit_ipv4). */
+/** The host's address on a network (its gateway), from the engine's report or the host's bridge interface. */
 export async function networkGateway(network: string): Promise<string> {
-  const info = await engine.getNetwork(network).inspect();
-  const gateway = info.IPAM?.Config?.[0]?.Gateway;
-  // An empty target would make a "cannot reach the gateway" probe pass for nothing.
-  if (!gateway) throw new Error(`network ${network} has no IPAM gateway: ${JSON.stringify(info.IPAM)}`);
-  return gateway;
+  return gatewayOf(await engine.getNetwork(network).inspect(), os.networkInterfaces());
 }
 
 /**
