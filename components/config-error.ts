@@ -22,3 +22,10 @@ export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
     error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
   });
 }
+
+/** A whole number with an example in every message, the type error included. */
+export const count = (example: number, minimum: number, why = "", maximum = Number.MAX_SAFE_INTEGER) => {
+  const range = maximum === Number.MAX_SAFE_INTEGER ? `of at least ${minimum}` : `from ${minimum} to ${maximum}`;
+  const error = `must be a whole number ${range}${why ? ` (${why})` : ""}, e.g. ${example}`;
+  return z.int({ error }).min(minimum, { error }).max(maximum, { error });
+};

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { ConfigError, formatIssuePath, strictObject } from "./config-error";
+import { ConfigError, count, formatIssuePath, strictObject } from "./config-error";
 import { egressConfigSchema } from "./egress";
 import { judgeHostBind, looksLikeCredentialPath, type UnsafeAcknowledgement } from "./host-paths";
 
@@ -43,40 +43,59 @@ export const SUPPORTED_PLATFORMS = ["linux/amd64", "linux/arm64"] as const;
 export const DEFAULT_CPUS = 4;
 
 const SIZE_PATTERN = /^(\d+)([kmg])$/i;
-const MB_PER_UNIT: Record<string, number> = { k: 1 / 1024, m: 1, g: 1024 };
+const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const BYTES_PER_MB = 1024 ** 2;
 
-/** "8g" → 8192, "512m" → 512: Docker's own size syntax, in the MB unit the docker provider takes. */
-export function sizeToMegabytes(size: string): number {
+/** Docker refuses a memory limit under 6 MiB (the daemon's minimum) and reads 0 as "no limit at all". */
+export const MIN_MEMORY_MB = 6;
+/** Docker's smallest CPU quota: `--cpus` is refused below 0.01. */
+export const MIN_CPUS = 0.01;
+
+function sizeToBytes(size: string): number {
   const match = SIZE_PATTERN.exec(size);
   if (!match) throw new Error(`"${size}" is not a size`);
-  return Math.ceil(Number(match[1]) * MB_PER_UNIT[match[2].toLowerCase()]);
+  return Number(match[1]) * BYTES_PER_UNIT[match[2].toLowerCase()];
 }
 
-const size = (example: string) =>
-  z.string().refine((value) => SIZE_PATTERN.test(value), {
-    error: (issue) => `${JSON.stringify(issue.input)} is not a size; use ${example}`,
+/** "8g" → 8192, "512m" → 512: Docker's own size syntax, in the MB unit the docker provider takes, rounded up (never toward 0, "no limit"). */
+export function sizeToMegabytes(size: string): number {
+  return Math.ceil(sizeToBytes(size) / BYTES_PER_MB);
+}
+
+/** A Docker size; `minimumMb` is the least the engine enforces (0: none, as for swap). */
+const size = (example: string, minimumMb = 0) =>
+  z.string({ error: `must be a size like ${example}` }).superRefine((value, ctx) => {
+    if (!SIZE_PATTERN.test(value)) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a size; use ${example}` });
+    } else if (minimumMb > 0 && sizeToBytes(value) === 0) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would remove the limit (Docker reads 0 as unlimited); use at least "${minimumMb}m", e.g. ${example}` });
+    } else if (sizeToBytes(value) < minimumMb * BYTES_PER_MB) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is below ${minimumMb}m, the smallest limit Docker enforces; use e.g. ${example}` });
+    }
   });
 
 const sandboxName = z
-  .string()
-  .regex(/^[a-z][a-z0-9-]{0,30}$/, { error: 'must be lowercase letters, digits and dashes, starting with a letter (e.g. "main")' });
+  .string({ error: 'must be a name like "main"' })
+  .regex(/^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$/, { error: 'must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")' });
 
 const absolutePath = (example: string) =>
   z.string({ error: `must be an absolute path like "${example}"` }).refine((value) => path.isAbsolute(value), {
     error: (issue) => `${JSON.stringify(issue.input)} is not an absolute path; use e.g. "${example}"`,
   });
 
+const CPUS_PROBLEM = `must be a number of CPUs of at least ${MIN_CPUS}, the smallest share Docker enforces (e.g. 4 or 0.5)`;
+
 const resourcesSchema = strictObject({
     /** CPUs the sandbox may use, fractions allowed. Unset: DEFAULT_CPUS, or all of the host's when it has fewer. */
-    cpus: z.number().positive({ error: "must be a positive number of CPUs (e.g. 4 or 0.5)" }).optional(),
+    cpus: z.number({ error: CPUS_PROBLEM }).min(MIN_CPUS, { error: CPUS_PROBLEM }).optional(),
     /** Memory limit in Docker size syntax. */
-    memory: size('"8g" or "512m"').default("8g"),
+    memory: size('"8g" or "512m"', MIN_MEMORY_MB).default("8g"),
     /** Swap on top of memory; "0m" means none, so a runaway agent is OOM-killed rather than thrashing the host. */
     swap: size('"0m" or "2g"').default("0m"),
     /** Most processes and threads alive at once inside the sandbox: a fork bomb stops here. */
-    pids: z.int().min(32, { error: "must be at least 32 (the agent CLI alone runs a dozen threads)" }).default(1024),
-    /** Open files per process (RLIMIT_NOFILE, soft = hard). */
-    openFiles: z.int().min(256, { error: "must be at least 256 (e.g. 8192)" }).default(8192),
+    pids: count(1024, 32, "the agent CLI alone runs a dozen threads").default(1024),
+    /** Open files per process (RLIMIT_NOFILE, soft = hard); the host's fs.nr_open is the ceiling (host checks). */
+    openFiles: count(8192, 256).default(8192),
   })
   .prefault({});
 
@@ -89,16 +108,37 @@ const extraMountSchema = strictObject({
     readOnly: z.boolean().default(true),
   });
 
-const duration = (example: string) => z.string().regex(/^\d+(ms|s|m)$/, { error: `must be a duration like "${example}"` }).default(example);
+const DURATION_PATTERN = /^(\d+)(ms|s|m)$/;
+const MILLISECONDS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** "15s" → 15000: the healthcheck duration syntax the config accepts. */
+export function durationToMilliseconds(duration: string): number {
+  const match = DURATION_PATTERN.exec(duration);
+  if (!match) throw new Error(`"${duration}" is not a duration`);
+  return Number(match[1]) * MILLISECONDS_PER_UNIT[match[2]];
+}
+
+// Docker reads a zero healthcheck duration as "inherit": the image's (a 15s start period) or its own 30s default.
+const duration = (example: string) =>
+  z
+    .string({ error: `must be a duration like "${example}"` })
+    .superRefine((value, ctx) => {
+      if (!DURATION_PATTERN.test(value)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration; use e.g. "${example}" (units ms, s, m)` });
+      else if (durationToMilliseconds(value) === 0) {
+        ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would make Docker use the image's or its own default instead; use at least "1ms", e.g. "${example}"` });
+      }
+    })
+    .default(example);
 
 const healthcheckSchema = strictObject({
     // Docker before 25 runs the first check only after one interval, so this is also the least start time.
     interval: duration("15s"),
     timeout: duration("10s"),
     startPeriod: duration("5s"),
-    retries: z.int().min(1).default(3),
+    // 0 would mean "inherit the image's retries" to Docker.
+    retries: count(3, 1).default(3),
     /** The sandbox turns unhealthy when /workspace or the home volume is fuller than this. */
-    maxDiskPercent: z.int().min(1).max(100).default(95),
+    maxDiskPercent: count(95, 1, "percent of the disk", 100).default(95),
   })
   .prefault({});
 
@@ -131,6 +171,9 @@ const sandboxSchema = strictObject({
     acknowledgeUnsafe: z.array(z.enum(unsafeItemNames)).default([]),
   });
 
+/** The largest UID/GID Linux holds: 2^32 - 1 is reserved as "no ID". */
+const MAX_ID = 2 ** 32 - 2;
+
 const registrySchema = strictObject({
     /** Registry host (and port), e.g. "ghcr.io" or "127.0.0.1:5000". */
     address: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' }),
@@ -155,8 +198,8 @@ const imageSchema = strictObject({
     /** Debian packages added to the runtime image, e.g. ["python3", "nodejs"]. */
     toolchains: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: 'must be a Debian package name like "python3"' })).default([]),
     /** UID/GID of the agent user: match your host user so files the agent writes stay yours. */
-    agentUid: z.int().min(1, { error: "must be a non-root UID (e.g. 1000); see runAsRoot to run as root" }).default(1000),
-    agentGid: z.int().min(1, { error: "must be a non-root GID (e.g. 1000)" }).default(1000),
+    agentUid: count(1000, 1, "a non-root UID; see runAsRoot to run as root", MAX_ID).default(1000),
+    agentGid: count(1000, 1, "a non-root GID", MAX_ID).default(1000),
     /** Empty: the engine's own platform. Two or more: a multi-arch image, pushed to `registry`. */
     platforms: z.array(z.enum(SUPPORTED_PLATFORMS)).default([]),
     registry: registrySchema.optional(),
@@ -173,7 +216,7 @@ const runSchema = strictObject({
     sandbox: sandboxName,
     /** Sent to the agent verbatim: quotes, `$(...)` and newlines arrive as written and run nothing. */
     prompt: z.string().min(1, { error: "must not be empty" }),
-    maxTurns: z.int().min(1).default(20),
+    maxTurns: count(20, 1).default(20),
     model: z.string().min(1).optional(),
     /** Tools the agent may use without asking, in Claude Code's syntax, e.g. ["Read", "Edit", "Bash(npm test)"]. */
     allowedTools: z.array(z.string().min(1)).default([]),

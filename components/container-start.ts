@@ -4,6 +4,7 @@
  */
 import type * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
+import { durationToMilliseconds } from "./config";
 import { cleanEnvPrefix } from "./shell";
 
 /** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
@@ -23,11 +24,7 @@ export interface HealthTimings {
   readonly retries: number;
 }
 
-const DURATION_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60 };
-function durationSeconds(duration: string): number {
-  const match = /^(\d+)(ms|s|m)$/.exec(duration);
-  return match ? Number(match[1]) * DURATION_SECONDS[match[2]] : 0;
-}
+const durationSeconds = (duration: string): number => durationToMilliseconds(duration) / 1000;
 
 /** Long enough for the start period plus every retry of a failing check, so "unhealthy" is reached first. */
 export function healthWaitSeconds(health: HealthTimings): number {

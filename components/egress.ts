@@ -4,8 +4,9 @@
  * entries, the default allowlist, the Squid configuration the proxy runs, and the proxy variables the
  * sandbox gets. The proxy container itself is declared in egress-proxy.ts.
  */
+import { getDomain } from "tldts";
 import { z } from "zod";
-import { strictObject } from "./config-error";
+import { count, strictObject } from "./config-error";
 import { humanDockerCommand } from "./shell";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
@@ -90,10 +91,15 @@ export function parseAllowEntry(text: string): ParsedAllowEntry {
   if (name.includes("*")) return fail(`has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"`);
   const labels = name.split(".");
   if (labels.length < 2) {
-    return fail(wildcard ? `is too broad: a wildcard must sit above a registered domain, e.g. "*.github.com"` : `is not a fully qualified domain name, ${EXAMPLE}`);
+    return fail(wildcard ? `is too broad: a wildcard must sit under a registered domain, e.g. "*.github.com"` : `is not a fully qualified domain name, ${EXAMPLE}`);
   }
   if (name.length > 253 || !labels.every((label) => LABEL.test(label))) {
     return fail(`is not a valid domain name (letters, digits and dashes between dots), ${EXAMPLE}`);
+  }
+  // The Public Suffix List (private section included: github.io, herokuapp.com…) says where names stop
+  // belonging to one owner; a wildcard there would let the agent reach anyone's host.
+  if (wildcard && getDomain(name, { allowPrivateDomains: true }) === null) {
+    return fail(`is too broad: ${name} is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.${name}"`);
   }
   if (name === HOST_GATEWAY_NAME || name.endsWith(".docker.internal")) {
     return fail(`names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]`);
@@ -108,8 +114,7 @@ const allowEntrySchema = z.string({ error: `must be a domain name string, ${EXAM
   return z.NEVER;
 });
 
-const HOST_PORT_PROBLEM = "must be a port number from 1 to 65535 (e.g. 8080)";
-const hostPortSchema = z.int({ error: HOST_PORT_PROBLEM }).min(1, { error: HOST_PORT_PROBLEM }).max(65535, { error: HOST_PORT_PROBLEM });
+const hostPortSchema = count(8080, 1, "a port of the Docker host", 65535);
 
 /** `sandboxes[i].egress`: how the sandbox reaches the network. */
 export const egressConfigSchema = strictObject({

@@ -63,7 +63,10 @@ describe("egress config schema", () => {
     ["[::1]:443", 'egress.allow[0]: "[::1]:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
     ["api.*.github.com", 'egress.allow[0]: "api.*.github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
     ["*github.com", 'egress.allow[0]: "*github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
-    ["*.com", 'egress.allow[0]: "*.com" is too broad: a wildcard must sit above a registered domain, e.g. "*.github.com"'],
+    ["*.com", 'egress.allow[0]: "*.com" is too broad: a wildcard must sit under a registered domain, e.g. "*.github.com"'],
+    ["*.co.uk", 'egress.allow[0]: "*.co.uk" is too broad: co.uk is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.co.uk"'],
+    ["*.github.io:443", 'egress.allow[0]: "*.github.io:443" is too broad: github.io is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.github.io"'],
+    ["*.s3.amazonaws.com", 'egress.allow[0]: "*.s3.amazonaws.com" is too broad: s3.amazonaws.com is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.s3.amazonaws.com"'],
     ["*", 'egress.allow[0]: "*" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
     ["localhost", 'egress.allow[0]: "localhost" is not a fully qualified domain name, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
     ["github.com:https", 'egress.allow[0]: "github.com:https" has port "https"; a port is a number from 1 to 65535, e.g. "api.github.com:443"'],
@@ -75,11 +78,20 @@ describe("egress config schema", () => {
     expect(problems({ allow: [entry] })).toEqual([message]);
   });
 
+  it("accepts a wildcard under a registered domain, and a single host that is a public suffix", () => {
+    expect(egressConfigSchema.parse({ allow: ["*.example.co.uk", "*.mycorp.internal", "*.pages.github.io", "github.io"] }).allow).toEqual([
+      { host: "example.co.uk", wildcard: true },
+      { host: "mycorp.internal", wildcard: true },
+      { host: "pages.github.io", wildcard: true },
+      { host: "github.io", wildcard: false },
+    ]);
+  });
+
   it("refuses a host port outside 1-65535 and an unknown mode, naming the key", () => {
     expect(problems({ mode: "closed", hostPorts: [0, 8080.5] })).toEqual([
       'egress.mode: must be "allowlist", "open" or "none"',
-      "egress.hostPorts[0]: must be a port number from 1 to 65535 (e.g. 8080)",
-      "egress.hostPorts[1]: must be a port number from 1 to 65535 (e.g. 8080)",
+      "egress.hostPorts[0]: must be a whole number from 1 to 65535 (a port of the Docker host), e.g. 8080",
+      "egress.hostPorts[1]: must be a whole number from 1 to 65535 (a port of the Docker host), e.g. 8080",
     ]);
   });
 

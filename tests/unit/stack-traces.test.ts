@@ -52,7 +52,7 @@ describe("the program's evaluation", () => {
 
   it("still reports a bad config by key and fix", async () => {
     await expect(evaluateProgram({ config: { ...config, image: { agentUid: 0, agentGid: 0 } } })).rejects.toThrow(
-      "image.agentUid: must be a non-root UID (e.g. 1000); see runAsRoot to run as root",
+      "image.agentUid: must be a whole number from 1 to 4294967294 (a non-root UID; see runAsRoot to run as root), e.g. 1000",
     );
     expect(Error.stackTraceLimit).toBe(0);
   });
