@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { SECRETS_PATH } from "./host-paths";
-import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
+import { labelsFor, physicalName, providerLabels, STACK_OBJECTS, type StackIdentity } from "./naming";
 import { cleanEnvPrefix } from "./shell";
 
 export { SECRETS_PATH };
@@ -51,7 +51,7 @@ export class AgentCredentials extends pulumi.ComponentResource {
     super("agent-sandbox:index:AgentCredentials", name, {}, opts);
     const volume = new docker.Volume(
       name,
-      { name: physicalName(args.identity, "credentials"), labels: providerLabels(labelsFor(args.identity)) },
+      { name: physicalName(args.identity, STACK_OBJECTS.credentials.name), labels: providerLabels(labelsFor(args.identity)) },
       { parent: this },
     );
     this.written = new command.local.Command(

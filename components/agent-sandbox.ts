@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CPUS, sizeToMegabytes, type SandboxConfig } from "./config";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
-import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
+import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "./naming";
 import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { egressPolicyFor, healthProbeEnvironment, proxyEnvironment, PROXY_URL, sandboxNetworkSettings } from "./egress";
 import { EgressProxy } from "./egress-proxy";
@@ -45,15 +45,6 @@ export interface AgentSandboxArgs {
   readonly dockerEnv: Record<string, string>;
   /** Image ID of the egress proxy image; required when the sandbox's egress mode is allowlist. */
   readonly egressProxyImageId?: pulumi.Input<string>;
-}
-
-/** Names of the engine objects of one sandbox, derived from project, stack and sandbox name. */
-export function sandboxObjectNames(identity: StackIdentity, sandbox: string) {
-  return {
-    container: physicalName(identity, sandbox),
-    network: physicalName(identity, sandbox, "net"),
-    home: physicalName(identity, sandbox, "home"),
-  };
 }
 
 export interface ContainerRefs {

@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, count, formatIssuePath, strictObject } from "./config-error";
 import { egressConfigSchema } from "./egress";
+import { sandboxObjects, STACK_OBJECTS, type EngineObject } from "./naming";
 import { judgeHostBind, looksLikeCredentialPath, type UnsafeAcknowledgement } from "./host-paths";
 
 export { ConfigError } from "./config-error";
@@ -74,9 +75,10 @@ const size = (example: string, minimumMb = 0) =>
     }
   });
 
+const NAME_PATTERN = /^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$/;
 const sandboxName = z
   .string({ error: 'must be a name like "main"' })
-  .regex(/^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$/, { error: 'must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")' });
+  .regex(NAME_PATTERN, { error: 'must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")' });
 
 const absolutePath = (example: string) =>
   z.string({ error: `must be an absolute path like "${example}"` }).refine((value) => path.isAbsolute(value), {
@@ -411,6 +413,7 @@ const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.Refinem
   }
   const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
   reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
+  reportObjectNameCollisions(sandboxNames, ctx);
   const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
   reportDuplicates(runs.map((run) => run?.name), "runs", "run", ctx);
   runs.forEach((run, index) => {
@@ -429,6 +432,34 @@ function reportDuplicates(names: unknown[], key: string, what: string, ctx: z.Re
     if (typeof name === "string" && names.indexOf(name) !== index) {
       ctx.addIssue({ code: "custom", path: [key, index, "name"], message: `"${name}" is used twice; ${what} names must be unique` });
     }
+  });
+}
+
+/**
+ * The sandboxes of a stack share its `project-stack-` prefix, so two of their engine objects of one kind
+ * collide exactly when their names inside the stack do: sandbox `main-egress`'s container and the egress
+ * proxy of `main`. Refused here, naming both, before a deployment would fail half-way on the engine.
+ */
+function reportObjectNameCollisions(names: unknown[], ctx: z.RefinementCtx): void {
+  const owners = new Map<string, string>();
+  const keyOf = (object: EngineObject) => `${object.kind}:${object.name}`;
+  for (const object of Object.values(STACK_OBJECTS)) owners.set(keyOf(object), `the stack's ${object.role}`);
+  const objectsOf = (name: string): EngineObject[] => Object.values(sandboxObjects(name));
+  const isFree = (name: string) => !names.includes(name) && objectsOf(name).every((object) => !owners.has(keyOf(object)));
+  names.forEach((name, index) => {
+    // Malformed names and repeats have messages of their own.
+    if (typeof name !== "string" || !NAME_PATTERN.test(name) || names.indexOf(name) !== index) return;
+    const clash = objectsOf(name).find((object) => owners.has(keyOf(object)));
+    if (clash) {
+      const suggestion = Array.from({ length: 99 }, (_, n) => `${name}${n + 2}`).find(isFree);
+      ctx.addIssue({
+        code: "custom",
+        path: ["sandboxes", index, "name"],
+        message: `"${name}" would name its ${clash.role} …-${clash.name}, already the name of ${owners.get(keyOf(clash))}; rename one of the two sandboxes${suggestion ? ` (e.g. "${suggestion}" for this one)` : ""}`,
+      });
+      return;
+    }
+    for (const object of objectsOf(name)) owners.set(keyOf(object), `sandbox "${name}"'s ${object.role}`);
   });
 }
 

@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, squidConfigFor, type EgressPolicy } from "./egress";
-import { labelsFor, physicalName, providerLabels, type StackIdentity } from "./naming";
+import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "./naming";
 
 /** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
 export const PROXY_USER = "13:13";
@@ -32,11 +32,6 @@ export interface EgressProxyArgs {
   readonly dockerEnv: Record<string, string>;
 }
 
-/** Names of the proxy's engine objects, next to the sandbox's own (`…-main`, `…-main-egress`). */
-export function egressProxyObjectNames(identity: StackIdentity, sandbox: string) {
-  return { container: physicalName(identity, sandbox, "egress"), network: physicalName(identity, sandbox, "egress-net") };
-}
-
 export interface ProxyNetworks {
   readonly internal: pulumi.Input<string>;
   readonly outbound: pulumi.Input<string>;
@@ -46,7 +41,7 @@ export interface ProxyNetworks {
 export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId">, networks: ProxyNetworks): docker.ContainerArgs {
   const squidConf = squidConfigFor(args.policy, { sandboxName: args.sandboxName });
   return {
-    name: egressProxyObjectNames(args.identity, args.sandboxName).container,
+    name: sandboxObjectNames(args.identity, args.sandboxName).proxyContainer,
     image: args.imageId,
     user: PROXY_USER,
     // The policy travels in the container's config: changing the allowlist replaces the proxy, never the agent image.
@@ -81,10 +76,10 @@ export class EgressProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: EgressProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:EgressProxy", name, {}, opts);
-    const names = egressProxyObjectNames(args.identity, args.sandboxName);
+    const names = sandboxObjectNames(args.identity, args.sandboxName);
     const labels = providerLabels(labelsFor(args.identity, args.sandboxName));
 
-    const outbound = new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels }, { parent: this });
+    const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: "bridge", labels }, { parent: this });
     const container = new docker.Container(name, proxyContainerArgs(args, { internal: args.internalNetwork, outbound: outbound.name }), {
       parent: this,
       replaceOnChanges: REPLACE_ON_CHANGES,
@@ -97,7 +92,7 @@ export class EgressProxy extends pulumi.ComponentResource {
     );
 
     this.containerName = container.name;
-    this.deniedLogCommand = deniedLogCommand(names.container, args.dockerEnv);
+    this.deniedLogCommand = deniedLogCommand(names.proxyContainer, args.dockerEnv);
     this.registerOutputs({ containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
   }
 }

@@ -66,33 +66,34 @@ export function withHostDefaults(config: StackConfig, probe: Pick<HostProbe, "cp
   };
 }
 
-export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string): string[] {
+/** How a problem names a sandbox's key: `sandboxes[0].workspace`, or `workspace` for the one-folder shortcut. */
+export type SandboxKey = (index: number, field: string) => string;
+export const listedSandboxKey: SandboxKey = (index, field) => `sandboxes[${index}].${field}`;
+export const shortcutSandboxKey: SandboxKey = (_, field) => field;
+
+/** The kernel's ceiling for RLIMIT_NOFILE: a container asking for more fails to start. */
+const NR_OPEN_FILE = "/proc/sys/fs/nr_open";
+
+export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
   const problems: string[] = [];
-  const { agentUid } = config.image;
   const cpus = probe.cpuCount();
+  const nrOpen = Number(probe.readText(NR_OPEN_FILE)?.trim() ?? Number.NaN);
   config.sandboxes.forEach((sandbox, index) => {
-    const key = `sandboxes[${index}]`;
+    const key = (field: string) => keyOf(index, field);
     const asked = sandbox.resources.cpus;
     if (asked !== undefined && asked > cpus) {
-      problems.push(`${key}.resources.cpus: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
+      problems.push(`${key("resources.cpus")}: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
     }
-    const workspace = probe.stat(sandbox.workspace);
-    if (!workspace) {
-      problems.push(`${key}.workspace: "${sandbox.workspace}" does not exist on this machine; create it or fix the path`);
-    } else if (!workspace.isDirectory) {
-      problems.push(`${key}.workspace: "${sandbox.workspace}" is a file; the workspace must be a folder`);
-    } else if (sandbox.mode === "rw" && !sandbox.runAsRoot && workspace.uid !== agentUid) {
-      problems.push(
-        `${key}.workspace: "${sandbox.workspace}" is owned by UID ${workspace.uid} but the agent runs as UID ${agentUid}, so it could not write there and its files would not be yours; set image.agentUid: ${workspace.uid} and image.agentGid: ${workspace.gid} (or use mode: ro)`,
-      );
+    if (Number.isInteger(nrOpen) && sandbox.resources.openFiles > nrOpen) {
+      problems.push(`${key("resources.openFiles")}: ${sandbox.resources.openFiles} is more than this host's fs.nr_open (${nrOpen}), so the sandbox could not start; use at most ${nrOpen}, e.g. 8192`);
     }
-    const linked = symlinkProblem(`${key}.workspace`, sandbox.workspace, sandbox.mode === "ro", probe, homeDir);
-    if (linked) problems.push(linked);
+    problems.push(...workspaceProblems(sandbox, config.image.agentUid, probe, homeDir, key("workspace")));
     sandbox.mounts.forEach((mount, mountIndex) => {
-      const mountLinked = symlinkProblem(`${key}.mounts[${mountIndex}].source`, mount.source, mount.readOnly, probe, homeDir);
+      const sourceKey = key(`mounts[${mountIndex}].source`);
+      const mountLinked = symlinkProblem(sourceKey, mount.source, mount.readOnly, probe, homeDir);
       if (mountLinked) problems.push(mountLinked);
       if (!probe.stat(mount.source)) {
-        problems.push(`${key}.mounts[${mountIndex}].source: "${mount.source}" does not exist on this machine; Docker would fail to start the sandbox`);
+        problems.push(`${sourceKey}: "${mount.source}" does not exist on this machine; Docker would fail to start the sandbox`);
       }
     });
   });
@@ -103,4 +104,21 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
     else if (!pem.includes("-----BEGIN CERTIFICATE-----")) problems.push(`image.extraCaCertsFile: "${caFile}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
   }
   return problems;
+}
+
+/**
+ * The workspace must exist as a folder, lead nowhere sensitive, and (read-write) be owned by the agent UID.
+ * A refused workspace gets no advice about its owner: the fix is another folder, not other IDs.
+ */
+function workspaceProblems(sandbox: StackConfig["sandboxes"][number], agentUid: number, probe: HostProbe, homeDir: string, key: string): string[] {
+  const linked = symlinkProblem(key, sandbox.workspace, sandbox.mode === "ro", probe, homeDir);
+  if (linked) return [linked];
+  const workspace = probe.stat(sandbox.workspace);
+  if (!workspace) return [`${key}: "${sandbox.workspace}" does not exist on this machine; create it or fix the path`];
+  if (!workspace.isDirectory) return [`${key}: "${sandbox.workspace}" is a file; the workspace must be a folder`];
+  if (sandbox.mode !== "rw" || sandbox.runAsRoot || workspace.uid === agentUid) return [];
+  const owned = `${key}: "${sandbox.workspace}" is owned by UID ${workspace.uid} but the agent runs as UID ${agentUid}, so it could not write there and its files would not be yours`;
+  // The agent may not be root (image.agentUid must be at least 1), so a root-owned folder needs a new owner.
+  if (workspace.uid === 0) return [`${owned}; give the folder to your user (sudo chown -R "$(id -u):$(id -g)" "${sandbox.workspace}") or use mode: ro`];
+  return [`${owned}; set image.agentUid: ${workspace.uid} and image.agentGid: ${workspace.gid} (or use mode: ro)`];
 }

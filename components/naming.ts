@@ -11,13 +11,50 @@ export interface StackIdentity {
   readonly stack: string;
 }
 
-/** `agent-sandbox-alice-main`, `agent-sandbox-alice-main-net`: lowercase, Docker- and DNS-safe. */
-export function physicalName(identity: StackIdentity, sandbox: string, suffix?: string): string {
-  const parts = [identity.project, identity.stack, sandbox, suffix].filter((part): part is string => !!part);
-  return parts
+/** `agent-sandbox-alice-main-net` for `main-net` of stack alice: lowercase, Docker- and DNS-safe. */
+export function physicalName(identity: StackIdentity, nameInStack: string): string {
+  return [identity.project, identity.stack, nameInStack]
     .join("-")
     .toLowerCase()
     .replace(/[^a-z0-9_.-]+/g, "-");
+}
+
+/** Docker keeps container, network and volume names apart: only names of one kind can collide. */
+export type EngineObjectKind = "container" | "network" | "volume";
+
+export interface EngineObject {
+  readonly kind: EngineObjectKind;
+  /** The name inside the stack; physicalName puts project and stack in front. */
+  readonly name: string;
+  /** What the object is, for messages. */
+  readonly role: string;
+}
+
+/**
+ * Every engine object a sandbox owns. Components name their objects from this one list, and the config
+ * refuses sandbox names whose objects would take another sandbox's names (`main-egress` beside `main`).
+ */
+export function sandboxObjects(sandbox: string) {
+  return {
+    container: { kind: "container", name: sandbox, role: "container" },
+    network: { kind: "network", name: `${sandbox}-net`, role: "network" },
+    home: { kind: "volume", name: `${sandbox}-home`, role: "home volume" },
+    proxyContainer: { kind: "container", name: `${sandbox}-egress`, role: "egress proxy container" },
+    proxyNetwork: { kind: "network", name: `${sandbox}-egress-net`, role: "egress proxy's outbound network" },
+  } as const satisfies Record<string, EngineObject>;
+}
+
+/** The objects a stack has once, beside its sandboxes'. */
+export const STACK_OBJECTS = {
+  credentials: { kind: "volume", name: "credentials", role: "credentials volume" },
+} as const satisfies Record<string, EngineObject>;
+
+type SandboxObjectRole = keyof ReturnType<typeof sandboxObjects>;
+
+/** Physical names of a sandbox's engine objects: `agent-sandbox-alice-main`, `agent-sandbox-alice-main-egress`, … */
+export function sandboxObjectNames(identity: StackIdentity, sandbox: string): Record<SandboxObjectRole, string> {
+  const objects: Record<SandboxObjectRole, EngineObject> = sandboxObjects(sandbox);
+  return Object.fromEntries(Object.entries(objects).map(([role, object]) => [role, physicalName(identity, object.name)])) as Record<SandboxObjectRole, string>;
 }
 
 /** Labels every object of a sandbox carries: who manages it, and which project, stack and sandbox. */

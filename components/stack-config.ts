@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import { CONFIG_NAMESPACE, parseStackConfig, type StackConfig } from "./config";
 import { ConfigError } from "./config-error";
-import { hostProblems, realHostProbe, withHostDefaults, type HostProbe } from "./host-checks";
+import { hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults, type HostProbe } from "./host-checks";
 import type { StackIdentity } from "./naming";
 
 /** Config keys that hold secrets: accepted only when stored with `pulumi config set --secret`. */
@@ -68,7 +68,8 @@ export function validateStackConfig(raw: Record<string, unknown>, probe: HostPro
     throw error;
   }
   const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
-  const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir))];
+  const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
+  const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf))];
   if (problems.length > 0) throw new ConfigError(problems);
   return remoteHost ? config : withHostDefaults(config, probe);
 }

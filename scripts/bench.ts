@@ -15,9 +15,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { imageBuildPlan } from "../components/agent-image";
 import { parseStackConfig } from "../components/config";
-import { egressProxyObjectNames } from "../components/egress-proxy";
-import { sandboxObjectNames } from "../components/agent-sandbox";
-import { labelsFor } from "../components/naming";
+import { labelsFor, sandboxObjectNames } from "../components/naming";
 import { BUILD_CLI, labelArgs, waitHealthy } from "../tests/live/support/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../tests/live/support/live-program";
 import { measureEgressLatency } from "./bench-egress";
@@ -110,7 +108,7 @@ async function benchSandbox(): Promise<void> {
       record("bare docker run start-to-healthy, same image and healthcheck", `${bareSeconds.toFixed(2)} s`);
       record("ratio sandbox / bare", `${(sandboxSeconds / bareSeconds).toFixed(2)}x`, "target <= 1.5x");
       record("idle memory: sandbox", memoryOf(sandbox));
-      record("idle memory: its egress proxy", memoryOf(egressProxyObjectNames(identity, "main").container));
+      record("idle memory: its egress proxy", memoryOf(sandboxObjectNames(identity, "main").proxyContainer));
     } finally {
       docker(["rm", "-f", bare]);
     }

@@ -8,10 +8,9 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../components/agent-sandbox";
 import { parseStackConfig } from "../../components/config";
 import { HOST_GATEWAY_NAME } from "../../components/egress";
-import { egressProxyObjectNames } from "../../components/egress-proxy";
+import { sandboxObjectNames } from "../../components/naming";
 import { secretConfig, type LiveStack } from "./harness";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
 import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "./support/engine";
@@ -55,8 +54,7 @@ let failingApi: FakeMessagesApi;
 let workspace: string;
 const suite = new LiveSuite(STACK);
 
-const SANDBOX = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
-const PROXY = egressProxyObjectNames({ project: PROJECT, stack: STACK }, "main");
+const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
 
 function configFor(apiPort: number, options: { allow?: string[]; env?: Record<string, string>; workspace: string }) {
   return liveConfig({
@@ -142,7 +140,7 @@ describe("agent runs of the real program (live)", () => {
     const layers = async (ref: string) => JSON.parse(await docker("inspect", "-f", "{{json .RootFS.Layers}}", ref)) as string[];
     const [baseLayers, agentLayers] = [await layers(LOCAL_IMAGES.baseImage), await layers(agentImageId(deployed))];
     expect(agentLayers.slice(0, baseLayers.length)).toEqual(baseLayers);
-    const version = await execIn(SANDBOX.container, "claude --version");
+    const version = await execIn(NAMES.container, "claude --version");
     expect(version.output, JSON.stringify(version)).toContain(PINNED_VERSION);
 
     const bundle = fs.readFileSync(HOST_CA_BUNDLE, "utf8");
@@ -182,17 +180,17 @@ describe("agent runs of the real program (live)", () => {
     expect(first.includes(JSON.stringify(PROMPT).slice(1, -1)), `prompt not found in the first request: ${first.slice(0, 4000)}`).toBe(true);
     expect(scripted.length, evidence).toBeGreaterThanOrEqual(2);
     expect(new Set(scripted.map((request) => request.apiKey))).toEqual(new Set([API_KEY]));
-    expect((await execIn(SANDBOX.container, "test -e /tmp/pwned && echo ran || echo clean")).output.trim()).toBe("clean");
+    expect((await execIn(NAMES.container, "test -e /tmp/pwned && echo ran || echo clean")).output.trim()).toBe("clean");
   });
 
   it("keeps the API key out of inspect, history, logs, stack outputs and the run's recorded output", async (context) => {
     const deployed = suite.requireDeployed(context);
     const places: Record<string, string> = {
-      "sandbox Config.Env": JSON.stringify((await inspectContainer(SANDBOX.container)).Config.Env),
-      "proxy Config.Env": JSON.stringify((await inspectContainer(PROXY.container)).Config.Env),
+      "sandbox Config.Env": JSON.stringify((await inspectContainer(NAMES.container)).Config.Env),
+      "proxy Config.Env": JSON.stringify((await inspectContainer(NAMES.proxyContainer)).Config.Env),
       "agent image history": await docker("history", "--no-trunc", agentImageId(deployed)),
-      "sandbox logs": await logsOf(SANDBOX.container),
-      "proxy logs": await logsOf(PROXY.container),
+      "sandbox logs": await logsOf(NAMES.container),
+      "proxy logs": await logsOf(NAMES.proxyContainer),
       "stack outputs": JSON.stringify(deployed.outputs),
       "run stdout": String(runCommand(deployed)?.outputs.stdout ?? ""),
       "run stderr": String(runCommand(deployed)?.outputs.stderr ?? ""),
@@ -204,26 +202,26 @@ describe("agent runs of the real program (live)", () => {
 
   it("reaches the stand-in only through the proxy: the proxy logs the request and a direct connection fails", async (context) => {
     suite.requireDeployed(context);
-    const log = await logsOf(PROXY.container);
+    const log = await logsOf(NAMES.proxyContainer);
     // The CLI honours HTTP_PROXY for the http:// base URL: Squid logs the forwarded request with its full URL.
     const hostName = HOST_GATEWAY_NAME.replaceAll(".", "\\.");
     expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://${hostName}:${api.port}/v1/messages`));
 
-    for (const target of [HOST_GATEWAY_NAME, await networkGateway("bridge"), await networkGateway(PROXY.network)]) {
-      const direct = await execIn(SANDBOX.container, `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
+    for (const target of [HOST_GATEWAY_NAME, await networkGateway("bridge"), await networkGateway(NAMES.proxyNetwork)]) {
+      const direct = await execIn(NAMES.container, `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
       expect(direct.exitCode, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
     }
   });
 
   it("applies a changed allowlist on redeploy by replacing the proxy only, without rebuilding the agent image", async (context) => {
     const before = suite.requireDeployed(context);
-    const ids = { image: agentImageId(before), sandbox: await containerId(SANDBOX.container), proxy: await containerId(PROXY.container) };
+    const ids = { image: agentImageId(before), sandbox: await containerId(NAMES.container), proxy: await containerId(NAMES.proxyContainer) };
     const after = await suite.deploy(STACK, configFor(api.port, { workspace, allow: [ADDED_NAME] }));
-    const now = { image: agentImageId(after), sandbox: await containerId(SANDBOX.container), proxy: await containerId(PROXY.container) };
+    const now = { image: agentImageId(after), sandbox: await containerId(NAMES.container), proxy: await containerId(NAMES.proxyContainer) };
     expect(now.image, JSON.stringify({ ids, now })).toBe(ids.image);
     expect(now.sandbox, JSON.stringify({ ids, now })).toBe(ids.sandbox);
     expect(now.proxy, JSON.stringify({ ids, now })).not.toBe(ids.proxy);
-    const env = (await inspectContainer(PROXY.container)).Config.Env;
+    const env = (await inspectContainer(NAMES.proxyContainer)).Config.Env;
     const encoded = env.find((entry) => entry.startsWith("SQUID_CONF_B64="));
     expect(encoded, JSON.stringify(env)).toBeDefined();
     expect(Buffer.from(encoded!.slice("SQUID_CONF_B64=".length), "base64").toString("utf8")).toContain(ADDED_NAME);

@@ -6,10 +6,9 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../components/agent-sandbox";
 import { PROXY_PORT } from "../../components/egress";
-import { egressProxyObjectNames, PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
-import { LABEL_PREFIX } from "../../components/naming";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
+import { LABEL_PREFIX, sandboxObjectNames } from "../../components/naming";
 import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
 import { docker, inspectContainer, waitHealthy } from "./support/engine";
 import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
@@ -29,7 +28,6 @@ const workspaces: Record<"alpha" | "beta", string> = { alpha: "", beta: "" };
 const suite = new LiveSuite(STACK);
 
 const namesOf = (sandbox: string) => sandboxObjectNames({ project: PROJECT, stack: STACK }, sandbox);
-const proxyNamesOf = (sandbox: string) => egressProxyObjectNames({ project: PROJECT, stack: STACK }, sandbox);
 const ALPHA = namesOf("alpha").container;
 const BETA = namesOf("beta").container;
 
@@ -123,7 +121,7 @@ describe("sandbox hardening of the real program (live)", () => {
   it("runs each sandbox's egress proxy, as the program declares it, non-root without capabilities, privileges or writable root, within its limits, healthy", async (context) => {
     suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
-      const proxy = proxyNamesOf(sandbox).container;
+      const proxy = namesOf(sandbox).proxyContainer;
       const info = await inspectContainer(proxy);
       expect(
         {
@@ -251,7 +249,7 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(resolve.exitCode, JSON.stringify(resolve)).not.toBe(0);
     expect(resolve.output.trim(), JSON.stringify(resolve)).toBe("");
 
-    const proxy = await inspectContainer(proxyNamesOf("beta").container);
+    const proxy = await inspectContainer(namesOf("beta").proxyContainer);
     const addresses = Object.values(proxy.NetworkSettings.Networks).map((n) => n.IPAddress).filter(Boolean);
     const betaNetwork = namesOf("beta").network;
     const betaIp = (await inspectContainer(BETA)).NetworkSettings.Networks[betaNetwork].IPAddress;

@@ -20,6 +20,8 @@ export interface RecordedResource {
 
 export interface Evaluation {
   readonly resources: RecordedResource[];
+  /** Every registration's URN as the real engine forms it (the parent's whole type chain), repeats kept. */
+  readonly urns: string[];
   readonly outputs: Record<string, unknown>;
   /** Exports as Pulumi Outputs, to inspect secretness. */
   readonly rawOutputs: Record<string, unknown>;
@@ -94,6 +96,9 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
   const resources: RecordedResource[] = [];
   options.onResources?.(resources);
   const optionsByName = new Map<string, Options>();
+  const urns: string[] = [];
+  // The mock monitor's URNs keep only the parent's last type; the engine's keep its whole chain.
+  const qualifiedTypeByMockUrn = new Map<string, string>();
   const stack = options.stack ?? "dev";
   await pulumi.runtime.setMocks(
     {
@@ -118,6 +123,11 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
       dependsOn: req.getDependenciesList().map((urn: string) => urn.split("::").pop()!),
       secretInputs: secretInputNames(req.getObject().toJavaScript()),
     });
+    const parentUrn: string = req.getParent();
+    const parentQualified = parentUrn ? qualifiedTypeByMockUrn.get(parentUrn) : undefined;
+    const qualifiedType = parentQualified ? `${parentQualified}$${req.getType()}` : req.getType();
+    qualifiedTypeByMockUrn.set(monitor.newUrn(parentUrn, req.getType(), req.getName()), qualifiedType);
+    urns.push(`urn:pulumi:${stack}::agent-sandbox::${qualifiedType}::${req.getName()}`);
     return registerResource(req, callback);
   };
   const secrets = Object.fromEntries(Object.entries(options.secrets ?? {}).map(([key, value]) => [key, secretConfig(value)]));
@@ -130,6 +140,7 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
   const outputs = (await settle({ ...rawOutputs })) as Record<string, unknown>;
   return {
     resources,
+    urns,
     outputs,
     rawOutputs,
     ofType: (type) => resources.filter((resource) => resource.type === type),

@@ -35,7 +35,15 @@ describe("stack config defaults", () => {
     expect(sizeToMegabytes("8g")).toBe(8192);
     expect(sizeToMegabytes("512m")).toBe(512);
     expect(sizeToMegabytes("2048k")).toBe(2);
+    // Rounded up: a limit never becomes smaller than asked, and never 0 ("no limit").
+    expect(sizeToMegabytes("6145k")).toBe(7);
     expect(() => sizeToMegabytes("8GB")).toThrow(/not a size/);
+  });
+
+  it("accepts the smallest limits Docker enforces", () => {
+    const config = parseStackConfig({ sandboxes: [sandbox({ resources: { memory: "6144k", cpus: 0.01, swap: "0k" }, healthcheck: { startPeriod: "1ms" } })] }, host);
+    expect(config.sandboxes[0].resources).toMatchObject({ memory: "6144k", cpus: 0.01, swap: "0k" });
+    expect(sizeToMegabytes(config.sandboxes[0].resources.memory)).toBe(6);
   });
 
   it("accepts an unsafe setting when the sandbox acknowledges it by name", () => {
@@ -52,6 +60,25 @@ describe("stack config defaults", () => {
 describe("bad stack config", () => {
   const table: [string, Record<string, unknown>, string[]][] = [
     ["a size written the wrong way", { sandboxes: [sandbox({ resources: { memory: "8GB" } })] }, ['sandboxes[0].resources.memory: "8GB" is not a size; use "8g" or "512m"']],
+    ["a memory limit of zero, which Docker reads as unlimited", { sandboxes: [sandbox({ resources: { memory: "0m" } })] }, ['sandboxes[0].resources.memory: "0m" would remove the limit (Docker reads 0 as unlimited); use at least "6m", e.g. "8g" or "512m"']],
+    ["a memory limit of zero kilobytes", { sandboxes: [sandbox({ resources: { memory: "0k" } })] }, ['sandboxes[0].resources.memory: "0k" would remove the limit (Docker reads 0 as unlimited); use at least "6m", e.g. "8g" or "512m"']],
+    ["a memory limit under Docker's 6 MB minimum", { sandboxes: [sandbox({ resources: { memory: "1k" } })] }, ['sandboxes[0].resources.memory: "1k" is below 6m, the smallest limit Docker enforces; use e.g. "8g" or "512m"']],
+    ["a memory limit just under the minimum", { sandboxes: [sandbox({ resources: { memory: "6143k" } })] }, ['sandboxes[0].resources.memory: "6143k" is below 6m, the smallest limit Docker enforces; use e.g. "8g" or "512m"']],
+    ["a memory limit that is a number", { sandboxes: [sandbox({ resources: { memory: 512 } })] }, ['sandboxes[0].resources.memory: must be a size like "8g" or "512m"']],
+    ["a swap size written the wrong way", { sandboxes: [sandbox({ resources: { swap: "-1" } })] }, ['sandboxes[0].resources.swap: "-1" is not a size; use "0m" or "2g"']],
+    ["a CPU share under Docker's minimum", { sandboxes: [sandbox({ resources: { cpus: 0.0001 } })] }, ["sandboxes[0].resources.cpus: must be a number of CPUs of at least 0.01, the smallest share Docker enforces (e.g. 4 or 0.5)"]],
+    ["zero CPUs", { sandboxes: [sandbox({ resources: { cpus: 0 } })] }, ["sandboxes[0].resources.cpus: must be a number of CPUs of at least 0.01, the smallest share Docker enforces (e.g. 4 or 0.5)"]],
+    ["CPUs given as a string", { sandboxes: [sandbox({ resources: { cpus: "-1" } })] }, ["sandboxes[0].resources.cpus: must be a number of CPUs of at least 0.01, the smallest share Docker enforces (e.g. 4 or 0.5)"]],
+    ["an open-files limit that is not a number", { sandboxes: [sandbox({ resources: { openFiles: "many" } })] }, ["sandboxes[0].resources.openFiles: must be a whole number of at least 256, e.g. 8192"]],
+    ["a fractional pids limit", { sandboxes: [sandbox({ resources: { pids: 100.5 } })] }, ["sandboxes[0].resources.pids: must be a whole number of at least 32 (the agent CLI alone runs a dozen threads), e.g. 1024"]],
+    ["a zero healthcheck interval, which Docker reads as its default", { sandboxes: [sandbox({ healthcheck: { interval: "0s" } })] }, ['sandboxes[0].healthcheck.interval: "0s" would make Docker use the image\'s or its own default instead; use at least "1ms", e.g. "15s"']],
+    ["a zero start period, which Docker reads as the image's", { sandboxes: [sandbox({ healthcheck: { startPeriod: "0ms" } })] }, ['sandboxes[0].healthcheck.startPeriod: "0ms" would make Docker use the image\'s or its own default instead; use at least "1ms", e.g. "5s"']],
+    ["a healthcheck timeout in hours", { sandboxes: [sandbox({ healthcheck: { timeout: "1h" } })] }, ['sandboxes[0].healthcheck.timeout: "1h" is not a duration; use e.g. "10s" (units ms, s, m)']],
+    ["zero healthcheck retries, which Docker reads as the image's", { sandboxes: [sandbox({ healthcheck: { retries: 0 } })] }, ["sandboxes[0].healthcheck.retries: must be a whole number of at least 1, e.g. 3"]],
+    ["a disk threshold over 100 percent", { sandboxes: [sandbox({ healthcheck: { maxDiskPercent: 150 } })] }, ["sandboxes[0].healthcheck.maxDiskPercent: must be a whole number from 1 to 100 (percent of the disk), e.g. 95"]],
+    ["a sandbox name ending with a dash", { sandboxes: [sandbox({ name: "main-" })] }, ['sandboxes[0].name: must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")']],
+    ["zero agent turns", { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "hi", maxTurns: 0 }] }, ["runs[0].maxTurns: must be a whole number of at least 1, e.g. 20"]],
+    ["an agent UID past the largest Linux ID", { workspace: "/home/me/code/app", image: { agentUid: 2 ** 32 } }, ["image.agentUid: must be a whole number from 1 to 4294967294 (a non-root UID; see runAsRoot to run as root), e.g. 1000"]],
     ["a relative workspace", { sandboxes: [sandbox({ workspace: "code/app" })] }, ['sandboxes[0].workspace: "code/app" is not an absolute path; use e.g. "/home/me/code/project"']],
     ["a workspace of the wrong type", { workspace: 42 }, ['workspace: must be an absolute path like "/home/me/code/project"']],
     ["a misspelt key", { workspace: "/home/me/code/app", sandboxs: [] }, ["sandboxs: unknown key (valid here: workspace, sandboxes, image, runs, docker)"]],

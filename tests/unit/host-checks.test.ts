@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../components/config";
+import { ConfigError, parseStackConfig } from "../../components/config";
+import { validateStackConfig } from "../../components/stack-config";
 import { hostProblems, realHostProbe, withHostDefaults } from "../../components/host-checks";
 import { makeWorkspace } from "./support/program";
 
@@ -54,4 +55,39 @@ describe("host checks", () => {
     const config = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid, extraCaCertsFile: notPem });
     expect(hostProblems(config, realHostProbe, home)).toEqual([`image.extraCaCertsFile: "${notPem}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`]);
   });
+
+  it("gives no owner advice for a workspace it refuses, and names the shortcut's own key", () => {
+    const link = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-link-")), "code");
+    fs.symlinkSync("/", link);
+    const problems = configProblems({ workspace: link });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^workspace: "${link}" is a link to /; refused: `));
+    expect(problems[0]).not.toMatch(/agentUid/);
+  });
+
+  it("asks for a new owner, not a root agent, when a read-write workspace belongs to root", () => {
+    const rootOwned = { ...realHostProbe, stat: () => ({ isDirectory: true, uid: 0, gid: 0 }), realPath: (written: string) => written };
+    expect(hostProblems(configFor("/srv/code"), rootOwned, home)).toEqual([
+      'sandboxes[0].workspace: "/srv/code" is owned by UID 0 but the agent runs as UID 1000, so it could not write there and its files would not be yours; give the folder to your user (sudo chown -R "$(id -u):$(id -g)" "/srv/code") or use mode: ro',
+    ]);
+  });
+
+  it("refuses more open files than the host's fs.nr_open lets a container have", () => {
+    const workspace = makeWorkspace();
+    const config = configFor(workspace.dir, { resources: { openFiles: 2_000_000 } }, { agentUid: workspace.uid, agentGid: workspace.gid });
+    const nrOpen = { ...realHostProbe, readText: (file: string) => (file === "/proc/sys/fs/nr_open" ? "1048576\n" : realHostProbe.readText(file)) };
+    expect(hostProblems(config, nrOpen, home)).toEqual([
+      "sandboxes[0].resources.openFiles: 2000000 is more than this host's fs.nr_open (1048576), so the sandbox could not start; use at most 1048576, e.g. 8192",
+    ]);
+  });
 });
+
+function configProblems(raw: Record<string, unknown>): string[] {
+  try {
+    validateStackConfig(raw, realHostProbe, "/nonexistent-home");
+  } catch (error) {
+    if (error instanceof ConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error("config was accepted");
+}
