@@ -20,7 +20,7 @@ describe("npm run stack:new", () => {
     const workspace = makeWorkspace();
     const file = developerStackFile({ stack: "bob", workspace: workspace.dir, uid: workspace.uid + 1, gid: workspace.gid });
     expect(() => validateStackFile(parse(file.text).config, realHostProbe)).toThrow(
-      new RegExp(`sandboxes\\[0\\]\\.workspace: .* is owned by UID ${workspace.uid} but the agent runs as UID ${workspace.uid + 1}`),
+      new RegExp(`- workspace: .* is owned by UID ${workspace.uid} but the agent runs as UID ${workspace.uid + 1}`),
     );
   });
 
