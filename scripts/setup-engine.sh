@@ -18,7 +18,7 @@ readonly SUITE=bookworm
 readonly SLIM_IMAGE=agent-sandbox/debian:bookworm-slim
 readonly NODE_IMAGE=agent-sandbox/node:bookworm
 readonly REGISTRY_ADDR=127.0.0.1:5000
-readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry)
+readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2)
 
 summary=()
 note() { summary+=("$1"); }

@@ -6,7 +6,8 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
-import { docker, EngineGate, execIn, inspectContainer, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "./support/engine";
+import { docker, EngineGate, execIn, inspectContainer, ipv4AddressesOn, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "./support/engine";
+import { bridgeInterfaceName } from "./support/network-gateway";
 import { ALLOWED_NAME, buildLabImages, DENIED_NAME, HOST_ALIAS_NAME, LAB_LABELS, METADATA_NAME, removeLabObjects, startLab, TESTHOST_IMAGE, type EgressLab } from "./support/egress-lab";
 
 const LAB = `egress-${process.pid}`;
@@ -112,6 +113,16 @@ describe("egress allowlist (live)", () => {
       const result = await inSandbox(`curl -sS --noproxy '*' --max-time 5 http://${address}:${listed.port}/`);
       expect(result.exitCode, `${address}:${listed.port} answered: ${JSON.stringify(result)}`).not.toBe(0);
     }
+  });
+
+  it("finds the host's address on the default bridge's interface, where the gateway probes look when IPAM reports none", async (context) => {
+    gate.requireEngine(context);
+    const [bridge] = JSON.parse(await docker("network", "inspect", "bridge"));
+    const interfaceName = bridgeInterfaceName(bridge);
+    const held = ipv4AddressesOn(interfaceName);
+    expect(held.length, `no IPv4 address on ${interfaceName}`).toBeGreaterThan(0);
+    const reported = bridge.IPAM?.Config?.[0]?.Gateway;
+    if (reported) expect(held).toContain(reported);
   });
 
   it("shows the hole inhibit_ipv4 closes: on a plain internal network the host answers at the gateway address", async (context) => {

@@ -6,7 +6,6 @@ import Docker from "dockerode";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as os from "node:os";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import type { TestContext } from "vitest";
@@ -97,7 +96,15 @@ export function inspectContainer(name: string): Promise<Docker.ContainerInspectI
 
 /** The host's address on a network (its gateway), from the engine's report or the host's bridge interface. */
 export async function networkGateway(network: string): Promise<string> {
-  return gatewayOf(await engine.getNetwork(network).inspect(), os.networkInterfaces());
+  return gatewayOf(await engine.getNetwork(network).inspect(), ipv4AddressesOn);
+}
+
+/** iproute2's JSON view of an interface's IPv4 addresses, down or not; none when the interface does not exist. */
+export function ipv4AddressesOn(interfaceName: string): string[] {
+  const shown = spawnSync("ip", ["-j", "-4", "addr", "show", "dev", interfaceName], { encoding: "utf8" });
+  if (shown.status !== 0) return [];
+  const links = JSON.parse(shown.stdout) as { addr_info?: { local?: string }[] }[];
+  return links.flatMap((link) => link.addr_info ?? []).flatMap((address) => (address.local ? [address.local] : []));
 }
 
 /**
