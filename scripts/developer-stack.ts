@@ -23,6 +23,19 @@ export function stackNameProblem(stack: string): string | undefined {
   return `stack name "${stack}" must be 1-40 lowercase letters, digits, ".", "_" or "-", starting with a letter or digit (e.g. "alice")`;
 }
 
+/**
+ * Engine names are `<project>-<stack>-<sandbox>…`, so stack `alice` with sandbox `main-x` and stack
+ * `alice-main` with sandbox `x` would both name a container `agent-sandbox-alice-main-x`. A new stack whose
+ * name extends another's by a dash (or is extended by one) is refused while that other stack is here.
+ */
+export function stackNamePrefixProblem(stack: string, existing: readonly string[]): string | undefined {
+  const other = existing.find((name) => name !== stack && (stack.startsWith(`${name}-`) || name.startsWith(`${stack}-`)));
+  if (!other) return undefined;
+  const [shorter, longer] = other.length < stack.length ? [other, stack] : [stack, other];
+  const extra = longer.slice(shorter.length + 1);
+  return `stack name "${stack}" and the existing stack "${other}" could give two sandboxes one container name (stack "${shorter}" with sandbox "${extra}-x" and stack "${longer}" with sandbox "x" both make agent-sandbox-${longer}-x); pick a name that does not extend the other by a dash, e.g. "${stack.replace(/-/g, "")}"`;
+}
+
 export function developerStackFile(facts: DeveloperFacts): { path: string; text: string } {
   const config = {
     // The one-sandbox shortcut, which `npm run up|preview -- <folder>` also sets.

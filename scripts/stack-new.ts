@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { realHostProbe } from "../components/host-checks";
-import { developerStackFile, stackNameProblem, validateStackFile } from "./developer-stack";
+import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "./developer-stack";
 
 const projectDir = path.resolve(__dirname, "..");
 // npm runs scripts from the project folder; INIT_CWD is where the developer typed the command.
@@ -29,7 +29,8 @@ function fail(message: string): never {
 
 const [stack, workspaceArg] = process.argv.slice(2);
 if (!stack) fail("usage: npm run stack:new -- <name> [workspace folder]");
-const nameProblem = stackNameProblem(stack);
+const existingStacks = fs.readdirSync(projectDir).flatMap((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? []);
+const nameProblem = stackNameProblem(stack) ?? stackNamePrefixProblem(stack, existingStacks);
 if (nameProblem) fail(nameProblem);
 
 const workspace = path.resolve(invokedFrom, workspaceArg ?? repositoryRoot(invokedFrom));

@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { realHostProbe } from "../../components/host-checks";
-import { developerStackFile, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
+import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
+import { physicalName } from "../../components/naming";
 import { makeWorkspace } from "./support/program";
 
 describe("npm run stack:new", () => {
@@ -39,5 +40,15 @@ describe("committed example stacks", () => {
     // Their folders are examples (another developer's paths): a probe that finds them all lets the schema judge.
     const lenientProbe = { cpuCount: () => 64, stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }), readText: () => "-----BEGIN CERTIFICATE-----", realPath: (p: string) => p };
     expect(() => validateStackFile(config, lenientProbe)).not.toThrow();
+  });
+
+  it("refuses a stack name that extends another stack's by a dash, whose container names could meet", () => {
+    // The clash it prevents: the same physical name from two stacks.
+    expect(physicalName({ project: "agent-sandbox", stack: "alice" }, "main-x")).toBe(physicalName({ project: "agent-sandbox", stack: "alice-main" }, "x"));
+    expect(stackNamePrefixProblem("alice-main", ["dev", "alice"])).toBe(
+      'stack name "alice-main" and the existing stack "alice" could give two sandboxes one container name (stack "alice" with sandbox "main-x" and stack "alice-main" with sandbox "x" both make agent-sandbox-alice-main-x); pick a name that does not extend the other by a dash, e.g. "alicemain"',
+    );
+    expect(stackNamePrefixProblem("dev", ["dev-ci"])).toMatch(/^stack name "dev" and the existing stack "dev-ci" could give two sandboxes one container name \(stack "dev" with sandbox "ci-x"/);
+    expect(stackNamePrefixProblem("alice", ["dev", "alice", "alicia", "team"])).toBeUndefined();
   });
 });

@@ -58,13 +58,17 @@ describe("names derived from sandbox names", () => {
     ]);
   });
 
-  it("declares distinct engine names and URNs for every accepted set, in the real program", async () => {
+  it("declares distinct engine names and URNs for every accepted set, runs of the same names included, in the real program", async () => {
     const workspace = makeWorkspace();
     await fc.assert(
       fc.asyncProperty(sandboxNamesArbitrary, async (sandboxes) => {
         fc.pre(problemsOf(sandboxes).length === 0);
         const program = await evaluateProgram({
-          config: { sandboxes: sandboxes.map((name) => ({ name, workspace: workspace.dir })), image: { agentUid: workspace.uid, agentGid: workspace.gid } },
+          config: {
+            sandboxes: sandboxes.map((name) => ({ name, workspace: workspace.dir })),
+            runs: sandboxes.map((name) => ({ name, sandbox: name, prompt: "hi" })),
+            image: { agentUid: workspace.uid, agentGid: workspace.gid },
+          },
         });
         const engineNames = program.resources.flatMap((resource) => {
           const kind = ENGINE_TYPES[resource.type as keyof typeof ENGINE_TYPES];

@@ -16,6 +16,8 @@ const CGROUP_FILES = {
   pidsEvents: { controller: "pids", v1: "pids.events", v2: "pids.events" },
   /** Holds an "oom_kill N" line: processes the kernel killed for the memory limit. */
   oomEvents: { controller: "memory", v1: "memory.oom_control", v2: "memory.events" },
+  /** The memory limit in bytes ("max" on v2 when there is none). */
+  memoryLimit: { controller: "memory", v1: "memory.limit_in_bytes", v2: "memory.max" },
   /** Peak usage in bytes (v2 has it from Linux 5.19). */
   memoryPeak: { controller: "memory", v1: "memory.max_usage_in_bytes", v2: "memory.peak" },
 } as const;

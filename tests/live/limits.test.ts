@@ -1,0 +1,68 @@
+/**
+ * Live proof that the smallest limits the config accepts are limits on the engine: a sandbox declared with
+ * memory "6m" and cpus 0.01 (the schema's minimums, Docker's own) gets exactly those from the engine, and a
+ * process that allocates past 6 MiB is killed. The container is the program's own declaration
+ * (containerArgsFor), realized with the provider's field mapping.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { containerArgsFor } from "../../components/agent-sandbox";
+import { MIN_CPUS, MIN_MEMORY_MB, parseStackConfig } from "../../components/config";
+import { labelsFor } from "../../components/naming";
+import { realizeContainer } from "./harness/container";
+import type { Tracked } from "./harness/state";
+import { readContainerCgroup } from "./support/cgroup";
+import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOCAL_IMAGES } from "./support/engine";
+
+const identity = { project: "agent-sandbox", stack: `limits-${process.pid}` };
+const gate = new EngineGate();
+const MIN_MEMORY_BYTES = MIN_MEMORY_MB * 1024 * 1024;
+let container: Tracked | undefined;
+let workspace: string;
+
+describe("the smallest accepted limits (live)", () => {
+  beforeAll(async () => {
+    if (!(await gate.engineReady())) return;
+    workspace = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-limits-"));
+    fs.chownSync(workspace, AGENT_UID, AGENT_GID);
+    const config = parseStackConfig({ sandboxes: [{ name: "tiny", workspace, egress: { mode: "none" }, resources: { memory: `${MIN_MEMORY_MB}m`, cpus: MIN_CPUS } }] }, { homeDir: "/nonexistent-home" });
+    const args = containerArgsFor(identity, config.sandboxes[0], { uid: AGENT_UID, gid: AGENT_GID }, {
+      // Any image with a shell shows the limit; the agent image's healthcheck is not what is proven here.
+      imageId: LOCAL_IMAGES.baseImage,
+      homeVolume: `${identity.project}-${identity.stack}-tiny-home`,
+      credentialsVolume: `${identity.project}-${identity.stack}-credentials`,
+    });
+    container = await realizeContainer("tiny", { ...args }, () => {});
+    await docker("start", String(container.outputs.name));
+  });
+
+  afterAll(async () => {
+    if (!gate.available) return;
+    await container?.destroy();
+    const labels = Object.entries(labelsFor(identity)).map(([key, value]) => `label=${key}=${value}`);
+    const volumes = (await docker("volume", "ls", "-q", ...labels.flatMap((label) => ["--filter", label]))).split("\n").filter(Boolean);
+    const named = [`${identity.project}-${identity.stack}-tiny-home`, `${identity.project}-${identity.stack}-credentials`];
+    await docker("volume", "rm", "-f", ...new Set([...volumes, ...named])).catch(() => "");
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("gets 6 MiB and 0.01 CPU from the engine, in its inspect and its cgroup", async (context) => {
+    gate.requireEngine(context);
+    const info = await inspectContainer(String(container!.outputs.name));
+    const limit = readContainerCgroup(info.State.Pid, "memoryLimit");
+    const evidence = JSON.stringify({ memory: info.HostConfig.Memory, swap: info.HostConfig.MemorySwap, nanoCpus: info.HostConfig.NanoCpus, cgroupLimit: limit });
+    expect(info.HostConfig.Memory, evidence).toBe(MIN_MEMORY_BYTES);
+    expect(info.HostConfig.MemorySwap, evidence).toBe(MIN_MEMORY_BYTES);
+    expect(info.HostConfig.NanoCpus, evidence).toBe(MIN_CPUS * 1e9);
+    expect(Number(limit), evidence).toBe(MIN_MEMORY_BYTES);
+  });
+
+  it("kills a process that allocates past 6 MiB", async (context) => {
+    gate.requireEngine(context);
+    // tail holds its whole newline-free input: 64 MiB against a 6 MiB limit without swap.
+    const hog = await execIn(String(container!.outputs.name), "head -c 64m /dev/zero | tail | wc -c", { timeoutMs: 60_000 });
+    expect(hog.exitCode, JSON.stringify(hog)).toBe(137);
+  });
+});
