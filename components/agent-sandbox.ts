@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_CPUS, sizeToMegabytes, type SandboxConfig } from "./config";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "./host-paths";
 import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "./naming";
-import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
+import { cpuLimitArgs, CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { egressPolicyFor, healthProbeEnvironment, proxyEnvironment, PROXY_URL, sandboxNetworkSettings } from "./egress";
 import { EgressProxy } from "./egress-proxy";
 import { humanDockerCommand } from "./shell";
@@ -109,7 +109,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     init: true,
     memory,
     memorySwap: memory + sizeToMegabytes(sandbox.resources.swap),
-    cpus: String(sandbox.resources.cpus ?? DEFAULT_CPUS),
+    ...cpuLimitArgs(sandbox.resources.cpus ?? DEFAULT_CPUS),
     ulimits: [{ name: "nofile", soft: sandbox.resources.openFiles, hard: sandbox.resources.openFiles }],
     mounts: mountsFor(sandbox, refs),
     ...networkArgsFor(sandbox, refs.networkName),

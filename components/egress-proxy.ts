@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
+import { cpuLimitArgs, CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, squidConfigFor, type EgressPolicy } from "./egress";
 import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "./naming";
 
@@ -52,7 +52,7 @@ export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "san
     mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
     memory: PROXY_MEMORY_MB,
     memorySwap: PROXY_MEMORY_MB,
-    cpus: "1",
+    ...cpuLimitArgs(1),
     ulimits: [{ name: "nofile", soft: 4096, hard: 4096 }],
     networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
     // Only when host ports are listed does the proxy get a name for the host at all.

@@ -52,10 +52,11 @@ describe("the smallest accepted limits (live)", () => {
     gate.requireEngine(context);
     const info = await inspectContainer(String(container!.outputs.name));
     const limit = readContainerCgroup(info.State.Pid, "memoryLimit");
-    const evidence = JSON.stringify({ memory: info.HostConfig.Memory, swap: info.HostConfig.MemorySwap, nanoCpus: info.HostConfig.NanoCpus, cgroupLimit: limit });
+    const evidence = JSON.stringify({ memory: info.HostConfig.Memory, swap: info.HostConfig.MemorySwap, quota: info.HostConfig.CpuQuota, period: info.HostConfig.CpuPeriod, cgroupLimit: limit });
     expect(info.HostConfig.Memory, evidence).toBe(MIN_MEMORY_BYTES);
     expect(info.HostConfig.MemorySwap, evidence).toBe(MIN_MEMORY_BYTES);
-    expect(info.HostConfig.NanoCpus, evidence).toBe(MIN_CPUS * 1e9);
+    // 0.01 CPU is 1 ms of every 100 ms period: the smallest quota Docker accepts.
+    expect([info.HostConfig.CpuQuota, info.HostConfig.CpuPeriod], evidence).toEqual([MIN_CPUS * 100_000, 100_000]);
     expect(Number(limit), evidence).toBe(MIN_MEMORY_BYTES);
   });
 

@@ -51,7 +51,9 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
   it("limits memory to 8 GiB with no swap, CPUs to 4 or the host's count, and open files", () => {
     expect(container.memory).toBe(8192);
     expect(container.memorySwap).toBe(8192);
-    expect(container.cpus).toBe(String(Math.min(4, os.cpus().length)));
+    // A CFS quota over Docker's 100 ms period, what --cpus sets; never `cpus`, which the provider reads back reformatted.
+    expect(container.cpus).toBeUndefined();
+    expect([container.cpuPeriod, container.cpuQuota]).toEqual([100_000, Math.min(4, os.cpus().length) * 100_000]);
     expect(container.ulimits).toEqual([{ name: "nofile", soft: 8192, hard: 8192 }]);
   });
 
@@ -179,7 +181,7 @@ describe("sandbox options from config", () => {
       },
     });
     const container = program.one(CONTAINER, "main").inputs;
-    expect([container.cpus, container.memory, container.memorySwap]).toEqual(["1.5", 2048, 3072]);
+    expect([container.cpuQuota, container.memory, container.memorySwap]).toEqual([150_000, 2048, 3072]);
     expect(container.capabilities).toEqual({ drops: ["ALL"], adds: ["NET_BIND_SERVICE"] });
     expect(container.labels).toContainEqual({ label: "dev.agent-sandbox.acknowledged-unsafe", value: "added-capabilities" });
     expect(program.one(COMMAND, "main-start").inputs.environment.PIDS_LIMIT).toBe("256");

@@ -1,0 +1,182 @@
+/**
+ * The real Pulumi CLI, its Node language host and the real providers, on a throwaway file backend. The
+ * program is a copy of the real one (index.ts, components/, docker/, Pulumi.yaml…) in a temporary folder
+ * with the checkout's node_modules linked, so stack files and edits a test makes to the copy (a changed
+ * Dockerfile) never touch the checkout.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { TestContext } from "vitest";
+import { parse, stringify } from "yaml";
+import { CONFIG_NAMESPACE } from "../../../components/config";
+import { EngineGate } from "./engine";
+
+const run = promisify(execFile);
+const REPOSITORY = path.resolve(__dirname, "../../..");
+/** What a copy of the program needs; everything else of the checkout stays out of it. */
+const PROGRAM_FILES = ["index.ts", "components", "docker", "Pulumi.yaml", "package.json", "tsconfig.json"];
+export const POLICY_PACK = path.join(REPOSITORY, "policy");
+
+/**
+ * The local base images as the real build provider reaches them: its BuildKit builder is not the engine's
+ * own, so it cannot see the engine's image store; scripts/setup-engine.sh pushes them to the loopback registry.
+ */
+export const REGISTRY_BASE_IMAGES = {
+  baseImage: "127.0.0.1:5000/agent-sandbox/debian:bookworm-slim",
+  builderImage: "127.0.0.1:5000/agent-sandbox/node:bookworm",
+} as const;
+
+export interface CliResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Whether the real CLI is here: `pulumi version` and the plugins the program needs, on PATH. */
+export function pulumiAvailability(): { available: true } | { available: false; reason: string } {
+  const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-docker", "pulumi-resource-docker-build", "pulumi-resource-command"].filter(
+    (binary) => spawnSync("sh", ["-c", `command -v ${binary}`]).status !== 0,
+  );
+  if (missing.length === 0) return { available: true };
+  return { available: false, reason: `no ${missing.join(", ")} on PATH; run scripts/setup-pulumi.sh (it builds them from their Go modules)` };
+}
+
+/**
+ * The engine gate of the real-engine suites, plus the CLI: without either they skip with the reason,
+ * and under REQUIRE_PULUMI=1 (set by .ci/run once scripts/setup-pulumi.sh built everything) a missing CLI fails.
+ */
+export class PulumiGate extends EngineGate {
+  private cliReason?: string;
+
+  async ready(): Promise<boolean> {
+    if (!(await this.engineReady())) return false;
+    const cli = pulumiAvailability();
+    if (cli.available) return true;
+    if (process.env.REQUIRE_PULUMI === "1") throw new Error(`REQUIRE_PULUMI=1 but ${cli.reason}`);
+    console.warn(`[live] skipped: ${cli.reason}`);
+    this.cliReason = cli.reason;
+    return false;
+  }
+
+  requireCli(context: TestContext): void {
+    this.requireEngine(context);
+    if (this.cliReason) context.skip(this.cliReason);
+  }
+}
+
+/** A stack of a copy of the real program on its own file backend, driven by the real CLI. */
+export class RealStack {
+  /** The program's copy: edit files here to change what `pulumi up` sees. */
+  readonly programDir: string;
+  /** The file backend's folder: the state lives under .pulumi/stacks/<project>/<stack>.json. */
+  readonly backendDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+
+  private constructor(
+    readonly root: string,
+    readonly stack: string,
+  ) {
+    this.programDir = path.join(root, "program");
+    this.backendDir = path.join(root, "state");
+    this.env = {
+      PATH: process.env.PATH,
+      // The docker CLI and buildx keep their builder state under HOME; the real one, as a user's would be.
+      HOME: process.env.HOME,
+      PULUMI_HOME: path.join(root, "pulumi-home"),
+      PULUMI_BACKEND_URL: `file://${this.backendDir}`,
+      PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      // The program's own stack-trace switch: errors shown in test output keep their frames.
+      AGENT_SANDBOX_STACK_TRACES: "1",
+    };
+  }
+
+  /** Copies the program, links node_modules, creates the backend and the stack (passphrase secrets). */
+  static async create(stack: string, options: { entry?: string } = {}): Promise<RealStack> {
+    const created = new RealStack(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-pulumi-")), stack);
+    fs.mkdirSync(created.programDir);
+    fs.mkdirSync(created.backendDir);
+    for (const file of PROGRAM_FILES) fs.cpSync(path.join(REPOSITORY, file), path.join(created.programDir, file), { recursive: true });
+    fs.symlinkSync(path.join(REPOSITORY, "node_modules"), path.join(created.programDir, "node_modules"));
+    if (options.entry) created.useEntry(options.entry);
+    await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    return created;
+  }
+
+  /** Runs the program from `entry` (a file in the copy) instead of index.ts, as Pulumi.yaml's `main` says. */
+  private useEntry(entry: string): void {
+    const file = path.join(this.programDir, "Pulumi.yaml");
+    fs.writeFileSync(file, stringify({ ...parse(fs.readFileSync(file, "utf8")), main: entry }));
+  }
+
+  /** Runs `pulumi <args>` in the program's copy; a non-zero exit throws with both streams unless allowed. */
+  async pulumi(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<CliResult> {
+    const child = run("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env, maxBuffer: 256 * 1024 * 1024 });
+    if (options.input !== undefined) {
+      child.child.stdin?.end(options.input);
+    }
+    try {
+      const { stdout, stderr } = await child;
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
+      const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
+      if (options.allowFailure) return result;
+      throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+    }
+  }
+
+  /** Writes plain stack config (keys without the namespace) into the stack file, as `pulumi config set --path` would. */
+  setConfig(config: Record<string, unknown>): void {
+    const file = path.join(this.programDir, `Pulumi.${this.stack}.yaml`);
+    const current = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+    const plain = Object.fromEntries(Object.entries(config).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, value]));
+    const kept = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, value]) => typeof value === "object" && value !== null && "secure" in value));
+    fs.writeFileSync(file, stringify({ ...current, config: { ...kept, ...plain } }));
+  }
+
+  /** `pulumi config set --secret`, the value on stdin so it is in no command line. */
+  async setSecret(key: string, value: string): Promise<void> {
+    await this.pulumi(["config", "set", "--secret", `${CONFIG_NAMESPACE}:${key}`], { input: `${value}\n` });
+  }
+
+  /** `pulumi preview --json`: the steps the engine would take. */
+  async previewSteps(extra: string[] = []): Promise<PreviewStep[]> {
+    const { stdout } = await this.pulumi(["preview", "--json", ...extra]);
+    return (JSON.parse(stdout) as { steps?: PreviewStep[] }).steps ?? [];
+  }
+
+  async outputs(): Promise<Record<string, any>> {
+    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
+  }
+
+  /** The stack's state file on the file backend, as the engine wrote it. */
+  stateText(): string {
+    return fs.readFileSync(path.join(this.backendDir, ".pulumi", "stacks", "agent-sandbox", `${this.stack}.json`), "utf8");
+  }
+
+  /** `pulumi destroy`, then the stack and every temporary file. Safe to call after a failed create. */
+  async remove(): Promise<void> {
+    await this.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+    await this.pulumi(["stack", "rm", "--yes", "--force", this.stack], { allowFailure: true });
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+export interface PreviewStep {
+  readonly op: string;
+  readonly urn: string;
+}
+
+/** Resource types and names of a step's URN: `docker:index/container:Container::main`. */
+export const typeAndName = (urn: string): string => {
+  const [, , qualifiedType, name] = urn.split("::");
+  return `${qualifiedType.split("$").pop()}::${name}`;
+};
+
+/** The URNs a preview would replace (delete and create anew). */
+export const replacedBy = (steps: PreviewStep[]): string[] => [...new Set(steps.filter((step) => step.op === "replace" || step.op === "create-replacement").map((step) => step.urn))].sort();
