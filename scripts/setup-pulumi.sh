@@ -225,7 +225,7 @@ else
 fi
 
 if $link; then
-  for f in "$bin"/*; do
+  for f in "$bin"/*; do   # check them all before linking any
     target="/usr/local/bin/$(basename "$f")"
     if [ -e "$target" ] || [ -L "$target" ]; then
       case "$(readlink "$target" || true)" in
@@ -233,8 +233,8 @@ if $link; then
         *) die "$target exists and is not ours (not a link into $cache_root): leaving it; put $bin first on PATH instead" ;;
       esac
     fi
-    ln -sfn "$f" "$target"
   done
+  for f in "$bin"/*; do ln -sfn "$f" "/usr/local/bin/$(basename "$f")"; done
   log "linked into /usr/local/bin"
 fi
 
