@@ -134,6 +134,7 @@ build_all() {
   mkdir -p "$work"
   tmp=$(mktemp -d "$cache_root/.tmp-$key-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT TERM HUP
   mkdir -p "$tmp/bin"
 
   log "pulumi (CLI) v$PULUMI_VERSION"
