@@ -1,0 +1,245 @@
+#!/usr/bin/env bash
+# Builds the Pulumi CLI, its Node.js language host and the command, docker-build and docker
+# providers from their Go modules, for machines where the official installer cannot download a
+# prebuilt CLI. Users with the official CLI need none of this.
+#
+#   scripts/setup-pulumi.sh                  build what the cache lacks; as root, link into /usr/local/bin
+#   scripts/setup-pulumi.sh --print-bin-dir  same, but log to stderr and print only the bin directory
+#   scripts/setup-pulumi.sh --no-link        do not touch /usr/local/bin
+#
+# Versions: scripts/pulumi-tools/pins.env. Build modules: scripts/pulumi-tools/<tool>/go.mod.
+# Cache: $AGENT_SANDBOX_PULUMI_CACHE/<key> (default /var/cache/agent-sandbox/pulumi as root, else
+# ~/.cache/agent-sandbox/pulumi), key = hash of scripts/pulumi-tools and `go version`. A build
+# happens in a scratch folder and is renamed into place, so an interrupted run leaves no half cache.
+#
+# Modules the Go module proxy does not serve are built from a source copy instead; point these at a
+# git clone (bare or not: the pinned commit is exported from it) or a plain checkout of that commit:
+#   PULUMI_SRC                       pulumi/pulumi (for the Node.js language host)
+#   PULUMI_COMMAND_SRC               pulumi/pulumi-command
+#   PULUMI_DOCKER_SRC                pulumi/pulumi-docker
+#   TERRAFORM_PROVIDER_DOCKER_SRC    kreuzwerker/terraform-provider-docker
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+tools="$here/pulumi-tools"
+# shellcheck source=pulumi-tools/pins.env
+. "$tools/pins.env"
+
+print_bin_dir=false
+link=true
+for arg in "$@"; do
+  case "$arg" in
+    --print-bin-dir) print_bin_dir=true ;;
+    --no-link) link=false ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    *) echo "setup-pulumi: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+[ "$(id -u)" = 0 ] || link=false
+
+log() { echo "setup-pulumi: $*" >&2; }
+die() { log "$*"; exit 1; }
+
+GO=${GO:-go}
+command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || die "needs Go (go1.25 or newer)"
+
+if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
+cache_root=${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}
+key=$( { "$GO" version; cd "$tools" && find . -type f ! -name 'README-section.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+cache="$cache_root/$key"
+bin="$cache/bin"
+
+# name|version the binary must report|ldflags -X variable
+binaries=(
+  "pulumi|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+  "pulumi-language-nodejs|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+  "pulumi-resource-command|$COMMAND_VERSION|github.com/pulumi/pulumi-command/provider/pkg/version.Version"
+  "pulumi-resource-docker-build|$DOCKER_BUILD_VERSION|github.com/pulumi/pulumi-docker-build/provider.Version"
+  "pulumi-resource-docker|$DOCKER_VERSION|github.com/pulumi/pulumi-docker/provider/v5/pkg/version.Version"
+)
+
+# The version a binary reports: the CLI and the language host say it; a provider is started and
+# asked over GetPluginInfo, as the engine does, by our plugininfo helper (pulumi-tools/pulumi/plugininfo).
+reported_version() { # name bindir
+  case "$1" in
+    pulumi) "$2/pulumi" version 2>/dev/null ;;
+    pulumi-language-nodejs) "$2/$1" -version 2>/dev/null ;;
+    pulumi-resource-pulumi-nodejs) echo "(script)" ;;
+    pulumi-resource-*) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
+  esac
+}
+
+cache_complete() { # dir
+  local entry name want
+  for entry in "${binaries[@]}"; do
+    IFS='|' read -r name want _ <<<"$entry"
+    [ -x "$1/bin/$name" ] && [ "$(reported_version "$name" "$1/bin")" = "$want" ] || return 1
+  done
+  [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ]
+}
+
+# Lays out the pinned source of a module in $dest: from a git repository or checkout named by the
+# environment variable $srcvar if set, else from the module proxy. Returns 1 if neither has it.
+get_source() { # dest srcvar commit subdir module version
+  local dest=$1 srcvar=$2 commit=$3 subdir=$4 module=$5 version=$6 src dir
+  rm -rf "$dest"; mkdir -p "$dest"
+  src=${!srcvar:-}
+  if [ -n "$src" ]; then
+    if git -C "$src" rev-parse --git-dir >/dev/null 2>&1 && git -C "$src" cat-file -e "$commit^{commit}" 2>/dev/null; then
+      log "  source: $srcvar ($src) at ${commit:0:12}"
+      git -C "$src" archive "$commit" -- "${subdir:-.}" ':(exclude,glob)**/testdata/**' | tar -x -C "$dest"
+    elif [ -d "$src/${subdir:-.}" ]; then
+      log "  source: $srcvar ($src, a plain tree: trusted to be at ${commit:0:12})"
+      mkdir -p "$dest/$subdir" && cp -R "$src/${subdir:-.}/." "$dest/$subdir"
+    else
+      die "$srcvar=$src has neither commit $commit nor a $subdir folder"
+    fi
+    return 0
+  fi
+  if dir=$(GOFLAGS=-mod=mod "$GO" mod download -json "$module@$version" 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [ -n "$dir" ]; then
+    log "  source: module $module@$version"
+    mkdir -p "$dest/$subdir" && cp -R "$dir/." "$dest/$subdir" && chmod -R u+w "$dest"
+    return 0
+  fi
+  return 1
+}
+
+served() { GOFLAGS=-mod=mod "$GO" mod download "$1@$2" >/dev/null 2>&1; }
+
+required_version() { # moddir module
+  (cd "$1" && "$GO" mod edit -json) | node -e '
+    const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const r = (m.Require || []).find((r) => r.Path === process.argv[1]);
+    process.stdout.write(r ? r.Version : "");' "$2"
+}
+
+# Checks that a build module requires what pins.env says (a pseudo-version must name the commit).
+check_pin() { # moddir module version-or-commit
+  local have; have=$(required_version "$1" "$2")
+  case "$have" in "$3"|*-"${3:0:12}") ;; *) die "$1/go.mod requires $2 $have, pins.env says $3";; esac
+}
+
+build() { # name moddir package ldflag-var version
+  local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 t0=$SECONDS
+  (cd "$moddir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath \
+    -ldflags "-s -w -X $var=$version" -o "$tmp/bin/$name" "$pkg") >&2
+  log "  built $name $version in $((SECONDS - t0)) s ($(du -h "$tmp/bin/$name" | cut -f1))"
+}
+
+# A scratch copy of a build module: the build may add go.sum lines there, never in the repository.
+prepare() { rm -rf "${work:?}/$1"; cp -R "$tools/$1" "$work/$1"; }
+
+build_all() {
+  local work="$cache_root/.work-$key" entry mod
+  mkdir -p "$work"
+  tmp=$(mktemp -d "$cache_root/.tmp-$key-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT TERM HUP
+  mkdir -p "$tmp/bin"
+
+  log "pulumi (CLI) v$PULUMI_VERSION"
+  check_pin "$tools/pulumi" github.com/pulumi/pulumi/pkg/v3 "v$PULUMI_VERSION"
+  prepare pulumi
+  build pulumi "$work/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+  mkdir -p "$tmp/libexec"
+  (cd "$work/pulumi" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath -ldflags "-s -w" -o "$tmp/libexec/plugininfo" ./plugininfo) >&2
+
+  log "pulumi-language-nodejs v$PULUMI_VERSION"
+  mod=github.com/pulumi/pulumi/sdk/nodejs/cmd/pulumi-language-nodejs/v3
+  check_pin "$tools/language-nodejs" $mod "$PULUMI_COMMIT"
+  prepare language-nodejs
+  if [ -n "${PULUMI_SRC:-}" ] || ! served $mod "$(required_version "$work/language-nodejs" $mod)"; then
+    get_source "$work/language-nodejs/src" PULUMI_SRC "$PULUMI_COMMIT" sdk/nodejs/cmd/pulumi-language-nodejs x x ||
+      die "the module proxy does not serve $mod; set PULUMI_SRC to a pulumi/pulumi clone or a checkout of $PULUMI_COMMIT"
+    (cd "$work/language-nodejs" && "$GO" mod edit -replace "$mod=./src/sdk/nodejs/cmd/pulumi-language-nodejs")
+  fi
+  build pulumi-language-nodejs "$work/language-nodejs" $mod \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+
+  log "pulumi-resource-command $COMMAND_VERSION"
+  mod=github.com/pulumi/pulumi-command/provider
+  check_pin "$tools/command" $mod "$COMMAND_COMMIT"
+  prepare command
+  if [ -n "${PULUMI_COMMAND_SRC:-}" ] || ! served $mod "$(required_version "$work/command" $mod)"; then
+    get_source "$work/command/src" PULUMI_COMMAND_SRC "$COMMAND_COMMIT" provider x x ||
+      die "the module proxy does not serve $mod; set PULUMI_COMMAND_SRC to a pulumi/pulumi-command clone or a checkout of $COMMAND_COMMIT"
+    (cd "$work/command" && "$GO" mod edit -replace "$mod=./src/provider")
+  fi
+  build pulumi-resource-command "$work/command" $mod/cmd/pulumi-resource-command \
+    github.com/pulumi/pulumi-command/provider/pkg/version.Version "$COMMAND_VERSION"
+
+  log "pulumi-resource-docker-build $DOCKER_BUILD_VERSION"
+  check_pin "$tools/docker-build" github.com/pulumi/pulumi-docker-build "v$DOCKER_BUILD_VERSION"
+  prepare docker-build
+  build pulumi-resource-docker-build "$work/docker-build" \
+    github.com/pulumi/pulumi-docker-build/provider/cmd/pulumi-resource-docker-build \
+    github.com/pulumi/pulumi-docker-build/provider.Version "$DOCKER_BUILD_VERSION"
+
+  log "pulumi-resource-docker $DOCKER_VERSION (source ${DOCKER_COMMIT:0:12})"
+  mod=github.com/pulumi/pulumi-docker/provider/v5
+  check_pin "$tools/docker" $mod "$DOCKER_COMMIT"
+  prepare docker
+  # The upstream Terraform provider, plus our shim package that pulumi-docker imports.
+  get_source "$work/docker/upstream" TERRAFORM_PROVIDER_DOCKER_SRC "$DOCKER_UPSTREAM_COMMIT" "" \
+    github.com/kreuzwerker/terraform-provider-docker "$DOCKER_UPSTREAM_VERSION" ||
+    die "no source for kreuzwerker/terraform-provider-docker; set TERRAFORM_PROVIDER_DOCKER_SRC to a clone or a checkout of $DOCKER_UPSTREAM_COMMIT"
+  mkdir -p "$work/docker/upstream/shim" && cp "$tools/docker/shim.go.txt" "$work/docker/upstream/shim/shim.go"
+  # Always a copy: main.go embeds schema-embed.json, which neither the repository nor the module has.
+  get_source "$work/docker/src" PULUMI_DOCKER_SRC "$DOCKER_COMMIT" provider $mod "$(required_version "$work/docker" $mod)" ||
+    die "the module proxy does not serve $mod; set PULUMI_DOCKER_SRC to a pulumi/pulumi-docker clone or a checkout of $DOCKER_COMMIT"
+  (cd "$work/docker" && "$GO" mod edit -replace "$mod=./src/provider")
+  # schema-embed.json is schema.json with the provider's version set (what upstream's generate.go does).
+  node -e 'const fs = require("fs"), [dir, version] = process.argv.slice(1);
+    const s = JSON.parse(fs.readFileSync(dir + "/schema.json", "utf8")); s.version = version;
+    fs.writeFileSync(dir + "/schema-embed.json", JSON.stringify(s));' \
+    "$work/docker/src/provider/cmd/pulumi-resource-docker" "$DOCKER_VERSION"
+  build pulumi-resource-docker "$work/docker" $mod/cmd/pulumi-resource-docker \
+    $mod/pkg/version.Version "$DOCKER_VERSION"
+
+  # Dynamic providers (pulumi.dynamic.Resource) run as this plugin; the official distribution ships
+  # an equivalent script. It runs the dynamic-provider entry point of the program's @pulumi/pulumi.
+  cat >"$tmp/bin/pulumi-resource-pulumi-nodejs" <<'EOF'
+#!/bin/sh
+# Written by agent-sandbox's setup-pulumi.sh: runs @pulumi/pulumi's dynamic provider for the program in $PWD.
+exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [process.cwd()] })')" "$@"
+EOF
+  chmod +x "$tmp/bin/pulumi-resource-pulumi-nodejs"
+
+  cache_complete "$tmp" || die "a built binary does not report its pinned version"
+  (cd "$tmp/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done) >"$tmp/versions.txt"
+  if cache_complete "$cache"; then rm -rf "$tmp"   # another run finished first
+  else rm -rf "$cache"; mv -T "$tmp" "$cache"    # only an incomplete leftover can be at $cache
+  fi
+  trap - EXIT
+  rm -rf "$work"
+}
+
+mkdir -p "$cache_root"
+t0=$SECONDS
+if cache_complete "$cache"; then
+  log "cached in $cache"
+else
+  log "building into $cache (go: $("$GO" env GOVERSION), GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
+  build_all
+  log "built all in $((SECONDS - t0)) s"
+fi
+
+if $link; then
+  for f in "$bin"/*; do   # check them all before linking any
+    target="/usr/local/bin/$(basename "$f")"
+    if [ -e "$target" ] || [ -L "$target" ]; then
+      case "$(readlink "$target" || true)" in
+        "$cache_root"/*) ;;
+        *) die "$target exists and is not ours (not a link into $cache_root): leaving it; put $bin first on PATH instead" ;;
+      esac
+    fi
+  done
+  for f in "$bin"/*; do ln -sfn "$f" "/usr/local/bin/$(basename "$f")"; done
+  log "linked into /usr/local/bin"
+fi
+
+if $print_bin_dir; then echo "$bin"; else
+  log "binaries in $bin:"; sed 's/^/  /' "$cache/versions.txt" >&2
+  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\""
+fi
