@@ -6,7 +6,10 @@
  *   - idle memory of one sandbox and of its egress proxy;
  *   - agent image rebuild with no change and after a change outside the build context (target: every
  *     layer reused, same image ID);
- *   - latency the egress proxy adds per request (target: under 5 ms median).
+ *   - latency the egress proxy adds per request (target: under 5 ms median);
+ *   - a real `pulumi up` of one sandbox from nothing (images cached) and a no-change `pulumi up`, beside
+ *     the floor: `docker run` of the same proxy and sandbox images until healthy (targets: first up within
+ *     2x the floor, no-change up under 5 s). Needs the real CLI and plugins (scripts/setup-pulumi.sh).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -18,6 +21,7 @@ import { parseStackConfig } from "../components/config";
 import { labelsFor, sandboxObjectNames } from "../components/naming";
 import { BUILD_CLI, labelArgs, waitHealthy } from "../tests/live/support/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../tests/live/support/live-program";
+import { pulumiAvailability, RealStack, REGISTRY_BASE_IMAGES } from "../tests/live/support/pulumi-cli";
 import { measureEgressLatency } from "./bench-egress";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -118,6 +122,80 @@ async function benchSandbox(): Promise<void> {
   }
 }
 
+const secondsSince = (started: number) => (Date.now() - started) / 1000;
+
+/**
+ * What a person gets with `docker run` alone: the deployed proxy's and sandbox's images, environment, user
+ * and healthchecks on one plain network, each run until healthy, one after the other as the program does.
+ */
+async function dockerRunFloorSeconds(proxy: string, sandbox: string, labels: string[]): Promise<number> {
+  const network = `${sandbox}-floor`;
+  const runArgs = (info: any, name: string, extra: string[]) => {
+    const health = info.Config.Healthcheck;
+    return [
+      "run", "-d", "--name", name, ...labels, "--network", network, ...extra, "--user", info.Config.User,
+      ...info.Config.Env.flatMap((variable: string) => ["--env", variable]),
+      "--health-cmd", health.Test.slice(1).join(" "), "--health-interval", `${health.Interval / 1e9}s`, "--health-timeout", `${health.Timeout / 1e9}s`,
+      "--health-start-period", `${health.StartPeriod / 1e9}s`, "--health-retries", String(health.Retries),
+      info.Image, ...(info.Config.Cmd ?? []),
+    ];
+  };
+  const [proxyInfo, sandboxInfo] = [proxy, sandbox].map((name) => JSON.parse(docker(["inspect", name]))[0]);
+  const workspace = sandboxInfo.Mounts.find((mount: { Destination: string }) => mount.Destination === "/workspace").Source;
+  docker(["network", "create", ...labels, network]);
+  const started = Date.now();
+  try {
+    for (const [info, name, extra] of [
+      [proxyInfo, `${proxy}-floor`, ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
+      [sandboxInfo, `${sandbox}-floor`, ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
+    ] as const) {
+      docker(runArgs(info, name, [...extra]));
+      const state = await waitHealthy(name, 120_000);
+      if (state.State.Health?.Status !== "healthy") throw new Error(`${name} did not become healthy: ${JSON.stringify(state.State.Health)}`);
+    }
+    return secondsSince(started);
+  } finally {
+    docker(["rm", "-f", `${proxy}-floor`, `${sandbox}-floor`]);
+    docker(["network", "rm", network]);
+  }
+}
+
+async function benchRealEngine(): Promise<void> {
+  const cli = pulumiAvailability();
+  if (!cli.available) {
+    record("real pulumi up", `not measured: ${cli.reason}`);
+    return;
+  }
+  const probe = await startHostService("bench-probe");
+  const workspace = agentWorkspace("agent-sandbox-bench-real-");
+  const stackName = `bench-real-${process.pid}`;
+  const stack = await RealStack.create(stackName);
+  try {
+    stack.setConfig(liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
+    const up = async () => {
+      const started = Date.now();
+      await stack.pulumi(["up", "--yes", "--skip-preview"]);
+      return secondsSince(started);
+    };
+    // The first up of this run builds (or takes from BuildKit's cache) both images; what is timed starts after.
+    await up();
+    await stack.pulumi(["destroy", "--yes", "--skip-preview"]);
+    const first = await up();
+    const unchanged = await up();
+    const identity = { project: PROJECT, stack: stackName };
+    const names = sandboxObjectNames(identity, "main");
+    const floor = await dockerRunFloorSeconds(names.proxyContainer, names.container, labelArgs(labelsFor(identity)));
+    record("real `pulumi up` of one sandbox from nothing, images cached (proxy + sandbox healthy)", `${first.toFixed(1)} s`);
+    record("floor: `docker run` of the same proxy and sandbox images until healthy", `${floor.toFixed(1)} s`);
+    record("ratio first up / floor", `${(first / floor).toFixed(2)}x`, "target <= 2x");
+    record("real `pulumi up` with no change", `${unchanged.toFixed(1)} s`, "target < 5 s");
+  } finally {
+    await stack.remove();
+    await probe.close();
+    fs.rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
 interface BuildResult {
   readonly seconds: number;
   /** Dockerfile steps BuildKit ran or took from its cache, and how many of them came from the cache. */
@@ -179,6 +257,7 @@ async function main(): Promise<void> {
   if (engine) {
     benchRebuild();
     await benchSandbox();
+    await benchRealEngine();
     const latency = await measureEgressLatency({ requests: 300 });
     record("egress proxy: direct request median / p99", `${latency.directMedianMs.toFixed(2)} / ${latency.directP99Ms.toFixed(2)} ms`);
     record("egress proxy: through the proxy median / p99", `${latency.proxyMedianMs.toFixed(2)} / ${latency.proxyP99Ms.toFixed(2)} ms`);

@@ -167,6 +167,19 @@ describe("the real Pulumi engine (live)", () => {
     }
   });
 
+  it("replaces the sandbox when only its healthcheck changes, an edit the pinned provider would otherwise ignore", async (context) => {
+    gate.requireCli(context);
+    const config = configFor();
+    const [sandbox] = config.sandboxes as Record<string, any>[];
+    stack.setConfig({ ...config, sandboxes: [{ ...sandbox, healthcheck: { ...sandbox.healthcheck, retries: 5 } }] });
+    try {
+      const steps = await stack.previewSteps();
+      expect(replacedBy(steps).map(typeAndName)).toEqual(["command:local:Command::main-start", "docker:index/container:Container::main"]);
+    } finally {
+      stack.setConfig(configFor());
+    }
+  });
+
   it("replaces the sandbox when a changed Dockerfile rebuilds the image", async (context) => {
     gate.requireCli(context);
     const dockerfile = path.join(stack.programDir, "docker/agent/Dockerfile");
