@@ -17,8 +17,8 @@ import { EngineGate } from "./engine";
 
 const run = promisify(execFile);
 const REPOSITORY = path.resolve(__dirname, "../../..");
-/** What a copy of the program needs; everything else of the checkout stays out of it. */
-const PROGRAM_FILES = ["index.ts", "components", "docker", "Pulumi.yaml", "package.json", "tsconfig.json"];
+/** What a copy of the program and its npm scripts need; everything else of the checkout stays out of it. */
+const PROGRAM_FILES = ["index.ts", "components", "docker", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 export const POLICY_PACK = path.join(REPOSITORY, "policy");
 
 /**
@@ -68,6 +68,20 @@ export class PulumiGate extends EngineGate {
   }
 }
 
+/** Copies the program into an existing empty folder, with the checkout's node_modules linked. */
+export function copyProgram(target: string): void {
+  for (const file of PROGRAM_FILES) fs.cpSync(path.join(REPOSITORY, file), path.join(target, file), { recursive: true });
+  fs.symlinkSync(path.join(REPOSITORY, "node_modules"), path.join(target, "node_modules"));
+}
+
+/** Merges plain config (keys without the namespace) into a stack file, keeping its secrets and salt. */
+export function mergeStackConfig(file: string, config: Record<string, unknown>): void {
+  const current = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
+  const plain = Object.fromEntries(Object.entries(config).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, value]));
+  const kept = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, value]) => typeof value === "object" && value !== null && "secure" in value));
+  fs.writeFileSync(file, stringify({ ...current, config: { ...kept, ...plain } }));
+}
+
 /** A stack of a copy of the real program on its own file backend, driven by the real CLI. */
 export class RealStack {
   /** The program's copy: edit files here to change what `pulumi up` sees. */
@@ -100,8 +114,7 @@ export class RealStack {
     const created = new RealStack(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-pulumi-")), stack);
     fs.mkdirSync(created.programDir);
     fs.mkdirSync(created.backendDir);
-    for (const file of PROGRAM_FILES) fs.cpSync(path.join(REPOSITORY, file), path.join(created.programDir, file), { recursive: true });
-    fs.symlinkSync(path.join(REPOSITORY, "node_modules"), path.join(created.programDir, "node_modules"));
+    copyProgram(created.programDir);
     if (options.entry) created.useEntry(options.entry);
     await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
     return created;
@@ -132,11 +145,7 @@ export class RealStack {
 
   /** Writes plain stack config (keys without the namespace) into the stack file, as `pulumi config set --path` would. */
   setConfig(config: Record<string, unknown>): void {
-    const file = path.join(this.programDir, `Pulumi.${this.stack}.yaml`);
-    const current = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const plain = Object.fromEntries(Object.entries(config).map(([key, value]) => [`${CONFIG_NAMESPACE}:${key}`, value]));
-    const kept = Object.fromEntries(Object.entries(current.config ?? {}).filter(([, value]) => typeof value === "object" && value !== null && "secure" in value));
-    fs.writeFileSync(file, stringify({ ...current, config: { ...kept, ...plain } }));
+    mergeStackConfig(path.join(this.programDir, `Pulumi.${this.stack}.yaml`), config);
   }
 
   /** `pulumi config set --secret`, the value on stdin so it is in no command line. */

@@ -1,0 +1,79 @@
+/**
+ * The README's npm scripts with the real CLI, as a developer runs them: `npm run pulumi` (the local file
+ * backend of Pulumi.yaml and a passphrase made once under ~/.pulumi-agent-sandbox) and `npm run up`, in a
+ * copy of the checkout with a home folder of its own. The sandbox is declared with `sandboxes:` rather
+ * than the one-folder shortcut only because its healthcheck must probe a host service: the shortcut's
+ * default probe is the agent's real API, which a machine without internet cannot reach.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandboxObjectNames } from "../../components/naming";
+import { inspectContainer } from "./support/engine";
+import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
+import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES } from "./support/pulumi-cli";
+
+const run = promisify(execFile);
+const STACK = `quickstart-${process.pid}`;
+const gate = new PulumiGate();
+let root: string;
+let programDir: string;
+let env: NodeJS.ProcessEnv;
+let probe: HostService;
+let workspace: string;
+
+/** `npm run <script> -- <args>` in the copy, as the developer's shell would (their HOME, the stack named by AGENT_SANDBOX_STACK); its stdout. */
+async function npmRun(script: string, args: string[] = []): Promise<string> {
+  try {
+    return (await run("npm", ["run", "--silent", script, "--", ...args], { cwd: programDir, env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+  } catch (error) {
+    const failed = error as Error & { stdout?: string; stderr?: string };
+    throw new Error(`npm run ${script} -- ${args.join(" ")} failed:\n${failed.stdout ?? ""}\n${failed.stderr ?? failed.message}`);
+  }
+}
+
+describe("the README's npm scripts with the real CLI (live)", () => {
+  beforeAll(async () => {
+    if (!(await gate.ready())) return;
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-quickstart-"));
+    programDir = path.join(root, "checkout");
+    fs.mkdirSync(programDir);
+    fs.mkdirSync(path.join(root, "home"));
+    copyProgram(programDir);
+    env = {
+      PATH: process.env.PATH,
+      HOME: path.join(root, "home"),
+      // Docker's own config (and with it buildx's builders) stays the machine's.
+      DOCKER_CONFIG: path.join(os.homedir(), ".docker"),
+      AGENT_SANDBOX_STACK: STACK,
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    };
+    probe = await startHostService("probe-ok\n");
+    workspace = agentWorkspace("agent-sandbox-quickstart-ws-");
+  });
+
+  afterAll(async () => {
+    if (programDir) await npmRun("pulumi", ["destroy", "--yes", "--skip-preview", "--stack", STACK]).catch((error: Error) => console.error(error.message));
+    await probe?.close();
+    for (const dir of [root, workspace]) if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("creates the stack with a passphrase of its own, provisions it with npm run up, and reads its outputs", async (context) => {
+    gate.requireCli(context);
+    await npmRun("pulumi", ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
+    const passphrase = path.join(env.HOME!, ".pulumi-agent-sandbox", "passphrase");
+    expect(fs.statSync(passphrase).mode & 0o777).toBe(0o600);
+    mergeStackConfig(path.join(programDir, `Pulumi.${STACK}.yaml`), liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
+
+    await npmRun("up", ["--yes", "--skip-preview"]);
+    const names = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
+    expect((await inspectContainer(names.container)).State.Health?.Status).toBe("healthy");
+    // The state went to the backend Pulumi.yaml names, under this home folder.
+    expect(fs.existsSync(path.join(env.HOME!, ".pulumi-agent-sandbox", ".pulumi", "stacks", PROJECT, `${STACK}.json`))).toBe(true);
+    const outputs = JSON.parse(await npmRun("pulumi", ["stack", "output", "sandboxOutputs", "--json", "--stack", STACK]));
+    expect(outputs.main.container).toBe(names.container);
+  });
+});
