@@ -27,6 +27,7 @@ readonly BUILDKIT_ROOT=/var/lib/agent-sandbox-buildkit
 readonly BUILDER=agent-sandbox
 
 summary=()
+buildkitd_ready=false
 note() { summary+=("$1"); }
 warn() { echo "setup-engine: WARNING: $*" >&2; }
 die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
@@ -233,13 +234,13 @@ buildkitd_answers() { timeout 10 buildctl --addr "$BUILDKIT_ADDR" debug workers 
 # The docker-build provider cannot use the engine's built-in builder and, without Docker Hub, cannot
 # start moby/buildkit in a container itself; this daemon (built by setup-pulumi.sh) is its builder.
 # It cannot see the engine's images, hence the registry copies below; plain HTTP is allowed to the
-# loopback registry only. Returns 1 when there is no buildkitd to start.
+# loopback registry only. Sets buildkitd_ready when it answers.
 ensure_buildkitd() {
   if ! command -v buildkitd >/dev/null || ! command -v buildctl >/dev/null; then
     warn "buildkitd/buildctl not on PATH: the real docker-build provider (pulumi-resource-docker-build) needs a BuildKit builder and cannot start one here (no Docker Hub); run scripts/setup-pulumi.sh first"
-    note "no buildkitd (run scripts/setup-pulumi.sh first)"; return 1
+    note "no buildkitd (run scripts/setup-pulumi.sh first)"; return
   fi
-  if buildkitd_answers; then note "buildkitd found"; return; fi
+  if buildkitd_answers; then note "buildkitd found"; buildkitd_ready=true; return; fi
   command -v runc >/dev/null || die "buildkitd's OCI worker needs runc on PATH (Debian's docker.io package brings it)"
   local t config=$STATE_DIR/buildkitd.toml sock=${BUILDKIT_ADDR#unix://}
   t=$(now)
@@ -253,7 +254,7 @@ EOF
   echo $! >"$STATE_DIR/buildkitd.pid"
   local i
   for i in $(seq 60); do
-    buildkitd_answers && { note "buildkitd started ($(since "$t"))"; return; }
+    buildkitd_answers && { note "buildkitd started ($(since "$t"))"; buildkitd_ready=true; return; }
     sleep 0.5
   done
   die "buildkitd did not answer on $BUILDKIT_ADDR within 30s; see $LOG_DIR/buildkitd.log"
@@ -362,7 +363,8 @@ main() {
     fi
     ensure_registry
     ensure_registry_images
-    if ensure_buildkitd; then ensure_builder; fi
+    ensure_buildkitd
+    if $buildkitd_ready; then ensure_builder; fi
   fi
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-engine: ${joined}total $(since "$start")"
