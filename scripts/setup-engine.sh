@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Prepares this Debian host to build and run agent sandboxes: packages, a running dockerd, qemu
-# emulation for arm64, local base images (no public registry is reachable) and a loopback registry.
+# emulation for arm64, local base images (no public registry is reachable), a loopback registry
+# holding copies of those images and, when scripts/setup-pulumi.sh has built it, a BuildKit daemon
+# registered as the buildx builder "agent-sandbox" for the real docker-build provider (see
+# scripts/pulumi-tools/README-buildkit.md).
 #
 #   scripts/setup-engine.sh           idempotent; quick when everything is already in place
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
@@ -18,9 +21,13 @@ readonly SUITE=bookworm
 readonly SLIM_IMAGE=agent-sandbox/debian:bookworm-slim
 readonly NODE_IMAGE=agent-sandbox/node:bookworm
 readonly REGISTRY_ADDR=127.0.0.1:5000
-readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2)
+readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2 curl jq)
+readonly BUILDKIT_ADDR=unix:///run/agent-sandbox-buildkit/buildkitd.sock
+readonly BUILDKIT_ROOT=/var/lib/agent-sandbox-buildkit
+readonly BUILDER=agent-sandbox
 
 summary=()
+buildkitd_ready=false
 note() { summary+=("$1"); }
 warn() { echo "setup-engine: WARNING: $*" >&2; }
 die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
@@ -222,6 +229,91 @@ EOF
   die "registry did not listen on $REGISTRY_ADDR within 10s; see $LOG_DIR/registry.log"
 }
 
+buildkitd_answers() { timeout 10 buildctl --addr "$BUILDKIT_ADDR" debug workers >/dev/null 2>&1; }
+
+# The docker-build provider cannot use the engine's built-in builder and, without Docker Hub, cannot
+# start moby/buildkit in a container itself; this daemon (built by setup-pulumi.sh) is its builder.
+# It cannot see the engine's images, hence the registry copies below; plain HTTP is allowed to the
+# loopback registry only. Sets buildkitd_ready when it answers.
+ensure_buildkitd() {
+  if ! command -v buildkitd >/dev/null || ! command -v buildctl >/dev/null; then
+    warn "buildkitd/buildctl not on PATH: the real docker-build provider (pulumi-resource-docker-build) needs a BuildKit builder and cannot start one here (no Docker Hub); run scripts/setup-pulumi.sh first"
+    note "no buildkitd (run scripts/setup-pulumi.sh first)"; return
+  fi
+  if buildkitd_answers; then note "buildkitd found"; buildkitd_ready=true; return; fi
+  command -v runc >/dev/null || die "buildkitd's OCI worker needs runc on PATH (Debian's docker.io package brings it)"
+  local t config=$STATE_DIR/buildkitd.toml sock=${BUILDKIT_ADDR#unix://}
+  t=$(now)
+  cat >"$config" <<EOF
+[registry."$REGISTRY_ADDR"]
+  http = true
+EOF
+  mkdir -p "$(dirname "$sock")" "$BUILDKIT_ROOT"
+  setsid nohup buildkitd --config "$config" --addr "$BUILDKIT_ADDR" --root "$BUILDKIT_ROOT" \
+    --oci-worker=true --containerd-worker=false >>"$LOG_DIR/buildkitd.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE_DIR/buildkitd.pid"
+  local i
+  for i in $(seq 60); do
+    buildkitd_answers && { note "buildkitd started ($(since "$t"))"; buildkitd_ready=true; return; }
+    sleep 0.5
+  done
+  die "buildkitd did not answer on $BUILDKIT_ADDR within 30s; see $LOG_DIR/buildkitd.log"
+}
+
+# The buildx builder the provider finds: driver remote at our socket. Only a builder of that name is
+# ever replaced (when it points elsewhere); others are reported, since the provider takes the current
+# builder, else the first reachable one in name order, and a stale one would win.
+ensure_builder() {
+  if ! docker buildx version >/dev/null 2>&1; then
+    warn "the docker CLI has no buildx plugin, so no builder for the real docker-build provider; run scripts/setup-pulumi.sh first"
+    note "no buildx plugin"; return
+  fi
+  local info t; t=$(now)
+  info=$(timeout 20 docker buildx inspect --bootstrap "$BUILDER" 2>/dev/null || true)
+  if grep -Eq '^Driver: +remote$' <<<"$info" && grep -Eq "^Endpoint: +$BUILDKIT_ADDR\$" <<<"$info" &&
+    grep -Eq '^Status: +running$' <<<"$info"; then
+    note "builder $BUILDER ok"
+  else
+    [[ -n $info ]] && docker buildx rm "$BUILDER" >>"$LOG_DIR/buildkitd.log" 2>&1
+    docker buildx create --name "$BUILDER" --driver remote "$BUILDKIT_ADDR" >>"$LOG_DIR/buildkitd.log" 2>&1 ||
+      die "docker buildx create --name $BUILDER failed; see $LOG_DIR/buildkitd.log"
+    timeout 20 docker buildx inspect --bootstrap "$BUILDER" 2>/dev/null | grep -Eq '^Status: +running$' ||
+      die "builder $BUILDER does not run (docker buildx inspect $BUILDER); see $LOG_DIR/buildkitd.log"
+    note "builder $BUILDER created ($(since "$t"))"
+  fi
+  local dir=${BUILDX_CONFIG:-${DOCKER_CONFIG:-$HOME/.docker}/buildx} f name driver current=""
+  [[ -r $dir/current ]] && current=$(jq -r '.Name // empty' "$dir/current" 2>/dev/null || true)
+  for f in "$dir"/instances/*; do
+    [[ -f $f ]] || continue
+    name=$(jq -r '.Name // empty' "$f" 2>/dev/null) driver=$(jq -r '.Driver // empty' "$f" 2>/dev/null)
+    [[ $name != "$BUILDER" && $driver =~ ^(docker-container|kubernetes|remote)$ ]] || continue
+    if [[ $name == "$current" || $name < $BUILDER ]]; then
+      warn "buildx builder '$name' ($driver) comes before '$BUILDER' for the docker-build provider (it takes the current builder, else the first reachable in name order); if it is a leftover, remove it: docker buildx rm $name"
+    fi
+  done
+}
+
+# The builder pulls base images from the loopback registry: push the local ones there when it lacks
+# them or holds another digest (compared with the digest the engine recorded at the last push).
+ensure_registry_images() {
+  local tag remote repo digest have pushed=()
+  for tag in "$SLIM_IMAGE" "$NODE_IMAGE" "$SLIM_IMAGE-arm64" "$NODE_IMAGE-arm64"; do
+    docker image inspect "$tag" >/dev/null 2>&1 || continue
+    remote=$REGISTRY_ADDR/$tag repo=${tag%:*}
+    have=$(curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+      -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+      "http://$REGISTRY_ADDR/v2/$repo/manifests/${tag##*:}" 2>/dev/null |
+      tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2 }') || have=""   # 404: not there
+    digest=$(docker image inspect -f '{{range .RepoDigests}}{{println .}}{{end}}' "$tag" |
+      awk -v r="$REGISTRY_ADDR/$repo@" 'index($0, r) == 1 { print substr($0, length(r) + 1) }')
+    [[ -n $have ]] && grep -qxF "$have" <<<"$digest" && continue
+    docker tag "$tag" "$remote"
+    docker push -q "$remote" >>"$LOG_DIR/base-images.log" 2>&1 || die "pushing $remote failed; see $LOG_DIR/base-images.log"
+    pushed+=("$remote")
+  done
+  if ((${#pushed[@]})); then note "pushed ${pushed[*]}"; else note "registry has the base images"; fi
+}
+
 # Stops a daemon only if this script recorded it and that pid still runs the same program.
 stop_recorded() {
   local name=$1 program=$2 pidfile=$STATE_DIR/$1.pid pid
@@ -255,6 +347,7 @@ main() {
   flock -w 900 9 || die "another setup-engine.sh holds $STATE_DIR/lock"
   local start; start=$(now)
   if $stop; then
+    stop_recorded buildkitd buildkitd
     stop_recorded registry docker-registry
     stop_recorded dockerd dockerd
   else
@@ -269,6 +362,9 @@ main() {
       ensure_node_image arm64 "$SLIM_IMAGE-arm64" "$NODE_IMAGE-arm64"
     fi
     ensure_registry
+    ensure_registry_images
+    ensure_buildkitd
+    if $buildkitd_ready; then ensure_builder; fi
   fi
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-engine: ${joined}total $(since "$start")"

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Builds the Pulumi CLI, its Node.js language host and the command, docker-build and docker
 # providers from their Go modules, for machines where the official installer cannot download a
-# prebuilt CLI. Users with the official CLI need none of this.
+# prebuilt CLI. Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
+# buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
+# the docker-build provider needs where it cannot pull moby/buildkit (pulumi-tools/README-buildkit.md).
 #
 #   scripts/setup-pulumi.sh                  build what the cache lacks; as root, link into /usr/local/bin
+#                                            and docker-buildx into /usr/local/lib/docker/cli-plugins
 #   scripts/setup-pulumi.sh --print-bin-dir  same, but log to stderr and print only the bin directory
 #   scripts/setup-pulumi.sh --no-link        do not touch /usr/local/bin
 #
@@ -31,7 +34,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) print_bin_dir=true ;;
     --no-link) link=false ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "setup-pulumi: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -45,9 +48,11 @@ command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go
 
 if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
 cache_root=${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}
-key=$( { "$GO" version; cd "$tools" && find . -type f ! -name 'README-section.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+key=$( { "$GO" version; cd "$tools" && find . -type f ! -name 'README-*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 cache="$cache_root/$key"
 bin="$cache/bin"
+plugins="$cache/cli-plugins"   # Docker CLI plugins: linked into $plugin_dir, not /usr/local/bin
+plugin_dir=/usr/local/lib/docker/cli-plugins
 
 # name|version the binary must report|ldflags -X variable
 binaries=(
@@ -56,6 +61,12 @@ binaries=(
   "pulumi-resource-command|$COMMAND_VERSION|github.com/pulumi/pulumi-command/provider/pkg/version.Version"
   "pulumi-resource-docker-build|$DOCKER_BUILD_VERSION|github.com/pulumi/pulumi-docker-build/provider.Version"
   "pulumi-resource-docker|$DOCKER_VERSION|github.com/pulumi/pulumi-docker/provider/v5/pkg/version.Version"
+  "buildkitd|v$BUILDKIT_VERSION|github.com/moby/buildkit/version.Version"
+  "buildctl|v$BUILDKIT_VERSION|github.com/moby/buildkit/version.Version"
+)
+# the same, in cli-plugins/
+plugin_binaries=(
+  "docker-buildx|v$BUILDX_VERSION|github.com/docker/buildx/version.Version"
 )
 
 # The version a binary reports: the CLI and the language host say it; a provider is started and
@@ -66,6 +77,8 @@ reported_version() { # name bindir
     pulumi-language-nodejs) "$2/$1" -version 2>/dev/null ;;
     pulumi-resource-pulumi-nodejs) echo "(script)" ;;
     pulumi-resource-*) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
+    buildkitd|buildctl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;   # "buildkitd <package> <version> <revision>"
+    docker-buildx) "$2/$1" version 2>/dev/null | awk '{ print $2 }' ;;          # "<package> <version> <revision>"
   esac
 }
 
@@ -74,6 +87,10 @@ cache_complete() { # dir
   for entry in "${binaries[@]}"; do
     IFS='|' read -r name want _ <<<"$entry"
     [ -x "$1/bin/$name" ] && [ "$(reported_version "$name" "$1/bin")" = "$want" ] || return 1
+  done
+  for entry in "${plugin_binaries[@]}"; do
+    IFS='|' read -r name want _ <<<"$entry"
+    [ -x "$1/cli-plugins/$name" ] && [ "$(reported_version "$name" "$1/cli-plugins")" = "$want" ] || return 1
   done
   [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ]
 }
@@ -119,11 +136,11 @@ check_pin() { # moddir module version-or-commit
   case "$have" in "$3"|*-"${3:0:12}") ;; *) die "$1/go.mod requires $2 $have, pins.env says $3";; esac
 }
 
-build() { # name moddir package ldflag-var version
-  local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 t0=$SECONDS
+build() { # name moddir package ldflag-var version [folder in the cache, default bin]
+  local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 out=$tmp/${6:-bin}/$1 t0=$SECONDS
   (cd "$moddir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath \
-    -ldflags "-s -w -X $var=$version" -o "$tmp/bin/$name" "$pkg") >&2
-  log "  built $name $version in $((SECONDS - t0)) s ($(du -h "$tmp/bin/$name" | cut -f1))"
+    -ldflags "-s -w -X $var=$version" -o "$out" "$pkg") >&2
+  log "  built $name $version in $((SECONDS - t0)) s ($(du -h "$out" | cut -f1))"
 }
 
 # A scratch copy of a build module: the build may add go.sum lines there, never in the repository.
@@ -197,6 +214,23 @@ build_all() {
   build pulumi-resource-docker "$work/docker" $mod/cmd/pulumi-resource-docker \
     $mod/pkg/version.Version "$DOCKER_VERSION"
 
+  # BuildKit and buildx: built like upstream's release images (static, CGO off, -s -w), from the
+  # module proxy (both are dependencies of pulumi-docker-build, so the proxy has them).
+  log "buildkitd, buildctl v$BUILDKIT_VERSION"
+  check_pin "$tools/buildkit" github.com/moby/buildkit "v$BUILDKIT_VERSION"
+  prepare buildkit
+  build buildkitd "$work/buildkit" github.com/moby/buildkit/cmd/buildkitd \
+    github.com/moby/buildkit/version.Version "v$BUILDKIT_VERSION"
+  build buildctl "$work/buildkit" github.com/moby/buildkit/cmd/buildctl \
+    github.com/moby/buildkit/version.Version "v$BUILDKIT_VERSION"
+
+  log "docker-buildx v$BUILDX_VERSION"
+  check_pin "$tools/buildx" github.com/docker/buildx "v$BUILDX_VERSION"
+  prepare buildx
+  mkdir -p "$tmp/cli-plugins"
+  build docker-buildx "$work/buildx" github.com/docker/buildx/cmd/buildx \
+    github.com/docker/buildx/version.Version "v$BUILDX_VERSION" cli-plugins
+
   # Dynamic providers (pulumi.dynamic.Resource) run as this plugin; the official distribution ships
   # an equivalent script. It runs the dynamic-provider entry point of the program's @pulumi/pulumi.
   cat >"$tmp/bin/pulumi-resource-pulumi-nodejs" <<'EOF'
@@ -207,7 +241,8 @@ EOF
   chmod +x "$tmp/bin/pulumi-resource-pulumi-nodejs"
 
   cache_complete "$tmp" || die "a built binary does not report its pinned version"
-  (cd "$tmp/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done) >"$tmp/versions.txt"
+  (cd "$tmp/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done
+   cd "$tmp/cli-plugins" && for f in *; do printf 'cli-plugins/%s %s\n' "$f" "$(reported_version "$f" .)"; done) >"$tmp/versions.txt"
   if cache_complete "$cache"; then rm -rf "$tmp"   # another run finished first
   else rm -rf "$cache"; mv -T "$tmp" "$cache"    # only an incomplete leftover can be at $cache
   fi
@@ -225,21 +260,25 @@ else
   log "built all in $((SECONDS - t0)) s"
 fi
 
+# link_target binary: where a binary of the cache is linked as root
+link_target() { case "$1" in "$plugins"/*) echo "$plugin_dir/${1##*/}" ;; *) echo "/usr/local/bin/${1##*/}" ;; esac; }
+
 if $link; then
-  for f in "$bin"/*; do   # check them all before linking any
-    target="/usr/local/bin/$(basename "$f")"
+  for f in "$bin"/* "$plugins"/*; do   # check them all before linking any
+    target=$(link_target "$f")
     if [ -e "$target" ] || [ -L "$target" ]; then
       case "$(readlink "$target" || true)" in
         "$cache_root"/*) ;;
-        *) die "$target exists and is not ours (not a link into $cache_root): leaving it; put $bin first on PATH instead" ;;
+        *) die "$target exists and is not ours (not a link into $cache_root): leaving it; put $bin first on PATH instead (and $plugins in ~/.docker/cli-plugins)" ;;
       esac
     fi
   done
-  for f in "$bin"/*; do ln -sfn "$f" "/usr/local/bin/$(basename "$f")"; done
-  log "linked into /usr/local/bin"
+  mkdir -p "$plugin_dir"
+  for f in "$bin"/* "$plugins"/*; do ln -sfn "$f" "$(link_target "$f")"; done
+  log "linked into /usr/local/bin and $plugin_dir"
 fi
 
 if $print_bin_dir; then echo "$bin"; else
   log "binaries in $bin:"; sed 's/^/  /' "$cache/versions.txt" >&2
-  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\""
+  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\"; for buildx: mkdir -p ~/.docker/cli-plugins && ln -sfn $plugins/docker-buildx ~/.docker/cli-plugins/"
 fi
