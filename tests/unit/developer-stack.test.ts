@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
@@ -50,5 +52,21 @@ describe("committed example stacks", () => {
     );
     expect(stackNamePrefixProblem("dev", ["dev-ci"])).toMatch(/^stack name "dev" and the existing stack "dev-ci" could give two sandboxes one container name \(stack "dev" with sandbox "ci-x"/);
     expect(stackNamePrefixProblem("alice", ["dev", "alice", "alicia", "team"])).toBeUndefined();
+  });
+
+  it("makes the local backend's folder even with a passphrase of your own, and points Pulumi at it", () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-home-"));
+    const shown = spawnSync("bash", ["scripts/with-local-backend.sh", "sh", "-c", 'echo "$PULUMI_BACKEND_URL"'], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: home, PULUMI_CONFIG_PASSPHRASE: "mine" },
+    });
+    expect(shown.stdout.trim()).toBe(`file://${home}/.pulumi-agent-sandbox`);
+    expect(fs.statSync(path.join(home, ".pulumi-agent-sandbox")).isDirectory()).toBe(true);
+    expect(fs.existsSync(path.join(home, ".pulumi-agent-sandbox", "passphrase"))).toBe(false);
+    const chosen = spawnSync("bash", ["scripts/with-local-backend.sh", "sh", "-c", 'echo "$PULUMI_BACKEND_URL"'], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH, HOME: home, PULUMI_CONFIG_PASSPHRASE: "mine", PULUMI_BACKEND_URL: "s3://team-state" },
+    });
+    expect(chosen.stdout.trim()).toBe("s3://team-state");
   });
 });
