@@ -3,7 +3,7 @@
 # providers from their Go modules, for machines where the official installer cannot download a
 # prebuilt CLI. Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
-# the docker-build provider needs where it cannot pull moby/buildkit (pulumi-tools/README-buildkit.md).
+# the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider").
 #
 #   scripts/setup-pulumi.sh                  build what the cache lacks; as root, link into /usr/local/bin
 #                                            and docker-buildx into /usr/local/lib/docker/cli-plugins
@@ -48,7 +48,8 @@ command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go
 
 if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
 cache_root=${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}
-key=$( { "$GO" version; cd "$tools" && find . -type f ! -name 'README-*.md' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+# Comments of pins.env are left out, so correcting one rebuilds nothing.
+key=$( { "$GO" version; cd "$tools" && grep -v '^#' pins.env && find . -type f ! -name pins.env -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 cache="$cache_root/$key"
 bin="$cache/bin"
 plugins="$cache/cli-plugins"   # Docker CLI plugins: linked into $plugin_dir, not /usr/local/bin
