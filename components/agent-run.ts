@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { RunConfig } from "./config";
-import { WORKSPACE_PATH } from "./agent-sandbox";
+import { WORKSPACE_PATH } from "./sandbox-contract";
 import { cleanEnvPrefix, shellWords } from "./shell";
 import { parseAgentStream, type AgentRunSummary } from "./stream-json";
 

@@ -13,10 +13,9 @@ import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } fro
 import { cpuLimitArgs, CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
 import { egressPolicyFor, healthProbeEnvironment, proxyEnvironment, PROXY_URL, sandboxNetworkSettings } from "./egress";
 import { EgressProxy } from "./egress-proxy";
+import { AGENT_HOME, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./sandbox-contract";
 import { humanDockerCommand } from "./shell";
 
-export const WORKSPACE_PATH = "/workspace";
-export const AGENT_HOME = "/home/agent";
 const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
 const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
 /**
@@ -60,7 +59,7 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
     { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
     { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
     { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
-    { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
+    { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
     ...sandbox.mounts.map((mount) => ({ type: "bind", source: mount.source, target: mount.target, readOnly: mount.readOnly })),
   ];
   if (sandbox.dockerSocket) mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" });
@@ -90,7 +89,7 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
   const health = sandbox.healthcheck;
   const egressEnv =
     sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) } : {};
-  const envs = Object.entries({ ...AGENT_ENV_DEFAULTS, ...sandbox.env, ...egressEnv, AGENT_HEALTH_MAX_DISK_PCT: String(health.maxDiskPercent) })
+  const envs = Object.entries({ ...AGENT_ENV_DEFAULTS, ...sandbox.env, ...egressEnv, [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent) })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`);
   return {

@@ -5,9 +5,10 @@
 import * as path from "node:path";
 import { z } from "zod";
 import { ConfigError, count, formatIssuePath, strictObject } from "./config-error";
-import { egressConfigSchema } from "./egress";
+import { egressConfigSchema, PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "./egress";
 import { sandboxObjects, STACK_OBJECTS, type EngineObject } from "./naming";
-import { judgeHostBind, looksLikeCredentialPath, type UnsafeAcknowledgement } from "./host-paths";
+import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH, type UnsafeAcknowledgement } from "./host-paths";
+import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "./sandbox-contract";
 
 export { ConfigError } from "./config-error";
 
@@ -178,7 +179,13 @@ const MAX_ID = 2 ** 32 - 2;
 
 const registrySchema = strictObject({
     /** Registry host (and port), e.g. "ghcr.io" or "127.0.0.1:5000". */
-    address: z.string().regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' }),
+    address: z
+      .string()
+      .regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' })
+      .refine((address) => {
+        const port = Number(address.split(":")[1] ?? 443);
+        return port >= 1 && port <= 65535;
+      }, { error: 'has a port outside 1-65535; use e.g. "127.0.0.1:5000"' }),
     /** Repository path under the registry, e.g. "my-team/agent-sandbox". */
     repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, { error: 'must be a lowercase repository path like "my-team/agent-sandbox"' }).default("agent-sandbox/agent"),
     /** User for the registry; its password comes from `pulumi config set --secret registryPassword`. */
@@ -298,13 +305,17 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
     });
   }
   refuseSensitiveBinds(sandbox, host, ctx);
+  refuseMountTargetClashes(sandbox, ctx);
   const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
   if (sandbox.hostNetwork === true && egressMode !== "open") {
     ctx.addIssue({ code: "custom", path: ["hostNetwork"], message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)' });
   }
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
+  const ownEnv = sandboxOwnEnv(egressMode);
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
+    const own = ownEnv.get(name);
+    if (own) ctx.addIssue({ code: "custom", path: ["env", name], message: `is set by the sandbox itself (${own}) and would be overwritten; remove it` });
     if (SECRET_LOOKING_ENV.test(name) && value !== "") {
       ctx.addIssue({
         code: "custom",
@@ -314,6 +325,36 @@ const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<Sandbo
     }
   }
 };
+
+/** Variables the program sets in a sandbox, each with what for; in allowlist mode the proxy ones too. */
+function sandboxOwnEnv(egressMode: unknown): Map<string, string> {
+  const own = new Map<string, string>([
+    [PROBE_ALLOWED_ENV, "its healthcheck's egress probe; set egress.healthProbe.allowed"],
+    [PROBE_DENIED_ENV, "its healthcheck's egress probe; set egress.healthProbe.denied"],
+    [MAX_DISK_PERCENT_ENV, "its healthcheck's disk threshold; set healthcheck.maxDiskPercent"],
+  ]);
+  if (egressMode === "allowlist") for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
+  return own;
+}
+
+/**
+ * Extra mounts may not land where the program mounts the sandbox's own folders (Docker refuses a second
+ * mount at one target), nor inside the credentials folder, nor twice at one target.
+ */
+function refuseMountTargetClashes(sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx): void {
+  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { target?: unknown }[]) : [];
+  const seen = new Map<string, number>();
+  mounts.forEach((mount, index) => {
+    if (typeof mount?.target !== "string" || !path.isAbsolute(mount.target)) return;
+    const target = path.posix.normalize(mount.target).replace(/(.)\/$/, "$1");
+    const key = ["mounts", index, "target"];
+    const own = OWN_MOUNT_TARGETS[target];
+    if (own) ctx.addIssue({ code: "custom", path: key, message: `${target} is where the sandbox mounts ${own}; choose another target, e.g. "/home/agent/.npmrc" or "/workspace/vendor"` });
+    else if (target.startsWith(`${SECRETS_PATH}/`)) ctx.addIssue({ code: "custom", path: key, message: `${target} is inside ${SECRETS_PATH}, the credentials volume; choose another target` });
+    else if (seen.has(target)) ctx.addIssue({ code: "custom", path: key, message: `${target} is already the target of mounts[${seen.get(target)}]; one mount per target` });
+    seen.set(target, seen.get(target) ?? index);
+  });
+}
 
 /** The unsafe items a sandbox asks for, each with the path of the config key that asks for it. */
 export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeItem, (string | number)[]> {

@@ -11,6 +11,9 @@ import { humanDockerCommand } from "./shell";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
 export const DENIED_PROBE_URL = "http://egress-denied-probe.invalid/";
+/** The variables agent-egress-selftest reads: the URLs that must answer, and be refused, through the proxy. */
+export const PROBE_ALLOWED_ENV = "AGENT_EGRESS_PROBE_ALLOWED";
+export const PROBE_DENIED_ENV = "AGENT_EGRESS_PROBE_DENIED";
 /** Port the proxy listens on inside its container. */
 export const PROXY_PORT = 3128;
 /** The proxy's network alias on the sandbox's internal network: the host part of the sandbox's proxy URL. */
@@ -158,7 +161,7 @@ const AGENT_API_PROBES: Record<string, string> = { claude: "https://api.anthropi
  */
 export function healthProbeEnvironment(egress: EgressConfig, agent: string): Record<string, string> {
   const allowed = egress.healthProbe.allowed ?? (egress.includeDefaults ? AGENT_API_PROBES[agent] : undefined);
-  return { ...(allowed ? { AGENT_EGRESS_PROBE_ALLOWED: allowed } : {}), AGENT_EGRESS_PROBE_DENIED: egress.healthProbe.denied };
+  return { ...(allowed ? { [PROBE_ALLOWED_ENV]: allowed } : {}), [PROBE_DENIED_ENV]: egress.healthProbe.denied };
 }
 
 /** What the proxy enforces: the effective allowlist and the host ports. */

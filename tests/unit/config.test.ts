@@ -51,6 +51,11 @@ describe("stack config defaults", () => {
     expect(config.sandboxes[0].privileged).toBe(true);
   });
 
+  it("accepts a proxy of your own in open egress, where the sandbox sets none", () => {
+    const config = parseStackConfig({ sandboxes: [sandbox({ egress: { mode: "open" }, acknowledgeUnsafe: ["open-egress"], env: { HTTPS_PROXY: "http://corp:3128" } })] }, host);
+    expect(config.sandboxes[0].env).toEqual({ HTTPS_PROXY: "http://corp:3128" });
+  });
+
   it("accepts credentials mounted read-only, the default for extra mounts", () => {
     const config = parseStackConfig({ sandboxes: [sandbox({ mounts: [{ source: "/home/me/.ssh/known_hosts", target: "/home/agent/.ssh/known_hosts" }] })] }, host);
     expect(config.sandboxes[0].mounts[0].readOnly).toBe(true);
@@ -79,6 +84,12 @@ describe("bad stack config", () => {
     ["a sandbox name ending with a dash", { sandboxes: [sandbox({ name: "main-" })] }, ['sandboxes[0].name: must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")']],
     ["zero agent turns", { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "hi", maxTurns: 0 }] }, ["runs[0].maxTurns: must be a whole number of at least 1, e.g. 20"]],
     ["an agent UID past the largest Linux ID", { workspace: "/home/me/code/app", image: { agentUid: 2 ** 32 } }, ["image.agentUid: must be a whole number from 1 to 4294967294 (a non-root UID; see runAsRoot to run as root), e.g. 1000"]],
+    ["an extra mount onto the workspace", { sandboxes: [sandbox({ mounts: [{ source: "/home/me/other", target: "/workspace/" }] })] }, ['sandboxes[0].mounts[0].target: /workspace is where the sandbox mounts the workspace; choose another target, e.g. "/home/agent/.npmrc" or "/workspace/vendor"']],
+    ["an extra mount into the credentials folder", { sandboxes: [sandbox({ mounts: [{ source: "/home/me/key", target: "/run/agent-secrets/api-key" }] })] }, ["sandboxes[0].mounts[0].target: /run/agent-secrets/api-key is inside /run/agent-secrets, the credentials volume; choose another target"]],
+    ["two extra mounts at one target", { sandboxes: [sandbox({ mounts: [{ source: "/home/me/a", target: "/opt/x" }, { source: "/home/me/b", target: "/opt/x" }] })] }, ["sandboxes[0].mounts[1].target: /opt/x is already the target of mounts[0]; one mount per target"]],
+    ["a proxy variable the allowlist proxy sets", { sandboxes: [sandbox({ env: { HTTPS_PROXY: "http://corp:3128" } })] }, ["sandboxes[0].env.HTTPS_PROXY: is set by the sandbox itself (the egress proxy's address; egress goes through it in allowlist mode) and would be overwritten; remove it"]],
+    ["the healthcheck's disk threshold as env", { sandboxes: [sandbox({ env: { AGENT_HEALTH_MAX_DISK_PCT: "99" } })] }, ["sandboxes[0].env.AGENT_HEALTH_MAX_DISK_PCT: is set by the sandbox itself (its healthcheck's disk threshold; set healthcheck.maxDiskPercent) and would be overwritten; remove it"]],
+    ["a registry port past 65535", { workspace: "/home/me/code/app", image: { registry: { address: "127.0.0.1:99999" } } }, ['image.registry.address: has a port outside 1-65535; use e.g. "127.0.0.1:5000"']],
     ["a relative workspace", { sandboxes: [sandbox({ workspace: "code/app" })] }, ['sandboxes[0].workspace: "code/app" is not an absolute path; use e.g. "/home/me/code/project"']],
     ["a workspace of the wrong type", { workspace: 42 }, ['workspace: must be an absolute path like "/home/me/code/project"']],
     ["a misspelt key", { workspace: "/home/me/code/app", sandboxs: [] }, ["sandboxs: unknown key (valid here: workspace, sandboxes, image, runs, docker)"]],
