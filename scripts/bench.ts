@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { imageBuildPlan } from "../components/agent-image";
 import { parseStackConfig } from "../components/config";
 import { labelsFor, sandboxObjectNames } from "../components/naming";
-import { BUILD_CLI, labelArgs, waitHealthy } from "../tests/live/support/engine";
+import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../tests/live/support/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../tests/live/support/live-program";
 import { pulumiAvailability, RealStack, REGISTRY_BASE_IMAGES } from "../tests/live/support/pulumi-cli";
 import { measureEgressLatency } from "./bench-egress";
@@ -208,7 +208,7 @@ function build(tag: string, buildArgs: Record<string, string>): BuildResult {
   const args = ["build", "--progress", "plain", "--secret", `id=extra_ca,src=${HOST_CA_BUNDLE}`];
   for (const [name, value] of Object.entries(buildArgs)) args.push("--build-arg", `${name}=${value}`);
   const started = Date.now();
-  const result = spawnSync(BUILD_CLI, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "1" } });
+  const result = spawnSync(BUILD_CLI, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: BUILD_ENV });
   if (result.status !== 0) throw new Error(`agent image build failed:\n${result.stderr}`);
   const seconds = (Date.now() - started) / 1000;
   // BuildKit's plain progress (on stderr) names each step "#N [stage k/n] ..." and marks reuse "#N CACHED".

@@ -3,7 +3,7 @@
 # emulation for arm64, local base images (no public registry is reachable), a loopback registry
 # holding copies of those images and, when scripts/setup-pulumi.sh has built it, a BuildKit daemon
 # registered as the buildx builder "agent-sandbox" for the real docker-build provider (see
-# scripts/pulumi-tools/README-buildkit.md).
+# README, "A BuildKit builder for the docker-build provider").
 #
 #   scripts/setup-engine.sh           idempotent; quick when everything is already in place
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
@@ -168,7 +168,7 @@ ensure_slim_image() {
     mv "$context/rootfs.tar.tmp" "$context/rootfs.tar"
     rm -rf "$root"
   fi
-  DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" \
+  BUILDX_BUILDER=default DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" \
     --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" -f - "$context" \
     >>"$LOG_DIR/base-images.log" 2>&1 <<'EOF' || die "importing $tag failed; see $LOG_DIR/base-images.log"
 FROM scratch
@@ -179,7 +179,8 @@ EOF
 }
 
 # Docker CLI 23+ delegates BuildKit builds to the buildx plugin, which Debian 12 does not package;
-# the docker.io client (20.10) still has BuildKit built in, with --secret and --platform.
+# the docker.io client (20.10) still has BuildKit built in, with --secret and --platform. Through buildx
+# the build must use the engine's own builder ("default"): only it stores the image in the engine.
 buildkit_client() {
   if docker buildx version >/dev/null 2>&1; then echo docker; else echo /usr/bin/docker; fi
 }
@@ -190,7 +191,7 @@ ensure_node_image() {
   local arch=$1 base=$2 tag=$3
   if docker image inspect "$tag" >/dev/null 2>&1; then note "$tag found"; return; fi
   local t; t=$(now)
-  DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" --build-arg BASE="$base" \
+  BUILDX_BUILDER=default DOCKER_BUILDKIT=1 "$(buildkit_client)" build -q --platform "linux/$arch" --build-arg BASE="$base" \
     --label dev.agent-sandbox.managed-by=agent-sandbox -t "$tag" - >>"$LOG_DIR/base-images.log" 2>&1 <<'EOF' \
     || die "building $tag failed; see $LOG_DIR/base-images.log"
 ARG BASE
@@ -320,7 +321,7 @@ stop_recorded() {
   [[ -f $pidfile ]] || { note "$name not started by us"; return; }
   pid=$(<"$pidfile")
   if [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$program"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     local i
     for i in $(seq 30); do [[ -d /proc/$pid ]] || break; sleep 1; done
     [[ -d /proc/$pid ]] && warn "$name (pid $pid) still running after 30s"

@@ -44,10 +44,10 @@ log() { echo "setup-pulumi: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 GO=${GO:-go}
-command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || die "needs Go (go1.25 or newer)"
+command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || die "needs Go (go1.26 or newer: the build modules say go 1.26)"
 
 if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
-cache_root=${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}
+cache_root=$(realpath -m "${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}")
 # Comments of pins.env are left out, so correcting one rebuilds nothing.
 key=$( { "$GO" version; cd "$tools" && grep -v '^#' pins.env && find . -type f ! -name pins.env -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 cache="$cache_root/$key"
@@ -102,13 +102,15 @@ get_source() { # dest srcvar commit subdir module version
   local dest=$1 srcvar=$2 commit=$3 subdir=$4 module=$5 version=$6 src dir
   rm -rf "$dest"; mkdir -p "$dest"
   src=${!srcvar:-}
+  # Callers write `get_source … || die`, which turns off set -e in here: every step checks itself.
   if [ -n "$src" ]; then
-    if git -C "$src" rev-parse --git-dir >/dev/null 2>&1 && git -C "$src" cat-file -e "$commit^{commit}" 2>/dev/null; then
+    if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
+      git -C "$src" cat-file -e "$commit^{commit}" 2>/dev/null || die "$srcvar=$src is a git repository without commit $commit (a shallow clone?); fetch it there"
       log "  source: $srcvar ($src) at ${commit:0:12}"
-      git -C "$src" archive "$commit" -- "${subdir:-.}" ':(exclude,glob)**/testdata/**' | tar -x -C "$dest"
+      git -C "$src" archive "$commit" -- "${subdir:-.}" ':(exclude,glob)**/testdata/**' | tar -x -C "$dest" || die "could not export $commit from $src"
     elif [ -d "$src/${subdir:-.}" ]; then
       log "  source: $srcvar ($src, a plain tree: trusted to be at ${commit:0:12})"
-      mkdir -p "$dest/$subdir" && cp -R "$src/${subdir:-.}/." "$dest/$subdir"
+      { mkdir -p "$dest/$subdir" && cp -R "$src/${subdir:-.}/." "$dest/$subdir"; } || die "could not copy $src"
     else
       die "$srcvar=$src has neither commit $commit nor a $subdir folder"
     fi
@@ -116,7 +118,7 @@ get_source() { # dest srcvar commit subdir module version
   fi
   if dir=$(GOFLAGS=-mod=mod "$GO" mod download -json "$module@$version" 2>/dev/null | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [ -n "$dir" ]; then
     log "  source: module $module@$version"
-    mkdir -p "$dest/$subdir" && cp -R "$dir/." "$dest/$subdir" && chmod -R u+w "$dest"
+    { mkdir -p "$dest/$subdir" && cp -R "$dir/." "$dest/$subdir" && chmod -R u+w "$dest"; } || die "could not copy $dir"
     return 0
   fi
   return 1
@@ -152,7 +154,8 @@ build_all() {
   mkdir -p "$work"
   tmp=$(mktemp -d "$cache_root/.tmp-$key-XXXXXX")
   trap 'rm -rf "$tmp"' EXIT
-  trap 'exit 130' INT TERM HUP
+  trap 'exit 130' INT HUP
+  trap 'exit 143' TERM
   mkdir -p "$tmp/bin"
 
   log "pulumi (CLI) v$PULUMI_VERSION"
@@ -245,13 +248,16 @@ EOF
   (cd "$tmp/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done
    cd "$tmp/cli-plugins" && for f in *; do printf 'cli-plugins/%s %s\n' "$f" "$(reported_version "$f" .)"; done) >"$tmp/versions.txt"
   if cache_complete "$cache"; then rm -rf "$tmp"   # another run finished first
-  else rm -rf "$cache"; mv -T "$tmp" "$cache"    # only an incomplete leftover can be at $cache
+  else rm -rf "$cache"; chmod 755 "$tmp"; mv -T "$tmp" "$cache"    # only an incomplete leftover can be at $cache
   fi
   trap - EXIT
   rm -rf "$work"
 }
 
 mkdir -p "$cache_root"
+# One build per key at a time: runs share the scratch folder .work-<key>.
+exec 8>"$cache_root/.lock-$key"
+flock -w 3600 8 || die "another setup-pulumi.sh holds $cache_root/.lock-$key"
 t0=$SECONDS
 if cache_complete "$cache"; then
   log "cached in $cache"
@@ -265,6 +271,8 @@ fi
 link_target() { case "$1" in "$plugins"/*) echo "$plugin_dir/${1##*/}" ;; *) echo "/usr/local/bin/${1##*/}" ;; esac; }
 
 if $link; then
+  # Links in /usr/local are for every user: the cache must be readable by them (mktemp makes it 0700).
+  chmod 755 "$cache"
   for f in "$bin"/* "$plugins"/*; do   # check them all before linking any
     target=$(link_target "$f")
     if [ -e "$target" ] || [ -L "$target" ]; then

@@ -1,8 +1,8 @@
 // Build module for pulumi-resource-docker (written for agent-sandbox).
 // pulumi-docker bridges kreuzwerker's Terraform provider, which its repository carries as a git
 // submodule plus a patch adding a small `shim` package. setup-pulumi.sh lays out a copy of the
-// upstream commit in ./upstream with our own shim.go, and adds a replace to a source copy of
-// pulumi-docker when the module proxy does not serve it. The terraform-plugin-sdk replace repeats
+// upstream commit in ./upstream with our own shim.go, and always adds a replace to a source copy of
+// pulumi-docker (the provider embeds a schema-embed.json that only a copy can be given). The terraform-plugin-sdk replace repeats
 // pulumi-docker's own.
 module agent-sandbox.local/pulumi-tools/docker
 

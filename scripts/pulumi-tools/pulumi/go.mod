@@ -1,4 +1,4 @@
-// Build module for the Pulumi CLI (written for agent-sandbox, see ../README-section.md).
+// Build module for the Pulumi CLI (written for agent-sandbox; README: "Pulumi CLI without the official installer").
 // pkg/v3 has replace directives, so `go install pkg@version` refuses it; this module requires
 // pkg/v3 and sdk/v3 at the same version and repeats pkg/v3's one non-local replace.
 module agent-sandbox.local/pulumi-tools/pulumi

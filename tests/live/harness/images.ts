@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { BUILD_CLI } from "../support/engine";
+import { BUILD_CLI, BUILD_ENV } from "../support/engine";
 import { engine, isNotFound, Tracked } from "./state";
 import { Inputs, rejectUnmapped } from "./values";
 
@@ -199,7 +199,7 @@ export async function realizeBuildImage(name: string, inputs: Inputs): Promise<T
     if (inputs.pull === true) args.push("--pull");
     if (inputs.network) args.push("--network", String(inputs.network));
     args.push(...cacheArgs(inputs), contextDir);
-    const child = run(BUILD_CLI, args, { env: { ...process.env, DOCKER_BUILDKIT: "1" }, maxBuffer: 64 << 20 });
+    const child = run(BUILD_CLI, args, { env: BUILD_ENV, maxBuffer: 64 << 20 });
     if (dockerfile.inline) child.child.stdin?.end(dockerfileText);
     await child.catch((error: { stderr?: string; message: string }) => {
       throw new Error(`docker build failed for image ${name}:\n${error.stderr ?? error.message}`);

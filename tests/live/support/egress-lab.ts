@@ -9,7 +9,7 @@ import Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { AGENT_USER, BUILD_CLI, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
+import { AGENT_USER, BUILD_CLI, BUILD_ENV, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
 import { egressConfigSchema, egressPolicyFor, HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../../components/egress-proxy";
 
@@ -29,7 +29,7 @@ export const HOST_ALIAS_NAME = "sneaky.example.test";
 
 async function build(context: string, tag: string): Promise<void> {
   await run(BUILD_CLI, ["build", "-q", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, ...labelArgs(LAB_LABELS), "-t", tag, context], {
-    env: { ...process.env, DOCKER_BUILDKIT: "1" },
+    env: BUILD_ENV,
     maxBuffer: 16 * 1024 * 1024,
   }).catch((error: Error & { stderr?: string }) => {
     throw new Error(`building ${tag} from ${context} failed (is ${BASE_IMAGE} there? scripts/setup-engine.sh builds it): ${error.stderr ?? error.message}`);

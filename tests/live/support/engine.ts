@@ -31,6 +31,12 @@ export const LOCAL_IMAGES = { baseImage: "agent-sandbox/debian:bookworm-slim", b
  */
 export const BUILD_CLI = spawnSync("docker", ["buildx", "version"]).status === 0 ? "docker" : fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
+/**
+ * The environment of a BUILD_CLI build: BuildKit on, and through buildx the engine's own builder, the one
+ * that stores the result in the engine (the current one may be the real provider's remote BuildKit).
+ */
+export const BUILD_ENV: NodeJS.ProcessEnv = { ...process.env, DOCKER_BUILDKIT: "1", BUILDX_BUILDER: "default" };
+
 /** Labels of an engine object a test creates itself (not through a deploy): managed by the project, and which test. */
 export function testLabels(test: string): Record<string, string> {
   return { [`${LABEL_PREFIX}.managed-by`]: MANAGED_BY, [`${LABEL_PREFIX}.test`]: test };
