@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { containerArgsFor } from "../../components/agent-sandbox";
 import { MIN_CPUS, MIN_MEMORY_MB, parseStackConfig } from "../../components/config";
-import { labelsFor } from "../../components/naming";
+import { physicalName, sandboxObjectNames, STACK_OBJECTS } from "../../components/naming";
 import { realizeContainer } from "./harness/container";
 import type { Tracked } from "./harness/state";
 import { readContainerCgroup } from "./support/cgroup";
@@ -19,6 +19,8 @@ import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOC
 const identity = { project: "agent-sandbox", stack: `limits-${process.pid}` };
 const gate = new EngineGate();
 const MIN_MEMORY_BYTES = MIN_MEMORY_MB * 1024 * 1024;
+/** The volumes the container's mounts name; the engine makes them at create, unlabelled. */
+const VOLUMES = { home: sandboxObjectNames(identity, "tiny").home, credentials: physicalName(identity, STACK_OBJECTS.credentials.name) };
 let container: Tracked | undefined;
 let workspace: string;
 
@@ -31,8 +33,8 @@ describe("the smallest accepted limits (live)", () => {
     const args = containerArgsFor(identity, config.sandboxes[0], { uid: AGENT_UID, gid: AGENT_GID }, {
       // Any image with a shell shows the limit; the agent image's healthcheck is not what is proven here.
       imageId: LOCAL_IMAGES.baseImage,
-      homeVolume: `${identity.project}-${identity.stack}-tiny-home`,
-      credentialsVolume: `${identity.project}-${identity.stack}-credentials`,
+      homeVolume: VOLUMES.home,
+      credentialsVolume: VOLUMES.credentials,
     });
     container = await realizeContainer("tiny", { ...args }, () => {});
     await docker("start", String(container.outputs.name));
@@ -41,10 +43,7 @@ describe("the smallest accepted limits (live)", () => {
   afterAll(async () => {
     if (!gate.available) return;
     await container?.destroy();
-    const labels = Object.entries(labelsFor(identity)).map(([key, value]) => `label=${key}=${value}`);
-    const volumes = (await docker("volume", "ls", "-q", ...labels.flatMap((label) => ["--filter", label]))).split("\n").filter(Boolean);
-    const named = [`${identity.project}-${identity.stack}-tiny-home`, `${identity.project}-${identity.stack}-credentials`];
-    await docker("volume", "rm", "-f", ...new Set([...volumes, ...named])).catch(() => "");
+    await docker("volume", "rm", "-f", VOLUMES.home, VOLUMES.credentials).catch(() => "");
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 

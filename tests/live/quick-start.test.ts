@@ -8,15 +8,12 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/naming";
 import { inspectContainer } from "./support/engine";
 import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
-import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES } from "./support/pulumi-cli";
+import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "./support/pulumi-cli";
 
-const run = promisify(execFile);
 const STACK = `quickstart-${process.pid}`;
 const gate = new PulumiGate();
 let root: string;
@@ -27,12 +24,7 @@ let workspace: string;
 
 /** `npm run <script> -- <args>` in the copy, as the developer's shell would (their HOME, the stack named by AGENT_SANDBOX_STACK); its stdout. */
 async function npmRun(script: string, args: string[] = []): Promise<string> {
-  try {
-    return (await run("npm", ["run", "--silent", script, "--", ...args], { cwd: programDir, env, maxBuffer: 64 * 1024 * 1024 })).stdout;
-  } catch (error) {
-    const failed = error as Error & { stdout?: string; stderr?: string };
-    throw new Error(`npm run ${script} -- ${args.join(" ")} failed:\n${failed.stdout ?? ""}\n${failed.stderr ?? failed.message}`);
-  }
+  return (await runCli("npm", ["run", "--silent", script, "--", ...args], { cwd: programDir, env })).stdout;
 }
 
 describe("the README's npm scripts with the real CLI (live)", () => {

@@ -36,6 +36,28 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+export interface RunOptions {
+  /** Return a non-zero exit instead of throwing. */
+  readonly allowFailure?: boolean;
+  /** Written to the command's stdin. */
+  readonly input?: string;
+}
+
+/** Runs a command line tool; a non-zero exit throws with both streams unless allowed. */
+export async function runCli(command: string, args: string[], where: { cwd: string; env: NodeJS.ProcessEnv }, options: RunOptions = {}): Promise<CliResult> {
+  const child = run(command, args, { ...where, maxBuffer: 256 * 1024 * 1024 });
+  if (options.input !== undefined) child.child.stdin?.end(options.input);
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
+    const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
+    if (options.allowFailure) return result;
+    throw new Error(`${command} ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
 /** Whether the real CLI is here: `pulumi version` and the plugins the program needs, on PATH. */
 export function pulumiAvailability(): { available: true } | { available: false; reason: string } {
   const missing = ["pulumi", "pulumi-language-nodejs", "pulumi-resource-docker", "pulumi-resource-docker-build", "pulumi-resource-command"].filter(
@@ -126,21 +148,9 @@ export class RealStack {
     fs.writeFileSync(file, stringify({ ...parse(fs.readFileSync(file, "utf8")), main: entry }));
   }
 
-  /** Runs `pulumi <args>` in the program's copy; a non-zero exit throws with both streams unless allowed. */
-  async pulumi(args: string[], options: { allowFailure?: boolean; input?: string } = {}): Promise<CliResult> {
-    const child = run("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env, maxBuffer: 256 * 1024 * 1024 });
-    if (options.input !== undefined) {
-      child.child.stdin?.end(options.input);
-    }
-    try {
-      const { stdout, stderr } = await child;
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
-      const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
-      if (options.allowFailure) return result;
-      throw new Error(`pulumi ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-    }
+  /** Runs `pulumi <args>` in the program's copy (runCli). */
+  pulumi(args: string[], options: RunOptions = {}): Promise<CliResult> {
+    return runCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env }, options);
   }
 
   /** Writes plain stack config (keys without the namespace) into the stack file, as `pulumi config set --path` would. */
