@@ -8,7 +8,7 @@
  *
  *     labels: [{ label: "dev.agent-sandbox.acknowledged-unsafe", value: "privileged,host-network" }]
  *
- * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (components/host-paths.ts);
+ * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (src/policy-contract/host-paths.ts);
  * spaces around names are ignored. The program sets exactly the names its stack config acknowledged, and
  * omits the label when there are none. The policy waives exactly the listed findings and still refuses
  * every other one. Names and what each waives:
@@ -22,18 +22,7 @@
  * Never waivable: keeping capabilities (no drop of ALL), missing no-new-privileges, no memory limit,
  * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
  */
-import {
-  ACKNOWLEDGED_UNSAFE_LABEL,
-  HOST_NAMESPACE_INPUTS,
-  HOST_NAMESPACE_MODE,
-  UnsafeAcknowledgement,
-  exposesEngineSocket,
-  isSameOrInside,
-  judgeHostBind,
-  looksLikeCredentialPath,
-  normalizeHostPath,
-  SECRETS_PATH,
-} from "../components/host-paths";
+import { ACKNOWLEDGED_UNSAFE_LABEL, HOST_NAMESPACE_INPUTS, HOST_NAMESPACE_MODE, UnsafeAcknowledgement, exposesEngineSocket, isSameOrInside, judgeHostBind, looksLikeCredentialPath, normalizeHostPath, SECRETS_PATH } from "../src/policy-contract/host-paths";
 
 
 export interface RuleOptions {

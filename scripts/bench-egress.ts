@@ -7,7 +7,7 @@
  */
 import { request, type RequestOptions } from "node:http";
 import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../tests/live/support/egress-lab";
-import { PROXY_PORT } from "../components/egress";
+import { PROXY_PORT } from "../src/egress/network";
 
 export interface EgressLatencyOptions {
   /** Measured requests per path (direct and proxied), after a warm-up; 1 to 5000, default 300. */

@@ -4,9 +4,10 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import { CONFIG_NAMESPACE, type StackConfig } from "../components/config";
-import type { HostProbe } from "../components/host-checks";
-import { readRawConfig, validateStackConfig } from "../components/stack-config";
+import { CONFIG_NAMESPACE, type StackConfig } from "../src/config/schema";
+import type { HostProbe } from "../src/config/host-checks";
+import { validateStackConfig } from "../src/config/resolve-args";
+import { readRawConfig } from "../src/config/stack-config";
 
 export interface DeveloperFacts {
   readonly stack: string;

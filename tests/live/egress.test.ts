@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress-proxy";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
 import { docker, EngineGate, execIn, inspectContainer, ipv4AddressesOn, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "./support/engine";
 import { bridgeInterfaceName } from "./support/network-gateway";
 import { ALLOWED_NAME, buildLabImages, DENIED_NAME, HOST_ALIAS_NAME, LAB_LABELS, METADATA_NAME, removeLabObjects, startLab, TESTHOST_IMAGE, type EgressLab } from "./support/egress-lab";

@@ -2,7 +2,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { parseAgentStream } from "../../components/stream-json";
+import { parseAgentStream } from "../../src/agents/claude/stream-json";
 import { claudeCliBinary, type CliAvailability } from "./support/claude-cli";
 import { runScenario, SCENARIOS, WRITTEN_CONTENT, WRITTEN_FILE, type ScenarioRun } from "./support/claude-scenarios";
 import { startFakeMessagesApi, type FakeMessagesApi } from "./support/fake-messages-api";

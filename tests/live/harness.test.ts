@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, type TestContext } from "vitest";
-import { LABEL_PREFIX, MANAGED_BY } from "../../components/naming";
+import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
 import { deployLive, LiveStack, secretConfig } from "./harness";
 import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "./support/engine";
 import { LiveSuite, PROJECT } from "./support/live-program";

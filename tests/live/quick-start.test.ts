@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../components/naming";
+import { sandboxObjectNames } from "../../src/engine/naming";
 import { inspectContainer } from "./support/engine";
 import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
 import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "./support/pulumi-cli";

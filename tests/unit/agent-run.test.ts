@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { agentRunScript, claudeArguments } from "../../components/agent-run";
-import { parseStackConfig } from "../../components/config";
+import { claude, claudeArguments } from "../../src/agents/claude";
+import { agentRunScript } from "../../src/runs/agent-run";
+import { parseStackConfig } from "../../src/config/schema";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
@@ -13,7 +14,7 @@ const NASTY_PROMPT = `Fix "the bug" in 'main.ts' $(touch /tmp/PWNED-MARKER) \`id
 second line with a trailing backslash \\`;
 
 function runScript(options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; dockerEnv?: Record<string, string> } = {}) {
-  return runWithFakeDocker(agentRunScript(run(), options.dockerEnv ?? {}), {
+  return runWithFakeDocker(agentRunScript(claude, run(), options.dockerEnv ?? {}), {
     stdin: options.prompt ?? NASTY_PROMPT,
     env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
     dockerExit: options.dockerExit,

@@ -3,7 +3,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { credentialsWriteScript, SECRETS_PATH } from "../../components/agent-credentials";
+import { credentialsWriteScript } from "../../src/credentials/agent-credentials";
+import { SECRETS_PATH } from "../../src/policy-contract/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
 
 const API_KEY = "test-api-key-0000-not-a-real-key";

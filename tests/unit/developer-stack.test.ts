@@ -4,9 +4,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { realHostProbe } from "../../components/host-checks";
+import { realHostProbe } from "../../src/config/host-checks";
 import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
-import { physicalName } from "../../components/naming";
+import { physicalName } from "../../src/engine/naming";
 import { makeWorkspace } from "./support/program";
 
 describe("npm run stack:new", () => {

@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config";
-import { validateStackConfig } from "../../components/stack-config";
-import { hostProblems, realHostProbe, withHostDefaults } from "../../components/host-checks";
+import { ConfigError, parseStackConfig } from "../../src/config/schema";
+import { validateStackConfig } from "../../src/config/resolve-args";
+import { hostProblems, realHostProbe, withHostDefaults } from "../../src/config/host-checks";
 import { makeWorkspace } from "./support/program";
 
 const home = os.homedir();

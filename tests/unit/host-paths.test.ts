@@ -1,11 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  exposesEngineSocket,
-  judgeHostBind,
-  looksLikeCredentialPath,
-  normalizeHostPath,
-  sensitiveHostPathReason,
-} from "../../components/host-paths";
+import { exposesEngineSocket, judgeHostBind, looksLikeCredentialPath, normalizeHostPath, sensitiveHostPathReason } from "../../src/policy-contract/host-paths";
 
 const home = "/home/dev";
 

@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config";
-import { physicalName, sandboxObjects, STACK_OBJECTS, type EngineObject } from "../../components/naming";
+import { ConfigError, parseStackConfig } from "../../src/config/schema";
+import { physicalName, sandboxObjects, STACK_OBJECTS, type EngineObject } from "../../src/engine/naming";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };

@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
-import { containerArgsFor } from "../../components/agent-sandbox";
-import { parseStackConfig } from "../../components/config";
-import { egressPolicyFor } from "../../components/egress";
-import { proxyContainerArgs } from "../../components/egress-proxy";
-import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/host-paths";
+import { containerArgsFor } from "../../src/sandbox/container";
+import { parseStackConfig } from "../../src/config/schema";
+import { egressPolicyFor } from "../../src/egress/policy";
+import { proxyContainerArgs } from "../../src/egress/egress-proxy";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../src/policy-contract/host-paths";
 
 const homeDir = "/home/dev";
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, MANAGED_BY } from "../../../components/naming";
+import { LABEL_PREFIX, MANAGED_BY } from "../../../src/engine/naming";
 import { configEntries, reveal } from "../../support/pulumi-wire";
 import { realizeCommand, updateCommand } from "./command";
 import { realizeContainer } from "./container";

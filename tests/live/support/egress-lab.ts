@@ -10,8 +10,10 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { AGENT_USER, BUILD_CLI, BUILD_ENV, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
-import { egressConfigSchema, egressPolicyFor, HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings, squidConfigFor } from "../../../components/egress";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../../components/egress-proxy";
+import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../../src/egress/network";
+import { egressConfigSchema, egressPolicyFor } from "../../../src/egress/policy";
+import { squidConfigFor } from "../../../src/egress/squid";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../../src/egress/egress-proxy";
 
 const run = promisify(execFile);
 const engine = new Docker();

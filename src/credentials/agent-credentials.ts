@@ -6,11 +6,10 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SECRETS_PATH } from "./host-paths";
-import { labelsFor, physicalName, providerLabels, STACK_OBJECTS, type StackIdentity } from "./naming";
-import { cleanEnvPrefix } from "./shell";
-
-export { SECRETS_PATH };
+import { labelsFor, physicalName, providerLabels, STACK_OBJECTS, type StackIdentity } from "../engine/naming";
+import { cleanEnvPrefix } from "../engine/shell";
+import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
+import { SECRETS_PATH } from "../policy-contract/host-paths";
 
 export interface AgentCredentialsArgs {
   readonly identity: StackIdentity;
@@ -36,8 +35,8 @@ export function credentialsWriteScript(dockerEnv: Record<string, string>): strin
   // in the home volume) and git goes anonymous, instead of both reading an empty credential.
   const writeFiles = `umask 077; read -r key; read -r token; store() { if [ -n "$2" ]; then printf %s "$2" > ${SECRETS_PATH}/$1; else rm -f ${SECRETS_PATH}/$1; fi; }; store api-key "$key"; store git-token "$token"`;
   return `set -eu
-printf '%s\\n%s\\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${cleanEnvPrefix(dockerEnv)} docker run --rm -i --network none --cap-drop ALL \\
-  --security-opt no-new-privileges:true --read-only --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${writeFiles}'
+printf '%s\\n%s\\n' "\${AGENT_API_KEY:-}" "\${AGENT_GIT_TOKEN:-}" | ${cleanEnvPrefix(dockerEnv)} docker run --rm -i ${HARDENED_RUN_FLAGS.isolation} \\
+  ${HARDENED_RUN_FLAGS.privileges} --user "$AGENT_USER" -v "$CREDENTIALS_VOLUME:${SECRETS_PATH}" "$IMAGE" sh -c '${writeFiles}'
 `;
 }
 

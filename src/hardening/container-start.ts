@@ -4,37 +4,12 @@
  */
 import type * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
-import { durationToMilliseconds } from "./config";
-import { cleanEnvPrefix } from "./shell";
+import { durationToMilliseconds } from "../config/values";
+import { cleanEnvPrefix } from "../engine/shell";
+import type { HealthTimings } from "./baseline";
 
 /** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */
 export const REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "mounts"];
-
-/** The CFS period a CPU quota is a share of: the one Docker's own `--cpus` uses (100 ms). */
-export const CPU_PERIOD_US = 100_000;
-
-/**
- * A CPU limit as docker.Container inputs: the CFS quota `--cpus` would set, given as integers. Not `cpus`:
- * the provider reads NanoCpus back through its own decimal formatting ("2" returns as "2.0", 0.01 as
- * "0.0"), so every preview and refresh after an up saw a change and replaced the container.
- */
-export function cpuLimitArgs(cpus: number): { cpuPeriod: number; cpuQuota: number } {
-  return { cpuPeriod: CPU_PERIOD_US, cpuQuota: Math.round(cpus * CPU_PERIOD_US) };
-}
-
-/**
- * The container inputs that leave it created but stopped, for the start command to apply the pids limit
- * before the first process runs, start it and wait for it to be healthy.
- */
-export const CREATED_STOPPED = { start: false, mustRun: false, wait: false } as const;
-
-/** The healthcheck timings the start command waits for (docker.Container healthcheck durations). */
-export interface HealthTimings {
-  readonly interval: string;
-  readonly timeout: string;
-  readonly startPeriod: string;
-  readonly retries: number;
-}
 
 const durationSeconds = (duration: string): number => durationToMilliseconds(duration) / 1000;
 

@@ -6,14 +6,17 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import type { RunConfig } from "./config";
-import { WORKSPACE_PATH } from "./sandbox-contract";
-import { cleanEnvPrefix, shellWords } from "./shell";
-import { parseAgentStream, type AgentRunSummary } from "./stream-json";
+import type { AgentProfile } from "../agents";
+import type { RunConfig } from "../config/sections";
+import { cleanEnvPrefix, shellWords } from "../engine/shell";
+import { WORKSPACE_PATH } from "../sandbox/contract";
+import type { AgentRunSummary } from "./run-summary";
 
 export interface AgentRunArgs {
   /** Validated run config. */
   readonly run: RunConfig;
+  /** The agent CLI the sandbox runs (its sandbox's `agent`). */
+  readonly agent: AgentProfile;
   /** Physical name of the sandbox container to run in. */
   readonly containerName: pulumi.Input<string>;
   /** `uid:gid` the agent runs as. */
@@ -24,26 +27,12 @@ export interface AgentRunArgs {
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** Claude Code's non-interactive invocation: the prompt comes from stdin, the answer as stream-json. */
-export function claudeArguments(run: RunConfig): string[] {
-  return [
-    "claude",
-    "-p",
-    "--output-format", "stream-json",
-    "--verbose",
-    "--max-turns", String(run.maxTurns),
-    "--permission-mode", "acceptEdits",
-    ...(run.model ? ["--model", run.model] : []),
-    ...(run.allowedTools.length > 0 ? ["--allowedTools", ...run.allowedTools] : []),
-  ];
-}
-
 /**
  * The command the provider runs. The docker CLI starts from an empty environment (the provider would hand
  * it the Pulumi CLI's own, credentials included); a failing agent fails the resource with its result line.
  */
-export function agentRunScript(run: RunConfig, dockerEnv: Record<string, string>): string {
-  const exec = `${cleanEnvPrefix(dockerEnv)} docker exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(claudeArguments(run))}`;
+export function agentRunScript(agent: AgentProfile, run: RunConfig, dockerEnv: Record<string, string>): string {
+  const exec = `${cleanEnvPrefix(dockerEnv)} docker exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(run))}`;
   return `set -u
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
@@ -73,7 +62,7 @@ export class AgentRun extends pulumi.ComponentResource {
     const run = new command.local.Command(
       name,
       {
-        create: agentRunScript(args.run, args.dockerEnv),
+        create: agentRunScript(args.agent, args.run, args.dockerEnv),
         stdin: args.run.prompt,
         environment: { ...args.dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName },
         triggers: args.run.triggers,
@@ -82,7 +71,7 @@ export class AgentRun extends pulumi.ComponentResource {
       },
       { parent: this, dependsOn: args.dependsOn },
     );
-    const summary: pulumi.Output<AgentRunSummary> = run.stdout.apply(parseAgentStream);
+    const summary: pulumi.Output<AgentRunSummary> = run.stdout.apply((stdout) => args.agent.parseOutput(stdout));
     this.resultText = summary.resultText;
     this.success = summary.success;
     this.turns = summary.turns;

@@ -7,9 +7,12 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { cpuLimitArgs, CREATED_STOPPED, REPLACE_ON_CHANGES, startCommandArgs } from "./container-start";
-import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME, squidConfigFor, type EgressPolicy } from "./egress";
-import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "./naming";
+import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { hardenedContainerArgs } from "../hardening/baseline";
+import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import type { EgressPolicy } from "./allowlist";
+import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME } from "./network";
+import { squidConfigFor } from "./squid";
 
 /** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
 export const PROXY_USER = "13:13";
@@ -46,23 +49,17 @@ export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "san
     user: PROXY_USER,
     // The policy travels in the container's config: changing the allowlist replaces the proxy, never the agent image.
     envs: [`SQUID_CONF_B64=${Buffer.from(squidConf).toString("base64")}`],
-    capabilities: { drops: ["ALL"] },
-    securityOpts: ["no-new-privileges:true"],
-    readOnly: true,
+    ...hardenedContainerArgs({
+      limits: { memoryMb: PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
+      healthcheckCommand: "/usr/local/bin/egress-proxy-healthcheck",
+      health: HEALTHCHECK,
+    }),
     mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
-    memory: PROXY_MEMORY_MB,
-    memorySwap: PROXY_MEMORY_MB,
-    ...cpuLimitArgs(1),
-    ulimits: [{ name: "nofile", soft: 4096, hard: 4096 }],
     networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
     // Only when host ports are listed does the proxy get a name for the host at all.
     hosts: args.policy.hostPorts.length > 0 ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
     labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), "dev.agent-sandbox.role": "egress-proxy" }),
     restart: "unless-stopped",
-    logDriver: "json-file",
-    logOpts: { "max-size": "10m", "max-file": "3" },
-    healthcheck: { tests: ["CMD", "/usr/local/bin/egress-proxy-healthcheck"], ...HEALTHCHECK },
-    ...CREATED_STOPPED,
     destroyGraceSeconds: 5,
   };
 }

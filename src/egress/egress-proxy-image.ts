@@ -6,7 +6,7 @@
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackIdentity } from "./naming";
+import type { StackIdentity } from "../engine/naming";
 
 export interface EgressProxyImageArgs {
   readonly identity: StackIdentity;

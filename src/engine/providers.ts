@@ -5,7 +5,7 @@
 import type * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "./config";
+import type { StackConfig } from "../config/schema";
 
 export function dockerProviderArgs(config: StackConfig, registryPassword?: pulumi.Input<string>): docker.ProviderArgs {
   const registry = config.image.registry;

@@ -5,6 +5,7 @@
  * checked. Shapes come from real runs recorded in tests/fixtures/claude-stream/.
  */
 import { z } from "zod";
+import type { AgentRunSummary } from "../../runs/run-summary";
 
 export const systemInitLineSchema = z.looseObject({
   type: z.literal("system"),
@@ -58,18 +59,6 @@ export type SystemInitLine = z.infer<typeof systemInitLineSchema>;
 export type ApiRetryLine = z.infer<typeof apiRetryLineSchema>;
 export type AssistantLine = z.infer<typeof assistantLineSchema>;
 export type ResultLine = z.infer<typeof resultLineSchema>;
-
-export interface AgentRunSummary {
-  readonly success: boolean;
-  /** The agent's final answer (empty when it gave none). */
-  readonly resultText: string;
-  readonly turns: number;
-  readonly durationMs: number;
-  readonly costUsd?: number;
-  readonly sessionId?: string;
-  /** Why the run failed, in the agent's own words where it gave any; absent on success. */
-  readonly error?: string;
-}
 
 const TAIL_LINES = 5;
 const TAIL_LINE_CHARS = 300;

@@ -4,8 +4,9 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
-import { DEFAULT_CPUS, type StackConfig } from "./config";
-import { sensitiveHostPathReason } from "./host-paths";
+import type { StackConfig } from "./schema";
+import { DEFAULT_CPUS } from "./sections";
+import { sensitiveHostPathReason } from "../policy-contract/host-paths";
 
 export interface PathFacts {
   readonly isDirectory: boolean;

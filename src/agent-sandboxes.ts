@@ -1,0 +1,161 @@
+/**
+ * AgentSandboxes: the whole of agent-sandbox as one component. It validates its arguments (the stack
+ * config's shape) before declaring anything, then declares the Docker providers, the agent image, the
+ * egress proxy image, the credentials volume, one hardened sandbox per entry and the agent runs.
+ */
+import * as docker from "@pulumi/docker";
+import * as dockerbuild from "@pulumi/docker-build";
+import * as pulumi from "@pulumi/pulumi";
+import { agentProfile } from "./agents";
+import type { AgentSandboxesArgs } from "./config/args";
+import { resolveArgs } from "./config/resolve-args";
+import { AgentCredentials } from "./credentials/agent-credentials";
+import { EgressProxyImage } from "./egress/egress-proxy-image";
+import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
+import { dockerClientEnvironment } from "./engine/shell";
+import { AgentImage } from "./image/agent-image";
+import { packageFile } from "./package-files";
+import { AgentRun } from "./runs/agent-run";
+import { AgentSandbox } from "./sandbox/agent-sandbox";
+
+/** The agent image the sandboxes run. */
+export interface AgentImageInfo {
+  /** `repository:tag@sha256:…` when pushed, else the local tag. */
+  readonly ref: string;
+  /** Manifest digest (of the index for multi-arch builds). */
+  readonly digest: string;
+  /** The immutable image ID (`sha256:…`) the sandboxes run. */
+  readonly imageId: string;
+  readonly tags: string[];
+}
+
+/** One sandbox, and the commands a person types to use it. */
+export interface SandboxInfo {
+  /** Container name on the engine. */
+  readonly container: string;
+  /** Its own network; absent with egress mode none or the host network. */
+  readonly network?: string;
+  /** The agent's home volume: its config and logins survive a replaced container. */
+  readonly homeVolume: string;
+  /** Opens a shell in the sandbox. */
+  readonly shell: string;
+  /** Runs the agent interactively in the sandbox. */
+  readonly runAgent: string;
+  /** Prints the requests its egress proxy refused (allowlist mode). */
+  readonly deniedEgressLog?: string;
+}
+
+/** The outcome of one agent run. */
+export interface RunInfo {
+  readonly success: boolean;
+  /** The agent's final answer. */
+  readonly result: string;
+  readonly turns: number;
+  readonly durationMs: number;
+  /** Reported cost in USD, when the agent reports one. */
+  readonly costUsd?: number;
+}
+
+/** Hardened Docker sandboxes for AI coding agents: the agent image, one sandbox per entry, and agent runs. */
+export class AgentSandboxes extends pulumi.ComponentResource {
+  /** The agent image. */
+  public readonly agentImage: pulumi.Output<AgentImageInfo>;
+  /** The sandboxes by name. */
+  public readonly sandboxes: pulumi.Output<{ [name: string]: SandboxInfo }>;
+  /** The agent runs' outcomes by name. */
+  public readonly runs: pulumi.Output<{ [name: string]: RunInfo }>;
+
+  constructor(name: string, args: AgentSandboxesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
+    const { config, secrets, extraCaCerts } = resolveArgs(args);
+    const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
+    const dockerEnv = dockerClientEnvironment(config.docker);
+    // Stacks made by the program before this component hold these resources at the stack's top level; the
+    // alias keeps them (children follow their parent's alias), so no replacement loses a home volume's logins.
+    const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
+    const providers = [
+      new docker.Provider("engine", dockerProviderArgs(config, secrets.registryPassword), child),
+      new dockerbuild.Provider("builder", buildProviderArgs(config), child),
+    ];
+    const inside = { ...child, providers };
+
+    const image = new AgentImage(
+      "agent",
+      { image: config.image, identity, contextDir: packageFile("docker/agent"), registryPassword: secrets.registryPassword, extraCaCerts },
+      inside,
+    );
+    // One proxy image per stack, built only when some sandbox's egress goes through an allowlist proxy.
+    const egressImage = config.sandboxes.some((sandbox) => sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork)
+      ? new EgressProxyImage("egress-proxy", { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/egress-proxy"), extraCaCerts }, inside)
+      : undefined;
+    const credentials = new AgentCredentials(
+      "credentials",
+      {
+        identity,
+        imageId: image.imageId,
+        agentUid: config.image.agentUid,
+        agentGid: config.image.agentGid,
+        apiKey: secrets.anthropicApiKey,
+        gitToken: secrets.gitToken,
+        dockerEnv,
+      },
+      inside,
+    );
+
+    const sandboxes = new Map(
+      config.sandboxes.map((sandbox) => [
+        sandbox.name,
+        new AgentSandbox(
+          sandbox.name,
+          {
+            identity,
+            sandbox,
+            imageId: image.imageId,
+            agentUid: config.image.agentUid,
+            agentGid: config.image.agentGid,
+            credentialsVolume: credentials.volumeName,
+            startAfter: [credentials.written],
+            dockerEnv,
+            egressProxyImageId: egressImage?.imageId,
+          },
+          inside,
+        ),
+      ]),
+    );
+    const runs = config.runs.map((run) => {
+      const sandbox = sandboxes.get(run.sandbox)!;
+      const agent = agentProfile(config.sandboxes.find((candidate) => candidate.name === run.sandbox)!.agent);
+      return new AgentRun(
+        `run-${run.name}`,
+        { run, agent, containerName: sandbox.containerName, agentUser: sandbox.agentUser, dockerEnv, dependsOn: [sandbox.ready] },
+        inside,
+      );
+    });
+
+    this.agentImage = pulumi.output({ ref: image.ref, digest: image.digest, imageId: image.imageId, tags: image.tags });
+    this.sandboxes = pulumi.output(
+      Object.fromEntries(
+        [...sandboxes].map(([sandboxName, sandbox]) => [
+          sandboxName,
+          {
+            container: sandbox.containerName,
+            network: sandbox.networkName,
+            homeVolume: sandbox.homeVolumeName,
+            shell: sandbox.shellCommand,
+            runAgent: sandbox.agentCommand,
+            deniedEgressLog: sandbox.deniedLogCommand,
+          },
+        ]),
+      ),
+    );
+    this.runs = pulumi.output(
+      Object.fromEntries(
+        config.runs.map((run, index) => [
+          run.name,
+          { success: runs[index].success, result: runs[index].resultText, turns: runs[index].turns, durationMs: runs[index].durationMs, costUsd: runs[index].costUsd },
+        ]),
+      ),
+    );
+    this.registerOutputs({ agentImage: this.agentImage, sandboxes: this.sandboxes, runs: this.runs });
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * From AgentSandboxesArgs to a validated StackConfig plus its secrets. Nothing here declares a resource,
+ * so bad arguments fail before anything is created, with every problem in one ConfigError.
+ */
+import * as os from "node:os";
+import * as pulumi from "@pulumi/pulumi";
+import type { AgentSandboxesArgs } from "./args";
+import { ConfigError } from "./errors";
+import { hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults, type HostProbe } from "./host-checks";
+import { parseStackConfig, type StackConfig } from "./schema";
+
+/** Arguments that hold secrets: they stay Pulumi secrets all the way to the credentials volume. */
+export const SECRET_KEYS = ["anthropicApiKey", "gitToken", "registryPassword"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
+
+export interface ResolvedArgs {
+  readonly config: StackConfig;
+  readonly secrets: StackSecrets;
+  /** PEM text of `image.extraCaCertsFile`, as a secret: it reaches the build only as a BuildKit secret. */
+  readonly extraCaCerts?: pulumi.Output<string>;
+}
+
+/**
+ * Schema, then the Docker host's facts (skipped for a remote engine, whose paths and CPUs cannot be read
+ * from here), then the host's defaults; every problem, `extraProblems` included, in one ConfigError.
+ */
+export function validateStackConfig(raw: Record<string, unknown>, probe: HostProbe, homeDir: string, extraProblems: string[] = []): StackConfig {
+  let config: StackConfig;
+  try {
+    config = parseStackConfig(raw, { homeDir });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
+    throw error;
+  }
+  const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
+  const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
+  const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf))];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return remoteHost ? config : withHostDefaults(config, probe);
+}
+
+/**
+ * Where a value that must be plain is an output of another resource: it decides which resources exist,
+ * so it has to be known, and checked, before any is declared.
+ */
+export function outputProblems(value: unknown, key = ""): string[] {
+  if (pulumi.Output.isInstance(value)) {
+    return [`${key}: is an output of another resource, but it decides which resources are declared and is checked before any is; pass a plain value`];
+  }
+  if (Array.isArray(value)) return value.flatMap((item, index) => outputProblems(item, `${key}[${index}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).flatMap(([name, inner]) => outputProblems(inner, key ? `${key}.${name}` : name));
+  }
+  return [];
+}
+
+/** Validates the component's arguments; secrets become (or stay) Pulumi secrets. */
+export function resolveArgs(args: AgentSandboxesArgs, probe: HostProbe = realHostProbe, homeDir = os.homedir()): ResolvedArgs {
+  const { anthropicApiKey, gitToken, registryPassword, ...plain } = args;
+  const problems = outputProblems(plain);
+  if (plain.image?.registry?.username && registryPassword === undefined) {
+    problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
+  }
+  const config = validateStackConfig(plain as Record<string, unknown>, probe, homeDir, problems);
+  const given = { anthropicApiKey, gitToken, registryPassword };
+  const secrets: StackSecrets = {};
+  for (const key of SECRET_KEYS) {
+    const value = given[key];
+    if (value !== undefined) secrets[key] = pulumi.secret(value);
+  }
+  const caFile = config.image.extraCaCertsFile;
+  const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
+  return { config, secrets, extraCaCerts };
+}

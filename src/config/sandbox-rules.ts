@@ -1,0 +1,138 @@
+/**
+ * Rules about one sandbox that span its keys: unsafe settings need an acknowledgement, host paths are
+ * judged by the policy contract, extra mounts and env may not collide with what the sandbox sets itself.
+ */
+import * as path from "node:path";
+import type { z } from "zod";
+import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
+import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../policy-contract/host-paths";
+import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "../sandbox/contract";
+import type { SandboxConfig } from "./sections";
+import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const SECRET_LOOKING_ENV = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
+
+
+/** What the checks need to know about the machine, passed in so they stay pure and testable. */
+export interface HostContext {
+  readonly homeDir: string;
+}
+
+/** Fields as they may arrive at an always-run refinement: possibly wrong types, so read defensively. */
+export type Loose<T> = { [K in keyof T]?: unknown };
+
+export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx) => {
+  const acknowledged = Array.isArray(sandbox.acknowledgeUnsafe) ? sandbox.acknowledgeUnsafe : [];
+  for (const [item, setting] of requestedUnsafeItems(sandbox, host)) {
+    if (acknowledged.includes(item)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: setting,
+      message: `refused because ${UNSAFE_ITEMS[item]}; if you accept that, add "${item}" to acknowledgeUnsafe of this sandbox`,
+    });
+  }
+  refuseSensitiveBinds(sandbox, host, ctx);
+  refuseMountTargetClashes(sandbox, ctx);
+  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
+  if (sandbox.hostNetwork === true && egressMode !== "open") {
+    ctx.addIssue({ code: "custom", path: ["hostNetwork"], message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)' });
+  }
+  const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
+  const ownEnv = sandboxOwnEnv(egressMode);
+  for (const [name, value] of Object.entries(env)) {
+    if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
+    const own = ownEnv.get(name);
+    if (own) ctx.addIssue({ code: "custom", path: ["env", name], message: `is set by the sandbox itself (${own}) and would be overwritten; remove it` });
+    if (SECRET_LOOKING_ENV.test(name) && value !== "") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", name],
+        message: "looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)",
+      });
+    }
+  }
+};
+
+/** Variables the program sets in a sandbox, each with what for; in allowlist mode the proxy ones too. */
+function sandboxOwnEnv(egressMode: unknown): Map<string, string> {
+  const own = new Map<string, string>([
+    [PROBE_ALLOWED_ENV, "its healthcheck's egress probe; set egress.healthProbe.allowed"],
+    [PROBE_DENIED_ENV, "its healthcheck's egress probe; set egress.healthProbe.denied"],
+    [MAX_DISK_PERCENT_ENV, "its healthcheck's disk threshold; set healthcheck.maxDiskPercent"],
+  ]);
+  if (egressMode === "allowlist") for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
+  return own;
+}
+
+/**
+ * Extra mounts may not land where the program mounts the sandbox's own folders (Docker refuses a second
+ * mount at one target), nor inside the credentials folder, nor twice at one target.
+ */
+function refuseMountTargetClashes(sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx): void {
+  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { target?: unknown }[]) : [];
+  const seen = new Map<string, number>();
+  mounts.forEach((mount, index) => {
+    if (typeof mount?.target !== "string" || !path.isAbsolute(mount.target)) return;
+    const target = path.posix.normalize(mount.target).replace(/(.)\/$/, "$1");
+    const key = ["mounts", index, "target"];
+    const own = OWN_MOUNT_TARGETS[target];
+    if (own) ctx.addIssue({ code: "custom", path: key, message: `${target} is where the sandbox mounts ${own}; choose another target, e.g. "/home/agent/.npmrc" or "/workspace/vendor"` });
+    else if (target.startsWith(`${SECRETS_PATH}/`)) ctx.addIssue({ code: "custom", path: key, message: `${target} is inside ${SECRETS_PATH}, the credentials volume; choose another target` });
+    else if (seen.has(target)) ctx.addIssue({ code: "custom", path: key, message: `${target} is already the target of mounts[${seen.get(target)}]; one mount per target` });
+    seen.set(target, seen.get(target) ?? index);
+  });
+}
+
+/** The unsafe items a sandbox asks for, each with the path of the config key that asks for it. */
+export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeSetting, (string | number)[]> {
+  const requested = new Map<UnsafeSetting, (string | number)[]>();
+  if (sandbox.dockerSocket === true) requested.set("docker-socket", ["dockerSocket"]);
+  if (sandbox.privileged === true) requested.set("privileged", ["privileged"]);
+  if (sandbox.hostNetwork === true) requested.set("host-network", ["hostNetwork"]);
+  if ((sandbox.egress as { mode?: unknown } | undefined)?.mode === "open") requested.set("open-egress", ["egress", "mode"]);
+  if (sandbox.hostPid === true) requested.set("host-pid", ["hostPid"]);
+  if (sandbox.hostIpc === true) requested.set("host-ipc", ["hostIpc"]);
+  if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", ["capAdd"]);
+  if (sandbox.runAsRoot === true) requested.set("root-user", ["runAsRoot"]);
+  for (const bind of bindSources(sandbox)) {
+    const item = judgeHostBind(bind.source, host.homeDir, bind.readOnly)?.acknowledgement;
+    // A socket bound through mounts is the same request as dockerSocket: true, reported under that key.
+    if (item && !requested.has(item)) requested.set(item, item === "docker-socket" ? ["dockerSocket"] : bind.key);
+  }
+  return requested;
+}
+
+interface BindSource {
+  readonly source: string;
+  readonly readOnly: boolean;
+  /** Issue path of the source, relative to the sandbox. */
+  readonly key: (string | number)[];
+}
+
+function bindSources(sandbox: Loose<SandboxConfig>): BindSource[] {
+  const binds: BindSource[] = [];
+  if (typeof sandbox.workspace === "string") binds.push({ source: sandbox.workspace, readOnly: sandbox.mode === "ro", key: ["workspace"] });
+  const mounts = Array.isArray(sandbox.mounts) ? (sandbox.mounts as { source?: unknown; readOnly?: unknown }[]) : [];
+  mounts.forEach((mount, index) => {
+    if (typeof mount?.source === "string") binds.push({ source: mount.source, readOnly: mount.readOnly !== false, key: ["mounts", index, "source"] });
+  });
+  return binds;
+}
+
+/**
+ * Host paths no acknowledgement makes acceptable: system trees such as /etc or /proc, and credentials
+ * mounted read-write. (Acknowledgeable binds — /, the home folder, engine sockets — are requests, above;
+ * relative paths are the schema's own error.)
+ */
+export function refuseSensitiveBinds(sandbox: Loose<SandboxConfig>, host: HostContext, ctx: z.RefinementCtx): void {
+  for (const bind of bindSources(sandbox)) {
+    if (!path.isAbsolute(bind.source)) continue;
+    const judgement = judgeHostBind(bind.source, host.homeDir, bind.readOnly);
+    if (judgement?.acknowledgement) continue;
+    if (judgement) ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${judgement.reason}` });
+    else if (!bind.readOnly && looksLikeCredentialPath(bind.source, host.homeDir)) {
+      ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${bind.source} looks like a credential and would be writable by the agent; mount it with readOnly: true` });
+    }
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Stack configuration: one zod schema is the single source of truth for every key, its default and its
+ * error message. `parseStackConfig` is pure (tests call it directly); stack-config.ts reads Pulumi config.
+ */
+import { z } from "zod";
+import { sandboxObjects, STACK_OBJECTS, type EngineObject } from "../engine/naming";
+import { ConfigError, formatIssuePath, strictObject } from "./errors";
+import { refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems, type HostContext, type Loose } from "./sandbox-rules";
+import { dockerHostSchema, imageSchema, runSchema, sandboxSchema, type ImageConfig, type SandboxConfig } from "./sections";
+import { UNSAFE_ITEMS } from "./unsafe-settings";
+import { absolutePath, NAME_PATTERN } from "./values";
+
+export { ConfigError } from "./errors";
+export type { HostContext } from "./sandbox-rules";
+export type { DockerHostConfig, ImageConfig, RunConfig, SandboxConfig } from "./sections";
+
+/** The namespace of the stack's config keys (`agent-sandbox:workspace`). */
+export const CONFIG_NAMESPACE = "agent-sandbox";
+
+/** Refinements run even when sibling fields are invalid, so every problem is reported in one pass. */
+const ALWAYS = { when: () => true } as const;
+
+type Refinement<T> = (value: T, ctx: z.RefinementCtx) => void;
+
+/**
+ * The whole stack schema. It is built per host because "is this the home folder?" depends on the machine;
+ * everything else about it is static.
+ */
+export function stackConfigSchemaFor(host: HostContext) {
+  const sandbox = sandboxSchema.superRefine(refuseUnacknowledgedUnsafe(host) as Refinement<SandboxConfig>, ALWAYS);
+  return strictObject({
+    /** Shortcut for one sandbox named "main" on this folder. */
+    workspace: absolutePath("/home/me/code/project").optional(),
+    sandboxes: z.array(sandbox).optional(),
+    image: imageSchema.superRefine(imageRegistryRules as Refinement<ImageConfig>, ALWAYS),
+    runs: z.array(runSchema).default([]),
+    docker: dockerHostSchema.optional(),
+  }).superRefine(crossReferenceRules(host) as Refinement<unknown>, ALWAYS);
+}
+
+type ParsedConfig = z.infer<ReturnType<typeof stackConfigSchemaFor>>;
+export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes"> & { sandboxes: SandboxConfig[] };
+
+/**
+ * Validates raw stack config (keys without the `agent-sandbox:` prefix) and applies defaults.
+ * Throws one ConfigError listing every problem, each as `key.path: what is wrong (a right value)`.
+ */
+export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): StackConfig {
+  const parsed = stackConfigSchemaFor(host).safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(describeIssue));
+  const { workspace, sandboxes, ...rest } = parsed.data;
+  return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace })] };
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: ${issue.message}`);
+  }
+  return [`${formatIssuePath(issue.path)}: ${issue.message}`];
+}
+
+function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): void {
+  const platforms = Array.isArray(image.platforms) ? image.platforms.map(String) : [];
+  if (new Set(platforms).size !== platforms.length) {
+    ctx.addIssue({ code: "custom", path: ["platforms"], message: `lists a platform twice (${platforms.join(", ")})` });
+  }
+  if (image.registry !== undefined) return;
+  if (platforms.length > 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["registry"],
+      message: `building for ${platforms.length} platforms (${platforms.join(", ")}) makes a multi-arch image, which only a registry can hold; set image.registry: {address: "ghcr.io", repository: "my-team/agent-sandbox", username: "me"} and pulumi config set --secret registryPassword <password>`,
+    });
+  }
+  if (image.push === true) ctx.addIssue({ code: "custom", path: ["push"], message: 'pushing needs image.registry (e.g. {address: "127.0.0.1:5000"})' });
+  const cache = image.cache as { type?: unknown } | undefined;
+  if (cache?.type === "registry") ctx.addIssue({ code: "custom", path: ["cache"], message: "a registry cache needs image.registry for its credentials" });
+}
+
+const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.RefinementCtx): void => {
+  const config = (typeof raw === "object" && raw !== null ? raw : {}) as Loose<ParsedConfig>;
+  const sandboxes = Array.isArray(config.sandboxes) ? (config.sandboxes as { name?: unknown }[]) : undefined;
+  if (sandboxes && config.workspace !== undefined) {
+    ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
+  }
+  if (typeof config.workspace === "string") {
+    // The shortcut's sandbox is built after validation, so its workspace is judged here by the same rules.
+    const shortcut = { workspace: config.workspace };
+    refuseSensitiveBinds(shortcut, host, ctx);
+    for (const [item] of requestedUnsafeItems(shortcut, host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["workspace"],
+        message: `refused because ${UNSAFE_ITEMS[item]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${item}]`,
+      });
+    }
+  }
+  if (!sandboxes?.length && config.workspace === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["workspace"],
+      message: 'no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]',
+    });
+  }
+  const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
+  reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
+  reportObjectNameCollisions(sandboxNames, ctx);
+  const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
+  reportDuplicates(runs.map((run) => run?.name), "runs", "run", ctx);
+  runs.forEach((run, index) => {
+    if (typeof run?.sandbox === "string" && !sandboxNames.includes(run.sandbox)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["runs", index, "sandbox"],
+        message: `"${run.sandbox}" is not a configured sandbox; use one of: ${sandboxNames.join(", ")}`,
+      });
+    }
+  });
+};
+
+function reportDuplicates(names: unknown[], key: string, what: string, ctx: z.RefinementCtx): void {
+  names.forEach((name, index) => {
+    if (typeof name === "string" && names.indexOf(name) !== index) {
+      ctx.addIssue({ code: "custom", path: [key, index, "name"], message: `"${name}" is used twice; ${what} names must be unique` });
+    }
+  });
+}
+
+/**
+ * The sandboxes of a stack share its `project-stack-` prefix, so two of their engine objects of one kind
+ * collide exactly when their names inside the stack do: sandbox `main-egress`'s container and the egress
+ * proxy of `main`. Refused here, naming both, before a deployment would fail half-way on the engine.
+ */
+function reportObjectNameCollisions(names: unknown[], ctx: z.RefinementCtx): void {
+  const owners = new Map<string, string>();
+  const keyOf = (object: EngineObject) => `${object.kind}:${object.name}`;
+  for (const object of Object.values(STACK_OBJECTS)) owners.set(keyOf(object), `the stack's ${object.role}`);
+  const objectsOf = (name: string): EngineObject[] => Object.values(sandboxObjects(name));
+  const isFree = (name: string) => !names.includes(name) && objectsOf(name).every((object) => !owners.has(keyOf(object)));
+  names.forEach((name, index) => {
+    // Malformed names and repeats have messages of their own.
+    if (typeof name !== "string" || !NAME_PATTERN.test(name) || names.indexOf(name) !== index) return;
+    const clash = objectsOf(name).find((object) => owners.has(keyOf(object)));
+    if (clash) {
+      const suggestion = Array.from({ length: 99 }, (_, n) => `${name}${n + 2}`).find(isFree);
+      ctx.addIssue({
+        code: "custom",
+        path: ["sandboxes", index, "name"],
+        message: `"${name}" would name its ${clash.role} …-${clash.name}, already the name of ${owners.get(keyOf(clash))}; rename one of the two sandboxes${suggestion ? ` (e.g. "${suggestion}" for this one)` : ""}`,
+      });
+      return;
+    }
+    for (const object of objectsOf(name)) owners.set(keyOf(object), `sandbox "${name}"'s ${object.role}`);
+  });
+}

@@ -1,0 +1,71 @@
+/**
+ * The value syntaxes of the stack config: Docker sizes, healthcheck durations, object names and host
+ * paths, each a zod type whose every message shows a right value, and the numbers the engine enforces.
+ */
+import * as path from "node:path";
+import { z } from "zod";
+
+const SIZE_PATTERN = /^(\d+)([kmg])$/i;
+const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+const BYTES_PER_MB = 1024 ** 2;
+
+/** Docker refuses a memory limit under 6 MiB (the daemon's minimum) and reads 0 as "no limit at all". */
+export const MIN_MEMORY_MB = 6;
+/** Docker's smallest CPU quota: `--cpus` is refused below 0.01. */
+export const MIN_CPUS = 0.01;
+
+function sizeToBytes(size: string): number {
+  const match = SIZE_PATTERN.exec(size);
+  if (!match) throw new Error(`"${size}" is not a size`);
+  return Number(match[1]) * BYTES_PER_UNIT[match[2].toLowerCase()];
+}
+
+/** "8g" → 8192, "512m" → 512: Docker's own size syntax, in the MB unit the docker provider takes, rounded up (never toward 0, "no limit"). */
+export function sizeToMegabytes(size: string): number {
+  return Math.ceil(sizeToBytes(size) / BYTES_PER_MB);
+}
+
+/** A Docker size; `minimumMb` is the least the engine enforces (0: none, as for swap). */
+export const size = (example: string, minimumMb = 0) =>
+  z.string({ error: `must be a size like ${example}` }).superRefine((value, ctx) => {
+    if (!SIZE_PATTERN.test(value)) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a size; use ${example}` });
+    } else if (minimumMb > 0 && sizeToBytes(value) === 0) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would remove the limit (Docker reads 0 as unlimited); use at least "${minimumMb}m", e.g. ${example}` });
+    } else if (sizeToBytes(value) < minimumMb * BYTES_PER_MB) {
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is below ${minimumMb}m, the smallest limit Docker enforces; use e.g. ${example}` });
+    }
+  });
+
+export const NAME_PATTERN = /^[a-z]([a-z0-9-]{0,29}[a-z0-9])?$/;
+export const objectName = z
+  .string({ error: 'must be a name like "main"' })
+  .regex(NAME_PATTERN, { error: 'must be lowercase letters, digits and dashes, starting with a letter and not ending with a dash (e.g. "main")' });
+
+export const absolutePath = (example: string) =>
+  z.string({ error: `must be an absolute path like "${example}"` }).refine((value) => path.isAbsolute(value), {
+    error: (issue) => `${JSON.stringify(issue.input)} is not an absolute path; use e.g. "${example}"`,
+  });
+
+
+const DURATION_PATTERN = /^(\d+)(ms|s|m)$/;
+const MILLISECONDS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+
+/** "15s" → 15000: the healthcheck duration syntax the config accepts. */
+export function durationToMilliseconds(duration: string): number {
+  const match = DURATION_PATTERN.exec(duration);
+  if (!match) throw new Error(`"${duration}" is not a duration`);
+  return Number(match[1]) * MILLISECONDS_PER_UNIT[match[2]];
+}
+
+// Docker reads a zero healthcheck duration as "inherit": the image's (a 15s start period) or its own 30s default.
+export const duration = (example: string) =>
+  z
+    .string({ error: `must be a duration like "${example}"` })
+    .superRefine((value, ctx) => {
+      if (!DURATION_PATTERN.test(value)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration; use e.g. "${example}" (units ms, s, m)` });
+      else if (durationToMilliseconds(value) === 0) {
+        ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would make Docker use the image's or its own default instead; use at least "1ms", e.g. "${example}"` });
+      }
+    })
+    .default(example);

@@ -1,0 +1,86 @@
+/**
+ * Everything about the agent image build that follows from config alone: the build arguments, one build
+ * per platform with its tags, push/load and cache, and the multi-arch index tag. Pure; agent-image.ts
+ * declares the resources.
+ */
+import type * as dockerbuild from "@pulumi/docker-build";
+import { CacheMode } from "@pulumi/docker-build";
+import { IMAGE_AGENT } from "../agents";
+import { isMultiArch, type ImageConfig } from "../config/sections";
+import type { StackIdentity } from "../engine/naming";
+
+/** One `docker-build` Image: which platform it targets and where its result goes. */
+export interface PlatformBuild {
+  readonly platform?: string;
+  readonly tags: string[];
+  readonly push: boolean;
+  readonly load: boolean;
+  readonly cacheFrom?: dockerbuild.types.input.CacheFromArgs[];
+  readonly cacheTo?: dockerbuild.types.input.CacheToArgs[];
+}
+
+export interface ImageBuildPlan {
+  readonly buildArgs: Record<string, string>;
+  readonly builds: PlatformBuild[];
+  /** Set for multi-arch images: the tag of the index joining the per-platform builds. */
+  readonly indexTag?: string;
+  /** Whether the final image lives in a registry (and so must be pulled by digest) or only in the local engine. */
+  readonly pushed: boolean;
+}
+
+export const platformSuffix = (platform: string) => platform.split("/").slice(1).join("-");
+
+/** Where the image is tagged: the registry repository when one is configured, else a local name. */
+export function imageRepository(image: ImageConfig, identity: StackIdentity): string {
+  if (image.registry) return `${image.registry.address}/${image.registry.repository}`;
+  return `${identity.project}/agent`;
+}
+
+function cacheFor(image: ImageConfig, platform: string | undefined): Pick<PlatformBuild, "cacheFrom" | "cacheTo"> {
+  const cache = image.cache;
+  if (!cache) return {};
+  const suffix = platform ? `-${platformSuffix(platform)}` : "";
+  if (cache.type === "local") {
+    const dir = `${cache.dir}${suffix}`;
+    return { cacheFrom: [{ local: { src: dir } }], cacheTo: [{ local: { dest: dir, mode: CacheMode.Max } }] };
+  }
+  const ref = `${cache.ref}${suffix}`;
+  return {
+    cacheFrom: [{ registry: { ref } }],
+    cacheTo: [{ registry: { ref, mode: CacheMode.Max, imageManifest: true, ociMediaTypes: true } }],
+  };
+}
+
+/** Everything about the build that follows from config alone. */
+export function imageBuildPlan(image: ImageConfig, identity: StackIdentity): ImageBuildPlan {
+  const repository = imageRepository(image, identity);
+  const tag = `${repository}:${identity.stack}`;
+  const buildArgs = {
+    BASE_IMAGE: image.baseImage,
+    BUILDER_IMAGE: image.builderImage,
+    [IMAGE_AGENT.versionBuildArg]: image.agentVersion,
+    AGENT_UID: String(image.agentUid),
+    AGENT_GID: String(image.agentGid),
+    TOOLCHAINS: image.toolchains.join(" "),
+  };
+  if (isMultiArch(image)) {
+    return {
+      buildArgs,
+      pushed: true,
+      indexTag: tag,
+      builds: image.platforms.map((platform) => ({
+        platform,
+        tags: [`${tag}-${platformSuffix(platform)}`],
+        push: true,
+        load: false,
+        ...cacheFor(image, platform),
+      })),
+    };
+  }
+  const pushed = image.push;
+  return {
+    buildArgs,
+    pushed,
+    builds: [{ platform: image.platforms[0], tags: [tag], push: pushed, load: !pushed, ...cacheFor(image, undefined) }],
+  };
+}

@@ -1,0 +1,116 @@
+/**
+ * One hardened sandbox: a container that runs the agent image as a non-root user with every capability
+ * dropped, a read-only root, resource limits, its own network, the developer's folder at /workspace and
+ * credentials in a read-only volume. The agent's home is a named volume, so its config and a subscription
+ * login survive replacement of the container.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import type { SandboxConfig } from "../config/sections";
+import { EgressProxy } from "../egress/egress-proxy";
+import { sandboxNetworkSettings } from "../egress/network";
+import { egressPolicyFor } from "../egress/policy";
+import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { humanDockerCommand } from "../engine/shell";
+import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { agentUserOf, containerArgsFor } from "./container";
+import { WORKSPACE_PATH } from "./contract";
+
+export interface AgentSandboxArgs {
+  readonly identity: StackIdentity;
+  /** Validated sandbox config. */
+  readonly sandbox: SandboxConfig;
+  /** Immutable image ID (`sha256:…`) of the agent image. */
+  readonly imageId: pulumi.Input<string>;
+  /** UID/GID the image's agent user was built with. */
+  readonly agentUid: number;
+  readonly agentGid: number;
+  /** The stack's credentials volume, mounted read-only at /run/agent-secrets. */
+  readonly credentialsVolume: pulumi.Input<string>;
+  /** Resources that must be complete before the sandbox starts (the credentials being written). */
+  readonly startAfter: pulumi.Input<pulumi.Resource>[];
+  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+  /** Image ID of the egress proxy image; required when the sandbox's egress mode is allowlist. */
+  readonly egressProxyImageId?: pulumi.Input<string>;
+}
+
+export class AgentSandbox extends pulumi.ComponentResource {
+  /** Physical container name. */
+  public readonly containerName: pulumi.Output<string>;
+  /** The sandbox's own network, when it has one. */
+  public readonly networkName?: pulumi.Output<string>;
+  /** The command that prints the requests its egress proxy refused (allowlist mode). */
+  public readonly deniedLogCommand?: string;
+  public readonly homeVolumeName: pulumi.Output<string>;
+  /** `uid:gid` the agent runs as inside this sandbox. */
+  public readonly agentUser: string;
+  /** Completes once the container runs with its pids limit and is healthy; agent runs depend on it. */
+  public readonly ready: command.local.Command;
+  /** What a person types to open a shell in the sandbox. */
+  public readonly shellCommand: string;
+  /** What a person types to run the agent by hand inside the sandbox. */
+  public readonly agentCommand: string;
+
+  constructor(name: string, args: AgentSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:AgentSandbox", name, {}, opts);
+    const { identity, sandbox } = args;
+    const names = sandboxObjectNames(identity, sandbox.name);
+    const labels = providerLabels(labelsFor(identity, sandbox.name));
+    const engine = { parent: this };
+
+    const egressMode = sandbox.hostNetwork ? "host" : sandbox.egress.mode;
+    const network =
+      egressMode === "allowlist" || egressMode === "open"
+        ? new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels, ...sandboxNetworkSettings(egressMode) }, engine)
+        : undefined;
+    let proxy: EgressProxy | undefined;
+    if (network && egressMode === "allowlist") {
+      if (!args.egressProxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
+      proxy = new EgressProxy(
+        `${name}-egress`,
+        { identity, sandboxName: sandbox.name, policy: egressPolicyFor(sandbox.egress, sandbox.agent), internalNetwork: network.name, imageId: args.egressProxyImageId, dockerEnv: args.dockerEnv },
+        { parent: this },
+      );
+    }
+    const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
+
+    const agent = { uid: args.agentUid, gid: args.agentGid };
+    const agentUser = agentUserOf(sandbox, agent);
+
+    const container = new docker.Container(
+      name,
+      containerArgsFor(identity, sandbox, agent, {
+        imageId: args.imageId,
+        networkName: network?.name,
+        homeVolume: home.name,
+        credentialsVolume: args.credentialsVolume,
+      }),
+      { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
+    );
+
+    this.ready = new command.local.Command(
+      `${name}-start`,
+      startCommandArgs(container, { pidsLimit: sandbox.resources.pids, health: sandbox.healthcheck, dockerEnv: args.dockerEnv }),
+      { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : [])] },
+    );
+
+    const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
+    this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
+    this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", "claude"]);
+    this.agentUser = agentUser;
+    this.containerName = container.name;
+    this.networkName = network?.name;
+    this.deniedLogCommand = proxy?.deniedLogCommand;
+    this.homeVolumeName = home.name;
+    this.registerOutputs({
+      containerName: this.containerName,
+      networkName: this.networkName,
+      homeVolumeName: this.homeVolumeName,
+      deniedLogCommand: this.deniedLogCommand,
+      shellCommand: this.shellCommand,
+      agentCommand: this.agentCommand,
+    });
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * Everything a sandbox container is, as docker.Container inputs: the hardening baseline
+ * (hardening/baseline.ts) plus what is the sandbox's own — its mounts, network, user, environment and
+ * the unsafe settings its config acknowledged.
+ */
+import type * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
+import { agentProfile } from "../agents";
+import { DEFAULT_CPUS, type SandboxConfig } from "../config/sections";
+import { sizeToMegabytes } from "../config/values";
+import { healthProbeEnvironment } from "../egress/policy";
+import { PROXY_URL, proxyEnvironment } from "../egress/network";
+import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { hardenedContainerArgs } from "../hardening/baseline";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../policy-contract/host-paths";
+import { AGENT_HOME, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+
+/** Inside the agent image (docker/agent/bin). */
+export const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
+const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
+
+export interface ContainerRefs {
+  readonly imageId: pulumi.Input<string>;
+  /** The sandbox's own network; absent when it has none (egress mode none, or the host network). */
+  readonly networkName?: pulumi.Input<string>;
+  readonly homeVolume: pulumi.Input<string>;
+  readonly credentialsVolume: pulumi.Input<string>;
+}
+
+function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
+  const mounts: docker.types.input.ContainerMount[] = [
+    { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
+    { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
+    { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
+    { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
+    ...sandbox.mounts.map((mount) => ({ type: "bind", source: mount.source, target: mount.target, readOnly: mount.readOnly })),
+  ];
+  if (sandbox.dockerSocket) mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" });
+  return mounts;
+}
+
+/**
+ * Where the sandbox's traffic can go. allowlist: only its internal network, where the egress proxy is the
+ * one way out (host ports go through the proxy too); open: an ordinary bridge, with the host reachable as
+ * host.docker.internal; none: no network interface but loopback.
+ */
+function networkArgsFor(sandbox: SandboxConfig, networkName: pulumi.Input<string> | undefined): Partial<docker.ContainerArgs> {
+  if (sandbox.hostNetwork) return { networkMode: "host" };
+  if (sandbox.egress.mode === "none" || networkName === undefined) return { networkMode: "none" };
+  const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
+  return sandbox.egress.mode === "open" ? { ...attached, hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] } : attached;
+}
+
+/** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
+export function agentUserOf(sandbox: SandboxConfig, agent: { uid: number; gid: number }): string {
+  return sandbox.runAsRoot ? "0:0" : `${agent.uid}:${agent.gid}`;
+}
+
+/** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */
+export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
+  const health = sandbox.healthcheck;
+  const egressEnv =
+    sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) } : {};
+  const envs = Object.entries({ ...agentProfile(sandbox.agent).envDefaults, ...sandbox.env, ...egressEnv, [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent) })
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([name, value]) => `${name}=${value}`);
+  return {
+    name: sandboxObjectNames(identity, sandbox.name).container,
+    hostname: sandbox.name,
+    image: refs.imageId,
+    // The container idles; agents run through `docker exec`, so a run never depends on the image's CMD.
+    command: ["sleep", "infinity"],
+    user: agentUserOf(sandbox, agent),
+    workingDir: WORKSPACE_PATH,
+    envs,
+    ...hardenedContainerArgs({
+      capAdd: sandbox.capAdd,
+      limits: { memoryMb: sizeToMegabytes(sandbox.resources.memory), swapMb: sizeToMegabytes(sandbox.resources.swap), cpus: sandbox.resources.cpus ?? DEFAULT_CPUS, openFiles: sandbox.resources.openFiles },
+      healthcheckCommand: HEALTHCHECK_COMMAND,
+      health: { interval: health.interval, timeout: health.timeout, startPeriod: health.startPeriod, retries: health.retries },
+    }),
+    privileged: sandbox.privileged,
+    init: true,
+    mounts: mountsFor(sandbox, refs),
+    ...networkArgsFor(sandbox, refs.networkName),
+    pidMode: sandbox.hostPid ? "host" : undefined,
+    ipcMode: sandbox.hostIpc ? "host" : "private",
+    labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox) }),
+    restart: sandbox.restart,
+    destroyGraceSeconds: 10,
+  };
+}
+
+/**
+ * The policy pack cannot read stack config, so the items this sandbox's config acknowledged travel on the
+ * container as a label; the policy waives exactly those (contract in policy/rules.ts).
+ */
+export function acknowledgementLabel(sandbox: SandboxConfig): Record<string, string> {
+  const items = sandbox.acknowledgeUnsafe.filter((item): item is UnsafeAcknowledgement => (UNSAFE_ACKNOWLEDGEMENTS as readonly string[]).includes(item));
+  return items.length > 0 ? { [ACKNOWLEDGED_UNSAFE_LABEL]: [...new Set(items)].sort().join(",") } : {};
+}
