@@ -96,6 +96,26 @@ export function copyProgram(target: string): void {
   fs.symlinkSync(path.join(REPOSITORY, "node_modules"), path.join(target, "node_modules"));
 }
 
+/** Whether the checkout's git history holds `revision` (a shallow clone may not). */
+export function hasRevision(revision: string): boolean {
+  return spawnSync("git", ["-C", REPOSITORY, "cat-file", "-e", `${revision}^{commit}`]).status === 0;
+}
+
+/**
+ * Writes the program as it was at a past commit into an empty folder (its source folder was then
+ * `components/`), with the checkout's node_modules linked: how an existing stack's program looked. Files
+ * get a checkout's usual modes (umask 022): the build provider hashes modes into the context hash.
+ */
+export function copyProgramAt(revision: string, target: string): void {
+  const files = spawnSync("git", ["-C", REPOSITORY, "ls-tree", "--name-only", revision], { encoding: "utf8" }).stdout.split("\n");
+  const wanted = [...PROGRAM_FILES, "components"].filter((file) => files.includes(file));
+  const archive = spawnSync("git", ["-C", REPOSITORY, "-c", "tar.umask=0022", "archive", "--format=tar", revision, "--", ...wanted], { maxBuffer: 256 * 1024 * 1024 });
+  if (archive.status !== 0) throw new Error(`git archive ${revision} failed: ${archive.stderr}`);
+  const extract = spawnSync("tar", ["-x", "-C", target], { input: archive.stdout });
+  if (extract.status !== 0) throw new Error(`tar -x failed: ${extract.stderr}`);
+  fs.symlinkSync(path.join(REPOSITORY, "node_modules"), path.join(target, "node_modules"));
+}
+
 /** Merges plain config (keys without the namespace) into a stack file, keeping its secrets and salt. */
 export function mergeStackConfig(file: string, config: Record<string, unknown>): void {
   const current = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
@@ -131,12 +151,16 @@ export class RealStack {
     };
   }
 
-  /** Copies the program, links node_modules, creates the backend and the stack (passphrase secrets). */
-  static async create(stack: string, options: { entry?: string } = {}): Promise<RealStack> {
+  /**
+   * Copies the program (today's, or the one of `revision`), links node_modules, creates the backend and
+   * the stack (passphrase secrets).
+   */
+  static async create(stack: string, options: { entry?: string; revision?: string } = {}): Promise<RealStack> {
     const created = new RealStack(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-pulumi-")), stack);
     fs.mkdirSync(created.programDir);
     fs.mkdirSync(created.backendDir);
-    copyProgram(created.programDir);
+    if (options.revision) copyProgramAt(options.revision, created.programDir);
+    else copyProgram(created.programDir);
     if (options.entry) created.useEntry(options.entry);
     await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
     return created;
@@ -146,6 +170,16 @@ export class RealStack {
   private useEntry(entry: string): void {
     const file = path.join(this.programDir, "Pulumi.yaml");
     fs.writeFileSync(file, stringify({ ...parse(fs.readFileSync(file, "utf8")), main: entry }));
+  }
+
+  /** Replaces the program's files with today's program, keeping the stack file (its config and secrets). */
+  useCurrentProgram(): void {
+    const stackFile = path.join(this.programDir, `Pulumi.${this.stack}.yaml`);
+    const kept = fs.readFileSync(stackFile);
+    fs.rmSync(this.programDir, { recursive: true, force: true });
+    fs.mkdirSync(this.programDir);
+    copyProgram(this.programDir);
+    fs.writeFileSync(stackFile, kept);
   }
 
   /** Runs `pulumi <args>` in the program's copy (runCli). */
