@@ -26,6 +26,7 @@ export interface AgentImageInfo {
   readonly digest: string;
   /** The immutable image ID (`sha256:…`) the sandboxes run. */
   readonly imageId: string;
+  /** The tags it was given (the index's, for multi-arch builds). */
   readonly tags: string[];
 }
 
@@ -47,10 +48,13 @@ export interface SandboxInfo {
 
 /** The outcome of one agent run. */
 export interface RunInfo {
+  /** Whether the agent finished its task without error. */
   readonly success: boolean;
   /** The agent's final answer. */
   readonly result: string;
+  /** Agent turns the run took. */
   readonly turns: number;
+  /** How long the run took, as the agent reports it. */
   readonly durationMs: number;
   /** Reported cost in USD, when the agent reports one. */
   readonly costUsd?: number;

@@ -6,9 +6,7 @@
  * checked before any of them is, so it cannot wait for another resource's output.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { Agent } from "../agents";
-import type { BuildCacheType, EgressMode, Platform, RestartPolicy, SandboxMode } from "./choices";
-import type { UnsafeSetting } from "./unsafe-settings";
+import type { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "./choices";
 
 /** Hardened Docker sandboxes for AI coding agents, the agent image they run, and agent runs in them. */
 export interface AgentSandboxesArgs {
@@ -38,8 +36,8 @@ export interface SandboxArgs {
   readonly workspace: string;
   /** rw (default) lets the agent edit your code; ro makes it read-only (reviews, questions). */
   readonly mode?: SandboxMode;
-  /** The agent CLI the sandbox runs (default claude). */
-  readonly agent?: Agent;
+  /** The agent CLI the sandbox runs: "claude" (the default, and today the only one). */
+  readonly agent?: string;
   /** CPU, memory, process and open-file limits. */
   readonly resources?: ResourcesArgs;
   /** Extra bind mounts from the Docker host. */
@@ -66,8 +64,12 @@ export interface SandboxArgs {
   readonly capAdd?: string[];
   /** Run as root inside the sandbox; needs acknowledgeUnsafe: ["root-user"]. */
   readonly runAsRoot?: boolean;
-  /** The unsafe settings of this sandbox you accept, e.g. ["privileged"]; anything unsafe not named here is refused. */
-  readonly acknowledgeUnsafe?: UnsafeSetting[];
+  /**
+   * The unsafe settings of this sandbox you accept, e.g. ["privileged"]; anything unsafe not named here is
+   * refused. Names: the values of UnsafeSetting (docker-socket, privileged, host-network, host-pid,
+   * host-ipc, host-userns, added-capabilities, root-user, host-root-mount, home-folder-mount, open-egress).
+   */
+  readonly acknowledgeUnsafe?: string[];
 }
 
 /** A sandbox's resource limits; every one is enforced by the engine, none can be turned off. */
@@ -146,8 +148,8 @@ export interface ImageArgs {
   readonly agentUid?: number;
   /** GID of the agent user, not 0 (default 1000). */
   readonly agentGid?: number;
-  /** Empty: the engine's own platform. Two: a multi-arch image, pushed to `registry`. */
-  readonly platforms?: Platform[];
+  /** "linux/amd64" and/or "linux/arm64" (values of Platform). Empty: the engine's own platform. Two: a multi-arch image, pushed to `registry`. */
+  readonly platforms?: string[];
   /** Where the image is pushed. */
   readonly registry?: RegistryArgs;
   /** Push to `registry` (always on for multi-arch builds). */
@@ -170,6 +172,7 @@ export interface RegistryArgs {
 
 /** Where the image build keeps its cache: `dir` for type local, `ref` for type registry. */
 export interface BuildCacheArgs {
+  /** local (a folder, `dir`) or registry (a reference, `ref`). */
   readonly type: BuildCacheType;
   /** Absolute folder of a local cache. */
   readonly dir?: string;
