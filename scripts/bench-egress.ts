@@ -6,7 +6,7 @@
  *   npx tsx scripts/bench-egress.ts [requests]
  */
 import { request, type RequestOptions } from "node:http";
-import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../tests/live/support/egress-lab";
+import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../testkit/live/egress-lab";
 import { PROXY_PORT } from "../src/egress/network";
 
 export interface EgressLatencyOptions {

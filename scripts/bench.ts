@@ -19,9 +19,9 @@ import * as path from "node:path";
 import { imageBuildPlan } from "../src/image/build-plan";
 import { parseStackConfig } from "../src/config/schema";
 import { labelsFor, sandboxObjectNames } from "../src/engine/naming";
-import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../tests/live/support/engine";
-import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../tests/live/support/live-program";
-import { pulumiAvailability, RealStack, REGISTRY_BASE_IMAGES } from "../tests/live/support/pulumi-cli";
+import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
+import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
+import { pulumiAvailability, RealStack, REGISTRY_BASE_IMAGES } from "../testkit/live/pulumi-cli";
 import { measureEgressLatency } from "./bench-egress";
 
 const ROOT = path.resolve(__dirname, "..");

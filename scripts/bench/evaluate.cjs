@@ -22,7 +22,7 @@ require("source-map-support/register");
 function loadMockHarness() {
   const unregister = require("tsx/cjs/api").register();
   try {
-    return require(path.join(ROOT, "tests/support/mock-program.ts"));
+    return require(path.join(ROOT, "testkit/mock-program.ts"));
   } finally {
     unregister();
   }

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/config/schema";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
-import { secretConfig, type LiveStack } from "./harness";
+import { secretConfig, type LiveStack } from "../../testkit/harness";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "./support/engine";
+import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "../../testkit/live/engine";
 import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
 import {
   agentWorkspace,
@@ -28,7 +28,7 @@ import {
   sandboxEntry,
   startHostService,
   type HostService,
-} from "./support/live-program";
+} from "../../testkit/live/live-program";
 
 const STACK = `agentrun-${process.pid}`;
 const FAILING_STACK = `agentfail-${process.pid}`;

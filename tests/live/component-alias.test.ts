@@ -8,10 +8,10 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
-import { docker } from "./support/engine";
+import { docker } from "../../testkit/live/engine";
 import { startFakeMessagesApi, type FakeMessagesApi } from "./support/fake-messages-api";
-import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
-import { hasRevision, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, typeAndName } from "./support/pulumi-cli";
+import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
+import { hasRevision, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, typeAndName } from "../../testkit/live/pulumi-cli";
 
 /** The last commit whose program declared everything at the stack's top level (components/, no AgentSandboxes). */
 const PROGRAM_BEFORE_COMPONENT = "0a53efeaa12fc512cf089509826df4ce022d0570";

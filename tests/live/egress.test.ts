@@ -1,14 +1,14 @@
 /**
- * Live proof of the egress allowlist on the real engine (tests/live/support/egress-lab.ts builds the setup):
+ * Live proof of the egress allowlist on the real engine (testkit/live/egress-lab.ts builds the setup):
  * the sandbox reaches allowed names only through its proxy, and every other way out is closed.
  */
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
-import { docker, EngineGate, execIn, inspectContainer, ipv4AddressesOn, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "./support/engine";
-import { bridgeInterfaceName } from "./support/network-gateway";
-import { ALLOWED_NAME, buildLabImages, DENIED_NAME, HOST_ALIAS_NAME, LAB_LABELS, METADATA_NAME, removeLabObjects, startLab, TESTHOST_IMAGE, type EgressLab } from "./support/egress-lab";
+import { docker, EngineGate, execIn, inspectContainer, ipv4AddressesOn, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "../../testkit/live/engine";
+import { bridgeInterfaceName } from "../../testkit/live/network-gateway";
+import { ALLOWED_NAME, buildLabImages, DENIED_NAME, HOST_ALIAS_NAME, LAB_LABELS, METADATA_NAME, removeLabObjects, startLab, TESTHOST_IMAGE, type EgressLab } from "../../testkit/live/egress-lab";
 
 const LAB = `egress-${process.pid}`;
 const gate = new EngineGate();

@@ -4,9 +4,9 @@ import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, type TestContext } from "vitest";
 import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
-import { deployLive, LiveStack, secretConfig } from "./harness";
-import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "./support/engine";
-import { LiveSuite, PROJECT } from "./support/live-program";
+import { deployLive, LiveStack, secretConfig } from "../../testkit/harness";
+import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
+import { LiveSuite, PROJECT } from "../../testkit/live/live-program";
 
 const engine = new Docker();
 const FIXTURE_PROGRAM = resolve(__dirname, "harness/fixtures/program.ts");

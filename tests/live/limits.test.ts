@@ -12,10 +12,10 @@ import { containerArgsFor } from "../../src/sandbox/container";
 import { parseStackConfig } from "../../src/config/schema";
 import { MIN_CPUS, MIN_MEMORY_MB } from "../../src/config/values";
 import { physicalName, sandboxObjectNames, STACK_OBJECTS } from "../../src/engine/naming";
-import { realizeContainer } from "./harness/container";
-import type { Tracked } from "./harness/state";
+import { realizeContainer } from "../../testkit/harness/container";
+import type { Tracked } from "../../testkit/harness/state";
 import { readContainerCgroup } from "./support/cgroup";
-import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOCAL_IMAGES } from "./support/engine";
+import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
 
 const identity = { project: "agent-sandbox", stack: `limits-${process.pid}` };
 const gate = new EngineGate();

@@ -13,10 +13,10 @@ import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { evaluateProgram } from "../unit/support/program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { docker, inspectContainer, logsOf } from "./support/engine";
+import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
 import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
-import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
-import { POLICY_PACK, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, replacedBy, typeAndName, type PreviewStep } from "./support/pulumi-cli";
+import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
+import { POLICY_PACK, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, replacedBy, typeAndName, type PreviewStep } from "../../testkit/live/pulumi-cli";
 
 const STACK = `real-${process.pid}`;
 const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;

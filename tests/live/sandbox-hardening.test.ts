@@ -10,8 +10,8 @@ import { PROXY_PORT } from "../../src/egress/network";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
-import { docker, inspectContainer, waitHealthy } from "./support/engine";
-import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "./support/live-program";
+import { docker, inspectContainer, waitHealthy } from "../../testkit/live/engine";
+import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
 
 const STACK = `hardening-${process.pid}`;
 const BROKEN_STACK = `hardening-broken-${process.pid}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { gatewayOf, type NetworkFacts } from "../live/support/network-gateway";
+import { gatewayOf, type NetworkFacts } from "../../testkit/live/network-gateway";
 
 /** A host whose interfaces hold these IPv4 addresses. */
 const host = (addresses: Record<string, string[]>) => (name: string) => addresses[name] ?? [];

@@ -12,11 +12,11 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { TestContext } from "vitest";
 import { parse, stringify } from "yaml";
-import { CONFIG_NAMESPACE } from "../../../src/config/schema";
+import { CONFIG_NAMESPACE } from "../../src/config/schema";
 import { EngineGate } from "./engine";
 
 const run = promisify(execFile);
-const REPOSITORY = path.resolve(__dirname, "../../..");
+const REPOSITORY = path.resolve(__dirname, "../..");
 /** What a copy of the program and its npm scripts need; everything else of the checkout stays out of it. */
 const PROGRAM_FILES = ["index.ts", "src", "docker", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 export const POLICY_PACK = path.join(REPOSITORY, "policy");

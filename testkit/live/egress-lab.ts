@@ -10,14 +10,14 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { AGENT_USER, BUILD_CLI, BUILD_ENV, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
-import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../../src/egress/network";
-import { egressConfigSchema, egressPolicyFor } from "../../../src/egress/policy";
-import { squidConfigFor } from "../../../src/egress/squid";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../../src/egress/egress-proxy";
+import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
+import { egressConfigSchema, egressPolicyFor } from "../../src/egress/policy";
+import { squidConfigFor } from "../../src/egress/squid";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
 
 const run = promisify(execFile);
 const engine = new Docker();
-const ROOT = resolve(__dirname, "../../..");
+const ROOT = resolve(__dirname, "../..");
 const BASE_IMAGE = process.env.AGENT_SANDBOX_BASE_IMAGE ?? LOCAL_IMAGES.baseImage;
 const PROXY_IMAGE = "agent-sandbox/egress-proxy:test";
 export const TESTHOST_IMAGE = "agent-sandbox/egress-testhost:test";
@@ -41,7 +41,7 @@ async function build(context: string, tag: string): Promise<void> {
 /** Builds the proxy image from docker/egress-proxy and the stand-in image (cached layers make reruns quick). */
 export async function buildLabImages(): Promise<void> {
   await build(resolve(ROOT, "docker/egress-proxy"), PROXY_IMAGE);
-  await build(resolve(ROOT, "tests/live/support/egress-testhost"), TESTHOST_IMAGE);
+  await build(resolve(ROOT, "testkit/live/egress-testhost"), TESTHOST_IMAGE);
 }
 
 /** Removes what an earlier, interrupted run left behind: only objects carrying the lab's labels. */

@@ -13,7 +13,7 @@ import { AGENT_GID, AGENT_UID, EngineGate, LOCAL_IMAGES, type HostService } from
 
 export { AGENT_GID, AGENT_UID, execIn, LOCAL_IMAGES, startHostService, type HostService } from "./engine";
 
-const PROGRAM = path.resolve(__dirname, "../../../index.ts");
+const PROGRAM = path.resolve(__dirname, "../../index.ts");
 export const PROJECT = "agent-sandbox";
 /** The machine's CA bundle: outbound HTTPS from builds passes a TLS-intercepting proxy here. */
 export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";

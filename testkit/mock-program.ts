@@ -43,7 +43,7 @@ export interface ProgramOptions {
   readonly onResources?: (resources: RecordedResource[]) => void;
 }
 
-const ROOT = path.resolve(__dirname, "../..");
+const ROOT = path.resolve(__dirname, "..");
 export const FIXTURES = path.join(ROOT, "tests/fixtures");
 
 export const mockDigestOf = (value: unknown) => `sha256:${createHash("sha256").update(JSON.stringify(value)).digest("hex")}`;

@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { BUILD_CLI, BUILD_ENV } from "../support/engine";
+import { BUILD_CLI, BUILD_ENV } from "../live/engine";
 import { engine, isNotFound, Tracked } from "./state";
 import { Inputs, rejectUnmapped } from "./values";
 

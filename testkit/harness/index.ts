@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, MANAGED_BY } from "../../../src/engine/naming";
-import { configEntries, reveal } from "../../support/pulumi-wire";
+import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
+import { configEntries, reveal } from "../pulumi-wire";
 import { realizeCommand, updateCommand } from "./command";
 import { realizeContainer } from "./container";
 import { realizeBuildImage, realizeIndex, realizeRemoteImage } from "./images";
@@ -8,7 +8,7 @@ import { getNetwork, realizeNetwork, realizeVolume } from "./network-volume";
 import { engine, isNotFound, Kind, RealizedResource, Tracked } from "./state";
 import { Inputs, stableJson } from "./values";
 
-export { secretConfig } from "../../support/pulumi-wire";
+export { secretConfig } from "../pulumi-wire";
 export type { RealizedResource } from "./state";
 
 /**
@@ -116,7 +116,7 @@ async function realize(type: string, name: string, inputs: Inputs, track: (t: Tr
     case "command:local:Command":
       return realizeCommand(name, inputs);
     default:
-      throw new Error(`harness does not realize ${type} (resource ${name}); add it to tests/live/harness/`);
+      throw new Error(`harness does not realize ${type} (resource ${name}); add it to testkit/harness/`);
   }
 }
 
@@ -268,7 +268,7 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
   };
   const call = async (args: pulumi.runtime.MockCallArgs): Promise<Record<string, unknown>> => {
     if (args.token === "docker:index/getNetwork:getNetwork") return getNetwork(reveal(args.inputs) as Inputs);
-    throw new Error(`harness does not answer invoke ${args.token}; add it to tests/live/harness/index.ts`);
+    throw new Error(`harness does not answer invoke ${args.token}; add it to testkit/harness/index.ts`);
   };
 
   // The language host treats unhandled rejections as deployment errors. Under mocks each failed registration

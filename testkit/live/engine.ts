@@ -9,8 +9,8 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import type { TestContext } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../../src/egress/network";
-import { LABEL_PREFIX, MANAGED_BY } from "../../../src/engine/naming";
+import { HOST_GATEWAY_NAME } from "../../src/egress/network";
+import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
 import { gatewayOf } from "./network-gateway";
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 /**
  * Helpers for the values the mock monitor hands to `newResource` (secrets are unwrapped before, with
- * tests/support/pulumi-wire.ts): unmapped-field guards, Go-compatible parsing of the provider's string
+ * testkit/pulumi-wire.ts): unmapped-field guards, Go-compatible parsing of the provider's string
  * units, and a stable comparison of inputs between deploys.
  */
 
@@ -16,7 +16,7 @@ export function rejectUnmapped(where: string, value: Inputs, supported: readonly
     if (value[key] !== undefined && !supported.includes(key)) {
       throw new Error(
         `harness does not map ${where}.${key} (value ${JSON.stringify(value[key])}); ` +
-          `map it in tests/live/harness/ (see MAPPING.md) or remove it from the program`,
+          `map it in testkit/harness/ (see MAPPING.md) or remove it from the program`,
       );
     }
   }
