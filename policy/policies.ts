@@ -2,9 +2,10 @@
  * The CrossGuard policies: one mandatory ResourceValidationPolicy per rule in rules.ts. Kept apart from
  * index.ts because constructing a PolicyPack starts the analyzer server, which tests must not do.
  */
-import * as os from "os";
-import { ResourceValidationPolicy } from "@pulumi/policy";
-import { CONTAINER_RULES, ContainerRule, ruleViolations } from "./rules";
+
+import * as os from "node:os";
+import type { ResourceValidationPolicy } from "@pulumi/policy";
+import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */
 export const CONTAINER_TYPE = "docker:index/container:Container";

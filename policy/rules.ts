@@ -22,8 +22,18 @@
  * Never waivable: keeping capabilities (no drop of ALL), missing no-new-privileges, no memory limit,
  * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
  */
-import { ACKNOWLEDGED_UNSAFE_LABEL, HOST_NAMESPACE_INPUTS, HOST_NAMESPACE_MODE, UnsafeAcknowledgement, exposesEngineSocket, isSameOrInside, judgeHostBind, looksLikeCredentialPath, normalizeHostPath, SECRETS_PATH } from "../src/policy-contract/host-paths";
-
+import {
+  ACKNOWLEDGED_UNSAFE_LABEL,
+  exposesEngineSocket,
+  HOST_NAMESPACE_INPUTS,
+  HOST_NAMESPACE_MODE,
+  isSameOrInside,
+  judgeHostBind,
+  looksLikeCredentialPath,
+  normalizeHostPath,
+  SECRETS_PATH,
+  type UnsafeAcknowledgement,
+} from "../src/policy-contract/host-paths";
 
 export interface RuleOptions {
   /** Home folder of the user running Pulumi: its root, `~/.ssh` and credentials are judged against it. */
@@ -77,12 +87,24 @@ function asString(value: unknown): string | undefined {
 function containerMounts(inputs: Record<string, unknown>): ContainerMount[] {
   const fromMounts = asArray(inputs.mounts).map((entry, index) => {
     const mount = asRecord(entry);
-    return { source: asString(mount.source), target: asString(mount.target) ?? "", readOnly: mount.readOnly === true, fromHost: mount.type === "bind", at: `mounts[${index}]` };
+    return {
+      source: asString(mount.source),
+      target: asString(mount.target) ?? "",
+      readOnly: mount.readOnly === true,
+      fromHost: mount.type === "bind",
+      at: `mounts[${index}]`,
+    };
   });
   const fromVolumes = asArray(inputs.volumes).map((entry, index) => {
     const volume = asRecord(entry);
     const hostPath = asString(volume.hostPath);
-    return { source: hostPath ?? asString(volume.volumeName), target: asString(volume.containerPath) ?? "", readOnly: volume.readOnly === true, fromHost: hostPath !== undefined, at: `volumes[${index}]` };
+    return {
+      source: hostPath ?? asString(volume.volumeName),
+      target: asString(volume.containerPath) ?? "",
+      readOnly: volume.readOnly === true,
+      fromHost: hostPath !== undefined,
+      at: `volumes[${index}]`,
+    };
   });
   return [...fromMounts, ...fromVolumes];
 }
@@ -94,13 +116,19 @@ function hostBinds(inputs: Record<string, unknown>): HostBind[] {
 
 /** The acknowledged names on the container's ACKNOWLEDGED_UNSAFE_LABEL, empty when there is none. */
 function acknowledgedUnsafe(inputs: Record<string, unknown>): Set<string> {
-  const label = asArray(inputs.labels).map(asRecord).find((entry) => entry.label === ACKNOWLEDGED_UNSAFE_LABEL);
+  const label = asArray(inputs.labels)
+    .map(asRecord)
+    .find((entry) => entry.label === ACKNOWLEDGED_UNSAFE_LABEL);
   const value = asString(label?.value) ?? "";
-  return new Set(value.split(",").map((item) => item.trim()).filter((item) => item.length > 0));
+  return new Set(
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
 }
 
-const ACK_HINT = (item: UnsafeAcknowledgement) =>
-  `or acknowledge it in the stack config (label ${ACKNOWLEDGED_UNSAFE_LABEL}=${item})`;
+const ACK_HINT = (item: UnsafeAcknowledgement) => `or acknowledge it in the stack config (label ${ACKNOWLEDGED_UNSAFE_LABEL}=${item})`;
 
 const UID_ZERO = /^(root|0)(:.*)?$/;
 
@@ -121,9 +149,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     name: "not-privileged",
     description: "Sandbox containers must not be privileged (every capability, every host device).",
     check: (inputs) =>
-      inputs.privileged === true
-        ? [{ message: `privileged is true; set privileged: false, ${ACK_HINT("privileged")}`, acknowledgement: "privileged" }]
-        : [],
+      inputs.privileged === true ? [{ message: `privileged is true; set privileged: false, ${ACK_HINT("privileged")}`, acknowledgement: "privileged" }] : [],
   },
   {
     name: "drop-all-capabilities",
@@ -234,9 +260,7 @@ export function ruleViolations(rule: ContainerRule, inputs: Record<string, unkno
   const findings = rule.check(inputs, opts);
   // Read the label only when a finding could be waived, so an unknown label leaves other rules running.
   const acknowledged = findings.some((finding) => finding.acknowledgement) ? acknowledgedUnsafe(inputs) : new Set<string>();
-  return findings
-    .filter((finding) => finding.acknowledgement === undefined || !acknowledged.has(finding.acknowledgement))
-    .map((finding) => finding.message);
+  return findings.filter((finding) => finding.acknowledgement === undefined || !acknowledged.has(finding.acknowledgement)).map((finding) => finding.message);
 }
 
 /** Every unwaived violation of every rule, prefixed with the rule name. */

@@ -5,9 +5,9 @@
  *
  *   npx tsx scripts/bench-egress.ts [requests]
  */
-import { request, type RequestOptions } from "node:http";
-import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../testkit/live/egress-lab";
+import { type RequestOptions, request } from "node:http";
 import { PROXY_PORT } from "../src/egress/network";
+import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../testkit/live/egress-lab";
 
 export interface EgressLatencyOptions {
   /** Measured requests per path (direct and proxied), after a warm-up; 1 to 5000, default 300. */

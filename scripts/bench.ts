@@ -16,12 +16,14 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { imageBuildPlan } from "../src/image/build-plan";
+import type { ContainerInspectInfo } from "dockerode";
 import { parseStackConfig } from "../src/config/schema";
 import { labelsFor, sandboxObjectNames } from "../src/engine/naming";
+import { imageBuildPlan } from "../src/image/build-plan";
 import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
-import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, liveConfig, LOCAL_IMAGES, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
-import { pulumiAvailability, RealStack, REGISTRY_BASE_IMAGES } from "../testkit/live/pulumi-cli";
+import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
+import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
+import { docker, dockerRunFloorSeconds, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
 import { measureEgressLatency } from "./bench-egress";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -38,10 +40,6 @@ const record = (measure: string, value: string, target = "") => {
   rows.push({ measure, value, target });
   console.error(`bench: ${measure}: ${value}${target ? ` (${target})` : ""}`);
 };
-
-function docker(args: string[]): string {
-  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
-}
 
 /**
  * Each evaluation in its own process, with a ts-node cache of this run's own: the first evaluation
@@ -64,23 +62,15 @@ function benchEvaluation(): void {
     record(`evaluate 1 sandbox, program not compiled yet (ts-node type-checks it)`, `${cold.ms} ms, peak ${cold.peakRssMb} MiB`);
     for (const count of [1, 10, 100]) {
       const result = evaluate(count);
-      record(`evaluate ${count} sandbox${count === 1 ? "" : "es"} (${result.resources} resources)`, `${result.ms} ms, peak ${result.peakRssMb} MiB`, count === 100 ? "target < 2000 ms" : "");
+      record(
+        `evaluate ${count} sandbox${count === 1 ? "" : "es"} (${result.resources} resources)`,
+        `${result.ms} ms, peak ${result.peakRssMb} MiB`,
+        count === 100 ? "target < 2000 ms" : "",
+      );
     }
   } finally {
     fs.rmSync(cacheDir, { recursive: true, force: true });
   }
-}
-
-/** Seconds from the container's start to the end of its first passing health check, from inspect alone. */
-function startToHealthySeconds(container: string): number {
-  const info = JSON.parse(docker(["inspect", container]))[0];
-  const passed = (info.State.Health?.Log ?? []).find((entry: { ExitCode: number }) => entry.ExitCode === 0);
-  if (!passed) throw new Error(`${container} has no passing health check: ${JSON.stringify(info.State.Health)}`);
-  return (Date.parse(passed.End) - Date.parse(info.State.StartedAt)) / 1000;
-}
-
-function memoryOf(container: string): string {
-  return docker(["stats", "--no-stream", "--format", "{{.MemUsage}}", container]).split("/")[0].trim();
 }
 
 async function benchSandbox(): Promise<void> {
@@ -95,14 +85,22 @@ async function benchSandbox(): Promise<void> {
     const sandboxSeconds = startToHealthySeconds(sandbox);
 
     // The same image, healthcheck and workspace, with none of the program's settings.
-    const info = JSON.parse(docker(["inspect", sandbox]))[0];
-    const health = info.Config.Healthcheck;
+    const info: ContainerInspectInfo = JSON.parse(docker(["inspect", sandbox]))[0];
     const bare = `${sandbox}-bare`;
     docker([
-      "run", "-d", "--name", bare, ...labelArgs(labelsFor(identity)),
-      "--health-cmd", health.Test.slice(1).join(" "), "--health-interval", `${health.Interval / 1e9}s`, "--health-timeout", `${health.Timeout / 1e9}s`,
-      "--health-start-period", `${health.StartPeriod / 1e9}s`, "--health-retries", String(health.Retries),
-      "--mount", `type=bind,source=${workspace},target=/workspace`, "--user", info.Config.User, info.Image, "sleep", "infinity",
+      "run",
+      "-d",
+      "--name",
+      bare,
+      ...labelArgs(labelsFor(identity)),
+      ...healthcheckFlags(info),
+      "--mount",
+      `type=bind,source=${workspace},target=/workspace`,
+      "--user",
+      info.Config.User,
+      info.Image,
+      "sleep",
+      "infinity",
     ]);
     try {
       const bareState = await waitHealthy(bare, 120_000);
@@ -119,44 +117,6 @@ async function benchSandbox(): Promise<void> {
   } finally {
     await stack.teardown();
     await probe.close();
-  }
-}
-
-const secondsSince = (started: number) => (Date.now() - started) / 1000;
-
-/**
- * What a person gets with `docker run` alone: the deployed proxy's and sandbox's images, environment, user
- * and healthchecks on one plain network, each run until healthy, one after the other as the program does.
- */
-async function dockerRunFloorSeconds(proxy: string, sandbox: string, labels: string[]): Promise<number> {
-  const network = `${sandbox}-floor`;
-  const runArgs = (info: any, name: string, extra: string[]) => {
-    const health = info.Config.Healthcheck;
-    return [
-      "run", "-d", "--name", name, ...labels, "--network", network, ...extra, "--user", info.Config.User,
-      ...info.Config.Env.flatMap((variable: string) => ["--env", variable]),
-      "--health-cmd", health.Test.slice(1).join(" "), "--health-interval", `${health.Interval / 1e9}s`, "--health-timeout", `${health.Timeout / 1e9}s`,
-      "--health-start-period", `${health.StartPeriod / 1e9}s`, "--health-retries", String(health.Retries),
-      info.Image, ...(info.Config.Cmd ?? []),
-    ];
-  };
-  const [proxyInfo, sandboxInfo] = [proxy, sandbox].map((name) => JSON.parse(docker(["inspect", name]))[0]);
-  const workspace = sandboxInfo.Mounts.find((mount: { Destination: string }) => mount.Destination === "/workspace").Source;
-  docker(["network", "create", ...labels, network]);
-  const started = Date.now();
-  try {
-    for (const [info, name, extra] of [
-      [proxyInfo, `${proxy}-floor`, ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
-      [sandboxInfo, `${sandbox}-floor`, ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
-    ] as const) {
-      docker(runArgs(info, name, [...extra]));
-      const state = await waitHealthy(name, 120_000);
-      if (state.State.Health?.Status !== "healthy") throw new Error(`${name} did not become healthy: ${JSON.stringify(state.State.Health)}`);
-    }
-    return secondsSince(started);
-  } finally {
-    docker(["rm", "-f", `${proxy}-floor`, `${sandbox}-floor`]);
-    docker(["network", "rm", network]);
   }
 }
 
@@ -216,7 +176,12 @@ function build(tag: string, buildArgs: Record<string, string>): BuildResult {
   // FROM steps only name a base image: there is nothing to build or cache, so they are not counted.
   const stepIds = new Set([...log.matchAll(/^#(\d+) \[[^\]]*\d+\/\d+\] (?!FROM )/gm)].map((match) => match[1]));
   const cachedIds = new Set([...log.matchAll(/^#(\d+) CACHED$/gm)].map((match) => match[1]));
-  return { seconds, steps: stepIds.size, cached: [...stepIds].filter((id) => cachedIds.has(id)).length, id: docker(["image", "inspect", "-f", "{{.Id}}", tag]) };
+  return {
+    seconds,
+    steps: stepIds.size,
+    cached: [...stepIds].filter((id) => cachedIds.has(id)).length,
+    id: docker(["image", "inspect", "-f", "{{.Id}}", tag]),
+  };
 }
 
 const describeBuild = (build: BuildResult, first: BuildResult) =>

@@ -4,9 +4,9 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import { CONFIG_NAMESPACE, type StackConfig } from "../src/config/schema";
 import type { HostProbe } from "../src/config/host-checks";
 import { validateStackConfig } from "../src/config/resolve-args";
+import { CONFIG_NAMESPACE, type StackConfig } from "../src/config/schema";
 import { readRawConfig } from "../src/config/stack-config";
 
 export interface DeveloperFacts {
@@ -49,8 +49,6 @@ export function developerStackFile(facts: DeveloperFacts): { path: string; text:
 
 /** Reads a stack file's config the way the program does and validates it: schema, then host facts. */
 export function validateStackFile(config: Record<string, unknown>, probe: HostProbe): StackConfig {
-  const asPulumiConfig = Object.fromEntries(
-    Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-  );
+  const asPulumiConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
   return validateStackConfig(readRawConfig(asPulumiConfig).raw, probe, os.homedir());
 }

@@ -90,7 +90,11 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     );
     // One proxy image per stack, built only when some sandbox's egress goes through an allowlist proxy.
     const egressImage = config.sandboxes.some((sandbox) => sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork)
-      ? new EgressProxyImage("egress-proxy", { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/egress-proxy"), extraCaCerts }, inside)
+      ? new EgressProxyImage(
+          "egress-proxy",
+          { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/egress-proxy"), extraCaCerts },
+          inside,
+        )
       : undefined;
     const credentials = new AgentCredentials(
       "credentials",
@@ -156,7 +160,13 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       Object.fromEntries(
         config.runs.map((run, index) => [
           run.name,
-          { success: runs[index].success, result: runs[index].resultText, turns: runs[index].turns, durationMs: runs[index].durationMs, costUsd: runs[index].costUsd },
+          {
+            success: runs[index].success,
+            result: runs[index].resultText,
+            turns: runs[index].turns,
+            durationMs: runs[index].durationMs,
+            costUsd: runs[index].costUsd,
+          },
         ]),
       ),
     );

@@ -81,8 +81,12 @@ async function settle(value: unknown): Promise<unknown> {
 
 /** Top-level input names holding a secret anywhere inside, read from the wire form before the mocks unwrap it. */
 function secretInputNames(wire: Record<string, unknown>): string[] {
-  const holdsSecret = (value: unknown): boolean => isSecretWrapper(value) || (typeof value === "object" && value !== null && Object.values(value).some(holdsSecret));
-  return Object.entries(wire).filter(([, value]) => holdsSecret(value)).map(([key]) => key).sort();
+  const holdsSecret = (value: unknown): boolean =>
+    isSecretWrapper(value) || (typeof value === "object" && value !== null && Object.values(value).some(holdsSecret));
+  return Object.entries(wire)
+    .filter(([, value]) => holdsSecret(value))
+    .map(([key]) => key)
+    .sort();
 }
 
 type Options = RecordedResource["options"];
@@ -92,7 +96,11 @@ type Options = RecordedResource["options"];
  * (vitest's vi.resetModules); a process that evaluates only once needs none. `load` runs the program and
  * returns its exports (the bench loads it through Pulumi's language host instead of importing it).
  */
-export async function evaluateProgram(options: ProgramOptions, freshModules: () => void = () => {}, load: () => Promise<Record<string, unknown>> = () => import(path.join(ROOT, "index.ts"))): Promise<Evaluation> {
+export async function evaluateProgram(
+  options: ProgramOptions,
+  freshModules: () => void = () => {},
+  load: () => Promise<Record<string, unknown>> = () => import(path.join(ROOT, "index.ts")),
+): Promise<Evaluation> {
   const resources: RecordedResource[] = [];
   options.onResources?.(resources);
   const optionsByName = new Map<string, Options>();
@@ -146,7 +154,8 @@ export async function evaluateProgram(options: ProgramOptions, freshModules: () 
     ofType: (type) => resources.filter((resource) => resource.type === type),
     one(type, name) {
       const found = resources.filter((resource) => resource.type === type && resource.name === name);
-      if (found.length !== 1) throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
+      if (found.length !== 1)
+        throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${resources.map((r) => `${r.type}/${r.name}`).join(", ")}`);
       return found[0];
     },
   };

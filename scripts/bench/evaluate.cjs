@@ -48,7 +48,13 @@ async function main() {
   const evaluation = await evaluateProgram(
     { config: { sandboxes, image: { agentUid: workspace.uid, agentGid: workspace.gid } } },
     () => {},
-    async () => (await run({ _: [ROOT] }, () => {}, () => {}, () => false)) ?? {},
+    async () =>
+      (await run(
+        { _: [ROOT] },
+        () => {},
+        () => {},
+        () => false,
+      )) ?? {},
   );
   const ms = performance.now() - started;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;

@@ -14,6 +14,8 @@ export interface AgentRunRequest {
 export interface AgentProfile {
   /** The name stack config uses in `sandboxes[i].agent`. */
   readonly name: string;
+  /** The CLI's executable in the image, as a person runs it interactively. */
+  readonly executable: string;
   /** Release the image pins when `image.agentVersion` is unset. */
   readonly defaultVersion: string;
   /** Build argument of docker/agent/Dockerfile that receives the version. */

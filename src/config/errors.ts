@@ -3,7 +3,9 @@ import { z } from "zod";
 /** Every configuration problem found, printed together so a developer fixes them in one pass. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
-    super(`agent-sandbox: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+    super(
+      `agent-sandbox: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
+    );
     this.name = "ConfigError";
   }
 }

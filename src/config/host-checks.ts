@@ -4,9 +4,9 @@
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
+import { sensitiveHostPathReason } from "../policy-contract/host-paths";
 import type { StackConfig } from "./schema";
 import { DEFAULT_CPUS } from "./sections";
-import { sensitiveHostPathReason } from "../policy-contract/host-paths";
 
 export interface PathFacts {
   readonly isDirectory: boolean;
@@ -86,7 +86,9 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
       problems.push(`${key("resources.cpus")}: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
     }
     if (Number.isInteger(nrOpen) && sandbox.resources.openFiles > nrOpen) {
-      problems.push(`${key("resources.openFiles")}: ${sandbox.resources.openFiles} is more than this host's fs.nr_open (${nrOpen}), so the sandbox could not start; use at most ${nrOpen}, e.g. 8192`);
+      problems.push(
+        `${key("resources.openFiles")}: ${sandbox.resources.openFiles} is more than this host's fs.nr_open (${nrOpen}), so the sandbox could not start; use at most ${nrOpen}, e.g. 8192`,
+      );
     }
     problems.push(...workspaceProblems(sandbox, config.image.agentUid, probe, homeDir, key("workspace")));
     sandbox.mounts.forEach((mount, mountIndex) => {
@@ -102,7 +104,8 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
   if (caFile) {
     const pem = probe.readText(caFile);
     if (pem === undefined) problems.push(`image.extraCaCertsFile: "${caFile}" cannot be read; give a readable PEM file`);
-    else if (!pem.includes("-----BEGIN CERTIFICATE-----")) problems.push(`image.extraCaCertsFile: "${caFile}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
+    else if (!pem.includes("-----BEGIN CERTIFICATE-----"))
+      problems.push(`image.extraCaCertsFile: "${caFile}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
   }
   return problems;
 }

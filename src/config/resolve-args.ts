@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentSandboxesArgs } from "./args";
 import { ConfigError } from "./errors";
-import { hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults, type HostProbe } from "./host-checks";
+import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
 import { parseStackConfig, type StackConfig } from "./schema";
 
 /** Arguments that hold secrets: they stay Pulumi secrets all the way to the credentials volume. */

@@ -13,7 +13,6 @@ import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const SECRET_LOOKING_ENV = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
 
-
 /** What the checks need to know about the machine, passed in so they stay pure and testable. */
 export interface HostContext {
   readonly homeDir: string;
@@ -36,7 +35,11 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   refuseMountTargetClashes(sandbox, ctx);
   const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
   if (sandbox.hostNetwork === true && egressMode !== "open") {
-    ctx.addIssue({ code: "custom", path: ["hostNetwork"], message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)' });
+    ctx.addIssue({
+      code: "custom",
+      path: ["hostNetwork"],
+      message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',
+    });
   }
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
   const ownEnv = sandboxOwnEnv(egressMode);
@@ -61,7 +64,8 @@ function sandboxOwnEnv(egressMode: unknown): Map<string, string> {
     [PROBE_DENIED_ENV, "its healthcheck's egress probe; set egress.healthProbe.denied"],
     [MAX_DISK_PERCENT_ENV, "its healthcheck's disk threshold; set healthcheck.maxDiskPercent"],
   ]);
-  if (egressMode === "allowlist") for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
+  if (egressMode === "allowlist")
+    for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
   return own;
 }
 
@@ -77,9 +81,16 @@ function refuseMountTargetClashes(sandbox: Loose<SandboxConfig>, ctx: z.Refineme
     const target = path.posix.normalize(mount.target).replace(/(.)\/$/, "$1");
     const key = ["mounts", index, "target"];
     const own = OWN_MOUNT_TARGETS[target];
-    if (own) ctx.addIssue({ code: "custom", path: key, message: `${target} is where the sandbox mounts ${own}; choose another target, e.g. "/home/agent/.npmrc" or "/workspace/vendor"` });
-    else if (target.startsWith(`${SECRETS_PATH}/`)) ctx.addIssue({ code: "custom", path: key, message: `${target} is inside ${SECRETS_PATH}, the credentials volume; choose another target` });
-    else if (seen.has(target)) ctx.addIssue({ code: "custom", path: key, message: `${target} is already the target of mounts[${seen.get(target)}]; one mount per target` });
+    if (own)
+      ctx.addIssue({
+        code: "custom",
+        path: key,
+        message: `${target} is where the sandbox mounts ${own}; choose another target, e.g. "/home/agent/.npmrc" or "/workspace/vendor"`,
+      });
+    else if (target.startsWith(`${SECRETS_PATH}/`))
+      ctx.addIssue({ code: "custom", path: key, message: `${target} is inside ${SECRETS_PATH}, the credentials volume; choose another target` });
+    else if (seen.has(target))
+      ctx.addIssue({ code: "custom", path: key, message: `${target} is already the target of mounts[${seen.get(target)}]; one mount per target` });
     seen.set(target, seen.get(target) ?? index);
   });
 }
@@ -132,7 +143,11 @@ export function refuseSensitiveBinds(sandbox: Loose<SandboxConfig>, host: HostCo
     if (judgement?.acknowledgement) continue;
     if (judgement) ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${judgement.reason}` });
     else if (!bind.readOnly && looksLikeCredentialPath(bind.source, host.homeDir)) {
-      ctx.addIssue({ code: "custom", path: bind.key, message: `refused: ${bind.source} looks like a credential and would be writable by the agent; mount it with readOnly: true` });
+      ctx.addIssue({
+        code: "custom",
+        path: bind.key,
+        message: `refused: ${bind.source} looks like a credential and would be writable by the agent; mount it with readOnly: true`,
+      });
     }
   }
 }

@@ -3,10 +3,10 @@
  * error message. `parseStackConfig` is pure (tests call it directly); stack-config.ts reads Pulumi config.
  */
 import { z } from "zod";
-import { sandboxObjects, STACK_OBJECTS, type EngineObject } from "../engine/naming";
+import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { ConfigError, formatIssuePath, strictObject } from "./errors";
-import { refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems, type HostContext, type Loose } from "./sandbox-rules";
-import { dockerHostSchema, imageSchema, runSchema, sandboxSchema, type ImageConfig, type SandboxConfig } from "./sections";
+import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "./sandbox-rules";
+import { dockerHostSchema, type ImageConfig, imageSchema, runSchema, type SandboxConfig, sandboxSchema } from "./sections";
 import { UNSAFE_ITEMS } from "./unsafe-settings";
 import { absolutePath, NAME_PATTERN } from "./values";
 
@@ -77,46 +77,53 @@ function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): vo
   if (cache?.type === "registry") ctx.addIssue({ code: "custom", path: ["cache"], message: "a registry cache needs image.registry for its credentials" });
 }
 
-const crossReferenceRules = (host: HostContext) => (raw: unknown, ctx: z.RefinementCtx): void => {
-  const config = (typeof raw === "object" && raw !== null ? raw : {}) as Loose<ParsedConfig>;
-  const sandboxes = Array.isArray(config.sandboxes) ? (config.sandboxes as { name?: unknown }[]) : undefined;
-  if (sandboxes && config.workspace !== undefined) {
-    ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
-  }
-  if (typeof config.workspace === "string") {
-    // The shortcut's sandbox is built after validation, so its workspace is judged here by the same rules.
-    const shortcut = { workspace: config.workspace };
-    refuseSensitiveBinds(shortcut, host, ctx);
-    for (const [item] of requestedUnsafeItems(shortcut, host)) {
+const crossReferenceRules =
+  (host: HostContext) =>
+  (raw: unknown, ctx: z.RefinementCtx): void => {
+    const config = (typeof raw === "object" && raw !== null ? raw : {}) as Loose<ParsedConfig>;
+    const sandboxes = Array.isArray(config.sandboxes) ? (config.sandboxes as { name?: unknown }[]) : undefined;
+    if (sandboxes && config.workspace !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["workspace"], message: "set either workspace (one sandbox named main) or sandboxes, not both" });
+    }
+    if (typeof config.workspace === "string") {
+      // The shortcut's sandbox is built after validation, so its workspace is judged here by the same rules.
+      const shortcut = { workspace: config.workspace };
+      refuseSensitiveBinds(shortcut, host, ctx);
+      for (const [item] of requestedUnsafeItems(shortcut, host)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["workspace"],
+          message: `refused because ${UNSAFE_ITEMS[item]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${item}]`,
+        });
+      }
+    }
+    if (!sandboxes?.length && config.workspace === undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["workspace"],
-        message: `refused because ${UNSAFE_ITEMS[item]}; point it at one project folder, or declare sandboxes: [...] with acknowledgeUnsafe: [${item}]`,
+        message: 'no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]',
       });
     }
-  }
-  if (!sandboxes?.length && config.workspace === undefined) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["workspace"],
-      message: 'no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]',
+    const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
+    reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
+    reportObjectNameCollisions(sandboxNames, ctx);
+    const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
+    reportDuplicates(
+      runs.map((run) => run?.name),
+      "runs",
+      "run",
+      ctx,
+    );
+    runs.forEach((run, index) => {
+      if (typeof run?.sandbox === "string" && !sandboxNames.includes(run.sandbox)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["runs", index, "sandbox"],
+          message: `"${run.sandbox}" is not a configured sandbox; use one of: ${sandboxNames.join(", ")}`,
+        });
+      }
     });
-  }
-  const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
-  reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
-  reportObjectNameCollisions(sandboxNames, ctx);
-  const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
-  reportDuplicates(runs.map((run) => run?.name), "runs", "run", ctx);
-  runs.forEach((run, index) => {
-    if (typeof run?.sandbox === "string" && !sandboxNames.includes(run.sandbox)) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["runs", index, "sandbox"],
-        message: `"${run.sandbox}" is not a configured sandbox; use one of: ${sandboxNames.join(", ")}`,
-      });
-    }
-  });
-};
+  };
 
 function reportDuplicates(names: unknown[], key: string, what: string, ctx: z.RefinementCtx): void {
   names.forEach((name, index) => {

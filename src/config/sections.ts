@@ -1,6 +1,7 @@
 /**
  * The sections of the stack config, as zod schemas: a sandbox (with its resources, mounts, healthcheck
- * and egress), the agent image, a run, the Docker host. Every key's default and message lives here; the
+ * and egress), the agent image, a run, the Docker host. Every key's default and message lives here, what
+ * each key means in args.ts (the component's documented arguments, which these schemas validate); the
  * rules across keys are in sandbox-rules.ts and schema.ts.
  */
 import { z } from "zod";
@@ -17,83 +18,70 @@ export const DEFAULT_CPUS = 4;
 const CPUS_PROBLEM = `must be a number of CPUs of at least ${MIN_CPUS}, the smallest share Docker enforces (e.g. 4 or 0.5)`;
 
 export const resourcesSchema = strictObject({
-    /** CPUs the sandbox may use, fractions allowed. Unset: DEFAULT_CPUS, or all of the host's when it has fewer. */
-    cpus: z.number({ error: CPUS_PROBLEM }).min(MIN_CPUS, { error: CPUS_PROBLEM }).optional(),
-    /** Memory limit in Docker size syntax. */
-    memory: size('"8g" or "512m"', MIN_MEMORY_MB).default("8g"),
-    /** Swap on top of memory; "0m" means none, so a runaway agent is OOM-killed rather than thrashing the host. */
-    swap: size('"0m" or "2g"').default("0m"),
-    /** Most processes and threads alive at once inside the sandbox: a fork bomb stops here. */
-    pids: count(1024, 32, "the agent CLI alone runs a dozen threads").default(1024),
-    /** Open files per process (RLIMIT_NOFILE, soft = hard); the host's fs.nr_open is the ceiling (host checks). */
-    openFiles: count(8192, 256).default(8192),
-  })
-  .prefault({});
+  cpus: z.number({ error: CPUS_PROBLEM }).min(MIN_CPUS, { error: CPUS_PROBLEM }).optional(),
+  memory: size('"8g" or "512m"', MIN_MEMORY_MB).default("8g"),
+  swap: size('"0m" or "2g"').default("0m"),
+  pids: count(1024, 32, "the agent CLI alone runs a dozen threads").default(1024),
+  openFiles: count(8192, 256).default(8192),
+}).prefault({});
 
 const extraMountSchema = strictObject({
-    /** Absolute folder or file on the Docker host. */
-    source: absolutePath("/home/me/.npmrc"),
-    /** Absolute path inside the sandbox. */
-    target: absolutePath("/home/agent/.npmrc"),
-    /** Read-only unless said otherwise. */
-    readOnly: z.boolean().default(true),
-  });
+  source: absolutePath("/home/me/.npmrc"),
+  target: absolutePath("/home/agent/.npmrc"),
+  readOnly: z.boolean().default(true),
+});
 
 const healthcheckSchema = strictObject({
-    // Docker before 25 runs the first check only after one interval, so this is also the least start time.
-    interval: duration("15s"),
-    timeout: duration("10s"),
-    startPeriod: duration("5s"),
-    // 0 would mean "inherit the image's retries" to Docker.
-    retries: count(3, 1).default(3),
-    /** The sandbox turns unhealthy when /workspace or the home volume is fuller than this. */
-    maxDiskPercent: count(95, 1, "percent of the disk", 100).default(95),
-  })
-  .prefault({});
+  // Docker before 25 runs the first check only after one interval, so this is also the least start time.
+  interval: duration("15s"),
+  timeout: duration("10s"),
+  startPeriod: duration("5s"),
+  // 0 would mean "inherit the image's retries" to Docker.
+  retries: count(3, 1).default(3),
+  maxDiskPercent: count(95, 1, "percent of the disk", 100).default(95),
+}).prefault({});
 
 export const sandboxSchema = strictObject({
-    name: objectName,
-    /** The developer's code folder on the Docker host, mounted at /workspace. */
-    workspace: absolutePath("/home/me/code/project"),
-    /** rw lets the agent edit your code; ro makes it read-only (reviews, questions). */
-    mode: z.enum(SandboxMode).default(SandboxMode.ReadWrite),
-    agent: z.enum(Agent).default(Agent.Claude),
-    resources: resourcesSchema,
-    mounts: z.array(extraMountSchema).default([]),
-    /** Plain environment for the sandbox. Secrets never go here: use `pulumi config set --secret`. */
-    env: z.record(z.string(), z.string()).default({}),
-    healthcheck: healthcheckSchema,
-    restart: z.enum(RestartPolicy).default(RestartPolicy.UnlessStopped),
-    /** How the sandbox reaches the network: through an allowlist proxy (default), not at all, or openly. */
-    egress: egressConfigSchema,
-    dockerSocket: z.boolean().default(false),
-    privileged: z.boolean().default(false),
-    hostNetwork: z.boolean().default(false),
-    hostPid: z.boolean().default(false),
-    hostIpc: z.boolean().default(false),
-    capAdd: z.array(z.string().regex(/^[A-Z_]+$/, { error: 'must be a capability name like "NET_BIND_SERVICE"' })).default([]),
-    runAsRoot: z.boolean().default(false),
-    /** Names the unsafe settings above that you accept for this sandbox, e.g. ["privileged"]. */
-    acknowledgeUnsafe: z.array(z.enum(UnsafeSetting)).default([]),
-  });
+  name: objectName,
+  workspace: absolutePath("/home/me/code/project"),
+  mode: z.enum(SandboxMode).default(SandboxMode.ReadWrite),
+  agent: z.enum(Agent).default(Agent.Claude),
+  resources: resourcesSchema,
+  mounts: z.array(extraMountSchema).default([]),
+  env: z.record(z.string(), z.string()).default({}),
+  healthcheck: healthcheckSchema,
+  restart: z.enum(RestartPolicy).default(RestartPolicy.UnlessStopped),
+  egress: egressConfigSchema,
+  dockerSocket: z.boolean().default(false),
+  privileged: z.boolean().default(false),
+  hostNetwork: z.boolean().default(false),
+  hostPid: z.boolean().default(false),
+  hostIpc: z.boolean().default(false),
+  capAdd: z.array(z.string().regex(/^[A-Z_]+$/, { error: 'must be a capability name like "NET_BIND_SERVICE"' })).default([]),
+  runAsRoot: z.boolean().default(false),
+  acknowledgeUnsafe: z.array(z.enum(UnsafeSetting)).default([]),
+});
 
 /** The largest UID/GID Linux holds: 2^32 - 1 is reserved as "no ID". */
 const MAX_ID = 2 ** 32 - 2;
 
 const registrySchema = strictObject({
-    /** Registry host (and port), e.g. "ghcr.io" or "127.0.0.1:5000". */
-    address: z
-      .string()
-      .regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' })
-      .refine((address) => {
+  address: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d+)?$/i, { error: 'must be a registry host like "ghcr.io" or "127.0.0.1:5000" (no scheme, no path)' })
+    .refine(
+      (address) => {
         const port = Number(address.split(":")[1] ?? 443);
         return port >= 1 && port <= 65535;
-      }, { error: 'has a port outside 1-65535; use e.g. "127.0.0.1:5000"' }),
-    /** Repository path under the registry, e.g. "my-team/agent-sandbox". */
-    repository: z.string().regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, { error: 'must be a lowercase repository path like "my-team/agent-sandbox"' }).default("agent-sandbox/agent"),
-    /** User for the registry; its password comes from `pulumi config set --secret registryPassword`. */
-    username: z.string().min(1).optional(),
-  });
+      },
+      { error: 'has a port outside 1-65535; use e.g. "127.0.0.1:5000"' },
+    ),
+  repository: z
+    .string()
+    .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*$/, { error: 'must be a lowercase repository path like "my-team/agent-sandbox"' })
+    .default("agent-sandbox/agent"),
+  username: z.string().min(1).optional(),
+});
 
 const cacheSchema = z.discriminatedUnion("type", [
   strictObject({ type: z.literal(BuildCacheType.Local), dir: absolutePath("/home/me/.cache/agent-sandbox") }),
@@ -101,47 +89,36 @@ const cacheSchema = z.discriminatedUnion("type", [
 ]);
 
 export const imageSchema = strictObject({
-    /** Runtime base of the agent image. */
-    baseImage: z.string().min(1).default("debian:bookworm-slim"),
-    /** Build stage base; it needs npm to fetch the agent CLI. */
-    builderImage: z.string().min(1).default("node:22-bookworm-slim"),
-    /** Pinned Claude Code release, so every developer runs the same agent. */
-    agentVersion: z.string().regex(/^\d+\.\d+\.\d+$/, { error: `must be an exact version like "${IMAGE_AGENT.defaultVersion}"` }).default(IMAGE_AGENT.defaultVersion),
-    /** Debian packages added to the runtime image, e.g. ["python3", "nodejs"]. */
-    toolchains: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: 'must be a Debian package name like "python3"' })).default([]),
-    /** UID/GID of the agent user: match your host user so files the agent writes stay yours. */
-    agentUid: count(1000, 1, "a non-root UID; see runAsRoot to run as root", MAX_ID).default(1000),
-    agentGid: count(1000, 1, "a non-root GID", MAX_ID).default(1000),
-    /** Empty: the engine's own platform. Two or more: a multi-arch image, pushed to `registry`. */
-    platforms: z.array(z.enum(Platform)).default([]),
-    registry: registrySchema.optional(),
-    /** Push to `registry` (always on for multi-arch builds). */
-    push: z.boolean().default(false),
-    cache: cacheSchema.optional(),
-    /** A PEM bundle of extra CA certificates (e.g. a corporate TLS proxy), passed as a build secret. */
-    extraCaCertsFile: absolutePath("/etc/ssl/certs/ca-certificates.crt").optional(),
-  })
-  .prefault({});
+  baseImage: z.string().min(1).default("debian:bookworm-slim"),
+  builderImage: z.string().min(1).default("node:22-bookworm-slim"),
+  agentVersion: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, { error: `must be an exact version like "${IMAGE_AGENT.defaultVersion}"` })
+    .default(IMAGE_AGENT.defaultVersion),
+  toolchains: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: 'must be a Debian package name like "python3"' })).default([]),
+  agentUid: count(1000, 1, "a non-root UID; see runAsRoot to run as root", MAX_ID).default(1000),
+  agentGid: count(1000, 1, "a non-root GID", MAX_ID).default(1000),
+  platforms: z.array(z.enum(Platform)).default([]),
+  registry: registrySchema.optional(),
+  push: z.boolean().default(false),
+  cache: cacheSchema.optional(),
+  extraCaCertsFile: absolutePath("/etc/ssl/certs/ca-certificates.crt").optional(),
+}).prefault({});
 
 export const runSchema = strictObject({
-    name: objectName,
-    sandbox: objectName,
-    /** Sent to the agent verbatim: quotes, `$(...)` and newlines arrive as written and run nothing. */
-    prompt: z.string().min(1, { error: "must not be empty" }),
-    maxTurns: count(20, 1).default(20),
-    model: z.string().min(1).optional(),
-    /** Tools the agent may use without asking, in Claude Code's syntax, e.g. ["Read", "Edit", "Bash(npm test)"]. */
-    allowedTools: z.array(z.string().min(1)).default([]),
-    /** Values that, when changed, re-run the agent (e.g. a git commit). */
-    triggers: z.array(z.string()).default([]),
-  });
+  name: objectName,
+  sandbox: objectName,
+  prompt: z.string().min(1, { error: "must not be empty" }),
+  maxTurns: count(20, 1).default(20),
+  model: z.string().min(1).optional(),
+  allowedTools: z.array(z.string().min(1)).default([]),
+  triggers: z.array(z.string()).default([]),
+});
 
 export const dockerHostSchema = strictObject({
-    /** unix:///var/run/docker.sock (default), ssh://user@host, or tcp://host:2376 with tls. */
-    host: z.string().regex(/^(unix|ssh|tcp):\/\/.+/, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
-    /** Client certificates for tcp://, as files (`docker context` layout). */
-    certPath: absolutePath("/home/me/.docker/build-box").optional(),
-  });
+  host: z.string().regex(/^(unix|ssh|tcp):\/\/.+/, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
+  certPath: absolutePath("/home/me/.docker/build-box").optional(),
+});
 
 export type SandboxConfig = z.infer<typeof sandboxSchema>;
 export type ImageConfig = z.infer<typeof imageSchema>;

@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
 import type { AgentSandboxesArgs } from "./args";
-import { realHostProbe, type HostProbe } from "./host-checks";
+import { type HostProbe, realHostProbe } from "./host-checks";
 import { SECRET_KEYS, validateStackConfig } from "./resolve-args";
 import { CONFIG_NAMESPACE } from "./schema";
 
@@ -48,9 +48,11 @@ export function stackArgs(probe: HostProbe = realHostProbe): AgentSandboxesArgs 
   // Refused with every other problem of the config, so one run lists them all.
   if (secretProblems.length > 0) validateStackConfig(raw, probe, os.homedir(), secretProblems);
   const config = new pulumi.Config(CONFIG_NAMESPACE);
-  const secrets = Object.fromEntries(SECRET_KEYS.flatMap((key) => {
-    const value = config.getSecret(key);
-    return value === undefined ? [] : [[key, value]];
-  }));
+  const secrets = Object.fromEntries(
+    SECRET_KEYS.flatMap((key) => {
+      const value = config.getSecret(key);
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
   return { ...raw, ...secrets } as AgentSandboxesArgs;
 }

@@ -31,7 +31,10 @@ export const size = (example: string, minimumMb = 0) =>
     if (!SIZE_PATTERN.test(value)) {
       ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a size; use ${example}` });
     } else if (minimumMb > 0 && sizeToBytes(value) === 0) {
-      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would remove the limit (Docker reads 0 as unlimited); use at least "${minimumMb}m", e.g. ${example}` });
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(value)} would remove the limit (Docker reads 0 as unlimited); use at least "${minimumMb}m", e.g. ${example}`,
+      });
     } else if (sizeToBytes(value) < minimumMb * BYTES_PER_MB) {
       ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is below ${minimumMb}m, the smallest limit Docker enforces; use e.g. ${example}` });
     }
@@ -46,7 +49,6 @@ export const absolutePath = (example: string) =>
   z.string({ error: `must be an absolute path like "${example}"` }).refine((value) => path.isAbsolute(value), {
     error: (issue) => `${JSON.stringify(issue.input)} is not an absolute path; use e.g. "${example}"`,
   });
-
 
 const DURATION_PATTERN = /^(\d+)(ms|s|m)$/;
 const MILLISECONDS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
@@ -63,9 +65,13 @@ export const duration = (example: string) =>
   z
     .string({ error: `must be a duration like "${example}"` })
     .superRefine((value, ctx) => {
-      if (!DURATION_PATTERN.test(value)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration; use e.g. "${example}" (units ms, s, m)` });
+      if (!DURATION_PATTERN.test(value))
+        ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not a duration; use e.g. "${example}" (units ms, s, m)` });
       else if (durationToMilliseconds(value) === 0) {
-        ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would make Docker use the image's or its own default instead; use at least "1ms", e.g. "${example}"` });
+        ctx.addIssue({
+          code: "custom",
+          message: `${JSON.stringify(value)} would make Docker use the image's or its own default instead; use at least "1ms", e.g. "${example}"`,
+        });
       }
     })
     .default(example);

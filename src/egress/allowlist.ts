@@ -48,7 +48,11 @@ export function parseAllowEntry(text: string): ParsedAllowEntry {
   if (name.includes("*")) return fail(`has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"`);
   const labels = name.split(".");
   if (labels.length < 2) {
-    return fail(wildcard ? `is too broad: a wildcard must sit under a registered domain, e.g. "*.github.com"` : `is not a fully qualified domain name, ${ALLOW_ENTRY_EXAMPLE}`);
+    return fail(
+      wildcard
+        ? `is too broad: a wildcard must sit under a registered domain, e.g. "*.github.com"`
+        : `is not a fully qualified domain name, ${ALLOW_ENTRY_EXAMPLE}`,
+    );
   }
   if (name.length > 253 || !labels.every((label) => LABEL.test(label))) {
     return fail(`is not a valid domain name (letters, digits and dashes between dots), ${ALLOW_ENTRY_EXAMPLE}`);
@@ -56,7 +60,9 @@ export function parseAllowEntry(text: string): ParsedAllowEntry {
   // The Public Suffix List (private section included: github.io, herokuapp.com…) says where names stop
   // belonging to one owner; a wildcard there would let the agent reach anyone's host.
   if (wildcard && getDomain(name, { allowPrivateDomains: true }) === null) {
-    return fail(`is too broad: ${name} is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.${name}"`);
+    return fail(
+      `is too broad: ${name} is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.${name}"`,
+    );
   }
   if (name === HOST_GATEWAY_NAME || name.endsWith(".docker.internal")) {
     return fail(`names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]`);

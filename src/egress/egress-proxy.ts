@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
 import type { EgressPolicy } from "./allowlist";
@@ -41,7 +41,10 @@ export interface ProxyNetworks {
 }
 
 /** Everything the proxy container is, as docker.Container inputs: the hardening and the policy live here. */
-export function proxyContainerArgs(args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId">, networks: ProxyNetworks): docker.ContainerArgs {
+export function proxyContainerArgs(
+  args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId">,
+  networks: ProxyNetworks,
+): docker.ContainerArgs {
   const squidConf = squidConfigFor(args.policy, { sandboxName: args.sandboxName });
   return {
     name: sandboxObjectNames(args.identity, args.sandboxName).proxyContainer,

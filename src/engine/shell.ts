@@ -40,6 +40,8 @@ export function cleanEnvPrefix(dockerEnv: Record<string, string>): string {
 
 /** The docker CLI line a person types, with DOCKER_HOST spelled out when the engine is remote. */
 export function humanDockerCommand(dockerEnv: Record<string, string>, args: readonly string[]): string {
-  const prefix = Object.entries(dockerEnv).map(([name, value]) => `${name}=${shellQuote(value)} `).join("");
+  const prefix = Object.entries(dockerEnv)
+    .map(([name, value]) => `${name}=${shellQuote(value)} `)
+    .join("");
   return `${prefix}docker ${args.map((arg) => (/^[A-Za-z0-9_.:/@=-]+$/.test(arg) ? arg : shellQuote(arg))).join(" ")}`;
 }

@@ -38,9 +38,7 @@ export class AgentImage extends pulumi.ComponentResource {
     const plan = imageBuildPlan(args.image, args.identity);
     const registry = args.image.registry;
     const registries =
-      registry?.username && args.registryPassword
-        ? [{ address: registry.address, username: registry.username, password: args.registryPassword }]
-        : undefined;
+      registry?.username && args.registryPassword ? [{ address: registry.address, username: registry.username, password: args.registryPassword }] : undefined;
     const secrets = args.extraCaCerts ? { extra_ca: pulumi.secret(args.extraCaCerts) } : undefined;
 
     const builds = plan.builds.map(

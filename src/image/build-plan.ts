@@ -6,7 +6,7 @@
 import type * as dockerbuild from "@pulumi/docker-build";
 import { CacheMode } from "@pulumi/docker-build";
 import { IMAGE_AGENT } from "../agents";
-import { isMultiArch, type ImageConfig } from "../config/sections";
+import { type ImageConfig, isMultiArch } from "../config/sections";
 import type { StackIdentity } from "../engine/naming";
 
 /** One `docker-build` Image: which platform it targets and where its result goes. */

@@ -4,7 +4,7 @@
  * as a bad stack config. Pure: no Pulumi import, no filesystem access. Symlinks are not resolved here;
  * the filesystem validation step should pass `fs.realpathSync(source)` so a link to /etc is caught too.
  */
-import * as path from "path";
+import * as path from "node:path";
 
 /** Where Docker engines put their API socket; mounting it hands the sandbox root on the host. */
 export const DOCKER_SOCKET_PATHS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock"];
@@ -69,10 +69,7 @@ export function isSameOrInside(candidate: string, folder: string): boolean {
 /** True when binding this host path gives the container an engine API socket (the file or its folder). */
 export function exposesEngineSocket(hostPath: string, homeDir: string): boolean {
   const normalized = normalizeHostPath(hostPath, homeDir);
-  return (
-    ENGINE_SOCKET_NAMES.includes(path.posix.basename(normalized)) ||
-    DOCKER_SOCKET_PATHS.some((socket) => path.posix.dirname(socket) === normalized)
-  );
+  return ENGINE_SOCKET_NAMES.includes(path.posix.basename(normalized)) || DOCKER_SOCKET_PATHS.some((socket) => path.posix.dirname(socket) === normalized);
 }
 
 /**
@@ -99,7 +96,10 @@ export function judgeHostBind(hostPath: string, homeDir: string, readOnly: boole
     return { reason: `${hostPath} is inside ${tree}, host system files the sandbox must not see; mount a project folder instead` };
   }
   if (normalized === home) {
-    return { reason: `${hostPath} is the home folder itself (keys, tokens, shell history); mount a project folder inside it instead`, acknowledgement: "home-folder-mount" };
+    return {
+      reason: `${hostPath} is the home folder itself (keys, tokens, shell history); mount a project folder inside it instead`,
+      acknowledgement: "home-folder-mount",
+    };
   }
   if (!readOnly && isSameOrInside(normalized, `${home}/.ssh`)) {
     return { reason: `${hostPath} is inside ~/.ssh and mounted read-write, so the agent could add keys or edit known_hosts; mount it read-only` };

@@ -1,6 +1,6 @@
 /**
  * One agent execution: `docker exec` into a sandbox as the agent user in /workspace, the agent CLI run
- * non-interactively with its stream-json output parsed into stack outputs. The prompt travels on stdin,
+ * non-interactively and its output read by the agent's own module into stack outputs. The prompt travels on stdin,
  * so no shell ever reads it; the API key never passes through here at all (agent-exec inside the image
  * reads it from the read-only credentials volume).
  */

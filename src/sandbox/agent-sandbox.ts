@@ -7,11 +7,12 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { agentProfile } from "../agents";
 import type { SandboxConfig } from "../config/sections";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
 import { egressPolicyFor } from "../egress/policy";
-import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
 import { agentUserOf, containerArgsFor } from "./container";
@@ -70,7 +71,14 @@ export class AgentSandbox extends pulumi.ComponentResource {
       if (!args.egressProxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
       proxy = new EgressProxy(
         `${name}-egress`,
-        { identity, sandboxName: sandbox.name, policy: egressPolicyFor(sandbox.egress, sandbox.agent), internalNetwork: network.name, imageId: args.egressProxyImageId, dockerEnv: args.dockerEnv },
+        {
+          identity,
+          sandboxName: sandbox.name,
+          policy: egressPolicyFor(sandbox.egress, sandbox.agent),
+          internalNetwork: network.name,
+          imageId: args.egressProxyImageId,
+          dockerEnv: args.dockerEnv,
+        },
         { parent: this },
       );
     }
@@ -98,7 +106,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
 
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
     this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
-    this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", "claude"]);
+    this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", agentProfile(sandbox.agent).executable]);
     this.agentUser = agentUser;
     this.containerName = container.name;
     this.networkName = network?.name;

@@ -8,9 +8,9 @@ import type * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
 import { DEFAULT_CPUS, type SandboxConfig } from "../config/sections";
 import { sizeToMegabytes } from "../config/values";
-import { healthProbeEnvironment } from "../egress/policy";
 import { PROXY_URL, proxyEnvironment } from "../egress/network";
-import { labelsFor, providerLabels, sandboxObjectNames, type StackIdentity } from "../engine/naming";
+import { healthProbeEnvironment } from "../egress/policy";
+import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../policy-contract/host-paths";
 import { AGENT_HOME, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
@@ -57,11 +57,23 @@ export function agentUserOf(sandbox: SandboxConfig, agent: { uid: number; gid: n
 }
 
 /** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */
-export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig, agent: { uid: number; gid: number }, refs: ContainerRefs): docker.ContainerArgs {
+export function containerArgsFor(
+  identity: StackIdentity,
+  sandbox: SandboxConfig,
+  agent: { uid: number; gid: number },
+  refs: ContainerRefs,
+): docker.ContainerArgs {
   const health = sandbox.healthcheck;
   const egressEnv =
-    sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) } : {};
-  const envs = Object.entries({ ...agentProfile(sandbox.agent).envDefaults, ...sandbox.env, ...egressEnv, [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent) })
+    sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork
+      ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) }
+      : {};
+  const envs = Object.entries({
+    ...agentProfile(sandbox.agent).envDefaults,
+    ...sandbox.env,
+    ...egressEnv,
+    [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent),
+  })
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, value]) => `${name}=${value}`);
   return {
@@ -75,7 +87,12 @@ export function containerArgsFor(identity: StackIdentity, sandbox: SandboxConfig
     envs,
     ...hardenedContainerArgs({
       capAdd: sandbox.capAdd,
-      limits: { memoryMb: sizeToMegabytes(sandbox.resources.memory), swapMb: sizeToMegabytes(sandbox.resources.swap), cpus: sandbox.resources.cpus ?? DEFAULT_CPUS, openFiles: sandbox.resources.openFiles },
+      limits: {
+        memoryMb: sizeToMegabytes(sandbox.resources.memory),
+        swapMb: sizeToMegabytes(sandbox.resources.swap),
+        cpus: sandbox.resources.cpus ?? DEFAULT_CPUS,
+        openFiles: sandbox.resources.openFiles,
+      },
       healthcheckCommand: HEALTHCHECK_COMMAND,
       health: { interval: health.interval, timeout: health.timeout, startPeriod: health.startPeriod, retries: health.retries },
     }),

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { Tracked } from "./state";
-import { Inputs, rejectUnmapped } from "./values";
+import type { Tracked } from "./state";
+import { type Inputs, rejectUnmapped } from "./values";
 
 /**
  * command:local:Command, after pulumi-command provider/pkg/provider/local (commandOutputs.go `run`,

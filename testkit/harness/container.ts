@@ -1,7 +1,7 @@
 import { containerSpec } from "./container-spec";
 import { findImage } from "./images";
-import { engine, engineApiVersion, isNotFound, Tracked } from "./state";
-import { autoName, Inputs } from "./values";
+import { engine, engineApiVersion, isNotFound, type Tracked } from "./state";
+import { autoName, type Inputs } from "./values";
 
 const TYPE = "docker:index/container:Container";
 
@@ -49,21 +49,31 @@ export async function realizeContainer(name: string, inputs: Inputs, track: (t: 
     inputs,
     outputs: { ...inputs, id: container.id, name: physicalName },
     destroy: () => destroyContainer(container.id, inputs),
-    exists: () => container.inspect().then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e))),
+    exists: () =>
+      container.inspect().then(
+        () => true,
+        (e) => (isNotFound(e) ? false : Promise.reject(e)),
+      ),
   };
   track(tracked);
 
   if (spec.networks.length > 0) {
     // The container is created on network_mode (default "bridge"), then moved to networks_advanced.
-    await engine.getNetwork("bridge").disconnect({ Container: container.id }).catch((error: Error) => {
-      if (!error.message.includes("is not connected to the network bridge")) {
-        throw new Error(`Unable to disconnect the default network: ${error.message}`);
-      }
-    });
-    for (const { network, endpoint } of spec.networks) {
-      await engine.getNetwork(network).connect({ Container: container.id, EndpointConfig: endpoint }).catch((error: Error) => {
-        throw new Error(`Unable to connect to network '${network}': ${error.message}`);
+    await engine
+      .getNetwork("bridge")
+      .disconnect({ Container: container.id })
+      .catch((error: Error) => {
+        if (!error.message.includes("is not connected to the network bridge")) {
+          throw new Error(`Unable to disconnect the default network: ${error.message}`);
+        }
       });
+    for (const { network, endpoint } of spec.networks) {
+      await engine
+        .getNetwork(network)
+        .connect({ Container: container.id, EndpointConfig: endpoint })
+        .catch((error: Error) => {
+          throw new Error(`Unable to connect to network '${network}': ${error.message}`);
+        });
     }
   }
 

@@ -1,13 +1,13 @@
-import type Docker from "dockerode";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
+import type Docker from "dockerode";
 import { BUILD_CLI, BUILD_ENV } from "../live/engine";
-import { engine, isNotFound, Tracked } from "./state";
-import { Inputs, rejectUnmapped } from "./values";
+import { engine, isNotFound, type Tracked } from "./state";
+import { type Inputs, rejectUnmapped } from "./values";
 
 const run = promisify(execFile);
 
@@ -39,9 +39,7 @@ async function searchLocalImages(name: string): Promise<Docker.ImageInfo | undef
 async function pullImage(name: string): Promise<void> {
   try {
     const stream = await engine.pull(name);
-    await new Promise<void>((done, fail) =>
-      engine.modem.followProgress(stream, (error: Error | null) => (error ? fail(error) : done())),
-    );
+    await new Promise<void>((done, fail) => engine.modem.followProgress(stream, (error: Error | null) => (error ? fail(error) : done())));
   } catch (error) {
     throw new Error(`unable to pull image ${name}: ${(error as Error).message}`);
   }
@@ -82,8 +80,25 @@ export async function realizeRemoteImage(name: string, inputs: Inputs): Promise<
 }
 
 const BUILD_FIELDS = [
-  "context", "dockerfile", "buildArgs", "secrets", "platforms", "tags", "target", "load", "push", "exports",
-  "cacheFrom", "cacheTo", "labels", "noCache", "pull", "addHosts", "network", "registries", "buildOnPreview",
+  "context",
+  "dockerfile",
+  "buildArgs",
+  "secrets",
+  "platforms",
+  "tags",
+  "target",
+  "load",
+  "push",
+  "exports",
+  "cacheFrom",
+  "cacheTo",
+  "labels",
+  "noCache",
+  "pull",
+  "addHosts",
+  "network",
+  "registries",
+  "buildOnPreview",
   "ignoreSecretsInDiffCalculation",
 ];
 
@@ -177,9 +192,7 @@ export async function realizeBuildImage(name: string, inputs: Inputs): Promise<T
   // Like `docker build -f`, the provider resolves a Dockerfile location against the working directory
   // (its examples pair context "./app" with dockerfile "./app/Dockerfile"); only the default sits in the context.
   const dockerfilePath = dockerfile.location === undefined ? join(contextDir, "Dockerfile") : resolve(String(dockerfile.location));
-  const dockerfileText = dockerfile.inline
-    ? String(dockerfile.inline)
-    : readFileSync(dockerfilePath, "utf8");
+  const dockerfileText = dockerfile.inline ? String(dockerfile.inline) : readFileSync(dockerfilePath, "utf8");
   const tags = (inputs.tags ?? []) as string[];
   const secretDir = mkdtempSync(join(tmpdir(), "harness-secrets-"));
   try {

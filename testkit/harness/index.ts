@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
 import { configEntries, reveal } from "../pulumi-wire";
 import { realizeCommand, updateCommand } from "./command";
 import { realizeContainer } from "./container";
 import { realizeBuildImage, realizeIndex, realizeRemoteImage } from "./images";
 import { getNetwork, realizeNetwork, realizeVolume } from "./network-volume";
-import { engine, isNotFound, Kind, RealizedResource, Tracked } from "./state";
-import { Inputs, stableJson } from "./values";
+import { resolveOutputs, settledOrStalled } from "./settle";
+import type { RealizedResource, Tracked } from "./state";
+import { destroyAll, removeDependents, sweepLabelled } from "./teardown";
+import { type Inputs, stableJson } from "./values";
 
 export { secretConfig } from "../pulumi-wire";
 export type { RealizedResource } from "./state";
@@ -32,7 +33,10 @@ export interface LiveStack {
 
 /** A deployment that failed like a failed `pulumi up`; `deployed.teardown()` still removes what was created. */
 export class LiveDeployError extends Error {
-  constructor(message: string, readonly deployed: LiveStack) {
+  constructor(
+    message: string,
+    readonly deployed: LiveStack,
+  ) {
     super(message);
   }
 }
@@ -48,56 +52,6 @@ export interface DeployOptions {
 
 /** Per-stack state across deployLive calls (like a Pulumi state file), keyed by "type::logicalName". */
 const states = new Map<string, Map<string, Tracked>>();
-
-/** Deletes tracked resources in the order the engine accepts: containers and commands, networks, volumes. */
-async function destroyAll(state: Map<string, Tracked>, keys: string[], keepVolumes: boolean, errors: string[]): Promise<void> {
-  const phases: Kind[][] = [["container", "command"], ["network"], keepVolumes ? [] : ["volume"], ["image"]];
-  for (const kinds of phases) {
-    for (const key of [...keys].reverse()) {
-      const tracked = state.get(key);
-      if (!tracked || !kinds.includes(tracked.kind)) continue;
-      try {
-        await tracked.destroy();
-        state.delete(key);
-      } catch (error) {
-        errors.push(`deleting ${tracked.type} ${tracked.name}: ${(error as Error).message}`);
-      }
-    }
-  }
-}
-
-/** Removes engine objects carrying the stack's labels that the state no longer knows (earlier runs, crashes). */
-async function sweepLabelled(stack: string, keepVolumes: boolean): Promise<void> {
-  const filters = JSON.stringify({ label: [`${LABEL_PREFIX}.managed-by=${MANAGED_BY}`, `${LABEL_PREFIX}.stack=${stack}`] });
-  const ignoreMissing = (error: unknown) => (isNotFound(error) ? undefined : Promise.reject(error));
-  for (const c of await engine.listContainers({ all: true, filters })) {
-    await engine.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreMissing);
-  }
-  for (const n of await engine.listNetworks({ filters })) await engine.getNetwork(n.Id).remove().catch(ignoreMissing);
-  if (!keepVolumes) {
-    for (const v of (await engine.listVolumes({ filters })).Volumes ?? []) await engine.getVolume(v.Name).remove().catch(ignoreMissing);
-  }
-}
-
-/**
- * Before a network or volume is replaced (delete-first), the containers of the previous deployment that use
- * it are removed, as Pulumi replaces dependents of a delete-before-replace resource. They are recreated when
- * the program declares them again.
- */
-async function removeDependents(state: Map<string, Tracked>, replaced: Tracked): Promise<void> {
-  for (const [key, tracked] of state) {
-    if (tracked.kind !== "container") continue;
-    const info = await engine.getContainer(tracked.id).inspect().catch(() => undefined);
-    const uses =
-      replaced.kind === "network"
-        ? Object.values(info?.NetworkSettings.Networks ?? {}).some((n) => n.NetworkID === replaced.id)
-        : (info?.Mounts ?? []).some((m) => m.Name === replaced.id);
-    if (uses) {
-      await tracked.destroy();
-      state.delete(key);
-    }
-  }
-}
 
 async function realize(type: string, name: string, inputs: Inputs, track: (t: Tracked) => void): Promise<Tracked> {
   switch (type) {
@@ -145,56 +99,6 @@ async function freshProgramModules(): Promise<void> {
   if (!process.env.VITEST) return;
   const { vi } = await import("vitest");
   vi.resetModules();
-}
-
-/** How long a deploy with a failure may go without any realization starting or ending before it is reported. */
-const STALL_AFTER_FAILURE_MS = 5000;
-
-/**
- * Waits for the RPC queue to drain, or, once a resource has failed, until nothing has been realized for a
- * while: under mocks a resource that lists a failed one in `dependsOn` can wait forever instead of failing,
- * where the engine would have stopped the update.
- */
-async function settledOrStalled(drained: Promise<void>, failures: string[], progress: { inFlight: number; lastChange: number }): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const stalled = new Promise<void>((resolve) => {
-    timer = setInterval(() => {
-      if (failures.length > 0 && progress.inFlight === 0 && Date.now() - progress.lastChange > STALL_AFTER_FAILURE_MS) resolve();
-    }, 250);
-  });
-  try {
-    await Promise.race([drained, stalled]);
-  } finally {
-    clearInterval(timer);
-  }
-}
-
-/** How long an output may stay pending once every registration has finished (see resolveOutputs). */
-const SETTLED_OUTPUT_GRACE_MS = 1000;
-
-/**
- * Resolves the program's exports. Call it only after the RPC queue has drained: an output of a resource
- * whose dependency failed never settles (its registration is abandoned before the mock is called), so a
- * value still pending after a short grace is reported instead of awaited forever.
- */
-async function resolveOutputs(exported: Record<string, unknown>, errors: string[]): Promise<Record<string, unknown>> {
-  const outputs: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(exported)) {
-    const output = pulumi.output(value);
-    let timer: NodeJS.Timeout | undefined;
-    const abandoned = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error("never resolved (a resource it depends on was not created)")), SETTLED_OUTPUT_GRACE_MS);
-    });
-    try {
-      // Output#promise is internal but is what the runtime itself awaits for stack outputs.
-      outputs[key] = await Promise.race([(output as unknown as { promise(): Promise<unknown> }).promise(), abandoned]);
-    } catch (error) {
-      errors.push(`output ${key}: ${(error as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-  return outputs;
 }
 
 /**
@@ -320,7 +224,12 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
   if (programErrors.length > 0) throw new LiveDeployError(`deployment ${stateKey} failed:\n${programErrors.join("\n")}`, stack);
 
   const errors: string[] = [];
-  await destroyAll(state, [...state.keys()].filter((key) => !declared.includes(key)), false, errors);
+  await destroyAll(
+    state,
+    [...state.keys()].filter((key) => !declared.includes(key)),
+    false,
+    errors,
+  );
   if (errors.length > 0) throw new LiveDeployError(`deployment ${stateKey} failed deleting old resources:\n${errors.join("\n")}`, stack);
   return stack;
 }

@@ -1,5 +1,5 @@
-import { engine, isNotFound, Tracked } from "./state";
-import { autoName, Inputs, labelMap, rejectUnmapped } from "./values";
+import { engine, isNotFound, type Tracked } from "./state";
+import { autoName, type Inputs, labelMap, rejectUnmapped } from "./values";
 
 const NETWORK_FIELDS = ["name", "driver", "internal", "options", "labels", "attachable", "ingress", "ipv6", "ipamDriver", "ipamConfigs", "ipamOptions"];
 const IPAM_FIELDS = ["subnet", "ipRange", "gateway", "auxAddress"];
@@ -9,7 +9,7 @@ export async function realizeNetwork(name: string, inputs: Inputs): Promise<Trac
   rejectUnmapped("network", inputs, NETWORK_FIELDS);
   const physicalName = String(inputs.name ?? autoName(name));
   const ipamConfigs = (inputs.ipamConfigs ?? []) as Inputs[];
-  ipamConfigs.forEach((c) => rejectUnmapped("network.ipamConfigs[]", c, IPAM_FIELDS));
+  for (const config of ipamConfigs) rejectUnmapped("network.ipamConfigs[]", config, IPAM_FIELDS);
   const ipamSet = Boolean(inputs.ipamDriver) || ipamConfigs.length > 0 || Boolean(inputs.ipamOptions);
   const network = await engine
     .createNetwork({
@@ -48,7 +48,11 @@ export async function realizeNetwork(name: string, inputs: Inputs): Promise<Trac
     inputs,
     outputs: { ...inputs, id: info.Id, name: physicalName, driver: info.Driver, scope: info.Scope, internal: info.Internal },
     destroy: () => network.remove().catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))),
-    exists: () => network.inspect().then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e))),
+    exists: () =>
+      network.inspect().then(
+        () => true,
+        (e) => (isNotFound(e) ? false : Promise.reject(e)),
+      ),
   };
 }
 
@@ -76,15 +80,22 @@ export async function realizeVolume(name: string, inputs: Inputs): Promise<Track
     inputs,
     outputs: { ...inputs, id: info.Name, name: info.Name, driver: info.Driver, mountpoint: info.Mountpoint },
     destroy: () => volume.remove().catch((e) => (isNotFound(e) ? undefined : Promise.reject(e))),
-    exists: () => volume.inspect().then(() => true, (e) => (isNotFound(e) ? false : Promise.reject(e))),
+    exists: () =>
+      volume.inspect().then(
+        () => true,
+        (e) => (isNotFound(e) ? false : Promise.reject(e)),
+      ),
   };
 }
 
 /** docker.getNetwork invoke (data_source_docker_network.go): look the network up by name or id. */
 export async function getNetwork(inputs: Inputs): Promise<Inputs> {
-  const info = await engine.getNetwork(String(inputs.name)).inspect().catch((error: Error) => {
-    throw new Error(`Could not find docker network: ${error.message}`);
-  });
+  const info = await engine
+    .getNetwork(String(inputs.name))
+    .inspect()
+    .catch((error: Error) => {
+      throw new Error(`Could not find docker network: ${error.message}`);
+    });
   return {
     id: info.Id,
     name: info.Name,

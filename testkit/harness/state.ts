@@ -1,5 +1,5 @@
 import Docker from "dockerode";
-import { Inputs } from "./values";
+import type { Inputs } from "./values";
 
 /** The engine every harness call talks to (DOCKER_HOST or the local socket, as the provider defaults). */
 export const engine = new Docker();

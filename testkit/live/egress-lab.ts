@@ -5,15 +5,16 @@
  * holding the proxy and two web servers whose network aliases play outside names. Nothing leaves the machine.
  * Used by tests/live/egress.test.ts and scripts/bench-egress.ts.
  */
-import Docker from "dockerode";
+
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
-import { AGENT_USER, BUILD_CLI, BUILD_ENV, labelArgs, LOCAL_IMAGES, networkGateway, testLabels, waitHealthy } from "./engine";
+import Docker from "dockerode";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
 import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
 import { egressConfigSchema, egressPolicyFor } from "../../src/egress/policy";
 import { squidConfigFor } from "../../src/egress/squid";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
+import { AGENT_USER, BUILD_CLI, BUILD_ENV, LOCAL_IMAGES, labelArgs, networkGateway, testLabels, waitHealthy } from "./engine";
 
 const run = promisify(execFile);
 const engine = new Docker();
@@ -105,7 +106,10 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
   await createNetwork(outside, { IPAM: { Driver: "default", Config: [{ Subnet: OUTSIDE_SUBNET }] } });
 
   const servers: Record<string, Docker.Container> = {};
-  for (const [role, alias] of [["allowed", ALLOWED_NAME], ["denied", DENIED_NAME]]) {
+  for (const [role, alias] of [
+    ["allowed", ALLOWED_NAME],
+    ["denied", DENIED_NAME],
+  ]) {
     servers[role] = await createOn(outside, [alias], { name: `${name}-${role}`, Image: TESTHOST_IMAGE, Env: [`ROLE=${role}-host`] });
     await servers[role].start();
   }
@@ -157,5 +161,7 @@ async function proxyHealthy(id: string): Promise<void> {
   const info = await waitHealthy(id, 30_000);
   if (info.State.Health?.Status === "healthy") return;
   const logs = (await engine.getContainer(id).logs({ stdout: true, stderr: true, tail: 30 })).toString();
-  throw new Error(`proxy ${info.Name} not healthy (state ${info.State.Status}, health ${info.State.Health?.Status}): ${JSON.stringify(info.State.Health?.Log?.slice(-2))}\n${logs}`);
+  throw new Error(
+    `proxy ${info.Name} not healthy (state ${info.State.Status}, health ${info.State.Health?.Status}): ${JSON.stringify(info.State.Health?.Log?.slice(-2))}\n${logs}`,
+  );
 }

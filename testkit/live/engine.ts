@@ -2,12 +2,13 @@
  * The live tests' access to the local engine: whether it is there, the docker CLI and inspect calls every
  * suite makes, and the host HTTP service the sandboxes are sent to. One version of each, for every suite.
  */
-import Docker from "dockerode";
+
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
+import Docker from "dockerode";
 import type { TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
@@ -138,7 +139,9 @@ export interface ExecResult {
  */
 export async function execIn(container: string, script: string, options: { user?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   try {
-    const { stdout, stderr } = await run("docker", ["exec", "-u", options.user ?? AGENT_USER, container, "sh", "-c", script], { timeout: options.timeoutMs ?? 60_000 });
+    const { stdout, stderr } = await run("docker", ["exec", "-u", options.user ?? AGENT_USER, container, "sh", "-c", script], {
+      timeout: options.timeoutMs ?? 60_000,
+    });
     return { exitCode: 0, output: stdout + stderr };
   } catch (error) {
     const failed = error as Error & { code?: number; stdout?: string; stderr?: string };

@@ -9,9 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
-import { AGENT_GID, AGENT_UID, EngineGate, LOCAL_IMAGES, type HostService } from "./engine";
+import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
 
-export { AGENT_GID, AGENT_UID, execIn, LOCAL_IMAGES, startHostService, type HostService } from "./engine";
+export { AGENT_GID, AGENT_UID, execIn, type HostService, LOCAL_IMAGES, startHostService } from "./engine";
 
 const PROGRAM = path.resolve(__dirname, "../../index.ts");
 export const PROJECT = "agent-sandbox";

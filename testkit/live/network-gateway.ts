@@ -33,5 +33,7 @@ export function gatewayOf(network: NetworkFacts, addressesOn: HostAddresses): st
   const bridge = bridgeInterfaceName(network);
   const [held] = addressesOn(bridge);
   if (held) return held;
-  throw new Error(`network ${network.Name} has no IPAM gateway and the host holds no IPv4 address on its bridge ${bridge}: IPAM ${JSON.stringify(network.IPAM)}`);
+  throw new Error(
+    `network ${network.Name} has no IPAM gateway and the host holds no IPv4 address on its bridge ${bridge}: IPAM ${JSON.stringify(network.IPAM)}`,
+  );
 }

@@ -109,7 +109,9 @@ export function hasRevision(revision: string): boolean {
 export function copyProgramAt(revision: string, target: string): void {
   const files = spawnSync("git", ["-C", REPOSITORY, "ls-tree", "--name-only", revision], { encoding: "utf8" }).stdout.split("\n");
   const wanted = [...PROGRAM_FILES, "components"].filter((file) => files.includes(file));
-  const archive = spawnSync("git", ["-C", REPOSITORY, "-c", "tar.umask=0022", "archive", "--format=tar", revision, "--", ...wanted], { maxBuffer: 256 * 1024 * 1024 });
+  const archive = spawnSync("git", ["-C", REPOSITORY, "-c", "tar.umask=0022", "archive", "--format=tar", revision, "--", ...wanted], {
+    maxBuffer: 256 * 1024 * 1024,
+  });
   if (archive.status !== 0) throw new Error(`git archive ${revision} failed: ${archive.stderr}`);
   const extract = spawnSync("tar", ["-x", "-C", target], { input: archive.stdout });
   if (extract.status !== 0) throw new Error(`tar -x failed: ${extract.stderr}`);
@@ -232,4 +234,5 @@ export const typeAndName = (urn: string): string => {
 };
 
 /** The URNs a preview would replace (delete and create anew). */
-export const replacedBy = (steps: PreviewStep[]): string[] => [...new Set(steps.filter((step) => step.op === "replace" || step.op === "create-replacement").map((step) => step.urn))].sort();
+export const replacedBy = (steps: PreviewStep[]): string[] =>
+  [...new Set(steps.filter((step) => step.op === "replace" || step.op === "create-replacement").map((step) => step.urn))].sort();

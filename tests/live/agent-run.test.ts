@@ -11,24 +11,24 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../src/config/schema";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
-import { secretConfig, type LiveStack } from "../../testkit/harness";
-import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
+import { type LiveStack, secretConfig } from "../../testkit/harness";
 import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "../../testkit/live/engine";
-import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
 import {
-  agentWorkspace,
   AGENT_GID,
   AGENT_UID,
+  agentWorkspace,
   execIn,
   HOST_CA_BUNDLE,
+  type HostService,
+  LiveSuite,
   LOCAL_IMAGES,
   liveConfig,
-  LiveSuite,
   PROJECT,
   sandboxEntry,
   startHostService,
-  type HostService,
 } from "../../testkit/live/live-program";
+import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `agentrun-${process.pid}`;
 const FAILING_STACK = `agentfail-${process.pid}`;
@@ -148,7 +148,16 @@ describe("agent runs of the real program (live)", () => {
     // A body line (not the first, which many certificates share) that occurs once in the machine's bundle.
     const needle = lines.slice(1).find((line) => bundle.split(line).length === 2);
     expect(needle, `no unique line in the last certificate of ${HOST_CA_BUNDLE}`).toBeDefined();
-    const baseBundle = await docker("run", "--rm", "--network", "none", ...labelArgs(testLabels(STACK)), LOCAL_IMAGES.baseImage, "cat", "/etc/ssl/certs/ca-certificates.crt");
+    const baseBundle = await docker(
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      ...labelArgs(testLabels(STACK)),
+      LOCAL_IMAGES.baseImage,
+      "cat",
+      "/etc/ssl/certs/ca-certificates.crt",
+    );
     expect(baseBundle, "the last certificate is one of Debian's public CAs, so it proves nothing").not.toContain(needle);
 
     const image = agentImageId(deployed);
@@ -196,7 +205,9 @@ describe("agent runs of the real program (live)", () => {
       "run stderr": String(runCommand(deployed)?.outputs.stderr ?? ""),
     };
     expect(runCommand(deployed), "the run command resource was not realized").toBeDefined();
-    const leaks = Object.entries(places).filter(([, text]) => text.includes(API_KEY)).map(([place]) => place);
+    const leaks = Object.entries(places)
+      .filter(([, text]) => text.includes(API_KEY))
+      .map(([place]) => place);
     expect(leaks).toEqual([]);
   });
 
@@ -231,10 +242,12 @@ describe("agent runs of the real program (live)", () => {
     suite.requireDeployed(context);
     const failingWorkspace = agentWorkspace("agent-run-fail-");
     try {
-      const outcome = await suite.deploy(FAILING_STACK, configFor(failingApi.port, { workspace: failingWorkspace, env: { CLAUDE_CODE_MAX_RETRIES: "0" } })).then(
-        (deployed) => ({ deployed }),
-        (error: unknown) => ({ error }),
-      );
+      const outcome = await suite
+        .deploy(FAILING_STACK, configFor(failingApi.port, { workspace: failingWorkspace, env: { CLAUDE_CODE_MAX_RETRIES: "0" } }))
+        .then(
+          (deployed) => ({ deployed }),
+          (error: unknown) => ({ error }),
+        );
       expect("error" in outcome, `the deploy succeeded: ${JSON.stringify((outcome as { deployed?: LiveStack }).deployed?.outputs)}`).toBe(true);
       const message = (outcome as { error: Error }).error.message;
       // The script's own report: its failure line followed by the CLI's result line carrying the API's error.

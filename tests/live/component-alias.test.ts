@@ -9,9 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { docker } from "../../testkit/live/engine";
-import { startFakeMessagesApi, type FakeMessagesApi } from "./support/fake-messages-api";
-import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
-import { hasRevision, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, typeAndName } from "../../testkit/live/pulumi-cli";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { hasRevision, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, typeAndName } from "../../testkit/live/pulumi-cli";
+import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 /** The last commit whose program declared everything at the stack's top level (components/, no AgentSandboxes). */
 const PROGRAM_BEFORE_COMPONENT = "0a53efeaa12fc512cf089509826df4ce022d0570";
@@ -42,7 +42,13 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
       liveConfig({
         image: REGISTRY_BASE_IMAGES,
         sandboxes: [
-          sandboxEntry({ name: "main", workspace, probe, egress: { hostPorts: [api.port] }, extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` } } }),
+          sandboxEntry({
+            name: "main",
+            workspace,
+            probe,
+            egress: { hostPorts: [api.port] },
+            extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` } },
+          }),
         ],
         runs: [{ name: "hello", sandbox: "main", prompt: "Say done.", maxTurns: 2 }],
       }),

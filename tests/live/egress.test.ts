@@ -6,9 +6,31 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
-import { docker, EngineGate, execIn, inspectContainer, ipv4AddressesOn, labelArgs, logsOf, networkGateway, startHostService, type HostService } from "../../testkit/live/engine";
+import {
+  ALLOWED_NAME,
+  buildLabImages,
+  DENIED_NAME,
+  type EgressLab,
+  HOST_ALIAS_NAME,
+  LAB_LABELS,
+  METADATA_NAME,
+  removeLabObjects,
+  startLab,
+  TESTHOST_IMAGE,
+} from "../../testkit/live/egress-lab";
+import {
+  docker,
+  EngineGate,
+  execIn,
+  type HostService,
+  inspectContainer,
+  ipv4AddressesOn,
+  labelArgs,
+  logsOf,
+  networkGateway,
+  startHostService,
+} from "../../testkit/live/engine";
 import { bridgeInterfaceName } from "../../testkit/live/network-gateway";
-import { ALLOWED_NAME, buildLabImages, DENIED_NAME, HOST_ALIAS_NAME, LAB_LABELS, METADATA_NAME, removeLabObjects, startLab, TESTHOST_IMAGE, type EgressLab } from "../../testkit/live/egress-lab";
 
 const LAB = `egress-${process.pid}`;
 const gate = new EngineGate();
@@ -131,7 +153,19 @@ describe("egress allowlist (live)", () => {
     const labels = labelArgs(LAB_LABELS);
     await docker("network", "create", "--internal", ...labels, network);
     const gateway = await networkGateway(network);
-    const probe = await docker("run", "--rm", ...labels, "--network", network, TESTHOST_IMAGE, "curl", "-sS", "--max-time", "5", `http://${gateway}:${listed.port}/`).then(
+    const probe = await docker(
+      "run",
+      "--rm",
+      ...labels,
+      "--network",
+      network,
+      TESTHOST_IMAGE,
+      "curl",
+      "-sS",
+      "--max-time",
+      "5",
+      `http://${gateway}:${listed.port}/`,
+    ).then(
       (stdout) => stdout.trim(),
       (error: Error) => `unreachable: ${error.message}`,
     );
@@ -142,7 +176,9 @@ describe("egress allowlist (live)", () => {
     gate.requireEngine(context);
     await status(`http://${DENIED_NAME}/logged`);
     const denied = (await logsOf(lab.proxy)).split("\n").filter((line) => line.includes("TCP_DENIED"));
-    expect(denied.join("\n")).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d[+-]\\d{4} sandbox=${LAB} client=\\S+ TCP_DENIED/403 GET http://${DENIED_NAME}/logged`, "m"));
+    expect(denied.join("\n")).toMatch(
+      new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d[+-]\\d{4} sandbox=${LAB} client=\\S+ TCP_DENIED/403 GET http://${DENIED_NAME}/logged`, "m"),
+    );
     expect(denied.join("\n"), "the proxy healthcheck must stay out of the log").not.toContain("egress-healthcheck");
   });
 
@@ -172,7 +208,15 @@ describe("egress allowlist (live)", () => {
       memory: info.HostConfig.Memory,
       pids: info.HostConfig.PidsLimit,
       health: info.State.Health?.Status,
-    }).toEqual({ user: PROXY_USER, capDrop: ["ALL"], securityOpt: ["no-new-privileges:true"], readOnly: true, memory: PROXY_MEMORY_MB * 1024 * 1024, pids: PROXY_PIDS, health: "healthy" });
+    }).toEqual({
+      user: PROXY_USER,
+      capDrop: ["ALL"],
+      securityOpt: ["no-new-privileges:true"],
+      readOnly: true,
+      memory: PROXY_MEMORY_MB * 1024 * 1024,
+      pids: PROXY_PIDS,
+      health: "healthy",
+    });
     const procStatus = await execIn(lab.proxy, "grep -E '^(CapEff|NoNewPrivs)' /proc/1/status", { user: PROXY_USER });
     expect(procStatus.output).toMatch(/CapEff:\s+0+\n/);
     expect(procStatus.output).toMatch(/NoNewPrivs:\s+1/);

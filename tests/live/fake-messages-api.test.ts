@@ -3,9 +3,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { parseAgentStream } from "../../src/agents/claude/stream-json";
-import { claudeCliBinary, type CliAvailability } from "./support/claude-cli";
-import { runScenario, SCENARIOS, WRITTEN_CONTENT, WRITTEN_FILE, type ScenarioRun } from "./support/claude-scenarios";
-import { startFakeMessagesApi, type FakeMessagesApi } from "./support/fake-messages-api";
+import { type CliAvailability, claudeCliBinary } from "./support/claude-cli";
+import { runScenario, SCENARIOS, type ScenarioRun, WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
+import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const postMessages = (api: FakeMessagesApi, body: Record<string, unknown>) =>
   fetch(`${api.url}/v1/messages`, {
@@ -98,7 +98,9 @@ describe("the real Claude Code CLI against the stand-in", () => {
     }
     write = await runIn(cli.binary, SCENARIOS.writeToolSuccess, freshRoot());
   });
-  afterAll(() => roots.forEach((root) => fs.rmSync(root, { recursive: true, force: true })));
+  afterAll(() => {
+    for (const root of roots) fs.rmSync(root, { recursive: true, force: true });
+  });
 
   it("creates the file the model asked the Write tool for", (context) => {
     cliBinary(context);

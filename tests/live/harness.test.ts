@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, type TestContext } from "vitest";
 import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
-import { deployLive, LiveStack, secretConfig } from "../../testkit/harness";
+import { deployLive, type LiveStack, secretConfig } from "../../testkit/harness";
 import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
 import { LiveSuite, PROJECT } from "../../testkit/live/live-program";
 
@@ -56,7 +56,15 @@ describe("live harness", () => {
   beforeAll(async () => {
     if (!(await suite.engineReady())) return;
     for (const candidate of IMAGE_CANDIDATES) {
-      if (await engine.getImage(candidate).inspect().then(() => true, () => false)) {
+      if (
+        await engine
+          .getImage(candidate)
+          .inspect()
+          .then(
+            () => true,
+            () => false,
+          )
+      ) {
         image = candidate;
         break;
       }
@@ -225,7 +233,7 @@ describe("live harness", () => {
         "ARG BASE_IMAGE",
         "FROM ${BASE_IMAGE}",
         "ARG GREETING",
-        "RUN --mount=type=secret,id=extra_ca wc -c < /run/secrets/extra_ca > /secret-length && echo \"$GREETING\" > /greeting",
+        'RUN --mount=type=secret,id=extra_ca wc -c < /run/secrets/extra_ca > /secret-length && echo "$GREETING" > /greeting',
         "",
       ].join("\n"),
     );
@@ -242,13 +250,19 @@ describe("live harness", () => {
       const history = await docker("history", "--no-trunc", tag);
       expect(history).not.toContain("0123456789");
     } finally {
-      await engine.getImage(tag).remove().catch(() => undefined);
+      await engine
+        .getImage(tag)
+        .remove()
+        .catch(() => undefined);
     }
   });
 
   it("pushes to the loopback registry and joins the pushed image into an Index", async (context) => {
     suite.requireEngine(context);
-    const registry = await fetch("http://127.0.0.1:5000/v2/").then((r) => r.ok, () => false);
+    const registry = await fetch("http://127.0.0.1:5000/v2/").then(
+      (r) => r.ok,
+      () => false,
+    );
     if (!registry) context.skip("no registry on 127.0.0.1:5000 (scripts/setup-engine.sh starts it)");
     const stackName = newStackName();
     const buildContext = join(scratch, "push-context");
@@ -256,7 +270,15 @@ describe("live harness", () => {
     writeFileSync(join(buildContext, "Dockerfile"), "ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo pushed > /pushed\n");
     const repository = `127.0.0.1:5000/agent-sandbox/harness-push`;
     // The builtin builder loads what it pushes; the local tag is this test's to remove.
-    onTestFinished(() => engine.getImage(`${repository}:${stackName}`).remove().then(() => undefined, () => undefined));
+    onTestFinished(() =>
+      engine
+        .getImage(`${repository}:${stackName}`)
+        .remove()
+        .then(
+          () => undefined,
+          () => undefined,
+        ),
+    );
     const pushed = await deployBuild(stackName, {
       build: { base: image, context: buildContext, tag: `${repository}:${stackName}`, push: true, indexTag: `${repository}:${stackName}-index` },
       caBundle: secretConfig("unused"),

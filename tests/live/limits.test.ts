@@ -8,14 +8,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { containerArgsFor } from "../../src/sandbox/container";
 import { parseStackConfig } from "../../src/config/schema";
 import { MIN_CPUS, MIN_MEMORY_MB } from "../../src/config/values";
-import { physicalName, sandboxObjectNames, STACK_OBJECTS } from "../../src/engine/naming";
+import { physicalName, STACK_OBJECTS, sandboxObjectNames } from "../../src/engine/naming";
+import { containerArgsFor } from "../../src/sandbox/container";
 import { realizeContainer } from "../../testkit/harness/container";
 import type { Tracked } from "../../testkit/harness/state";
-import { readContainerCgroup } from "./support/cgroup";
 import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
+import { readContainerCgroup } from "./support/cgroup";
 
 const identity = { project: "agent-sandbox", stack: `limits-${process.pid}` };
 const gate = new EngineGate();
@@ -30,13 +30,21 @@ describe("the smallest accepted limits (live)", () => {
     if (!(await gate.engineReady())) return;
     workspace = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-limits-"));
     fs.chownSync(workspace, AGENT_UID, AGENT_GID);
-    const config = parseStackConfig({ sandboxes: [{ name: "tiny", workspace, egress: { mode: "none" }, resources: { memory: `${MIN_MEMORY_MB}m`, cpus: MIN_CPUS } }] }, { homeDir: "/nonexistent-home" });
-    const args = containerArgsFor(identity, config.sandboxes[0], { uid: AGENT_UID, gid: AGENT_GID }, {
-      // Any image with a shell shows the limit; the agent image's healthcheck is not what is proven here.
-      imageId: LOCAL_IMAGES.baseImage,
-      homeVolume: VOLUMES.home,
-      credentialsVolume: VOLUMES.credentials,
-    });
+    const config = parseStackConfig(
+      { sandboxes: [{ name: "tiny", workspace, egress: { mode: "none" }, resources: { memory: `${MIN_MEMORY_MB}m`, cpus: MIN_CPUS } }] },
+      { homeDir: "/nonexistent-home" },
+    );
+    const args = containerArgsFor(
+      identity,
+      config.sandboxes[0],
+      { uid: AGENT_UID, gid: AGENT_GID },
+      {
+        // Any image with a shell shows the limit; the agent image's healthcheck is not what is proven here.
+        imageId: LOCAL_IMAGES.baseImage,
+        homeVolume: VOLUMES.home,
+        credentialsVolume: VOLUMES.credentials,
+      },
+    );
     container = await realizeContainer("tiny", { ...args }, () => {});
     await docker("start", String(container.outputs.name));
   });
@@ -52,7 +60,13 @@ describe("the smallest accepted limits (live)", () => {
     gate.requireEngine(context);
     const info = await inspectContainer(String(container!.outputs.name));
     const limit = readContainerCgroup(info.State.Pid, "memoryLimit");
-    const evidence = JSON.stringify({ memory: info.HostConfig.Memory, swap: info.HostConfig.MemorySwap, quota: info.HostConfig.CpuQuota, period: info.HostConfig.CpuPeriod, cgroupLimit: limit });
+    const evidence = JSON.stringify({
+      memory: info.HostConfig.Memory,
+      swap: info.HostConfig.MemorySwap,
+      quota: info.HostConfig.CpuQuota,
+      period: info.HostConfig.CpuPeriod,
+      cgroupLimit: limit,
+    });
     expect(info.HostConfig.Memory, evidence).toBe(MIN_MEMORY_BYTES);
     expect(info.HostConfig.MemorySwap, evidence).toBe(MIN_MEMORY_BYTES);
     // 0.01 CPU is 1 ms of every 100 ms period: the smallest quota Docker accepts.

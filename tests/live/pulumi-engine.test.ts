@@ -11,12 +11,12 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
+import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { POLICY_PACK, type PreviewStep, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
 import { evaluateProgram } from "../unit/support/program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
-import { startFakeMessagesApi, type FakeMessagesApi, type ScriptedTurn } from "./support/fake-messages-api";
-import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
-import { POLICY_PACK, PulumiGate, RealStack, REGISTRY_BASE_IMAGES, replacedBy, typeAndName, type PreviewStep } from "../../testkit/live/pulumi-cli";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `real-${process.pid}`;
 const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;
@@ -78,11 +78,7 @@ function treeHash(dir: string): string {
 
 async function labelledObjects(): Promise<string[]> {
   const filter = ["--filter", `label=${LABEL_PREFIX}.stack=${STACK}`];
-  const lists = await Promise.all([
-    docker("ps", "-aq", ...filter),
-    docker("network", "ls", "-q", ...filter),
-    docker("volume", "ls", "-q", ...filter),
-  ]);
+  const lists = await Promise.all([docker("ps", "-aq", ...filter), docker("network", "ls", "-q", ...filter), docker("volume", "ls", "-q", ...filter)]);
   return lists.flatMap((list) => list.split("\n").filter(Boolean));
 }
 
@@ -108,7 +104,10 @@ describe("the real Pulumi engine (live)", () => {
     const steps = await stack.previewSteps();
     const declared = await evaluateProgram({ config: configFor(), secrets: { anthropicApiKey: API_KEY } });
     expect(resourcesOf(steps.map((step) => step.urn))).toEqual(resourcesOf(declared.urns));
-    expect(steps.every((step) => step.op === "create"), JSON.stringify(steps.map((step) => step.op))).toBe(true);
+    expect(
+      steps.every((step) => step.op === "create"),
+      JSON.stringify(steps.map((step) => step.op)),
+    ).toBe(true);
   });
 
   it("provisions with up: healthy sandbox and proxy, the run done through the proxy, working outputs", async (context) => {
@@ -121,7 +120,10 @@ describe("the real Pulumi engine (live)", () => {
     const outputs = await stack.outputs();
     expect(outputs.runOutputs["write-hello"], JSON.stringify(outputs.runOutputs)).toMatchObject({ success: true, result: FINAL_TEXT });
     expect(fs.readFileSync(path.join(workspace, WRITTEN_FILE), "utf8")).toBe(WRITTEN_CONTENT);
-    expect(api.requests.some((request) => request.apiKey === API_KEY), "the stand-in API never saw the stack's key").toBe(true);
+    expect(
+      api.requests.some((request) => request.apiKey === API_KEY),
+      "the stand-in API never saw the stack's key",
+    ).toBe(true);
     expect(await logsOf(NAMES.proxyContainer)).toContain(`${HOST_GATEWAY_NAME}:${api.port}`);
 
     // The shell command as a person would type it: `docker exec -it` wants a terminal, which script(1) gives.
@@ -160,7 +162,8 @@ describe("the real Pulumi engine (live)", () => {
       const steps = await stack.previewSteps();
       // The proxy container and its start command: the sandbox's own container and the image stay.
       expect(changedBy(steps)).toEqual(["command:local:Command::main-egress-start", "docker:index/container:Container::main-egress"]);
-      for (const step of steps.filter((candidate) => !UNCHANGED_OPS.has(candidate.op))) expect(step.urn, `${step.op} ${step.urn}`).toMatch(/agent-sandbox:index:EgressProxy\$|pulumi:pulumi:Stack/);
+      for (const step of steps.filter((candidate) => !UNCHANGED_OPS.has(candidate.op)))
+        expect(step.urn, `${step.op} ${step.urn}`).toMatch(/agent-sandbox:index:EgressProxy\$|pulumi:pulumi:Stack/);
       expect(replacedBy(steps).map(typeAndName)).toContain("docker:index/container:Container::main-egress");
     } finally {
       stack.setConfig(configFor());

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { inspectContainer } from "../../testkit/live/engine";
-import { agentWorkspace, liveConfig, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "../../testkit/live/pulumi-cli";
 
 const STACK = `quickstart-${process.pid}`;
@@ -58,7 +58,10 @@ describe("the README's npm scripts with the real CLI (live)", () => {
     await npmRun("pulumi", ["stack", "init", STACK, "--secrets-provider", "passphrase"]);
     const passphrase = path.join(env.HOME!, ".pulumi-agent-sandbox", "passphrase");
     expect(fs.statSync(passphrase).mode & 0o777).toBe(0o600);
-    mergeStackConfig(path.join(programDir, `Pulumi.${STACK}.yaml`), liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
+    mergeStackConfig(
+      path.join(programDir, `Pulumi.${STACK}.yaml`),
+      liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }),
+    );
 
     await npmRun("up", ["--yes", "--skip-preview"]);
     const names = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");

@@ -6,12 +6,23 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROXY_PORT } from "../../src/egress/network";
 import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
+import { PROXY_PORT } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
-import { readContainerCgroup, type CgroupFile } from "./support/cgroup";
 import { docker, inspectContainer, waitHealthy } from "../../testkit/live/engine";
-import { agentWorkspace, AGENT_GID, AGENT_UID, execIn, liveConfig, LiveSuite, PROJECT, sandboxEntry, startHostService, type HostService } from "../../testkit/live/live-program";
+import {
+  AGENT_GID,
+  AGENT_UID,
+  agentWorkspace,
+  execIn,
+  type HostService,
+  LiveSuite,
+  liveConfig,
+  PROJECT,
+  sandboxEntry,
+  startHostService,
+} from "../../testkit/live/live-program";
+import { type CgroupFile, readContainerCgroup } from "./support/cgroup";
 
 const STACK = `hardening-${process.pid}`;
 const BROKEN_STACK = `hardening-broken-${process.pid}`;
@@ -67,7 +78,11 @@ function snapshot(root: string): Entry[] {
 describe("sandbox hardening of the real program (live)", () => {
   beforeAll(async () => {
     if (!(await suite.engineReady())) return;
-    [probe, listed, unlisted] = await Promise.all([startHostService("probe-ok\n"), startHostService("listed-host-service\n"), startHostService("unlisted-host-service\n")]);
+    [probe, listed, unlisted] = await Promise.all([
+      startHostService("probe-ok\n"),
+      startHostService("listed-host-service\n"),
+      startHostService("unlisted-host-service\n"),
+    ]);
     workspaces.alpha = agentWorkspace("hardening-alpha-");
     workspaces.beta = agentWorkspace("hardening-beta-");
     await suite.deploySuiteStack(configWith(MEMORY));
@@ -113,7 +128,10 @@ describe("sandbox hardening of the real program (live)", () => {
         init: true,
       });
       const mounts = (info.Mounts as { Source?: string; Destination: string }[]).map((m) => `${m.Source ?? ""} -> ${m.Destination}`);
-      expect(mounts.filter((m) => m.includes("docker.sock")), evidence).toEqual([]);
+      expect(
+        mounts.filter((m) => m.includes("docker.sock")),
+        evidence,
+      ).toEqual([]);
       expect(Object.keys(info.NetworkSettings.Networks), evidence).toEqual([namesOf(sandbox).network]);
     }
   });
@@ -135,7 +153,16 @@ describe("sandbox hardening of the real program (live)", () => {
           health: info.State.Health?.Status,
         },
         JSON.stringify(info.HostConfig, null, 1),
-      ).toEqual({ user: PROXY_USER, capDrop: ["ALL"], privileged: false, securityOpt: ["no-new-privileges:true"], readOnly: true, memory: PROXY_MEMORY_MB * 1024 * 1024, pids: PROXY_PIDS, health: "healthy" });
+      ).toEqual({
+        user: PROXY_USER,
+        capDrop: ["ALL"],
+        privileged: false,
+        securityOpt: ["no-new-privileges:true"],
+        readOnly: true,
+        memory: PROXY_MEMORY_MB * 1024 * 1024,
+        pids: PROXY_PIDS,
+        health: "healthy",
+      });
       // What Squid itself runs with, read from inside.
       const status = await execIn(proxy, "grep -E '^(Uid|CapEff|NoNewPrivs)' /proc/1/status; touch /etc/x", { user: PROXY_USER });
       expect(status.output, JSON.stringify(status)).toMatch(new RegExp(`Uid:\\s+${PROXY_USER.split(":")[0]}\\s`));
@@ -222,7 +249,21 @@ describe("sandbox hardening of the real program (live)", () => {
     const oomEvents = readContainerCgroup(after.State.Pid, "oomEvents");
     const peak = Number(readContainerCgroup(after.State.Pid, "memoryPeak"));
     const oomEventsOf = async (name: string) =>
-      (await docker("events", "--since", String(since), "--until", String(Math.ceil(Date.now() / 1000)), "--filter", `container=${name}`, "--filter", "event=oom", "--format", "{{.Action}}")).trim();
+      (
+        await docker(
+          "events",
+          "--since",
+          String(since),
+          "--until",
+          String(Math.ceil(Date.now() / 1000)),
+          "--filter",
+          `container=${name}`,
+          "--filter",
+          "event=oom",
+          "--format",
+          "{{.Action}}",
+        )
+      ).trim();
     const [engineEvents, alphaEngineEvents] = await Promise.all([oomEventsOf(BETA), oomEventsOf(ALPHA)]);
     const evidence = JSON.stringify({ hog, oomEvents, engineEvents, alphaEngineEvents, peak, oomKilled: after.State.OOMKilled, state: after.State.Status });
     expect(hog.exitCode, evidence).toBe(137);
@@ -250,7 +291,9 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(resolve.output.trim(), JSON.stringify(resolve)).toBe("");
 
     const proxy = await inspectContainer(namesOf("beta").proxyContainer);
-    const addresses = Object.values(proxy.NetworkSettings.Networks).map((n) => n.IPAddress).filter(Boolean);
+    const addresses = Object.values(proxy.NetworkSettings.Networks)
+      .map((n) => n.IPAddress)
+      .filter(Boolean);
     const betaNetwork = namesOf("beta").network;
     const betaIp = (await inspectContainer(BETA)).NetworkSettings.Networks[betaNetwork].IPAddress;
     const betaProxyIp = proxy.NetworkSettings.Networks[betaNetwork].IPAddress;
@@ -267,7 +310,10 @@ describe("sandbox hardening of the real program (live)", () => {
       `alpha reached one of beta's addresses ${targets.join(" ")}: ${JSON.stringify(fromAlpha)}`,
     ).toEqual([]);
 
-    const files = await execIn(ALPHA, "ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl \"beta's secret\" /workspace /home /tmp 2>/dev/null; true");
+    const files = await execIn(
+      ALPHA,
+      'ls -A /workspace; find / -xdev -name beta-only.txt 2>/dev/null; grep -rl "beta\'s secret" /workspace /home /tmp 2>/dev/null; true',
+    );
     expect(files.output, JSON.stringify(files)).not.toContain("beta-only");
     const mounts = (await inspectContainer(ALPHA)).Mounts.map((m) => m.Source ?? "");
     expect(mounts).not.toContain(workspaces.beta);
@@ -313,7 +359,10 @@ describe("sandbox hardening of the real program (live)", () => {
     const left = snapshot(workspaces.alpha);
     const written = left.filter((entry) => entry.path !== ".");
     expect(written.map((entry) => entry.path)).toEqual(["build.sh", "entry.ts", "src", "src/deep", "src/deep/notes.txt", "src/index.ts"]);
-    expect(written.filter((entry) => entry.owner !== `${AGENT_UID}:${AGENT_GID}`), JSON.stringify(left, null, 1)).toEqual([]);
+    expect(
+      written.filter((entry) => entry.owner !== `${AGENT_UID}:${AGENT_GID}`),
+      JSON.stringify(left, null, 1),
+    ).toEqual([]);
     expect(written.find((entry) => entry.path === "src/deep/notes.txt")?.mode).toBe("600");
 
     await deployed.teardown();
@@ -327,7 +376,18 @@ describe("sandbox hardening of the real program (live)", () => {
     const workspace = agentWorkspace("hardening-broken-");
     try {
       const config = liveConfig({
-        sandboxes: [sandboxEntry({ name: "broken", workspace, probe, egress: { mode: "none" }, extra: { resources: { memory: MEMORY, pids: PIDS }, healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 2, maxDiskPercent: 1 } } })],
+        sandboxes: [
+          sandboxEntry({
+            name: "broken",
+            workspace,
+            probe,
+            egress: { mode: "none" },
+            extra: {
+              resources: { memory: MEMORY, pids: PIDS },
+              healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 2, maxDiskPercent: 1 },
+            },
+          }),
+        ],
       });
       const outcome = await suite.deploy(BROKEN_STACK, config).then(
         () => "deployed",

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude, claudeArguments } from "../../src/agents/claude";
-import { agentRunScript } from "../../src/runs/agent-run";
 import { parseStackConfig } from "../../src/config/schema";
+import { agentRunScript } from "../../src/runs/agent-run";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
@@ -13,7 +13,9 @@ const run = (extra: Record<string, unknown> = {}) =>
 const NASTY_PROMPT = `Fix "the bug" in 'main.ts' $(touch /tmp/PWNED-MARKER) \`id\` $HOME; echo done
 second line with a trailing backslash \\`;
 
-function runScript(options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; dockerEnv?: Record<string, string> } = {}) {
+function runScript(
+  options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; dockerEnv?: Record<string, string> } = {},
+) {
   return runWithFakeDocker(agentRunScript(claude, run(), options.dockerEnv ?? {}), {
     stdin: options.prompt ?? NASTY_PROMPT,
     env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
@@ -33,8 +35,23 @@ describe("an agent run", () => {
 
   it("execs the agent in the sandbox as the agent user in /workspace, non-interactive with stream-json", () => {
     expect(runScript().args()).toEqual([
-      "exec", "-i", "-u", "1000:1000", "-w", "/workspace", "agent-sandbox-dev-main", "agent-exec",
-      "claude", "-p", "--output-format", "stream-json", "--verbose", "--max-turns", "20", "--permission-mode", "acceptEdits",
+      "exec",
+      "-i",
+      "-u",
+      "1000:1000",
+      "-w",
+      "/workspace",
+      "agent-sandbox-dev-main",
+      "agent-exec",
+      "claude",
+      "-p",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--max-turns",
+      "20",
+      "--permission-mode",
+      "acceptEdits",
     ]);
   });
 
@@ -57,7 +74,11 @@ describe("an agent run", () => {
 
   it("fails with the agent's own error when the agent fails", () => {
     const stream = fs.readFileSync(path.join(FIXTURES, "claude-stream/api-error.jsonl"), "utf8");
-    const resultLine = stream.trimEnd().split("\n").filter((line) => line.includes('"type":"result"')).pop()!;
+    const resultLine = stream
+      .trimEnd()
+      .split("\n")
+      .filter((line) => line.includes('"type":"result"'))
+      .pop()!;
     const result = runScript({ dockerExit: 1, dockerStdout: stream });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("agent run failed (exit 1):");
@@ -67,7 +88,11 @@ describe("an agent run", () => {
 
   it("adds model and allowed tools as separate, quoted arguments", () => {
     expect(claudeArguments(run({ model: "claude-sonnet", allowedTools: ["Read", "Bash(npm test)"] })).slice(-5)).toEqual([
-      "--model", "claude-sonnet", "--allowedTools", "Read", "Bash(npm test)",
+      "--model",
+      "claude-sonnet",
+      "--allowedTools",
+      "Read",
+      "Bash(npm test)",
     ]);
   });
 });

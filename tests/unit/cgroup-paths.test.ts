@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest";
 import { cgroupFilePath } from "../live/support/cgroup";
 
 const ID = "23b9c0ff5500";
-const V1_HYBRID = [`9:name=systemd:/docker/${ID}`, `8:pids:/docker/${ID}`, `2:cpu,cpuacct:/docker/${ID}`, `4:memory:/docker/${ID}`, `0::/docker/${ID}`].join("\n");
+const V1_HYBRID = [`9:name=systemd:/docker/${ID}`, `8:pids:/docker/${ID}`, `2:cpu,cpuacct:/docker/${ID}`, `4:memory:/docker/${ID}`, `0::/docker/${ID}`].join(
+  "\n",
+);
 const V2_SYSTEMD = `0::/system.slice/docker-${ID}.scope\n`;
 const V2_CGROUPFS = `0::/docker/${ID}\n`;
 

@@ -28,7 +28,10 @@ interface ObjectType {
 }
 interface Schema {
   name: string;
-  resources: Record<string, { isComponent: boolean; inputProperties: Record<string, Property>; properties: Record<string, Property>; requiredInputs: string[]; description?: string }>;
+  resources: Record<
+    string,
+    { isComponent: boolean; inputProperties: Record<string, Property>; properties: Record<string, Property>; requiredInputs: string[]; description?: string }
+  >;
   types: Record<string, ObjectType>;
 }
 
@@ -45,7 +48,16 @@ describe("the component's package schema", () => {
     expect(Object.keys(schema.resources)).toEqual([token("AgentSandboxes")]);
     const component = schema.resources[token("AgentSandboxes")];
     expect(component.isComponent).toBe(true);
-    expect(Object.keys(component.inputProperties).sort()).toEqual(["anthropicApiKey", "docker", "gitToken", "image", "registryPassword", "runs", "sandboxes", "workspace"]);
+    expect(Object.keys(component.inputProperties).sort()).toEqual([
+      "anthropicApiKey",
+      "docker",
+      "gitToken",
+      "image",
+      "registryPassword",
+      "runs",
+      "sandboxes",
+      "workspace",
+    ]);
     expect(component.requiredInputs).toEqual([]);
     expect(component.inputProperties.sandboxes).toMatchObject({ type: "array", items: { $ref: `#/types/${token("SandboxArgs")}` } });
     expect(Object.keys(component.properties).sort()).toEqual(["agentImage", "runs", "sandboxes"]);

@@ -12,7 +12,13 @@ const API_KEY = "test-api-key-0000-not-a-real-key";
 describe("writing the stack's credentials", () => {
   const run = () =>
     runWithFakeDocker(credentialsWriteScript({}), {
-      env: { AGENT_API_KEY: API_KEY, AGENT_GIT_TOKEN: "ghx-token", AGENT_USER: "1000:1000", CREDENTIALS_VOLUME: "agent-sandbox-dev-credentials", IMAGE: "sha256:abc" },
+      env: {
+        AGENT_API_KEY: API_KEY,
+        AGENT_GIT_TOKEN: "ghx-token",
+        AGENT_USER: "1000:1000",
+        CREDENTIALS_VOLUME: "agent-sandbox-dev-credentials",
+        IMAGE: "sha256:abc",
+      },
     });
 
   it("hands the secrets to the writer container on stdin only", () => {
@@ -26,7 +32,19 @@ describe("writing the stack's credentials", () => {
   it("writes through a locked-down throwaway container as the agent user", () => {
     const args = run().args();
     expect(args.slice(0, 13)).toEqual([
-      "run", "--rm", "-i", "--network", "none", "--cap-drop", "ALL", "--security-opt", "no-new-privileges:true", "--read-only", "--user", "1000:1000", "-v",
+      "run",
+      "--rm",
+      "-i",
+      "--network",
+      "none",
+      "--cap-drop",
+      "ALL",
+      "--security-opt",
+      "no-new-privileges:true",
+      "--read-only",
+      "--user",
+      "1000:1000",
+      "-v",
     ]);
     expect(args.slice(13, 15)).toEqual(["agent-sandbox-dev-credentials:/run/agent-secrets", "sha256:abc"]);
     expect(args.at(-1)).toMatch(/^umask 077; read -r key; read -r token;/);

@@ -4,8 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { realHostProbe } from "../../src/config/host-checks";
 import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
+import { realHostProbe } from "../../src/config/host-checks";
 import { physicalName } from "../../src/engine/naming";
 import { makeWorkspace } from "./support/program";
 
@@ -40,7 +40,12 @@ describe("committed example stacks", () => {
   it.each(stackFiles)("%s passes the config schema", (name) => {
     const config = parse(fs.readFileSync(path.join(root, name), "utf8")).config;
     // Their folders are examples (another developer's paths): a probe that finds them all lets the schema judge.
-    const lenientProbe = { cpuCount: () => 64, stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }), readText: () => "-----BEGIN CERTIFICATE-----", realPath: (p: string) => p };
+    const lenientProbe = {
+      cpuCount: () => 64,
+      stat: () => ({ isDirectory: true, uid: 1000, gid: 1000 }),
+      readText: () => "-----BEGIN CERTIFICATE-----",
+      realPath: (p: string) => p,
+    };
     expect(() => validateStackFile(config, lenientProbe)).not.toThrow();
   });
 
@@ -50,7 +55,9 @@ describe("committed example stacks", () => {
     expect(stackNamePrefixProblem("alice-main", ["dev", "alice"])).toBe(
       'stack name "alice-main" and the existing stack "alice" could give two sandboxes one container name (stack "alice" with sandbox "main-x" and stack "alice-main" with sandbox "x" both make agent-sandbox-alice-main-x); pick a name that does not extend the other by a dash, e.g. "alicemain"',
     );
-    expect(stackNamePrefixProblem("dev", ["dev-ci"])).toMatch(/^stack name "dev" and the existing stack "dev-ci" could give two sandboxes one container name \(stack "dev" with sandbox "ci-x"/);
+    expect(stackNamePrefixProblem("dev", ["dev-ci"])).toMatch(
+      /^stack name "dev" and the existing stack "dev-ci" could give two sandboxes one container name \(stack "dev" with sandbox "ci-x"/,
+    );
     expect(stackNamePrefixProblem("alice", ["dev", "alice", "alicia", "team"])).toBeUndefined();
   });
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { claude } from "../../src/agents/claude";
-import { defaultAllowlist, parseAllowEntry, type EgressPolicy } from "../../src/egress/allowlist";
-import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
-import { healthProbeEnvironment, egressConfigSchema, egressPolicyFor } from "../../src/egress/policy";
-import { squidConfigFor } from "../../src/egress/squid";
-import { proxyContainerArgs } from "../../src/egress/egress-proxy";
 import { formatIssuePath } from "../../src/config/errors";
+import { defaultAllowlist, type EgressPolicy, parseAllowEntry } from "../../src/egress/allowlist";
+import { proxyContainerArgs } from "../../src/egress/egress-proxy";
+import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
+import { egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../src/egress/policy";
+import { squidConfigFor } from "../../src/egress/squid";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
 function problems(raw: unknown): string[] {
@@ -36,8 +36,12 @@ describe("egress config schema", () => {
       AGENT_EGRESS_PROBE_ALLOWED: "https://api.anthropic.com/",
       AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/",
     });
-    expect(healthProbeEnvironment(egressConfigSchema.parse({ includeDefaults: false }), "claude")).toEqual({ AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/" });
-    expect(healthProbeEnvironment(egressConfigSchema.parse({ healthProbe: { allowed: "http://allowed.test/" } }), "claude").AGENT_EGRESS_PROBE_ALLOWED).toBe("http://allowed.test/");
+    expect(healthProbeEnvironment(egressConfigSchema.parse({ includeDefaults: false }), "claude")).toEqual({
+      AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/",
+    });
+    expect(healthProbeEnvironment(egressConfigSchema.parse({ healthProbe: { allowed: "http://allowed.test/" } }), "claude").AGENT_EGRESS_PROBE_ALLOWED).toBe(
+      "http://allowed.test/",
+    );
   });
 
   it("parses names, wildcards and ports into entries", () => {
@@ -50,23 +54,53 @@ describe("egress config schema", () => {
   });
 
   it.each([
-    ["https://example.com/path", 'egress.allow[0]: "https://example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
-    ["example.com/path", 'egress.allow[0]: "example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
-    ["10.0.0.5", 'egress.allow[0]: "10.0.0.5" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
-    ["10.0.0.5:443", 'egress.allow[0]: "10.0.0.5:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
-    ["[::1]:443", 'egress.allow[0]: "[::1]:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
+    [
+      "https://example.com/path",
+      'egress.allow[0]: "https://example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
+    [
+      "example.com/path",
+      'egress.allow[0]: "example.com/path" is a URL; write only the host name (and port), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
+    [
+      "10.0.0.5",
+      'egress.allow[0]: "10.0.0.5" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
+    [
+      "10.0.0.5:443",
+      'egress.allow[0]: "10.0.0.5:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
+    [
+      "[::1]:443",
+      'egress.allow[0]: "[::1]:443" is an IP address; the allowlist takes domain names, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
     ["api.*.github.com", 'egress.allow[0]: "api.*.github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
     ["*github.com", 'egress.allow[0]: "*github.com" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
     ["*.com", 'egress.allow[0]: "*.com" is too broad: a wildcard must sit under a registered domain, e.g. "*.github.com"'],
-    ["*.co.uk", 'egress.allow[0]: "*.co.uk" is too broad: co.uk is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.co.uk"'],
-    ["*.github.io:443", 'egress.allow[0]: "*.github.io:443" is too broad: github.io is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.github.io"'],
-    ["*.s3.amazonaws.com", 'egress.allow[0]: "*.s3.amazonaws.com" is too broad: s3.amazonaws.com is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.s3.amazonaws.com"'],
+    [
+      "*.co.uk",
+      'egress.allow[0]: "*.co.uk" is too broad: co.uk is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.co.uk"',
+    ],
+    [
+      "*.github.io:443",
+      'egress.allow[0]: "*.github.io:443" is too broad: github.io is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.github.io"',
+    ],
+    [
+      "*.s3.amazonaws.com",
+      'egress.allow[0]: "*.s3.amazonaws.com" is too broad: s3.amazonaws.com is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.s3.amazonaws.com"',
+    ],
     ["*", 'egress.allow[0]: "*" has a wildcard in the middle; only a leading "*." is allowed, e.g. "*.github.com"'],
     ["localhost", 'egress.allow[0]: "localhost" is not a fully qualified domain name, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
     ["github.com:https", 'egress.allow[0]: "github.com:https" has port "https"; a port is a number from 1 to 65535, e.g. "api.github.com:443"'],
     ["github.com:70000", 'egress.allow[0]: "github.com:70000" has port "70000"; a port is a number from 1 to 65535, e.g. "api.github.com:443"'],
-    ["under_score.example.com", 'egress.allow[0]: "under_score.example.com" is not a valid domain name (letters, digits and dashes between dots), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
-    ["host.docker.internal:8080", 'egress.allow[0]: "host.docker.internal:8080" names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]'],
+    [
+      "under_score.example.com",
+      'egress.allow[0]: "under_score.example.com" is not a valid domain name (letters, digits and dashes between dots), e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"',
+    ],
+    [
+      "host.docker.internal:8080",
+      'egress.allow[0]: "host.docker.internal:8080" names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]',
+    ],
     ["", 'egress.allow[0]: must not be empty; write a domain name, e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"'],
   ])("refuses allow entry %j", (entry, message) => {
     expect(problems({ allow: [entry] })).toEqual([message]);
@@ -198,7 +232,9 @@ describe("sandbox side", () => {
 
   it("prints the denied-log command, with DOCKER_HOST for a remote engine", () => {
     expect(deniedLogCommand("p-s-main-egress")).toBe("docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
-    expect(deniedLogCommand("p-s-main-egress", { DOCKER_HOST: "ssh://me@box" })).toBe("DOCKER_HOST='ssh://me@box' docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
+    expect(deniedLogCommand("p-s-main-egress", { DOCKER_HOST: "ssh://me@box" })).toBe(
+      "DOCKER_HOST='ssh://me@box' docker logs p-s-main-egress 2>&1 | grep TCP_DENIED",
+    );
   });
 });
 

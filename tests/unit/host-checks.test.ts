@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { validateStackConfig } from "../../src/config/resolve-args";
 import { hostProblems, realHostProbe, withHostDefaults } from "../../src/config/host-checks";
+import { validateStackConfig } from "../../src/config/resolve-args";
+import { ConfigError, parseStackConfig } from "../../src/config/schema";
 import { makeWorkspace } from "./support/program";
 
 const home = os.homedir();
@@ -35,14 +35,18 @@ describe("host checks", () => {
     const link = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-link-")), "code");
     fs.symlinkSync("/etc", link);
     const problems = hostProblems(configFor(link, { mode: "ro" }), realHostProbe, home);
-    expect(problems).toContain(`sandboxes[0].workspace: "${link}" is a link to /etc; refused: /etc is inside /etc, host system files the sandbox must not see; mount a project folder instead`);
+    expect(problems).toContain(
+      `sandboxes[0].workspace: "${link}" is a link to /etc; refused: /etc is inside /etc, host system files the sandbox must not see; mount a project folder instead`,
+    );
   });
 
   it("refuses more CPUs than the Docker host has, and defaults to what it has when that is under 4", () => {
     const workspace = makeWorkspace();
     const config = configFor(workspace.dir, { resources: { cpus: 8 } }, { agentUid: workspace.uid, agentGid: workspace.gid });
     const twoCpus = { ...realHostProbe, cpuCount: () => 2 };
-    expect(hostProblems(config, twoCpus, home)).toEqual(["sandboxes[0].resources.cpus: 8 is more than the 2 CPUs of this Docker host, which Docker refuses; use at most 2"]);
+    expect(hostProblems(config, twoCpus, home)).toEqual([
+      "sandboxes[0].resources.cpus: 8 is more than the 2 CPUs of this Docker host, which Docker refuses; use at most 2",
+    ]);
     const unset = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid });
     expect(withHostDefaults(unset, twoCpus).sandboxes[0].resources.cpus).toBe(2);
     expect(withHostDefaults(unset, { cpuCount: () => 16 }).sandboxes[0].resources.cpus).toBe(4);

@@ -5,11 +5,15 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { physicalName, sandboxObjects, STACK_OBJECTS, type EngineObject } from "../../src/engine/naming";
+import { type EngineObject, physicalName, STACK_OBJECTS, sandboxObjects } from "../../src/engine/naming";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };
-const ENGINE_TYPES = { "docker:index/container:Container": "container", "docker:index/network:Network": "network", "docker:index/volume:Volume": "volume" } as const;
+const ENGINE_TYPES = {
+  "docker:index/container:Container": "container",
+  "docker:index/network:Network": "network",
+  "docker:index/volume:Volume": "volume",
+} as const;
 
 /** Names built from the words the derived names add, so generated configs often hit a collision. */
 const sandboxNameArbitrary = fc
@@ -43,7 +47,8 @@ describe("names derived from sandbox names", () => {
         const collisions = repeated(engineNamesOf(sandboxes));
         const problems = problemsOf(sandboxes);
         expect(problems.length > 0, `collisions ${collisions.join(", ")}; problems ${problems.join(" | ")}`).toBe(collisions.length > 0);
-        for (const problem of problems) expect(problem).toMatch(/^sandboxes\[\d+\]\.name: ".+" would name its .+ …-.+, already the name of .+; rename one of the two sandboxes/);
+        for (const problem of problems)
+          expect(problem).toMatch(/^sandboxes\[\d+\]\.name: ".+" would name its .+ …-.+, already the name of .+; rename one of the two sandboxes/);
       }),
       { numRuns: 500 },
     );

@@ -19,7 +19,15 @@ describe("the host's address on a Docker network", () => {
   });
 
   it("skips an IPv6 gateway for the IPv4 one", () => {
-    const network = { ...defaultBridge, IPAM: { Config: [{ Subnet: "fd00::/64", Gateway: "fd00::1" }, { Subnet: "172.17.0.0/16", Gateway: "172.17.0.1" }] } };
+    const network = {
+      ...defaultBridge,
+      IPAM: {
+        Config: [
+          { Subnet: "fd00::/64", Gateway: "fd00::1" },
+          { Subnet: "172.17.0.0/16", Gateway: "172.17.0.1" },
+        ],
+      },
+    };
     expect(gatewayOf(network, host({}))).toBe("172.17.0.1");
   });
 
@@ -34,6 +42,8 @@ describe("the host's address on a Docker network", () => {
 
   it("throws, naming the network and bridge, when neither source has an address", () => {
     const network: NetworkFacts = { ...defaultBridge, Options: null, IPAM: null };
-    expect(() => gatewayOf(network, host({ docker0: [] }))).toThrow(/network bridge has no IPAM gateway and the host holds no IPv4 address on its bridge br-4f1c0b2a9d8e/);
+    expect(() => gatewayOf(network, host({ docker0: [] }))).toThrow(
+      /network bridge has no IPAM gateway and the host holds no IPv4 address on its bridge br-4f1c0b2a9d8e/,
+    );
   });
 });

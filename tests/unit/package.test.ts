@@ -70,26 +70,30 @@ describe("the packed library", () => {
     expect(files.filter((file) => /^(tests|scripts|examples|\.ci|\.github|node_modules)\/|^Pulumi\.[^/]+\.yaml$|^index\.ts$/.test(file))).toEqual([]);
   });
 
-  it("is installed by a program of its own, type-checks, and declares hardened sandboxes under mocks", () => {
-    const consumer = path.join(scratch, "consumer");
-    fs.cpSync(path.join(ROOT, "examples/typescript"), consumer, { recursive: true });
-    execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: consumer, stdio: "ignore" });
-    execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", consumer], { stdio: "pipe" });
-    fs.writeFileSync(path.join(consumer, "mock-run.js"), MOCK_RUNNER);
-    const workspace = makeWorkspace("agent-sandbox-consumer-ws-");
-    const declared: Declared[] = JSON.parse(
-      execFileSync(process.execPath, ["mock-run.js"], { cwd: consumer, encoding: "utf8", env: { ...process.env, WORKSPACE: workspace.dir } }),
-    );
-    const one = (type: string, name: string) => declared.find((resource) => resource.type === type && resource.name === name)!;
+  it(
+    "is installed by a program of its own, type-checks, and declares hardened sandboxes under mocks",
+    () => {
+      const consumer = path.join(scratch, "consumer");
+      fs.cpSync(path.join(ROOT, "examples/typescript"), consumer, { recursive: true });
+      execFileSync("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], { cwd: consumer, stdio: "ignore" });
+      execFileSync(process.execPath, [path.join(ROOT, "node_modules/typescript/bin/tsc"), "-p", consumer], { stdio: "pipe" });
+      fs.writeFileSync(path.join(consumer, "mock-run.js"), MOCK_RUNNER);
+      const workspace = makeWorkspace("agent-sandbox-consumer-ws-");
+      const declared: Declared[] = JSON.parse(
+        execFileSync(process.execPath, ["mock-run.js"], { cwd: consumer, encoding: "utf8", env: { ...process.env, WORKSPACE: workspace.dir } }),
+      );
+      const one = (type: string, name: string) => declared.find((resource) => resource.type === type && resource.name === name)!;
 
-    expect(one("agent-sandbox:index:AgentSandboxes", "review-agents")).toBeDefined();
-    const container = one("docker:index/container:Container", "review").inputs;
-    expect(container.name).toBe("agent-sandbox-example-dev-review");
-    expect(container).toMatchObject({ readOnly: true, user: "1000:1000", securityOpts: ["no-new-privileges:true"], capabilities: { drops: ["ALL"] } });
-    expect(container.mounts.find((mount: { target: string }) => mount.target === "/workspace")).toMatchObject({ source: workspace.dir, readOnly: true });
-    // The build context is the installed package's own copy, whatever the program's working directory.
-    const context = one("docker-build:index:Image", "agent").inputs.context.location;
-    expect(path.resolve(consumer, context)).toBe(path.join(fs.realpathSync(consumer), "node_modules/agent-sandbox/docker/agent"));
-    expect(fs.existsSync(path.join(consumer, context, "Dockerfile"))).toBe(true);
-  }, INSTALL_TIMEOUT_MS);
+      expect(one("agent-sandbox:index:AgentSandboxes", "review-agents")).toBeDefined();
+      const container = one("docker:index/container:Container", "review").inputs;
+      expect(container.name).toBe("agent-sandbox-example-dev-review");
+      expect(container).toMatchObject({ readOnly: true, user: "1000:1000", securityOpts: ["no-new-privileges:true"], capabilities: { drops: ["ALL"] } });
+      expect(container.mounts.find((mount: { target: string }) => mount.target === "/workspace")).toMatchObject({ source: workspace.dir, readOnly: true });
+      // The build context is the installed package's own copy, whatever the program's working directory.
+      const context = one("docker-build:index:Image", "agent").inputs.context.location;
+      expect(path.resolve(consumer, context)).toBe(path.join(fs.realpathSync(consumer), "node_modules/agent-sandbox/docker/agent"));
+      expect(fs.existsSync(path.join(consumer, context, "Dockerfile"))).toBe(true);
+    },
+    INSTALL_TIMEOUT_MS,
+  );
 });

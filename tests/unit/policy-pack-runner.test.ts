@@ -3,14 +3,15 @@
  * started in the pack folder, compiling TypeScript itself) and talks to it over the analyzer gRPC API.
  * Proves the pack loads with its dependencies taken from the repository root's node_modules.
  */
-import { ChildProcess, spawn } from "child_process";
-import { createRequire } from "module";
-import * as path from "path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import * as path from "node:path";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
-import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../src/policy-contract/host-paths";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
+import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../src/policy-contract/host-paths";
 
 // The gRPC runtime and protobuf well-known types are @pulumi/pulumi's own dependencies: load its copies.
 const fromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));

@@ -1,12 +1,12 @@
+import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
-import { containerArgsFor } from "../../src/sandbox/container";
 import { parseStackConfig } from "../../src/config/schema";
-import { egressPolicyFor } from "../../src/egress/policy";
 import { proxyContainerArgs } from "../../src/egress/egress-proxy";
+import { egressPolicyFor } from "../../src/egress/policy";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../src/policy-contract/host-paths";
+import { containerArgsFor } from "../../src/sandbox/container";
 
 const homeDir = "/home/dev";
 
@@ -15,19 +15,27 @@ const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir
 
 /** The sandbox container exactly as the program declares it (plain values where the program has outputs). */
 function hardenedContainer(): Record<string, unknown> {
-  const args = containerArgsFor(identity, sandbox, { uid: 1000, gid: 1000 }, {
-    imageId: "sha256:agent",
-    networkName: "agent-sandbox-dev-main-net",
-    homeVolume: "agent-sandbox-dev-main-home",
-    credentialsVolume: "agent-sandbox-dev-credentials",
-  });
+  const args = containerArgsFor(
+    identity,
+    sandbox,
+    { uid: 1000, gid: 1000 },
+    {
+      imageId: "sha256:agent",
+      networkName: "agent-sandbox-dev-main-net",
+      homeVolume: "agent-sandbox-dev-main-home",
+      credentialsVolume: "agent-sandbox-dev-credentials",
+    },
+  );
   return JSON.parse(JSON.stringify(args));
 }
 
 /** The sandbox's egress proxy container as the program declares it. */
 function proxyContainer(): Record<string, unknown> {
   const policy = egressPolicyFor(sandbox.egress, sandbox.agent);
-  const args = proxyContainerArgs({ identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" }, { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" });
+  const args = proxyContainerArgs(
+    { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" },
+    { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" },
+  );
   return JSON.parse(JSON.stringify(args));
 }
 
@@ -37,7 +45,13 @@ function argsFor(props: Record<string, unknown>, type = CONTAINER_TYPE): Resourc
     props,
     urn: `urn:pulumi:dev::agent-sandbox::${type}::sandbox`,
     name: "sandbox",
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     stackTags: new Map(),
     isType: () => type === CONTAINER_TYPE,
     asType: () => undefined,
@@ -197,12 +211,7 @@ describe("acknowledged unsafe settings", () => {
 
   it("waives exactly the acknowledged items and still refuses the others", () => {
     const violations = containerViolations(acknowledging("privileged, host-network,docker-socket", unsafe), { homeDir });
-    expect(violations.map((v) => v.split(":")[0]).sort()).toEqual([
-      "no-added-capabilities",
-      "no-host-namespaces",
-      "no-sensitive-host-paths",
-      "non-root-user",
-    ]);
+    expect(violations.map((v) => v.split(":")[0]).sort()).toEqual(["no-added-capabilities", "no-host-namespaces", "no-sensitive-host-paths", "non-root-user"]);
     expect(violations.find((v) => v.startsWith("no-host-namespaces"))).toMatch(/pidMode/);
   });
 

@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { evaluateProgram, makeWorkspace, mockDigestOf, type Evaluation } from "./support/program";
+import { type Evaluation, evaluateProgram, makeWorkspace, mockDigestOf } from "./support/program";
 
 const ws = makeWorkspace();
 const base = (extra: Record<string, unknown> = {}) => ({
@@ -15,7 +15,10 @@ const API_KEY = "test-api-key-0000-not-a-real-key";
 function changed(a: Evaluation, b: Evaluation): string[] {
   const key = (resource: { type: string; name: string }) => `${resource.type}/${resource.name}`;
   const before = new Map(a.resources.map((resource) => [key(resource), JSON.stringify(resource.inputs)]));
-  return b.resources.filter((resource) => before.get(key(resource)) !== JSON.stringify(resource.inputs)).map(key).sort();
+  return b.resources
+    .filter((resource) => before.get(key(resource)) !== JSON.stringify(resource.inputs))
+    .map(key)
+    .sort();
 }
 
 describe("determinism and drift", () => {
@@ -28,7 +31,10 @@ describe("determinism and drift", () => {
   });
 
   it("changing only a prompt changes only that run", async () => {
-    const runs = (prompt: string) => [{ name: "a", sandbox: "main", prompt }, { name: "b", sandbox: "main", prompt: "unchanged" }];
+    const runs = (prompt: string) => [
+      { name: "a", sandbox: "main", prompt },
+      { name: "b", sandbox: "main", prompt: "unchanged" },
+    ];
     const first = await evaluateProgram({ config: base({ runs: runs("one") }) });
     const second = await evaluateProgram({ config: base({ runs: runs("two") }) });
     expect(changed(first, second)).toEqual(["command:local:Command/run-a"]);
@@ -53,7 +59,9 @@ describe("determinism and drift", () => {
 
   it("changing a sandbox's limits leaves the image alone", async () => {
     const first = await evaluateProgram({ config: base() });
-    const second = await evaluateProgram({ config: { ...base(), workspace: undefined, sandboxes: [{ name: "main", workspace: ws.dir, resources: { memory: "4g" } }] } });
+    const second = await evaluateProgram({
+      config: { ...base(), workspace: undefined, sandboxes: [{ name: "main", workspace: ws.dir, resources: { memory: "4g" } }] },
+    });
     expect(changed(first, second)).toEqual(["docker:index/container:Container/main"]);
   });
 });
@@ -84,7 +92,10 @@ describe("per-developer stacks", () => {
 
 describe("secrets", () => {
   it("keeps the API key a Pulumi secret and out of every container input and output", async () => {
-    const program = await evaluateProgram({ config: base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] }), secrets: { anthropicApiKey: API_KEY, gitToken: "ghx-test-token" } });
+    const program = await evaluateProgram({
+      config: base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] }),
+      secrets: { anthropicApiKey: API_KEY, gitToken: "ghx-test-token" },
+    });
     const writer = program.one("command:local:Command", "credentials-write");
     expect(writer.options.secretInputs).toEqual(["environment"]);
     expect(writer.inputs.create).not.toContain(API_KEY);
@@ -135,7 +146,13 @@ describe("the agent image", () => {
 
   it("builds a multi-arch image as one pushed build per platform joined by an index", async () => {
     const program = await evaluateProgram({
-      config: base({ image: { platforms: ["linux/amd64", "linux/arm64"], registry: { address: "127.0.0.1:5000", repository: "team/agent", username: "bot" }, cache: { type: "registry", ref: "127.0.0.1:5000/team/cache" } } }),
+      config: base({
+        image: {
+          platforms: ["linux/amd64", "linux/arm64"],
+          registry: { address: "127.0.0.1:5000", repository: "team/agent", username: "bot" },
+          cache: { type: "registry", ref: "127.0.0.1:5000/team/cache" },
+        },
+      }),
       secrets: { registryPassword: "registry-pass-123" },
     });
     const builds = program.ofType("docker-build:index:Image").filter((build) => build.name.startsWith("agent"));

@@ -1,6 +1,6 @@
 import * as os from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
-import { evaluateProgram, makeWorkspace, type Evaluation, type RecordedResource } from "./support/program";
+import { type Evaluation, evaluateProgram, makeWorkspace, type RecordedResource } from "./support/program";
 
 const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
@@ -20,7 +20,10 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
 
   it("runs as the non-root agent user the image was built with", () => {
     expect(container.user).toBe(`${workspace.uid}:${workspace.gid}`);
-    expect(program.one("docker-build:index:Image", "agent").inputs.buildArgs).toMatchObject({ AGENT_UID: String(workspace.uid), AGENT_GID: String(workspace.gid) });
+    expect(program.one("docker-build:index:Image", "agent").inputs.buildArgs).toMatchObject({
+      AGENT_UID: String(workspace.uid),
+      AGENT_GID: String(workspace.gid),
+    });
   });
 
   it("drops every capability and adds none", () => {
@@ -79,20 +82,25 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
   it("sits only on an internal network of its own, where the host has no address, behind its egress proxy", () => {
     expect(container.networksAdvanced).toEqual([{ name: "agent-sandbox-dev-main-net", aliases: ["main"] }]);
     expect(container.hosts).toBeUndefined();
-    expect(program.one("docker:index/network:Network", "main-net").inputs).toMatchObject({ internal: true, options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
+    expect(program.one("docker:index/network:Network", "main-net").inputs).toMatchObject({
+      internal: true,
+      options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
+    });
     const proxy = program.one(CONTAINER, "main-egress").inputs;
     expect(proxy.networksAdvanced).toEqual([{ name: "agent-sandbox-dev-main-egress-net" }, { name: "agent-sandbox-dev-main-net", aliases: ["egress-proxy"] }]);
     expect(program.one(COMMAND, "main-start").options.dependsOn).toContain("main-egress-start");
   });
 
   it("sends its traffic through the proxy and proves the policy in its healthcheck", () => {
-    expect(container.envs).toEqual(expect.arrayContaining([
-      "HTTPS_PROXY=http://egress-proxy:3128",
-      "https_proxy=http://egress-proxy:3128",
-      "NO_PROXY=localhost,127.0.0.1,::1",
-      "AGENT_EGRESS_PROBE_ALLOWED=https://api.anthropic.com/",
-      "AGENT_EGRESS_PROBE_DENIED=http://egress-denied-probe.invalid/",
-    ]));
+    expect(container.envs).toEqual(
+      expect.arrayContaining([
+        "HTTPS_PROXY=http://egress-proxy:3128",
+        "https_proxy=http://egress-proxy:3128",
+        "NO_PROXY=localhost,127.0.0.1,::1",
+        "AGENT_EGRESS_PROBE_ALLOWED=https://api.anthropic.com/",
+        "AGENT_EGRESS_PROBE_DENIED=http://egress-denied-probe.invalid/",
+      ]),
+    );
   });
 
   it("carries the discovery labels on the container, its network and its volumes", () => {
@@ -114,7 +122,13 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
   });
 
   it("declares the image healthcheck and replaces the container when it or tmpfs changes", () => {
-    expect(container.healthcheck).toEqual({ tests: ["CMD", "/usr/local/bin/agent-healthcheck"], interval: "15s", timeout: "10s", startPeriod: "5s", retries: 3 });
+    expect(container.healthcheck).toEqual({
+      tests: ["CMD", "/usr/local/bin/agent-healthcheck"],
+      interval: "15s",
+      timeout: "10s",
+      startPeriod: "5s",
+      retries: 3,
+    });
     const options = program.one(CONTAINER, "main").options;
     expect(options.replaceOnChanges).toEqual(expect.arrayContaining(["healthcheck", "tmpfs", "mounts"]));
     expect(options.deleteBeforeReplace).toBe(true);
@@ -149,7 +163,13 @@ describe("sandbox options from config", () => {
   it("gives each sandbox its own network, so sandboxes cannot reach each other", async () => {
     const a = makeWorkspace();
     const program = await evaluateProgram({
-      config: { sandboxes: [{ name: "one", workspace: a.dir }, { name: "two", workspace: a.dir, mode: "ro" }], image: { agentUid: a.uid, agentGid: a.gid } },
+      config: {
+        sandboxes: [
+          { name: "one", workspace: a.dir },
+          { name: "two", workspace: a.dir, mode: "ro" },
+        ],
+        image: { agentUid: a.uid, agentGid: a.gid },
+      },
     });
     const networksOf = (name: string) => program.one(CONTAINER, name).inputs.networksAdvanced.map((network: { name: string }) => network.name);
     expect(networksOf("one")).toEqual(["agent-sandbox-dev-one-net"]);
@@ -162,7 +182,17 @@ describe("sandbox options from config", () => {
     const ws = makeWorkspace();
     const program = await evaluateProgram({
       config: {
-        sandboxes: [{ name: "main", workspace: ws.dir, mode: "ro", mounts: [{ source: ws.dir, target: "/data" }, { source: ws.dir, target: "/scratch", readOnly: false }] }],
+        sandboxes: [
+          {
+            name: "main",
+            workspace: ws.dir,
+            mode: "ro",
+            mounts: [
+              { source: ws.dir, target: "/data" },
+              { source: ws.dir, target: "/scratch", readOnly: false },
+            ],
+          },
+        ],
         image: { agentUid: ws.uid, agentGid: ws.gid },
       },
     });
@@ -176,7 +206,15 @@ describe("sandbox options from config", () => {
     const ws = makeWorkspace();
     const program = await evaluateProgram({
       config: {
-        sandboxes: [{ name: "main", workspace: ws.dir, resources: { cpus: 1.5, memory: "2g", swap: "1g", pids: 256 }, capAdd: ["NET_BIND_SERVICE"], acknowledgeUnsafe: ["added-capabilities"] }],
+        sandboxes: [
+          {
+            name: "main",
+            workspace: ws.dir,
+            resources: { cpus: 1.5, memory: "2g", swap: "1g", pids: 256 },
+            capAdd: ["NET_BIND_SERVICE"],
+            acknowledgeUnsafe: ["added-capabilities"],
+          },
+        ],
         image: { agentUid: ws.uid, agentGid: ws.gid },
       },
     });
@@ -189,7 +227,9 @@ describe("sandbox options from config", () => {
 
   it("has no network at all in egress mode none", async () => {
     const ws = makeWorkspace();
-    const program = await evaluateProgram({ config: { sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "none" } }], image: { agentUid: ws.uid, agentGid: ws.gid } } });
+    const program = await evaluateProgram({
+      config: { sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "none" } }], image: { agentUid: ws.uid, agentGid: ws.gid } },
+    });
     const container = program.one(CONTAINER, "main").inputs;
     expect(container.networkMode).toBe("none");
     expect(container.networksAdvanced).toBeUndefined();
@@ -200,7 +240,10 @@ describe("sandbox options from config", () => {
   it("is an ordinary bridge with the host reachable in acknowledged open egress", async () => {
     const ws = makeWorkspace();
     const program = await evaluateProgram({
-      config: { sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "open" }, acknowledgeUnsafe: ["open-egress"] }], image: { agentUid: ws.uid, agentGid: ws.gid } },
+      config: {
+        sandboxes: [{ name: "main", workspace: ws.dir, egress: { mode: "open" }, acknowledgeUnsafe: ["open-egress"] }],
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+      },
     });
     const container = program.one(CONTAINER, "main").inputs;
     expect(container.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
@@ -211,7 +254,10 @@ describe("sandbox options from config", () => {
   it("declares nothing when the config is bad", async () => {
     let recorded: Evaluation["resources"] = [];
     await expect(
-      evaluateProgram({ config: { sandboxes: [{ name: "main", workspace: "/nonexistent/agent-sandbox", privileged: true }] }, onResources: (resources) => (recorded = resources) }),
+      evaluateProgram({
+        config: { sandboxes: [{ name: "main", workspace: "/nonexistent/agent-sandbox", privileged: true }] },
+        onResources: (resources) => (recorded = resources),
+      }),
     ).rejects.toThrow(/sandboxes\[0\]\.privileged: refused because privileged mode/);
     expect(recorded).toEqual([]);
   });

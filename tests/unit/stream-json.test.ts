@@ -3,12 +3,15 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAgentStream } from "../../src/agents/claude/stream-json";
 
-const fixture = (name: string) =>
-  fs.readFileSync(path.resolve(__dirname, "../fixtures/claude-stream", `${name}.jsonl`), "utf8");
+const fixture = (name: string) => fs.readFileSync(path.resolve(__dirname, "../fixtures/claude-stream", `${name}.jsonl`), "utf8");
 
 /** The fixture's result line read plainly, for values that change with every re-recording (ids, timings). */
 const rawResult = (name: string) =>
-  JSON.parse(fixture(name).split("\n").find((line) => line.includes('"type":"result"')) ?? "{}") as Record<string, unknown>;
+  JSON.parse(
+    fixture(name)
+      .split("\n")
+      .find((line) => line.includes('"type":"result"')) ?? "{}",
+  ) as Record<string, unknown>;
 
 describe("parseAgentStream on recorded Claude Code runs", () => {
   it("reads a plain text answer as a successful one-turn run", () => {

@@ -1,7 +1,7 @@
-import { spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import actionInputs from "../fixtures/action-inputs.json";
@@ -74,7 +74,11 @@ describe("GitHub workflows", () => {
     const writes = workflowFiles.flatMap((file) => {
       const workflow = readWorkflow(file);
       const scopes = [workflow.permissions ?? {}, ...Object.values(workflow.jobs).map((job) => job.permissions ?? {})];
-      return scopes.flatMap((scope) => Object.entries(scope).filter(([, access]) => access === "write").map(([name]) => `${file}: ${name}`));
+      return scopes.flatMap((scope) =>
+        Object.entries(scope)
+          .filter(([, access]) => access === "write")
+          .map(([name]) => `${file}: ${name}`),
+      );
     });
     expect(writes).toEqual(["preview.yml: pull-requests"]);
   });

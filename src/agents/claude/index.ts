@@ -9,7 +9,7 @@ import { parseAgentStream } from "./stream-json";
 /** Claude Code's non-interactive invocation: the prompt comes from stdin, the answer as stream-json. */
 export function claudeArguments(run: AgentRunRequest): string[] {
   return [
-    "claude",
+    claude.executable,
     "-p",
     "--output-format",
     "stream-json",
@@ -25,6 +25,7 @@ export function claudeArguments(run: AgentRunRequest): string[] {
 
 export const claude: AgentProfile = {
   name: "claude",
+  executable: "claude",
   defaultVersion: "2.1.330",
   versionBuildArg: "CLAUDE_CODE_VERSION",
   // The API, and sign-in/token refresh for subscription logins.

@@ -105,10 +105,12 @@ function missingResultSummary(objects: readonly Record<string, unknown>[], lines
 
 function failedSummary(objects: readonly Record<string, unknown>[], error: string): AgentRunSummary {
   const init = objects.map((value) => systemInitLineSchema.safeParse(value)).find((parsed) => parsed.success)?.data;
-  const responses = new Set(objects.flatMap((value) => {
-    const parsed = assistantLineSchema.safeParse(value);
-    return parsed.success ? [parsed.data.message.id] : [];
-  }));
+  const responses = new Set(
+    objects.flatMap((value) => {
+      const parsed = assistantLineSchema.safeParse(value);
+      return parsed.success ? [parsed.data.message.id] : [];
+    }),
+  );
   return { success: false, resultText: "", turns: responses.size, durationMs: 0, sessionId: init?.session_id, error: maskApiKeys(error) };
 }
 

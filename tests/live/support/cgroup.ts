@@ -34,7 +34,8 @@ export function cgroupFilePath(layout: CgroupLayout, procCgroup: string, file: C
   const wanted = layout === "v2" ? "" : controller;
   for (const line of procCgroup.split("\n")) {
     const match = /^\d+:([^:]*):(.*)$/.exec(line.trim());
-    if (match && match[1].split(",").includes(wanted)) return layout === "v2" ? `${CGROUP_ROOT}${match[2]}/${name}` : `${CGROUP_ROOT}/${controller}${match[2]}/${name}`;
+    if (match?.[1].split(",").includes(wanted))
+      return layout === "v2" ? `${CGROUP_ROOT}${match[2]}/${name}` : `${CGROUP_ROOT}/${controller}${match[2]}/${name}`;
   }
   throw new Error(`no ${layout === "v2" ? "unified" : controller} cgroup in:\n${procCgroup}`);
 }

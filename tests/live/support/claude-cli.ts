@@ -105,8 +105,6 @@ export function runClaude(options: ClaudeRunOptions): Promise<ClaudeRunResult> {
   child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
   return new Promise((resolve, reject) => {
     child.once("error", reject);
-    child.once("close", (exitCode) =>
-      resolve({ exitCode, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") }),
-    );
+    child.once("close", (exitCode) => resolve({ exitCode, stdout: Buffer.concat(stdout).toString("utf8"), stderr: Buffer.concat(stderr).toString("utf8") }));
   });
 }

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
-import { runClaude, type ClaudeRunResult } from "./claude-cli";
-import { startFakeMessagesApi, type RecordedRequest, type ScriptedTurn } from "./fake-messages-api";
+import { type ClaudeRunResult, runClaude } from "./claude-cli";
+import { type RecordedRequest, type ScriptedTurn, startFakeMessagesApi } from "./fake-messages-api";
 
 /**
  * Flags for a non-interactive run whose stdout is one JSON object per line. The CLI refuses stream-json
@@ -95,12 +95,7 @@ export interface ScenarioRun extends ClaudeRunResult {
  * Runs a scenario in `root`/workspace with HOME `root`/home against a fresh stand-in on loopback. The
  * prompt goes on the command line, or on stdin with `promptOnStdin` (as agent-run.ts sends it).
  */
-export async function runScenario(
-  binary: string,
-  scenario: ClaudeScenario,
-  root: string,
-  { promptOnStdin = false } = {},
-): Promise<ScenarioRun> {
+export async function runScenario(binary: string, scenario: ClaudeScenario, root: string, { promptOnStdin = false } = {}): Promise<ScenarioRun> {
   const workspace = path.join(root, "workspace");
   const home = path.join(root, "home");
   fs.mkdirSync(workspace, { recursive: true });

@@ -183,13 +183,7 @@ function exhausted(scriptLength: number, requestNumber: number): ScriptedTurn {
   };
 }
 
-function answerMessages(
-  res: http.ServerResponse,
-  body: unknown,
-  turn: ScriptedTurn,
-  requestNumber: number,
-  requestId: string,
-): void {
+function answerMessages(res: http.ServerResponse, body: unknown, turn: ScriptedTurn, requestNumber: number, requestId: string): void {
   if (turn.kind === "error") {
     sendError(res, turn.status, turn.errorType, turn.message, requestId);
     return;
@@ -226,8 +220,7 @@ function modelMessage(turn: Exclude<ScriptedTurn, { kind: "error" }>, requestNum
 /** Server-Sent Events in the order the API sends them; text and tool input arrive in two deltas each. */
 function streamMessage(res: http.ServerResponse, message: ModelMessage, model: string): void {
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const send = (type: string, data: Record<string, unknown>) =>
-    res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  const send = (type: string, data: Record<string, unknown>) => res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
 
   send("message_start", {
     message: {

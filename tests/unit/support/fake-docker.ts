@@ -16,7 +16,10 @@ export interface FakeDockerRun {
   stdin(): string;
 }
 
-export function runWithFakeDocker(script: string, options: { stdin?: string; env?: Record<string, string>; dockerExit?: number; dockerStdout?: string }): FakeDockerRun {
+export function runWithFakeDocker(
+  script: string,
+  options: { stdin?: string; env?: Record<string, string>; dockerExit?: number; dockerStdout?: string },
+): FakeDockerRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
   const record = path.join(dir, "record");
   fs.writeFileSync(
@@ -35,9 +38,22 @@ exit ${options.dockerExit ?? 0}
   const result = spawnSync("/bin/sh", ["-c", script], {
     input: options.stdin ?? "",
     // What the Pulumi CLI's environment may hold: none of it may reach docker.
-    env: { PATH: `${dir}:${process.env.PATH}`, HOME: os.homedir(), PULUMI_ACCESS_TOKEN: "pul-should-not-leak", AWS_SECRET_ACCESS_KEY: "aws-should-not-leak", ...options.env },
+    env: {
+      PATH: `${dir}:${process.env.PATH}`,
+      HOME: os.homedir(),
+      PULUMI_ACCESS_TOKEN: "pul-should-not-leak",
+      AWS_SECRET_ACCESS_KEY: "aws-should-not-leak",
+      ...options.env,
+    },
     encoding: "utf8",
   });
   const read = (suffix: string) => fs.readFileSync(`${record}.${suffix}`, "utf8");
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr, args: () => read("args").trimEnd().split("\n"), env: () => read("env"), stdin: () => read("stdin") };
+  return {
+    status: result.status,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    args: () => read("args").trimEnd().split("\n"),
+    env: () => read("env"),
+    stdin: () => read("stdin"),
+  };
 }

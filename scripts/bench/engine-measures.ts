@@ -1,0 +1,91 @@
+/**
+ * Measuring containers on the engine for the bench: start-to-healthy and memory from `docker inspect` and
+ * `docker stats`, and the floor a deployed sandbox is compared with, the same containers by `docker run` alone.
+ */
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import type { ContainerInspectInfo } from "dockerode";
+import { waitHealthy } from "../../testkit/live/engine";
+
+const ROOT = path.resolve(__dirname, "../..");
+
+export function docker(args: string[]): string {
+  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
+}
+
+/** Seconds from the container's start to the end of its first passing health check, from inspect alone. */
+export function startToHealthySeconds(container: string): number {
+  const info = JSON.parse(docker(["inspect", container]))[0];
+  const passed = (info.State.Health?.Log ?? []).find((entry: { ExitCode: number }) => entry.ExitCode === 0);
+  if (!passed) throw new Error(`${container} has no passing health check: ${JSON.stringify(info.State.Health)}`);
+  return (Date.parse(passed.End) - Date.parse(info.State.StartedAt)) / 1000;
+}
+
+export function memoryOf(container: string): string {
+  return docker(["stats", "--no-stream", "--format", "{{.MemUsage}}", container]).split("/")[0].trim();
+}
+
+export const secondsSince = (started: number) => (Date.now() - started) / 1000;
+
+/** `docker run` flags that give a container the healthcheck another one has, read from its inspect output. */
+export function healthcheckFlags(info: ContainerInspectInfo): string[] {
+  const health = info.Config.Healthcheck;
+  if (!health?.Test) throw new Error(`${info.Name} has no healthcheck to copy`);
+  const seconds = (nanoseconds: number | undefined) => `${(nanoseconds ?? 0) / 1e9}s`;
+  return [
+    "--health-cmd",
+    health.Test.slice(1).join(" "),
+    "--health-interval",
+    seconds(health.Interval),
+    "--health-timeout",
+    seconds(health.Timeout),
+    "--health-start-period",
+    seconds(health.StartPeriod),
+    "--health-retries",
+    String(health.Retries ?? 0),
+  ];
+}
+
+/**
+ * What a person gets with `docker run` alone: the deployed proxy's and sandbox's images, environment, user
+ * and healthchecks on one plain network, each run until healthy, one after the other as the program does.
+ */
+export async function dockerRunFloorSeconds(proxy: string, sandbox: string, labels: string[]): Promise<number> {
+  const network = `${sandbox}-floor`;
+  const runArgs = (info: ContainerInspectInfo, name: string, extra: string[]) => {
+    return [
+      "run",
+      "-d",
+      "--name",
+      name,
+      ...labels,
+      "--network",
+      network,
+      ...extra,
+      "--user",
+      info.Config.User,
+      ...info.Config.Env.flatMap((variable: string) => ["--env", variable]),
+      ...healthcheckFlags(info),
+      info.Image,
+      ...(info.Config.Cmd ?? []),
+    ];
+  };
+  const [proxyInfo, sandboxInfo] = [proxy, sandbox].map((name) => JSON.parse(docker(["inspect", name]))[0]);
+  const workspace = sandboxInfo.Mounts.find((mount: { Destination: string }) => mount.Destination === "/workspace").Source;
+  docker(["network", "create", ...labels, network]);
+  const started = Date.now();
+  try {
+    for (const [info, name, extra] of [
+      [proxyInfo, `${proxy}-floor`, ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
+      [sandboxInfo, `${sandbox}-floor`, ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
+    ] as const) {
+      docker(runArgs(info, name, [...extra]));
+      const state = await waitHealthy(name, 120_000);
+      if (state.State.Health?.Status !== "healthy") throw new Error(`${name} did not become healthy: ${JSON.stringify(state.State.Health)}`);
+    }
+    return secondsSince(started);
+  } finally {
+    docker(["rm", "-f", `${proxy}-floor`, `${sandbox}-floor`]);
+    docker(["network", "rm", network]);
+  }
+}

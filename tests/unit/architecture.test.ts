@@ -1,0 +1,83 @@
+/**
+ * The layout's rules, checked on the import graph (madge) and the files themselves: no import cycles,
+ * the product code never reaches into tests or tooling, scripts never into tests, source files stay
+ * small, and everything specific to Claude Code lives in its agent module.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import madge from "madge";
+import { beforeAll, describe, expect, it } from "vitest";
+import { claude } from "../../src/agents/claude";
+
+const ROOT = path.resolve(__dirname, "../..");
+const SOURCE_FOLDERS = ["src", "scripts", "policy", "testkit"];
+const MAX_LINES = 300;
+/** Claude Code's endpoints, CLI flags, build argument, output format and pinned release. */
+const CLAUDE_SPECIFIC = new RegExp(
+  ["anthropic\\.com", "claude\\.ai", "CLAUDE_CODE", "stream-json", "--output-format", claude.defaultVersion.replaceAll(".", "\\.")].join("|"),
+);
+
+let graph: Record<string, string[]>;
+let cycles: string[][];
+
+const importsOf = (prefix: string) =>
+  Object.entries(graph)
+    .filter(([file]) => file.startsWith(prefix))
+    .flatMap(([file, imports]) => imports.map((imported) => `${file} -> ${imported}`));
+
+function sourceFiles(folder: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, folder), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => path.join(folder, file));
+}
+
+describe("the code's layout", () => {
+  beforeAll(async () => {
+    // Type-only imports count: a cycle through types still ties the modules together.
+    const result = await madge(
+      ["index.ts", ...SOURCE_FOLDERS, "tests"].map((entry) => path.join(ROOT, entry)),
+      {
+        baseDir: ROOT,
+        fileExtensions: ["ts"],
+        tsConfig: path.join(ROOT, "tsconfig.json"),
+        detectiveOptions: { ts: { skipTypeImports: false } },
+      },
+    );
+    graph = result.obj();
+    cycles = result.circular();
+  }, 60_000);
+
+  it("reads the whole code base", () => {
+    expect(Object.keys(graph)).toEqual(expect.arrayContaining(["index.ts", "src/agent-sandboxes.ts", "scripts/bench.ts", "testkit/mock-program.ts"]));
+  });
+
+  it("has no import cycles", () => {
+    expect(cycles).toEqual([]);
+  });
+
+  it("keeps the component free of tests and tooling, and scripts free of tests", () => {
+    expect(importsOf("src/").filter((edge) => / -> (tests|testkit|scripts|policy)\//.test(edge))).toEqual([]);
+    expect(importsOf("scripts/").filter((edge) => / -> tests\//.test(edge))).toEqual([]);
+    expect(importsOf("policy/").filter((edge) => / -> (tests|testkit|scripts)\//.test(edge))).toEqual([]);
+  });
+
+  it(`keeps every source file under about ${MAX_LINES} lines`, () => {
+    const long = [...SOURCE_FOLDERS.flatMap(sourceFiles), "index.ts"]
+      .map((file) => ({ file, lines: fs.readFileSync(path.join(ROOT, file), "utf8").split("\n").length }))
+      .filter((entry) => entry.lines > MAX_LINES);
+    expect(long).toEqual([]);
+  });
+
+  it("keeps what is specific to Claude Code in src/agents/claude", () => {
+    const leaks = sourceFiles("src")
+      .filter((file) => !file.startsWith(path.join("src", "agents", "claude")))
+      .flatMap((file) =>
+        fs
+          .readFileSync(path.join(ROOT, file), "utf8")
+          .split("\n")
+          .flatMap((line, index) => (CLAUDE_SPECIFIC.test(line) ? [`${file}:${index + 1}: ${line.trim()}`] : [])),
+      );
+    expect(leaks).toEqual([]);
+  });
+});
