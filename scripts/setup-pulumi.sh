@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Pulumi CLI, its Node.js and YAML language hosts and the command, docker-build and
-# docker providers from their Go modules, for machines where the official installer cannot download
-# a prebuilt CLI (the YAML host runs programs that consume a component package, `pulumi package
-# add`). Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
+# Builds the Pulumi CLI, its Node.js, YAML and Python language hosts and the command, docker-build
+# and docker providers from their Go modules, for machines where the official installer cannot
+# download a prebuilt CLI (the YAML and Python hosts run programs that consume a component package,
+# `pulumi package add`). Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
 # the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider").
 #
@@ -18,7 +18,7 @@
 #
 # Modules the Go module proxy does not serve are built from a source copy instead; point these at a
 # git clone (bare or not: the pinned commit is exported from it) or a plain checkout of that commit:
-#   PULUMI_SRC                       pulumi/pulumi (Node.js language host, pkg/v3 of the YAML one)
+#   PULUMI_SRC                       pulumi/pulumi (Node.js and Python language hosts, pkg/v3 of the YAML one)
 #   PULUMI_COMMAND_SRC               pulumi/pulumi-command
 #   PULUMI_DOCKER_SRC                pulumi/pulumi-docker
 #   TERRAFORM_PROVIDER_DOCKER_SRC    kreuzwerker/terraform-provider-docker
@@ -60,6 +60,7 @@ plugin_dir=/usr/local/lib/docker/cli-plugins
 binaries=(
   "pulumi|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
   "pulumi-language-nodejs|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+  "pulumi-language-python|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
   "pulumi-language-yaml|v$YAML_VERSION|github.com/pulumi/pulumi-yaml/pkg/version.Version"
   "pulumi-resource-command|$COMMAND_VERSION|github.com/pulumi/pulumi-command/provider/pkg/version.Version"
   "pulumi-resource-docker-build|$DOCKER_BUILD_VERSION|github.com/pulumi/pulumi-docker-build/provider.Version"
@@ -72,14 +73,14 @@ plugin_binaries=(
   "docker-buildx|v$BUILDX_VERSION|github.com/docker/buildx/version.Version"
 )
 
-# The version a binary reports: the CLI and the Node.js language host say it; a provider
+# The version a binary reports: the CLI and the Node.js and Python language hosts say it; a provider
 # or the YAML language host (it has no -version) is started and asked over GetPluginInfo, as the
 # engine does, by our plugininfo helper (pulumi-tools/pulumi/plugininfo).
 reported_version() { # name bindir
   case "$1" in
     pulumi) "$2/pulumi" version 2>/dev/null ;;
-    pulumi-language-nodejs) "$2/$1" -version 2>/dev/null ;;
-    pulumi-resource-pulumi-nodejs) echo "(script)" ;;
+    pulumi-language-nodejs|pulumi-language-python) "$2/$1" -version 2>/dev/null ;;
+    pulumi-resource-pulumi-nodejs|pulumi-language-python-exec) echo "(script)" ;;
     pulumi-resource-*|pulumi-language-yaml) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
     buildkitd|buildctl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;   # "buildkitd <package> <version> <revision>"
     docker-buildx) "$2/$1" version 2>/dev/null | awk '{ print $2 }' ;;          # "<package> <version> <revision>"
@@ -96,7 +97,7 @@ cache_complete() { # dir
     IFS='|' read -r name want _ <<<"$entry"
     [ -x "$1/cli-plugins/$name" ] && [ "$(reported_version "$name" "$1/cli-plugins")" = "$want" ] || return 1
   done
-  [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ]
+  [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ] && [ -x "$1/bin/pulumi-language-python-exec" ]
 }
 
 # Lays out the pinned source of a module in $dest: from a git repository or checkout named by the
@@ -180,6 +181,19 @@ build_all() {
   fi
   build pulumi-language-nodejs "$work/language-nodejs" $mod \
     github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+
+  log "pulumi-language-python v$PULUMI_VERSION"
+  mod=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+  check_pin "$tools/language-python" $mod "$PULUMI_COMMIT"
+  prepare language-python
+  # Always a copy: the host runs pulumi-language-python-exec, a Python script beside it that is
+  # outside the module (the official distribution ships it next to the host too).
+  get_source "$work/language-python/src" PULUMI_SRC "$PULUMI_COMMIT" sdk/python/cmd x x ||
+    die "no source for $mod; set PULUMI_SRC to a pulumi/pulumi clone or a checkout of $PULUMI_COMMIT"
+  (cd "$work/language-python" && "$GO" mod edit -replace "$mod=./src/sdk/python/cmd/pulumi-language-python")
+  build pulumi-language-python "$work/language-python" $mod \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+  install -m 755 "$work/language-python/src/sdk/python/cmd/pulumi-language-python-exec" "$tmp/bin/"
 
   log "pulumi-language-yaml v$YAML_VERSION (pkg/v3 v$YAML_PULUMI_VERSION)"
   check_pin "$tools/language-yaml" github.com/pulumi/pulumi-yaml "v$YAML_VERSION"
