@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the Pulumi CLI, its Node.js language host and the command, docker-build and docker
-# providers from their Go modules, for machines where the official installer cannot download a
-# prebuilt CLI. Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
+# Builds the Pulumi CLI, its Node.js, YAML and Python language hosts and the command, docker-build
+# and docker providers from their Go modules, for machines where the official installer cannot
+# download a prebuilt CLI (the YAML and Python hosts run programs that consume a component package,
+# `pulumi package add`). Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
 # the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider").
 #
@@ -17,7 +18,7 @@
 #
 # Modules the Go module proxy does not serve are built from a source copy instead; point these at a
 # git clone (bare or not: the pinned commit is exported from it) or a plain checkout of that commit:
-#   PULUMI_SRC                       pulumi/pulumi (for the Node.js language host)
+#   PULUMI_SRC                       pulumi/pulumi (Node.js and Python language hosts, pkg/v3 of the YAML one)
 #   PULUMI_COMMAND_SRC               pulumi/pulumi-command
 #   PULUMI_DOCKER_SRC                pulumi/pulumi-docker
 #   TERRAFORM_PROVIDER_DOCKER_SRC    kreuzwerker/terraform-provider-docker
@@ -34,7 +35,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) print_bin_dir=true ;;
     --no-link) link=false ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "setup-pulumi: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +60,8 @@ plugin_dir=/usr/local/lib/docker/cli-plugins
 binaries=(
   "pulumi|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
   "pulumi-language-nodejs|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+  "pulumi-language-python|v$PULUMI_VERSION|github.com/pulumi/pulumi/sdk/v3/go/common/version.Version"
+  "pulumi-language-yaml|v$YAML_VERSION|github.com/pulumi/pulumi-yaml/pkg/version.Version"
   "pulumi-resource-command|$COMMAND_VERSION|github.com/pulumi/pulumi-command/provider/pkg/version.Version"
   "pulumi-resource-docker-build|$DOCKER_BUILD_VERSION|github.com/pulumi/pulumi-docker-build/provider.Version"
   "pulumi-resource-docker|$DOCKER_VERSION|github.com/pulumi/pulumi-docker/provider/v5/pkg/version.Version"
@@ -70,14 +73,15 @@ plugin_binaries=(
   "docker-buildx|v$BUILDX_VERSION|github.com/docker/buildx/version.Version"
 )
 
-# The version a binary reports: the CLI and the language host say it; a provider is started and
-# asked over GetPluginInfo, as the engine does, by our plugininfo helper (pulumi-tools/pulumi/plugininfo).
+# The version a binary reports: the CLI and the Node.js and Python language hosts say it; a provider
+# or the YAML language host (it has no -version) is started and asked over GetPluginInfo, as the
+# engine does, by our plugininfo helper (pulumi-tools/pulumi/plugininfo).
 reported_version() { # name bindir
   case "$1" in
     pulumi) "$2/pulumi" version 2>/dev/null ;;
-    pulumi-language-nodejs) "$2/$1" -version 2>/dev/null ;;
-    pulumi-resource-pulumi-nodejs) echo "(script)" ;;
-    pulumi-resource-*) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
+    pulumi-language-nodejs|pulumi-language-python) "$2/$1" -version 2>/dev/null ;;
+    pulumi-resource-pulumi-nodejs|pulumi-language-python-exec) echo "(script)" ;;
+    pulumi-resource-*|pulumi-language-yaml) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
     buildkitd|buildctl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;   # "buildkitd <package> <version> <revision>"
     docker-buildx) "$2/$1" version 2>/dev/null | awk '{ print $2 }' ;;          # "<package> <version> <revision>"
   esac
@@ -93,7 +97,7 @@ cache_complete() { # dir
     IFS='|' read -r name want _ <<<"$entry"
     [ -x "$1/cli-plugins/$name" ] && [ "$(reported_version "$name" "$1/cli-plugins")" = "$want" ] || return 1
   done
-  [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ]
+  [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ] && [ -x "$1/bin/pulumi-language-python-exec" ]
 }
 
 # Lays out the pinned source of a module in $dest: from a git repository or checkout named by the
@@ -177,6 +181,32 @@ build_all() {
   fi
   build pulumi-language-nodejs "$work/language-nodejs" $mod \
     github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+
+  log "pulumi-language-python v$PULUMI_VERSION"
+  mod=github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3
+  check_pin "$tools/language-python" $mod "$PULUMI_COMMIT"
+  prepare language-python
+  # Always a copy: the host runs pulumi-language-python-exec, a Python script beside it that is
+  # outside the module (the official distribution ships it next to the host too).
+  get_source "$work/language-python/src" PULUMI_SRC "$PULUMI_COMMIT" sdk/python/cmd x x ||
+    die "no source for $mod; set PULUMI_SRC to a pulumi/pulumi clone or a checkout of $PULUMI_COMMIT"
+  (cd "$work/language-python" && "$GO" mod edit -replace "$mod=./src/sdk/python/cmd/pulumi-language-python")
+  build pulumi-language-python "$work/language-python" $mod \
+    github.com/pulumi/pulumi/sdk/v3/go/common/version.Version "v$PULUMI_VERSION"
+  install -m 755 "$work/language-python/src/sdk/python/cmd/pulumi-language-python-exec" "$tmp/bin/"
+
+  log "pulumi-language-yaml v$YAML_VERSION (pkg/v3 v$YAML_PULUMI_VERSION)"
+  check_pin "$tools/language-yaml" github.com/pulumi/pulumi-yaml "v$YAML_VERSION"
+  mod=github.com/pulumi/pulumi/pkg/v3
+  check_pin "$tools/language-yaml" $mod "v$YAML_PULUMI_VERSION"
+  prepare language-yaml
+  if [ -n "${PULUMI_SRC:-}" ] || ! served $mod "v$YAML_PULUMI_VERSION"; then
+    get_source "$work/language-yaml/src" PULUMI_SRC "$YAML_PULUMI_COMMIT" pkg x x ||
+      die "the module proxy does not serve $mod v$YAML_PULUMI_VERSION; set PULUMI_SRC to a pulumi/pulumi clone or a checkout of $YAML_PULUMI_COMMIT"
+    (cd "$work/language-yaml" && "$GO" mod edit -replace "$mod=./src/pkg")
+  fi
+  build pulumi-language-yaml "$work/language-yaml" github.com/pulumi/pulumi-yaml/cmd/pulumi-language-yaml \
+    github.com/pulumi/pulumi-yaml/pkg/version.Version "v$YAML_VERSION"
 
   log "pulumi-resource-command $COMMAND_VERSION"
   mod=github.com/pulumi/pulumi-command/provider

@@ -1,7 +1,8 @@
-// Command plugininfo starts a Pulumi provider plugin and prints the version it reports over
-// GetPluginInfo, the way the engine asks it (written for agent-sandbox's setup-pulumi.sh).
+// Command plugininfo starts a Pulumi provider or language host plugin and prints the version it
+// reports over GetPluginInfo, the way the engine asks it (written for agent-sandbox's setup-pulumi.sh).
 //
 //	plugininfo PATH-TO-pulumi-resource-NAME
+//	plugininfo PATH-TO-pulumi-language-NAME
 package main
 
 import (
@@ -10,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -56,7 +58,12 @@ func run(plugin string) error {
 		return err
 	}
 	defer conn.Close()
-	info, err := pulumirpc.NewResourceProviderClient(conn).GetPluginInfo(ctx, &emptypb.Empty{})
+	var info *pulumirpc.PluginInfo
+	if strings.HasPrefix(filepath.Base(plugin), "pulumi-language-") {
+		info, err = pulumirpc.NewLanguageRuntimeClient(conn).GetPluginInfo(ctx, &emptypb.Empty{})
+	} else {
+		info, err = pulumirpc.NewResourceProviderClient(conn).GetPluginInfo(ctx, &emptypb.Empty{})
+	}
 	if err != nil {
 		return err
 	}
