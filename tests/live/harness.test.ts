@@ -9,8 +9,8 @@ import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/li
 import { LiveSuite, PROJECT } from "../../testkit/live/live-program";
 
 const engine = new Docker();
-const FIXTURE_PROGRAM = resolve(__dirname, "harness/fixtures/program.ts");
-const BUILD_PROGRAM = resolve(__dirname, "harness/fixtures/build-program.ts");
+const FIXTURE_PROGRAM = resolve(__dirname, "../../testkit/harness/fixtures/program.ts");
+const BUILD_PROGRAM = resolve(__dirname, "../../testkit/harness/fixtures/build-program.ts");
 const TOKEN = "s3cret-token";
 const MB = 1024 * 1024;
 /** Prefer the project's base image; fall back to the harness's own busybox image (make-test-image.sh). */
