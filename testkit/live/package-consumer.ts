@@ -1,0 +1,85 @@
+/**
+ * A Pulumi program in another language that consumes the packed library through `pulumi package add`,
+ * as another team would: its own project folder, PULUMI_HOME and file backend, driven by the real CLI.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import { type CliResult, type RunOptions, runCli } from "./pulumi-cli";
+
+const REPOSITORY = path.resolve(__dirname, "../..");
+/** The provider plugins the component's own SDK dependencies ask for. */
+const PROVIDER_PACKAGES = ["command", "docker", "docker-build"];
+
+/** `npm pack` of the repository, unpacked into `into`: the package folder a consumer points at. */
+export function packedLibrary(into: string): string {
+  const [{ filename }] = JSON.parse(
+    execFileSync("npm", ["pack", "--json", "--pack-destination", into], { cwd: REPOSITORY, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }),
+  );
+  execFileSync("tar", ["-xzf", path.join(into, filename), "-C", into]);
+  return path.join(into, "package");
+}
+
+export class ConsumerProject {
+  readonly programDir: string;
+  private readonly env: NodeJS.ProcessEnv;
+
+  private constructor(
+    readonly root: string,
+    readonly stack: string,
+  ) {
+    this.programDir = path.join(root, "program");
+    this.env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      PULUMI_HOME: path.join(root, "pulumi-home"),
+      PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
+      PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    };
+  }
+
+  /** A project folder holding `Pulumi.yaml` as given, its stack created with passphrase secrets. */
+  static async create(stack: string, project: Record<string, unknown>): Promise<ConsumerProject> {
+    const created = new ConsumerProject(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-consumer-")), stack);
+    fs.mkdirSync(created.programDir);
+    fs.mkdirSync(path.join(created.root, "state"));
+    fs.writeFileSync(path.join(created.programDir, "Pulumi.yaml"), stringify(project));
+    await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    return created;
+  }
+
+  /**
+   * Puts the providers found on PATH into this PULUMI_HOME's plugin cache: `package add` looks for the
+   * package's plugin dependencies only there, and would otherwise try to download them.
+   */
+  async installProviderPlugins(): Promise<void> {
+    for (const name of PROVIDER_PACKAGES) {
+      const { version } = JSON.parse(fs.readFileSync(path.join(REPOSITORY, "node_modules/@pulumi", name, "package.json"), "utf8"));
+      const binary = execFileSync("sh", ["-c", `command -v pulumi-resource-${name}`], { encoding: "utf8" }).trim();
+      await this.pulumi(["plugin", "install", "resource", name, version, "--file", binary]);
+    }
+  }
+
+  pulumi(args: string[], options: RunOptions = {}): Promise<CliResult> {
+    return runCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env }, options);
+  }
+
+  async outputs(): Promise<Record<string, any>> {
+    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
+  }
+
+  /** The stack's state as the engine wrote it. */
+  async stateText(): Promise<string> {
+    return (await this.pulumi(["stack", "export"])).stdout;
+  }
+
+  async remove(): Promise<void> {
+    await this.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
+    await this.pulumi(["stack", "rm", "--yes", "--force", this.stack], { allowFailure: true });
+    fs.rmSync(this.root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Another language consumes the component: a Pulumi YAML program runs `pulumi package add` on the packed
+ * library (which hosts AgentSandboxes with its inferred schema) and provisions a healthy, hardened sandbox
+ * with the real CLI and providers; the API key, passed as a secret config value, stays encrypted.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { physicalName } from "../../src/engine/naming";
+import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { agentWorkspace, type HostService, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { ConsumerProject, packedLibrary } from "../../testkit/live/package-consumer";
+import { PulumiGate, REGISTRY_BASE_IMAGES } from "../../testkit/live/pulumi-cli";
+
+const PROJECT = "agent-sandbox-yaml";
+const STACK = `yaml-${process.pid}`;
+const API_KEY = `test-key-yaml-${process.pid}`;
+
+const gate = new PulumiGate();
+let probe: HostService;
+let workspace: string;
+let consumer: ConsumerProject | undefined;
+
+describe("a Pulumi YAML program using the component (live)", () => {
+  beforeAll(async () => {
+    if (!(await gate.ready())) return;
+    probe = await startHostService("probe-ok\n");
+    workspace = agentWorkspace("agent-sandbox-yaml-ws-");
+    consumer = await ConsumerProject.create(STACK, {
+      name: PROJECT,
+      runtime: "yaml",
+      config: { apiKey: { type: "string", secret: true } },
+      resources: {
+        agents: {
+          type: "agent-sandbox:index:AgentSandboxes",
+          properties: {
+            image: REGISTRY_BASE_IMAGES,
+            sandboxes: [sandboxEntry({ name: "main", workspace, probe })],
+            anthropicApiKey: "${apiKey}",
+          },
+        },
+      },
+      outputs: { sandboxes: "${agents.sandboxes}", image: "${agents.agentImage}" },
+    });
+  });
+
+  afterAll(async () => {
+    await consumer?.remove();
+    await probe?.close();
+    if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("adds the packed package, provisions a healthy hardened sandbox, and keeps the key encrypted", async (context) => {
+    gate.requireCli(context);
+    const project = consumer!;
+    await project.installProviderPlugins();
+    const library = packedLibrary(project.root);
+    await project.pulumi(["package", "add", library]);
+    expect(fs.readFileSync(path.join(project.programDir, "Pulumi.yaml"), "utf8")).toContain("agent-sandbox:");
+    await project.pulumi(["config", "set", "--secret", "apiKey"], { input: `${API_KEY}\n` });
+
+    await project.pulumi(["up", "--yes", "--skip-preview"]);
+    const container = physicalName({ project: PROJECT, stack: STACK }, "main");
+    const sandbox = await inspectContainer(container);
+    expect(sandbox.State.Health?.Status).toBe("healthy");
+    expect(sandbox.Config.User).toBe("1000:1000");
+    expect(sandbox.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], PidsLimit: 1024 });
+
+    // The key reached the sandbox's read-only credentials, where agent-exec reads it, and nowhere else.
+    expect((await execIn(container, "cat /run/agent-secrets/api-key")).output).toBe(API_KEY);
+    expect(JSON.stringify(sandbox.Config.Env)).not.toContain(API_KEY);
+
+    const outputs = await project.outputs();
+    expect(outputs.sandboxes.main.container).toBe(container);
+    expect(outputs.image.imageId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const state = await project.stateText();
+    expect(state).toContain("agent-sandbox:index:AgentSandboxes");
+    expect(state).not.toContain(API_KEY);
+
+    const again = await project.pulumi(["preview", "--expect-no-changes"], { allowFailure: true });
+    expect(again.code, `${again.stdout}\n${again.stderr}`).toBe(0);
+  });
+});
