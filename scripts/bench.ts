@@ -62,6 +62,8 @@ function benchEvaluation(): void {
     record(`evaluate 1 sandbox, program not compiled yet (ts-node type-checks it)`, `${cold.ms} ms, peak ${cold.peakRssMb} MiB`);
     for (const count of [1, 10, 100]) {
       const result = evaluate(count);
+      // Each sandbox declares a dozen resources or more; fewer means the wrong entry point was evaluated.
+      if (result.resources < count * 10) throw new Error(`evaluating ${count} sandboxes declared only ${result.resources} resources`);
       record(
         `evaluate ${count} sandbox${count === 1 ? "" : "es"} (${result.resources} resources)`,
         `${result.ms} ms, peak ${result.peakRssMb} MiB`,

@@ -49,8 +49,9 @@ async function main() {
     { config: { sandboxes, image: { agentUid: workspace.uid, agentGid: workspace.gid } } },
     () => {},
     async () =>
+      // The program's entry, as Pulumi.yaml's `main` names it (package.json's main is the component plugin).
       (await run(
-        { _: [ROOT] },
+        { _: [path.join(ROOT, "index.ts")] },
         () => {},
         () => {},
         () => false,
