@@ -70,8 +70,9 @@ export class AgentSandboxes extends pulumi.ComponentResource {
   public readonly runs: pulumi.Output<{ [name: string]: RunInfo }>;
 
   constructor(name: string, args: AgentSandboxesArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
+    // Validated before anything is registered, the component itself included.
     const { config, secrets, extraCaCerts } = resolveArgs(args);
+    super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
     const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
     const dockerEnv = dockerClientEnvironment(config.docker);
     // Stacks made by the program before this component hold these resources at the stack's top level; the

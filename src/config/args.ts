@@ -2,8 +2,9 @@
  * The arguments of the AgentSandboxes component: the stack config's shape as plain interfaces, with the
  * secrets as `pulumi.Input`s. They are the documented API (a TypeScript program passes them, Pulumi's
  * component analyzer turns them into the package schema for other languages), and sections.ts validates
- * them. Everything but the secrets is a plain value: it decides which resources are declared and is
- * checked before any of them is, so it cannot wait for another resource's output.
+ * them. Besides the secrets, only a run's prompt and triggers may be outputs of other resources: they
+ * flow into that run alone. Everything else decides which resources are declared and is checked before
+ * any of them is, so it is a plain value.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "./choices";
@@ -186,16 +187,16 @@ export interface RunArgs {
   readonly name: string;
   /** The sandbox to run in. */
   readonly sandbox: string;
-  /** Sent to the agent verbatim on stdin: quotes, `$(...)` and newlines arrive as written and run nothing. */
-  readonly prompt: string;
+  /** Sent to the agent verbatim on stdin: quotes, `$(...)` and newlines arrive as written and run nothing. May come from another resource. */
+  readonly prompt: pulumi.Input<string>;
   /** Most agent turns, at least 1 (default 20). */
   readonly maxTurns?: number;
   /** Model to use; unset: the agent's default. */
   readonly model?: string;
   /** Tools the agent may use without asking, in the agent's syntax, e.g. ["Read", "Edit", "Bash(npm test)"]. */
   readonly allowedTools?: string[];
-  /** Values that, when changed, re-run the agent (e.g. a git commit). */
-  readonly triggers?: string[];
+  /** Values that, when changed, re-run the agent (e.g. a git commit, also another resource's output). */
+  readonly triggers?: pulumi.Input<string>[];
 }
 
 /** A Docker engine other than the local socket. */

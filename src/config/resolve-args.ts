@@ -55,14 +55,35 @@ export function outputProblems(value: unknown, key = ""): string[] {
   return [];
 }
 
+/** Stands in for an output while the schema checks the rest; the output itself reaches the run. */
+const known = <T>(value: pulumi.Input<T>, placeholder: T): pulumi.Input<T> => (pulumi.Output.isInstance(value) ? placeholder : value);
+
+/**
+ * A run's prompt and triggers may be outputs of other resources: the schema checks a stand-in for each,
+ * and the validated runs get them back.
+ */
+function withRunOutputsSetAside(args: Omit<AgentSandboxesArgs, SecretKey>) {
+  const runs = args.runs?.map((run) => ({
+    ...run,
+    prompt: known(run.prompt, "(an output of another resource)"),
+    triggers: run.triggers?.map((trigger) => known(trigger, "")),
+  }));
+  const restore = (config: StackConfig): StackConfig =>
+    args.runs
+      ? { ...config, runs: config.runs.map((run, index) => ({ ...run, prompt: args.runs![index].prompt, triggers: args.runs![index].triggers ?? [] })) }
+      : config;
+  return { plain: { ...args, ...(runs ? { runs } : {}) }, restore };
+}
+
 /** Validates the component's arguments; secrets become (or stay) Pulumi secrets. */
 export function resolveArgs(args: AgentSandboxesArgs, probe: HostProbe = realHostProbe, homeDir = os.homedir()): ResolvedArgs {
-  const { anthropicApiKey, gitToken, registryPassword, ...plain } = args;
+  const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
+  const { plain, restore } = withRunOutputsSetAside(rest);
   const problems = outputProblems(plain);
   if (plain.image?.registry?.username && registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
-  const config = validateStackConfig(plain as Record<string, unknown>, probe, homeDir, problems);
+  const config = restore(validateStackConfig(plain as Record<string, unknown>, probe, homeDir, problems));
   const given = { anthropicApiKey, gitToken, registryPassword };
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {

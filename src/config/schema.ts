@@ -6,7 +6,7 @@ import { z } from "zod";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { ConfigError, formatIssuePath, strictObject } from "./errors";
 import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "./sandbox-rules";
-import { dockerHostSchema, type ImageConfig, imageSchema, runSchema, type SandboxConfig, sandboxSchema } from "./sections";
+import { dockerHostSchema, type ImageConfig, imageSchema, type RunConfig, runSchema, type SandboxConfig, sandboxSchema } from "./sections";
 import { UNSAFE_ITEMS } from "./unsafe-settings";
 import { absolutePath, NAME_PATTERN } from "./values";
 
@@ -39,7 +39,7 @@ export function stackConfigSchemaFor(host: HostContext) {
 }
 
 type ParsedConfig = z.infer<ReturnType<typeof stackConfigSchemaFor>>;
-export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes"> & { sandboxes: SandboxConfig[] };
+export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes" | "runs"> & { sandboxes: SandboxConfig[]; runs: RunConfig[] };
 
 /**
  * Validates raw stack config (keys without the `agent-sandbox:` prefix) and applies defaults.

@@ -4,6 +4,7 @@
  * each key means in args.ts (the component's documented arguments, which these schemas validate); the
  * rules across keys are in sandbox-rules.ts and schema.ts.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { Agent, IMAGE_AGENT } from "../agents";
 import { egressConfigSchema } from "../egress/policy";
@@ -45,7 +46,13 @@ export const sandboxSchema = strictObject({
   name: objectName,
   workspace: absolutePath("/home/me/code/project"),
   mode: z.enum(SandboxMode).default(SandboxMode.ReadWrite),
-  agent: z.enum(Agent).default(Agent.Claude),
+  agent: z
+    .enum(Agent, {
+      error: `must be an agent this version knows: ${Object.values(Agent)
+        .map((name) => JSON.stringify(name))
+        .join(", ")}`,
+    })
+    .default(Agent.Claude),
   resources: resourcesSchema,
   mounts: z.array(extraMountSchema).default([]),
   env: z.record(z.string(), z.string()).default({}),
@@ -122,7 +129,8 @@ export const dockerHostSchema = strictObject({
 
 export type SandboxConfig = z.infer<typeof sandboxSchema>;
 export type ImageConfig = z.infer<typeof imageSchema>;
-export type RunConfig = z.infer<typeof runSchema>;
+/** A validated run; its prompt and triggers may be outputs of other resources (resolve-args.ts puts them back). */
+export type RunConfig = Omit<z.infer<typeof runSchema>, "prompt" | "triggers"> & { prompt: pulumi.Input<string>; triggers: pulumi.Input<string>[] };
 export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
 
 /** True when the image is built for several platforms and so must be pushed as a multi-arch index. */

@@ -63,7 +63,11 @@ export class AgentRun extends pulumi.ComponentResource {
       name,
       {
         create: agentRunScript(args.agent, args.run, args.dockerEnv),
-        stdin: args.run.prompt,
+        // A prompt from another resource is known only now; the config's own were checked non-empty already.
+        stdin: pulumi.output(args.run.prompt).apply((prompt) => {
+          if (prompt === "") throw new Error(`runs ${args.run.name}: the prompt is empty; the resource it came from gave an empty value`);
+          return prompt;
+        }),
         environment: { ...args.dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName },
         triggers: args.run.triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.

@@ -293,6 +293,11 @@ describe("bad stack config", () => {
       ["sandboxes[0].mounts[0].source: refused: /home/me/.aws looks like a credential and would be writable by the agent; mount it with readOnly: true"],
     ],
     [
+      "an agent this version does not know",
+      { sandboxes: [sandbox({ agent: "gpt" })] },
+      ['sandboxes[0].agent: must be an agent this version knows: "claude"'],
+    ],
+    [
       "a remote engine given as a bare host",
       { workspace: "/home/me/code/app", docker: { host: "build-box" } },
       ['docker.host: must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"'],
