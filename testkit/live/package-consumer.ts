@@ -3,12 +3,10 @@
  * as another team would: its own project folder, PULUMI_HOME and file backend, driven by the real CLI.
  */
 import { execFileSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
-import { type CliResult, type RunOptions, runCli } from "./pulumi-cli";
+import { CliProject } from "./cli-project";
 
 const REPOSITORY = path.resolve(__dirname, "../..");
 /** The provider plugins the component's own SDK dependencies ask for. */
@@ -23,32 +21,12 @@ export function packedLibrary(into: string): string {
   return path.join(into, "package");
 }
 
-export class ConsumerProject {
-  readonly programDir: string;
-  private readonly env: NodeJS.ProcessEnv;
-
-  private constructor(
-    readonly root: string,
-    readonly stack: string,
-  ) {
-    this.programDir = path.join(root, "program");
-    this.env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      PULUMI_HOME: path.join(root, "pulumi-home"),
-      PULUMI_BACKEND_URL: `file://${path.join(root, "state")}`,
-      PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-    };
-  }
-
+export class ConsumerProject extends CliProject {
   /** A project folder holding `Pulumi.yaml` as given, its stack created with passphrase secrets. */
   static async create(stack: string, project: Record<string, unknown>): Promise<ConsumerProject> {
-    const created = new ConsumerProject(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-consumer-")), stack);
-    fs.mkdirSync(created.programDir);
-    fs.mkdirSync(path.join(created.root, "state"));
+    const created = new ConsumerProject(CliProject.scratch("agent-sandbox-consumer-"), stack);
     fs.writeFileSync(path.join(created.programDir, "Pulumi.yaml"), stringify(project));
-    await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    await created.initStack();
     return created;
   }
 
@@ -64,22 +42,8 @@ export class ConsumerProject {
     }
   }
 
-  pulumi(args: string[], options: RunOptions = {}): Promise<CliResult> {
-    return runCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env }, options);
-  }
-
-  async outputs(): Promise<Record<string, any>> {
-    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
-  }
-
   /** The stack's state as the engine wrote it. */
   async stateText(): Promise<string> {
     return (await this.pulumi(["stack", "export"])).stdout;
-  }
-
-  async remove(): Promise<void> {
-    await this.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-    await this.pulumi(["stack", "rm", "--yes", "--force", this.stack], { allowFailure: true });
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }

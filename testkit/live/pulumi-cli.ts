@@ -4,18 +4,17 @@
  * with the checkout's node_modules linked, so stack files and edits a test makes to the copy (a changed
  * Dockerfile) never touch the checkout.
  */
-import { execFile, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import type { TestContext } from "vitest";
 import { parse, stringify } from "yaml";
 import { CONFIG_NAMESPACE } from "../../src/config/schema";
+import { CliProject } from "./cli-project";
 import { EngineGate } from "./engine";
 
-const run = promisify(execFile);
+export { type CliResult, type RunOptions, runCli } from "./cli-project";
+
 const REPOSITORY = path.resolve(__dirname, "../..");
 /** What a copy of the program and its npm scripts need; everything else of the checkout stays out of it. */
 const PROGRAM_FILES = ["index.ts", "src", "docker", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"];
@@ -29,34 +28,6 @@ export const REGISTRY_BASE_IMAGES = {
   baseImage: "127.0.0.1:5000/agent-sandbox/debian:bookworm-slim",
   builderImage: "127.0.0.1:5000/agent-sandbox/node:bookworm",
 } as const;
-
-export interface CliResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface RunOptions {
-  /** Return a non-zero exit instead of throwing. */
-  readonly allowFailure?: boolean;
-  /** Written to the command's stdin. */
-  readonly input?: string;
-}
-
-/** Runs a command line tool; a non-zero exit throws with both streams unless allowed. */
-export async function runCli(command: string, args: string[], where: { cwd: string; env: NodeJS.ProcessEnv }, options: RunOptions = {}): Promise<CliResult> {
-  const child = run(command, args, { ...where, maxBuffer: 256 * 1024 * 1024 });
-  if (options.input !== undefined) child.child.stdin?.end(options.input);
-  try {
-    const { stdout, stderr } = await child;
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
-    const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
-    if (options.allowFailure) return result;
-    throw new Error(`${command} ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-  }
-}
 
 /** Whether the real CLI is here: `pulumi version` and the plugins the program needs, on PATH. */
 export function pulumiAvailability(): { available: true } | { available: false; reason: string } {
@@ -127,30 +98,10 @@ export function mergeStackConfig(file: string, config: Record<string, unknown>):
 }
 
 /** A stack of a copy of the real program on its own file backend, driven by the real CLI. */
-export class RealStack {
-  /** The program's copy: edit files here to change what `pulumi up` sees. */
-  readonly programDir: string;
-  /** The file backend's folder: the state lives under .pulumi/stacks/<project>/<stack>.json. */
-  readonly backendDir: string;
-  private readonly env: NodeJS.ProcessEnv;
-
-  private constructor(
-    readonly root: string,
-    readonly stack: string,
-  ) {
-    this.programDir = path.join(root, "program");
-    this.backendDir = path.join(root, "state");
-    this.env = {
-      PATH: process.env.PATH,
-      // The docker CLI and buildx keep their builder state under HOME; the real one, as a user's would be.
-      HOME: process.env.HOME,
-      PULUMI_HOME: path.join(root, "pulumi-home"),
-      PULUMI_BACKEND_URL: `file://${this.backendDir}`,
-      PULUMI_CONFIG_PASSPHRASE: randomBytes(16).toString("hex"),
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      // The program's own stack-trace switch: errors shown in test output keep their frames.
-      AGENT_SANDBOX_STACK_TRACES: "1",
-    };
+export class RealStack extends CliProject {
+  private constructor(root: string, stack: string) {
+    // The program's own stack-trace switch: errors shown in test output keep their frames.
+    super(root, stack, { AGENT_SANDBOX_STACK_TRACES: "1" });
   }
 
   /**
@@ -158,13 +109,11 @@ export class RealStack {
    * the stack (passphrase secrets).
    */
   static async create(stack: string, options: { entry?: string; revision?: string } = {}): Promise<RealStack> {
-    const created = new RealStack(fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-pulumi-")), stack);
-    fs.mkdirSync(created.programDir);
-    fs.mkdirSync(created.backendDir);
+    const created = new RealStack(CliProject.scratch("agent-sandbox-pulumi-"), stack);
     if (options.revision) copyProgramAt(options.revision, created.programDir);
     else copyProgram(created.programDir);
     if (options.entry) created.useEntry(options.entry);
-    await created.pulumi(["stack", "init", stack, "--secrets-provider", "passphrase"]);
+    await created.initStack();
     return created;
   }
 
@@ -184,11 +133,6 @@ export class RealStack {
     fs.writeFileSync(stackFile, kept);
   }
 
-  /** Runs `pulumi <args>` in the program's copy (runCli). */
-  pulumi(args: string[], options: RunOptions = {}): Promise<CliResult> {
-    return runCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env }, options);
-  }
-
   /** Writes plain stack config (keys without the namespace) into the stack file, as `pulumi config set --path` would. */
   setConfig(config: Record<string, unknown>): void {
     mergeStackConfig(path.join(this.programDir, `Pulumi.${this.stack}.yaml`), config);
@@ -205,20 +149,9 @@ export class RealStack {
     return (JSON.parse(stdout) as { steps?: PreviewStep[] }).steps ?? [];
   }
 
-  async outputs(): Promise<Record<string, any>> {
-    return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
-  }
-
   /** The stack's state file on the file backend, as the engine wrote it. */
   stateText(): string {
     return fs.readFileSync(path.join(this.backendDir, ".pulumi", "stacks", "agent-sandbox", `${this.stack}.json`), "utf8");
-  }
-
-  /** `pulumi destroy`, then the stack and every temporary file. Safe to call after a failed create. */
-  async remove(): Promise<void> {
-    await this.pulumi(["destroy", "--yes", "--skip-preview"], { allowFailure: true });
-    await this.pulumi(["stack", "rm", "--yes", "--force", this.stack], { allowFailure: true });
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 
