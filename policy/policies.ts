@@ -3,8 +3,10 @@
  * index.ts because constructing a PolicyPack starts the analyzer server, which tests must not do.
  */
 
+import * as fs from "node:fs";
 import * as os from "node:os";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { WorkspaceView } from "../src/policy-contract/protected-paths";
 import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */
@@ -14,6 +16,18 @@ export const CONTAINER_TYPE = "docker:index/container:Container";
 interface HostConfig {
   readonly homeDir?: string;
 }
+
+/** The policy runs beside the program, on the Docker host, so it reads the workspace the container binds. */
+const HOST_FILESYSTEM: WorkspaceView = {
+  exists: (hostPath) => fs.existsSync(hostPath),
+  realPath: (hostPath) => {
+    try {
+      return fs.realpathSync(hostPath);
+    } catch {
+      return hostPath;
+    }
+  },
+};
 
 function policyFor(rule: ContainerRule): ResourceValidationPolicy {
   return {
@@ -28,7 +42,7 @@ function policyFor(rule: ContainerRule): ResourceValidationPolicy {
         return;
       }
       const homeDir = args.getConfig<HostConfig>().homeDir ?? os.homedir();
-      for (const message of ruleViolations(rule, args.props, { homeDir })) {
+      for (const message of ruleViolations(rule, args.props, { homeDir, workspace: HOST_FILESYSTEM })) {
         reportViolation(message);
       }
     },

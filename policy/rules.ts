@@ -19,6 +19,8 @@
  *   root-user            user unset, root or UID 0
  *   host-root-mount      a bind of `/` itself
  *   home-folder-mount    a bind of the home folder itself
+ *   unprotected-workspace  protected paths (.git/hooks, .git/config, …) left writable in a read-write workspace;
+ *                        the label dev.agent-sandbox.unprotected-paths waives named default paths alone
  * Never waivable: keeping capabilities (no drop of ALL), missing no-new-privileges, no memory limit,
  * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
  */
@@ -34,10 +36,14 @@ import {
   SECRETS_PATH,
   type UnsafeAcknowledgement,
 } from "../src/policy-contract/host-paths";
+import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../src/policy-contract/protected-paths";
+import { WORKSPACE_PATH } from "../src/sandbox/contract";
 
 export interface RuleOptions {
   /** Home folder of the user running Pulumi: its root, `~/.ssh` and credentials are judged against it. */
   readonly homeDir: string;
+  /** The Docker host's filesystem as the workspace rule sees it; without it that rule judges nothing. */
+  readonly workspace?: WorkspaceView;
 }
 
 /** One problem found by a rule; `acknowledgement` names the label item that waives it, if any. */
@@ -114,11 +120,11 @@ function hostBinds(inputs: Record<string, unknown>): HostBind[] {
   return containerMounts(inputs).filter((mount): mount is HostBind => mount.fromHost && mount.source !== undefined);
 }
 
-/** The acknowledged names on the container's ACKNOWLEDGED_UNSAFE_LABEL, empty when there is none. */
-function acknowledgedUnsafe(inputs: Record<string, unknown>): Set<string> {
+/** The comma-separated names on one of the container's labels, empty when it has none. */
+function labelItems(inputs: Record<string, unknown>, name: string): Set<string> {
   const label = asArray(inputs.labels)
     .map(asRecord)
-    .find((entry) => entry.label === ACKNOWLEDGED_UNSAFE_LABEL);
+    .find((entry) => entry.label === name);
   const value = asString(label?.value) ?? "";
   return new Set(
     value
@@ -238,6 +244,24 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
       }),
   },
   {
+    name: "workspace-protected",
+    description:
+      "In a read-write workspace, the protected paths that exist (.git/hooks, .git/config, editor tasks, CI workflows, agent settings) must be mounted read-only over it.",
+    check: (inputs, { workspace }) => {
+      const binds = hostBinds(inputs);
+      const bind = binds.find((candidate) => candidate.target === WORKSPACE_PATH && !candidate.readOnly);
+      if (!bind || !workspace) return [];
+      const unprotected = labelItems(inputs, UNPROTECTED_PATHS_LABEL);
+      const paths = DEFAULT_PROTECTED_PATHS.filter((relative) => !unprotected.has(relative));
+      return existingProtectedPaths(bind.source, paths, workspace)
+        .filter((relative) => !binds.some((other) => other.readOnly && other.target === `${WORKSPACE_PATH}/${relative}`))
+        .map((relative) => ({
+          message: `${bind.at}: ${relative} exists in the read-write workspace ${bind.source} but is not mounted read-only at ${WORKSPACE_PATH}/${relative}, so the agent could plant code your machine runs; mount it read-only, ${ACK_HINT("unprotected-workspace")}`,
+          acknowledgement: "unprotected-workspace" as const,
+        }));
+    },
+  },
+  {
     name: "credentials-read-only",
     readsHomeDir: true,
     description: `Credentials must be mounted read-only: whatever is mounted into ${SECRETS_PATH} (the program's credentials volume) and binds of key, token or cloud-login files.`,
@@ -259,7 +283,7 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
 export function ruleViolations(rule: ContainerRule, inputs: Record<string, unknown>, opts: RuleOptions): string[] {
   const findings = rule.check(inputs, opts);
   // Read the label only when a finding could be waived, so an unknown label leaves other rules running.
-  const acknowledged = findings.some((finding) => finding.acknowledgement) ? acknowledgedUnsafe(inputs) : new Set<string>();
+  const acknowledged = findings.some((finding) => finding.acknowledgement) ? labelItems(inputs, ACKNOWLEDGED_UNSAFE_LABEL) : new Set<string>();
   return findings.filter((finding) => finding.acknowledgement === undefined || !acknowledged.has(finding.acknowledgement)).map((finding) => finding.message);
 }
 

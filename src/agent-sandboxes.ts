@@ -71,7 +71,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
 
   constructor(name: string, args: AgentSandboxesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered, the component itself included.
-    const { config, secrets, extraCaCerts } = resolveArgs(args);
+    const { config, secrets, extraCaCerts, protectedPaths } = resolveArgs(args);
     super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
     const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
     const dockerEnv = dockerClientEnvironment(config.docker);
@@ -126,6 +126,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             startAfter: [credentials.written],
             dockerEnv,
             egressProxyImageId: egressImage?.imageId,
+            protectedPaths: protectedPaths[sandbox.name] ?? [],
           },
           inside,
         ),

@@ -66,6 +66,16 @@ export interface SandboxArgs {
   /** Run as root inside the sandbox; needs acknowledgeUnsafe: ["root-user"]. */
   readonly runAsRoot?: boolean;
   /**
+   * In rw mode, mount the workspace's protected paths that exist (git hooks and config, .gitmodules,
+   * .envrc, editor tasks and settings, .devcontainer, CI workflows, agent settings) read-only over it
+   * (default true); false needs acknowledgeUnsafe: ["unprotected-workspace"].
+   */
+  readonly protectWorkspace?: boolean;
+  /** More workspace paths to protect, relative to it, e.g. ["scripts/deploy.sh"]. */
+  readonly protectedPaths?: string[];
+  /** Default protected paths this sandbox leaves writable, e.g. [".vscode/settings.json"]. */
+  readonly unprotect?: string[];
+  /**
    * The unsafe settings of this sandbox you accept, e.g. ["privileged"]; anything unsafe not named here is
    * refused. Names: the values of UnsafeSetting (docker-socket, privileged, host-network, host-pid,
    * host-ipc, host-userns, added-capabilities, root-user, host-root-mount, home-folder-mount, open-egress).

@@ -4,6 +4,8 @@
  */
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
+import { existingProtectedPaths } from "../policy-contract/protected-paths";
+import { protectionFor } from "../sandbox/workspace-protection";
 import type { AgentSandboxesArgs } from "./args";
 import { ConfigError } from "./errors";
 import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
@@ -19,6 +21,20 @@ export interface ResolvedArgs {
   readonly secrets: StackSecrets;
   /** PEM text of `image.extraCaCertsFile`, as a secret: it reaches the build only as a BuildKit secret. */
   readonly extraCaCerts?: pulumi.Output<string>;
+  /** Per sandbox, its protected paths that exist in the workspace; none is known for a remote engine. */
+  readonly protectedPaths: Record<string, string[]>;
+}
+
+/** A remote engine's paths and CPUs cannot be read from here, so the host checks and protection skip it. */
+export function isRemoteEngine(config: Pick<StackConfig, "docker">): boolean {
+  return config.docker !== undefined && !config.docker.host.startsWith("unix://");
+}
+
+/** The protected paths of each sandbox that exist on this machine, which is the Docker host. */
+function existingProtection(config: StackConfig, probe: HostProbe): Record<string, string[]> {
+  if (isRemoteEngine(config)) return {};
+  const view = { exists: (hostPath: string) => probe.stat(hostPath) !== undefined, realPath: (hostPath: string) => probe.realPath(hostPath) };
+  return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
 }
 
 /**
@@ -33,7 +49,7 @@ export function validateStackConfig(raw: Record<string, unknown>, probe: HostPro
     if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
     throw error;
   }
-  const remoteHost = config.docker && !config.docker.host.startsWith("unix://");
+  const remoteHost = isRemoteEngine(config);
   const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
   const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf))];
   if (problems.length > 0) throw new ConfigError(problems);
@@ -92,5 +108,5 @@ export function resolveArgs(args: AgentSandboxesArgs, probe: HostProbe = realHos
   }
   const caFile = config.image.extraCaCertsFile;
   const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
-  return { config, secrets, extraCaCerts };
+  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe) };
 }

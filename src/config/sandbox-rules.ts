@@ -6,6 +6,7 @@ import * as path from "node:path";
 import type { z } from "zod";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
 import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../policy-contract/host-paths";
+import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../policy-contract/protected-paths";
 import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "../sandbox/contract";
 import type { SandboxConfig } from "./sections";
 import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
@@ -33,6 +34,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   }
   refuseSensitiveBinds(sandbox, host, ctx);
   refuseMountTargetClashes(sandbox, ctx);
+  refuseUnknownUnprotect(sandbox, ctx);
   const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
   if (sandbox.hostNetwork === true && egressMode !== "open") {
     ctx.addIssue({
@@ -95,6 +97,21 @@ function refuseMountTargetClashes(sandbox: Loose<SandboxConfig>, ctx: z.Refineme
   });
 }
 
+/** `unprotect` removes default protected paths; anything else in it is a typo that would protect nothing less. */
+function refuseUnknownUnprotect(sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx): void {
+  const unprotect = Array.isArray(sandbox.unprotect) ? sandbox.unprotect : [];
+  unprotect.forEach((entry, index) => {
+    const relative = typeof entry === "string" ? workspaceRelativePath(entry) : undefined;
+    if (relative !== undefined && !DEFAULT_PROTECTED_PATHS.includes(relative)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["unprotect", index],
+        message: `${JSON.stringify(entry)} is not one of the protected paths (${DEFAULT_PROTECTED_PATHS.join(", ")}); remove it`,
+      });
+    }
+  });
+}
+
 /** The unsafe items a sandbox asks for, each with the path of the config key that asks for it. */
 export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostContext): Map<UnsafeSetting, (string | number)[]> {
   const requested = new Map<UnsafeSetting, (string | number)[]>();
@@ -106,6 +123,7 @@ export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostCo
   if (sandbox.hostIpc === true) requested.set("host-ipc", ["hostIpc"]);
   if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", ["capAdd"]);
   if (sandbox.runAsRoot === true) requested.set("root-user", ["runAsRoot"]);
+  if (sandbox.protectWorkspace === false && sandbox.mode !== "ro") requested.set("unprotected-workspace", ["protectWorkspace"]);
   for (const bind of bindSources(sandbox)) {
     const item = judgeHostBind(bind.source, host.homeDir, bind.readOnly)?.acknowledgement;
     // A socket bound through mounts is the same request as dockerSocket: true, reported under that key.

@@ -11,7 +11,7 @@ import { egressConfigSchema } from "../egress/policy";
 import { BuildCacheType, Platform, RestartPolicy, SandboxMode } from "./choices";
 import { count, strictObject } from "./errors";
 import { UnsafeSetting } from "./unsafe-settings";
-import { absolutePath, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size } from "./values";
+import { absolutePath, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, workspacePath } from "./values";
 
 /** CPUs a sandbox gets when its config does not say (capped at the Docker host's own count). */
 export const DEFAULT_CPUS = 4;
@@ -66,6 +66,9 @@ export const sandboxSchema = strictObject({
   hostIpc: z.boolean().default(false),
   capAdd: z.array(z.string().regex(/^[A-Z_]+$/, { error: 'must be a capability name like "NET_BIND_SERVICE"' })).default([]),
   runAsRoot: z.boolean().default(false),
+  protectWorkspace: z.boolean({ error: "must be true or false" }).default(true),
+  protectedPaths: z.array(workspacePath).default([]),
+  unprotect: z.array(workspacePath).default([]),
   acknowledgeUnsafe: z.array(z.enum(UnsafeSetting)).default([]),
 });
 

@@ -27,6 +27,8 @@ export const UnsafeSetting = {
   HostRootMount: "host-root-mount",
   /** Mounting your whole home folder exposes every key and token you own. */
   HomeFolderMount: "home-folder-mount",
+  /** A read-write workspace without its protected paths lets the agent plant hooks and tasks your machine runs. */
+  UnprotectedWorkspace: "unprotected-workspace",
   /** Open egress lets the agent send your code anywhere. */
   OpenEgress: "open-egress",
 } as const satisfies Record<string, UnsafeAcknowledgement | "open-egress">;
@@ -44,5 +46,7 @@ export const UNSAFE_ITEMS: Record<UnsafeSetting, string> = {
   "root-user": "running as root inside the sandbox makes every container escape a host root escape",
   "host-root-mount": "mounting / exposes the whole host filesystem",
   "home-folder-mount": "mounting your whole home folder exposes every key and token you own",
+  "unprotected-workspace":
+    "without its protected paths a read-write workspace lets the agent plant git hooks, git config and editor tasks that your own machine runs later",
   "open-egress": "open egress lets the agent send your code anywhere",
 };

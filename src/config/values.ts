@@ -4,6 +4,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
+import { workspaceRelativePath } from "../policy-contract/protected-paths";
 
 const SIZE_PATTERN = /^(\d+)([kmg])$/i;
 const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -75,3 +76,14 @@ export const duration = (example: string) =>
       }
     })
     .default(example);
+
+/** A path inside the workspace, relative to it, e.g. ".git/hooks". */
+export const workspacePath = z.string({ error: 'must be a path inside the workspace like ".git/hooks"' }).transform((text, ctx) => {
+  const relative = workspaceRelativePath(text);
+  if (relative !== undefined) return relative;
+  ctx.addIssue({
+    code: "custom",
+    message: `${JSON.stringify(text)} is not a path inside the workspace; write it relative to the workspace, e.g. ".git/hooks"`,
+  });
+  return z.NEVER;
+});

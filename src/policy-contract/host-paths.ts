@@ -39,6 +39,7 @@ export const UNSAFE_ACKNOWLEDGEMENTS = [
   "root-user",
   "host-root-mount",
   "home-folder-mount",
+  "unprotected-workspace",
 ] as const;
 export type UnsafeAcknowledgement = (typeof UNSAFE_ACKNOWLEDGEMENTS)[number];
 

@@ -35,6 +35,8 @@ export interface AgentSandboxArgs {
   readonly dockerEnv: Record<string, string>;
   /** Image ID of the egress proxy image; required when the sandbox's egress mode is allowlist. */
   readonly egressProxyImageId?: pulumi.Input<string>;
+  /** The protected paths that exist in the workspace, mounted read-only over it. */
+  readonly protectedPaths: readonly string[];
 }
 
 export class AgentSandbox extends pulumi.ComponentResource {
@@ -94,6 +96,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
         networkName: network?.name,
         homeVolume: home.name,
         credentialsVolume: args.credentialsVolume,
+        protectedPaths: args.protectedPaths,
       }),
       { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
     );

@@ -14,6 +14,7 @@ import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } fro
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../policy-contract/host-paths";
 import { AGENT_HOME, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { protectedMounts, unprotectedLabel } from "./workspace-protection";
 
 /** Inside the agent image (docker/agent/bin). */
 export const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
@@ -25,11 +26,14 @@ export interface ContainerRefs {
   readonly networkName?: pulumi.Input<string>;
   readonly homeVolume: pulumi.Input<string>;
   readonly credentialsVolume: pulumi.Input<string>;
+  /** The protected paths that exist in the workspace (resolve-args.ts), mounted read-only over it. */
+  readonly protectedPaths: readonly string[];
 }
 
 function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
   const mounts: docker.types.input.ContainerMount[] = [
     { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
+    ...protectedMounts(sandbox.workspace, refs.protectedPaths),
     { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
     { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
     { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
@@ -102,7 +106,7 @@ export function containerArgsFor(
     ...networkArgsFor(sandbox, refs.networkName),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
-    labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox) }),
+    labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox), ...unprotectedLabel(sandbox) }),
     restart: sandbox.restart,
     destroyGraceSeconds: 10,
   };

@@ -42,6 +42,7 @@ describe("the smallest accepted limits (live)", () => {
         // Any image with a shell shows the limit; the agent image's healthcheck is not what is proven here.
         imageId: LOCAL_IMAGES.baseImage,
         homeVolume: VOLUMES.home,
+        protectedPaths: [],
         credentialsVolume: VOLUMES.credentials,
       },
     );

@@ -23,6 +23,7 @@ function hardenedContainer(): Record<string, unknown> {
       imageId: "sha256:agent",
       networkName: "agent-sandbox-dev-main-net",
       homeVolume: "agent-sandbox-dev-main-home",
+      protectedPaths: [],
       credentialsVolume: "agent-sandbox-dev-credentials",
     },
   );
