@@ -44,6 +44,8 @@ export interface SandboxInfo {
   readonly runAgent: string;
   /** Prints the requests its egress proxy refused (allowlist mode). */
   readonly deniedEgressLog?: string;
+  /** Clone mode: brings the agent's commits into the host repository as branches `sandbox/<name>/<branch>`. */
+  readonly bringBack?: string;
 }
 
 /** The outcome of one agent run. */
@@ -154,6 +156,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             shell: sandbox.shellCommand,
             runAgent: sandbox.agentCommand,
             deniedEgressLog: sandbox.deniedLogCommand,
+            bringBack: sandbox.bringBackCommand,
           },
         ]),
       ),

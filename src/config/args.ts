@@ -33,9 +33,13 @@ export interface AgentSandboxesArgs {
 export interface SandboxArgs {
   /** Lowercase letters, digits and dashes, starting with a letter (e.g. "main"); names its container, network and volumes. */
   readonly name: string;
-  /** The developer's code folder on the Docker host (absolute), mounted at /workspace. */
+  /** The developer's code folder on the Docker host (absolute), mounted at /workspace; in clone mode the git repository cloned there. */
   readonly workspace: string;
-  /** rw (default) lets the agent edit your code; ro makes it read-only (reviews, questions). */
+  /**
+   * rw (default) lets the agent edit your code, its protected paths read-only; ro makes the workspace
+   * read-only (reviews, questions); clone gives the agent its own clone of the repository in a volume,
+   * and the host repository changes only when you run the sandbox's `bringBack` output.
+   */
   readonly mode?: SandboxMode;
   /** The agent CLI the sandbox runs: "claude" (the default, and today the only one). */
   readonly agent?: string;
@@ -75,6 +79,8 @@ export interface SandboxArgs {
   readonly protectedPaths?: string[];
   /** Default protected paths this sandbox leaves writable, e.g. [".vscode/settings.json"]. */
   readonly unprotect?: string[];
+  /** Clone mode: untracked files of the host repository copied into the clone when it is made, e.g. [".env"]. */
+  readonly cloneCopy?: string[];
   /**
    * The unsafe settings of this sandbox you accept, e.g. ["privileged"]; anything unsafe not named here is
    * refused. Names: the values of UnsafeSetting (docker-socket, privileged, host-network, host-pid,

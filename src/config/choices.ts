@@ -10,6 +10,8 @@ export const SandboxMode = {
   ReadWrite: "rw",
   /** The workspace is read-only (reviews, questions). */
   ReadOnly: "ro",
+  /** The agent works in its own clone of the repository, in a volume; the host repository stays untouched. */
+  Clone: "clone",
 } as const;
 export type SandboxMode = (typeof SandboxMode)[keyof typeof SandboxMode];
 

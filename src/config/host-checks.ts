@@ -120,6 +120,9 @@ function workspaceProblems(sandbox: StackConfig["sandboxes"][number], agentUid: 
   const workspace = probe.stat(sandbox.workspace);
   if (!workspace) return [`${key}: "${sandbox.workspace}" does not exist on this machine; create it or fix the path`];
   if (!workspace.isDirectory) return [`${key}: "${sandbox.workspace}" is a file; the workspace must be a folder`];
+  if (sandbox.mode === "clone" && !probe.stat(`${sandbox.workspace}/.git`)) {
+    return [`${key}: "${sandbox.workspace}" is not a git repository, which clone mode clones; run git init there or use mode: rw`];
+  }
   if (sandbox.mode !== "rw" || sandbox.runAsRoot || workspace.uid === agentUid) return [];
   const owned = `${key}: "${sandbox.workspace}" is owned by UID ${workspace.uid} but the agent runs as UID ${agentUid}, so it could not write there and its files would not be yours`;
   // The agent may not be root (image.agentUid must be at least 1), so a root-owned folder needs a new owner.

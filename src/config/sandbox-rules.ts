@@ -35,6 +35,9 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   refuseSensitiveBinds(sandbox, host, ctx);
   refuseMountTargetClashes(sandbox, ctx);
   refuseUnknownUnprotect(sandbox, ctx);
+  if (Array.isArray(sandbox.cloneCopy) && sandbox.cloneCopy.length > 0 && sandbox.mode !== "clone") {
+    ctx.addIssue({ code: "custom", path: ["cloneCopy"], message: 'copies files into a clone, so it needs mode: "clone"; remove it or set mode: clone' });
+  }
   const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
   if (sandbox.hostNetwork === true && egressMode !== "open") {
     ctx.addIssue({
@@ -123,7 +126,7 @@ export function requestedUnsafeItems(sandbox: Loose<SandboxConfig>, host: HostCo
   if (sandbox.hostIpc === true) requested.set("host-ipc", ["hostIpc"]);
   if (Array.isArray(sandbox.capAdd) && sandbox.capAdd.length > 0) requested.set("added-capabilities", ["capAdd"]);
   if (sandbox.runAsRoot === true) requested.set("root-user", ["runAsRoot"]);
-  if (sandbox.protectWorkspace === false && sandbox.mode !== "ro") requested.set("unprotected-workspace", ["protectWorkspace"]);
+  if (sandbox.protectWorkspace === false && (sandbox.mode ?? "rw") === "rw") requested.set("unprotected-workspace", ["protectWorkspace"]);
   for (const bind of bindSources(sandbox)) {
     const item = judgeHostBind(bind.source, host.homeDir, bind.readOnly)?.acknowledgement;
     // A socket bound through mounts is the same request as dockerSocket: true, reported under that key.

@@ -69,6 +69,7 @@ export const sandboxSchema = strictObject({
   protectWorkspace: z.boolean({ error: "must be true or false" }).default(true),
   protectedPaths: z.array(workspacePath).default([]),
   unprotect: z.array(workspacePath).default([]),
+  cloneCopy: z.array(workspacePath).default([]),
   acknowledgeUnsafe: z.array(z.enum(UnsafeSetting)).default([]),
 });
 

@@ -39,6 +39,7 @@ export function sandboxObjects(sandbox: string) {
     container: { kind: "container", name: sandbox, role: "container" },
     network: { kind: "network", name: `${sandbox}-net`, role: "network" },
     home: { kind: "volume", name: `${sandbox}-home`, role: "home volume" },
+    clone: { kind: "volume", name: `${sandbox}-clone`, role: "clone volume" },
     proxyContainer: { kind: "container", name: `${sandbox}-egress`, role: "egress proxy container" },
     proxyNetwork: { kind: "network", name: `${sandbox}-egress-net`, role: "egress proxy's outbound network" },
   } as const satisfies Record<string, EngineObject>;

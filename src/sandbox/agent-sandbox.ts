@@ -15,6 +15,7 @@ import { egressPolicyFor } from "../egress/policy";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
 import { agentUserOf, containerArgsFor } from "./container";
 import { WORKSPACE_PATH } from "./contract";
 
@@ -55,6 +56,8 @@ export class AgentSandbox extends pulumi.ComponentResource {
   public readonly shellCommand: string;
   /** What a person types to run the agent by hand inside the sandbox. */
   public readonly agentCommand: string;
+  /** Clone mode: what a person types to bring the agent's commits into the host repository as branches. */
+  public readonly bringBackCommand?: string;
 
   constructor(name: string, args: AgentSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentSandbox", name, {}, opts);
@@ -85,6 +88,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
       );
     }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
+    const clone = sandbox.mode === "clone" ? new docker.Volume(`${name}-clone`, { name: names.clone, labels }, engine) : undefined;
 
     const agent = { uid: args.agentUid, gid: args.agentGid };
     const agentUser = agentUserOf(sandbox, agent);
@@ -97,19 +101,35 @@ export class AgentSandbox extends pulumi.ComponentResource {
         homeVolume: home.name,
         credentialsVolume: args.credentialsVolume,
         protectedPaths: args.protectedPaths,
+        cloneVolume: clone?.name,
       }),
       { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
     );
 
-    this.ready = new command.local.Command(
+    const started = new command.local.Command(
       `${name}-start`,
       startCommandArgs(container, { pidsLimit: sandbox.resources.pids, health: sandbox.healthcheck, dockerEnv: args.dockerEnv }),
       { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : [])] },
     );
+    // In clone mode the sandbox is ready once its clone exists; runs start after that.
+    this.ready = clone
+      ? new command.local.Command(
+          `${name}-clone`,
+          {
+            create: `set -eu\n${cloneExecLine(args.dockerEnv, agentUser, cloneScript(sandbox.cloneCopy))}`,
+            environment: { ...args.dockerEnv, CONTAINER: container.name },
+            triggers: [container.id],
+          },
+          { parent: this, dependsOn: [started] },
+        )
+      : started;
 
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
     this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
     this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", agentProfile(sandbox.agent).executable]);
+    this.bringBackCommand = clone
+      ? bringBackCommand(args.dockerEnv, { container: names.container, agentUser, hostRepository: sandbox.workspace, sandboxName: sandbox.name })
+      : undefined;
     this.agentUser = agentUser;
     this.containerName = container.name;
     this.networkName = network?.name;
@@ -122,6 +142,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
       deniedLogCommand: this.deniedLogCommand,
       shellCommand: this.shellCommand,
       agentCommand: this.agentCommand,
+      bringBackCommand: this.bringBackCommand,
     });
   }
 }

@@ -13,7 +13,7 @@ import { healthProbeEnvironment } from "../egress/policy";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../policy-contract/host-paths";
-import { AGENT_HOME, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { AGENT_HOME, HOST_REPOSITORY_PATH, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
 import { protectedMounts, unprotectedLabel } from "./workspace-protection";
 
 /** Inside the agent image (docker/agent/bin). */
@@ -28,12 +28,28 @@ export interface ContainerRefs {
   readonly credentialsVolume: pulumi.Input<string>;
   /** The protected paths that exist in the workspace (resolve-args.ts), mounted read-only over it. */
   readonly protectedPaths: readonly string[];
+  /** Clone mode: the volume holding the sandbox's own clone. */
+  readonly cloneVolume?: pulumi.Input<string>;
+}
+
+/** The workspace: the host folder bound (read-only in ro mode, its protected paths read-only in rw), or in clone mode the clone's volume beside the host repository read-only. */
+function workspaceMounts(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
+  if (sandbox.mode === "clone") {
+    if (refs.cloneVolume === undefined) throw new Error(`sandbox ${sandbox.name}: clone mode needs its clone volume`);
+    return [
+      { type: "volume", source: refs.cloneVolume, target: WORKSPACE_PATH },
+      { type: "bind", source: sandbox.workspace, target: HOST_REPOSITORY_PATH, readOnly: true },
+    ];
+  }
+  return [
+    { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
+    ...protectedMounts(sandbox.workspace, refs.protectedPaths),
+  ];
 }
 
 function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
   const mounts: docker.types.input.ContainerMount[] = [
-    { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
-    ...protectedMounts(sandbox.workspace, refs.protectedPaths),
+    ...workspaceMounts(sandbox, refs),
     { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
     { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
     { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
