@@ -21,6 +21,8 @@ export interface AgentSandboxesArgs {
   readonly runs?: RunArgs[];
   /** The Docker engine to use; unset: the local socket. */
   readonly docker?: DockerHostArgs;
+  /** When `npm run status` reports a sandbox as due for `npm run refresh` (a new container; home volume and workspace kept). */
+  readonly refresh?: RefreshArgs;
   /** Anthropic API key, written to the credentials volume; never in the sandbox's config or the image. Unset: the agent's own login. */
   readonly anthropicApiKey?: pulumi.Input<string>;
   /** Token for git over HTTPS to the git hosts, read by the image's credential helper. */
@@ -221,4 +223,14 @@ export interface DockerHostArgs {
   readonly host: string;
   /** Client certificates for tcp://, as files (`docker context` layout). */
   readonly certPath?: string;
+}
+
+/** Thresholds past which a sandbox is due for refresh: its container is replaced, its home volume and workspace stay. */
+export interface RefreshArgs {
+  /** Oldest a sandbox's container may be, in minutes, hours or days, e.g. "72h" (the default), "3d", "90m". */
+  readonly maxAge?: string;
+  /** Fullest its /workspace disk may be, in percent, 1-100 (default 80); below the healthcheck's own limit (95) it warns before the sandbox turns unhealthy. */
+  readonly maxDiskPercent?: number;
+  /** Most of its memory limit it may use, in percent, 1-100 (default 90). */
+  readonly maxMemoryPercent?: number;
 }

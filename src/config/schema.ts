@@ -6,13 +6,23 @@ import { z } from "zod";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { ConfigError, formatIssuePath, strictObject } from "./errors";
 import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "./sandbox-rules";
-import { dockerHostSchema, type ImageConfig, imageSchema, type RunConfig, runSchema, type SandboxConfig, sandboxSchema } from "./sections";
+import {
+  dockerHostSchema,
+  type ImageConfig,
+  imageSchema,
+  type RefreshConfig,
+  type RunConfig,
+  refreshSchema,
+  runSchema,
+  type SandboxConfig,
+  sandboxSchema,
+} from "./sections";
 import { UNSAFE_ITEMS } from "./unsafe-settings";
 import { absolutePath, NAME_PATTERN } from "./values";
 
 export { ConfigError } from "./errors";
 export type { HostContext } from "./sandbox-rules";
-export type { DockerHostConfig, ImageConfig, RunConfig, SandboxConfig } from "./sections";
+export type { DockerHostConfig, ImageConfig, RefreshConfig, RunConfig, SandboxConfig } from "./sections";
 
 /** The namespace of the stack's config keys (`agent-sandbox:workspace`). */
 export const CONFIG_NAMESPACE = "agent-sandbox";
@@ -35,6 +45,7 @@ export function stackConfigSchemaFor(host: HostContext) {
     image: imageSchema.superRefine(imageRegistryRules as Refinement<ImageConfig>, ALWAYS),
     runs: z.array(runSchema).default([]),
     docker: dockerHostSchema.optional(),
+    refresh: refreshSchema,
   }).superRefine(crossReferenceRules(host) as Refinement<unknown>, ALWAYS);
 }
 
@@ -47,16 +58,27 @@ export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes" | "runs">
  */
 export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): StackConfig {
   const parsed = stackConfigSchemaFor(host).safeParse(raw);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap(describeIssue));
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue)));
   const { workspace, sandboxes, ...rest } = parsed.data;
   return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace })] };
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string[] {
+/**
+ * The stack config's refresh thresholds alone, with the messages of the whole schema: the ops scripts
+ * (`npm run status`, `npm run refresh`) need them without judging the rest of the config.
+ */
+export function parseRefreshConfig(raw: Record<string, unknown>): RefreshConfig {
+  const parsed = refreshSchema.safeParse(raw.refresh);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, ["refresh"])));
+  return parsed.data;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, parent: PropertyKey[] = []): string[] {
+  const at = [...parent, ...issue.path];
   if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${formatIssuePath([...issue.path, key])}: ${issue.message}`);
+    return issue.keys.map((key) => `${formatIssuePath([...at, key])}: ${issue.message}`);
   }
-  return [`${formatIssuePath(issue.path)}: ${issue.message}`];
+  return [`${formatIssuePath(at)}: ${issue.message}`];
 }
 
 function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): void {

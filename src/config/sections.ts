@@ -11,7 +11,7 @@ import { egressConfigSchema } from "../egress/policy";
 import { BuildCacheType, Platform, RestartPolicy, SandboxMode } from "./choices";
 import { count, strictObject } from "./errors";
 import { UnsafeSetting } from "./unsafe-settings";
-import { absolutePath, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, workspacePath } from "./values";
+import { absolutePath, age, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, workspacePath } from "./values";
 
 /** CPUs a sandbox gets when its config does not say (capped at the Docker host's own count). */
 export const DEFAULT_CPUS = 4;
@@ -131,10 +131,18 @@ export const dockerHostSchema = strictObject({
   certPath: absolutePath("/home/me/.docker/build-box").optional(),
 });
 
+/** When `npm run status` reports a sandbox as due for refresh (a new container, same home volume and workspace). */
+export const refreshSchema = strictObject({
+  maxAge: age("72h").default("72h"),
+  maxDiskPercent: count(80, 1, "percent of the workspace disk", 100).default(80),
+  maxMemoryPercent: count(90, 1, "percent of the memory limit", 100).default(90),
+}).prefault({});
+
 export type SandboxConfig = z.infer<typeof sandboxSchema>;
 export type ImageConfig = z.infer<typeof imageSchema>;
 /** A validated run; its prompt and triggers may be outputs of other resources (resolve-args.ts puts them back). */
 export type RunConfig = Omit<z.infer<typeof runSchema>, "prompt" | "triggers"> & { prompt: pulumi.Input<string>; triggers: pulumi.Input<string>[] };
+export type RefreshConfig = z.infer<typeof refreshSchema>;
 export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
 
 /** True when the image is built for several platforms and so must be pushed as a multi-arch index. */

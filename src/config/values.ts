@@ -87,3 +87,21 @@ export const workspacePath = z.string({ error: 'must be a path inside the worksp
   });
   return z.NEVER;
 });
+
+const AGE_PATTERN = /^(\d+)(m|h|d)$/;
+const MILLISECONDS_PER_AGE_UNIT: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "72h" → 259200000: the age syntax of the refresh thresholds (minutes, hours, days). */
+export function ageToMilliseconds(age: string): number {
+  const match = AGE_PATTERN.exec(age);
+  if (!match) throw new Error(`"${age}" is not an age`);
+  return Number(match[1]) * MILLISECONDS_PER_AGE_UNIT[match[2]];
+}
+
+/** How long something may live, at least one minute: "72h", "3d", "90m". */
+export const age = (example: string) =>
+  z.string({ error: `must be an age like "${example}"` }).superRefine((value, ctx) => {
+    if (!AGE_PATTERN.test(value)) ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} is not an age; use e.g. "${example}" (units m, h, d)` });
+    else if (ageToMilliseconds(value) === 0)
+      ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would make every sandbox due at once; use e.g. "${example}"` });
+  });

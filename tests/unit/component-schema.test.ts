@@ -53,6 +53,7 @@ describe("the component's package schema", () => {
       "docker",
       "gitToken",
       "image",
+      "refresh",
       "registryPassword",
       "runs",
       "sandboxes",
