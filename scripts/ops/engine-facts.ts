@@ -1,0 +1,84 @@
+/**
+ * What the engine says about one sandbox, read with dockerode: its container's state and health, its
+ * cgroup's CPU, memory and pids, its workspace disk (df inside it) and its egress proxy's refusals. The
+ * engine is the stack's (`docker.host`): its DOCKER_HOST reaches dockerode as it would the docker CLI.
+ */
+import Docker from "dockerode";
+import type { SandboxInfo } from "../../src/agent-sandboxes";
+import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../src/egress/network";
+import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
+import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
+
+/** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */
+export function engineFor(dockerEnv: Record<string, string>): Docker {
+  Object.assign(process.env, dockerEnv);
+  return new Docker();
+}
+
+/** The container's state, or undefined when the engine has no such container. */
+export async function inspectOrMissing(engine: Docker, name: string): Promise<Docker.ContainerInspectInfo | undefined> {
+  try {
+    return await engine.getContainer(name).inspect();
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+}
+
+async function execOutput(container: Docker.Container, cmd: string[]): Promise<string> {
+  const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+  const stream = await exec.start({ hijack: true, stdin: false });
+  const chunks: Buffer[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const sink = { write: (chunk: Buffer) => chunks.push(chunk) } as unknown as NodeJS.WritableStream;
+    container.modem.demuxStream(stream, sink, sink);
+    stream.on("end", resolve);
+    stream.on("error", reject);
+  });
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function deniedSince(engine: Docker, proxyName: string, since: Date, probeUrl: string): Promise<number | undefined> {
+  const proxy = engine.getContainer(proxyName);
+  if (!(await inspectOrMissing(engine, proxyName))) return undefined;
+  const logs = await proxy.logs({ stdout: true, stderr: true, since: Math.floor(since.getTime() / 1000) });
+  return countDenied(logs.toString("utf8"), new URL(probeUrl).host);
+}
+
+/** Everything status needs to know about one sandbox. */
+export async function sandboxFacts(engine: Docker, name: string, info: SandboxInfo): Promise<SandboxFacts> {
+  const inspected = await inspectOrMissing(engine, info.container);
+  if (!inspected) return { name, container: info.container, state: "missing" };
+  const health = inspected.State.Health;
+  const base: SandboxFacts = {
+    name,
+    container: info.container,
+    containerId: inspected.Id,
+    state: inspected.State.Status,
+    health: health?.Status,
+    healthOutput: health?.Log?.at(-1)?.Output.trim(),
+    createdAt: new Date(inspected.Created),
+    imageId: inspected.Image,
+    pidsLimit: inspected.HostConfig.PidsLimit ?? undefined,
+  };
+  if (!inspected.State.Running) return base;
+  const container = engine.getContainer(inspected.Id);
+  const labels = inspected.Config.Labels ?? {};
+  const proxyName = sandboxObjectNames({ project: labels[`${LABEL_PREFIX}.project`], stack: labels[`${LABEL_PREFIX}.stack`] }, name).proxyContainer;
+  const probeUrl = inspected.Config.Env.find((entry) => entry.startsWith(`${PROBE_DENIED_ENV}=`))?.split("=")[1] ?? DENIED_PROBE_URL;
+  const [stats, df, denied] = await Promise.all([
+    container.stats({ stream: false }) as unknown as Promise<StatsSample>,
+    execOutput(container, ["df", "-P", "/workspace"]),
+    info.deniedEgressLog ? deniedSince(engine, proxyName, new Date(inspected.State.StartedAt), probeUrl) : Promise.resolve(undefined),
+  ]);
+  return {
+    ...base,
+    cpuPercent: cpuPercent(stats),
+    memoryBytes: memoryUsedBytes(stats),
+    memoryLimitBytes: stats.memory_stats.limit,
+    pids: stats.pids_stats?.current,
+    pidsLimit: stats.pids_stats?.limit ?? base.pidsLimit,
+    workspaceDiskPercent: diskPercentFromDf(df),
+    deniedEgress: denied,
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * The commands a person runs on one sandbox (`npm run shell|logs|agent -- <sandbox>`), built from the
+ * stack's outputs, and what they are told when the sandbox cannot take them. Pure: sandbox.ts runs them.
+ */
+import type { SandboxInfo } from "../../src/agent-sandboxes";
+import { humanDockerCommand, shellQuote } from "../../src/engine/shell";
+
+export const VERBS = ["shell", "logs", "agent"] as const;
+export type Verb = (typeof VERBS)[number];
+
+export const USAGE: Record<Verb, string> = {
+  shell: "npm run shell -- <sandbox> [--stack NAME]",
+  logs: "npm run logs -- <sandbox> [docker logs flags, e.g. --follow --tail 50] [--stack NAME]",
+  agent: "npm run agent -- <sandbox> [prompt] [--stack NAME]",
+};
+
+/** The shell line to run: the stack's own `shell`/`runAgent` output, or `docker logs` of its container. */
+export function personCommand(verb: Verb, info: SandboxInfo, dockerEnv: Record<string, string>, extra: readonly string[]): string {
+  if (verb === "shell") return info.shell;
+  if (verb === "logs") return humanDockerCommand(dockerEnv, ["logs", ...extra, info.container]);
+  // The agent CLI takes an initial prompt as its argument and stays interactive.
+  return extra.length > 0 ? `${info.runAgent} ${shellQuote(extra.join(" "))}` : info.runAgent;
+}
+
+/** Why the verb cannot run on a container in `state` (missing: no such container), or undefined when it can. */
+export function unavailableMessage(verb: Verb, stack: string, sandbox: string, state: string): string | undefined {
+  // Logs outlive a stopped container; a shell and the agent need it running.
+  if (state === "running" || (verb === "logs" && state !== "missing")) return undefined;
+  const what = state === "missing" ? "has no container on the engine" : `is not running (${state})`;
+  return `sandbox ${sandbox} of stack ${stack} ${what}: npm run refresh -- ${sandbox}${stack === "dev" ? "" : ` --stack ${stack}`} starts a new one (home volume and workspace kept)`;
+}

@@ -1,0 +1,119 @@
+/**
+ * What the ops scripts know of a stack, read through the Pulumi CLI on the project's backend (the way
+ * `npm run pulumi` reaches it: scripts/with-local-backend.sh): the sandboxes from its outputs, the image it
+ * last built, its refresh thresholds and Docker engine from its config. Every failure is an OpsError whose
+ * message says what is wrong and the command that fixes it.
+ */
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import type { AgentImageInfo, SandboxInfo } from "../../src/agent-sandboxes";
+import { parseRefreshConfig, type RefreshConfig } from "../../src/config/schema";
+import { dockerHostSchema } from "../../src/config/sections";
+import { readRawConfig } from "../../src/config/stack-config";
+import { dockerClientEnvironment } from "../../src/engine/shell";
+
+const PROJECT_DIR = path.resolve(__dirname, "../..");
+/** The stack npm run up provisions when AGENT_SANDBOX_STACK does not name another. */
+export const DEFAULT_STACK = "dev";
+
+/** A problem the person can fix; the scripts print its message alone, without a stack trace. */
+export class OpsError extends Error {
+  override readonly name = "OpsError";
+}
+
+export interface OpsStack {
+  readonly stack: string;
+  readonly sandboxes: Record<string, SandboxInfo>;
+  /** The image ID the stack last built (output agentImage.imageId). */
+  readonly agentImageId?: string;
+  readonly refresh: RefreshConfig;
+  /** DOCKER_HOST (and TLS variables) of the stack's `docker.host`; empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+}
+
+/** The command that provisions `stack`, as a person types it. */
+export function upCommand(stack: string): string {
+  return stack === DEFAULT_STACK ? "npm run up" : `AGENT_SANDBOX_STACK=${stack} npm run up`;
+}
+
+/** `--stack NAME` from the arguments, else AGENT_SANDBOX_STACK, else dev; the rest of the arguments apart. */
+export function stackFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): { stack: string; rest: string[] } {
+  const rest = [...argv];
+  const at = rest.indexOf("--stack");
+  if (at === -1) return { stack: env.AGENT_SANDBOX_STACK || DEFAULT_STACK, rest };
+  const stack = rest[at + 1];
+  if (!stack || stack.startsWith("-")) throw new OpsError("--stack needs a stack name, e.g. --stack dev");
+  rest.splice(at, 2);
+  return { stack, rest };
+}
+
+export type PulumiRunner = (args: string[]) => { status: number | null; stdout: string; stderr: string };
+
+/** The real CLI on the project's backend with its passphrase; a backend or passphrase you set wins. */
+export const pulumiCli: PulumiRunner = (args) => {
+  const result = spawnSync("bash", ["scripts/with-local-backend.sh", "pulumi", ...args, "--non-interactive"], {
+    cwd: PROJECT_DIR,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+  });
+  if (result.error) throw new OpsError(`cannot run the Pulumi CLI (${result.error.message}): see https://www.pulumi.com/docs/install/`);
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+};
+
+/** Runs `pulumi <args> --stack <stack>`, turning "no such stack" into the fix. */
+export function pulumiJson(stack: string, args: string[], run: PulumiRunner = pulumiCli): unknown {
+  const result = run([...args, "--stack", stack]);
+  if (result.status !== 0) {
+    if (/no stack named|stack .* not found/i.test(result.stderr)) throw new OpsError(`stack ${stack} does not exist: ${upCommand(stack)} creates it`);
+    throw new OpsError(`pulumi ${args.join(" ")} --stack ${stack} failed:\n${result.stderr.trim()}`);
+  }
+  return JSON.parse(result.stdout || "{}");
+}
+
+/** `pulumi config --json` values as the program receives them (`{value}` per key). */
+export function configValues(json: unknown): Record<string, string> {
+  const entries = Object.entries((json ?? {}) as Record<string, { value?: unknown }>);
+  return Object.fromEntries(entries.flatMap(([key, entry]) => (typeof entry?.value === "string" ? [[key, entry.value]] : [])));
+}
+
+/** The stack's outputs and the config the ops scripts use, validated; errors name the key and the fix. */
+export function stackFromCli(outputs: Record<string, unknown>, config: Record<string, string>, stack: string): OpsStack {
+  const { raw } = readRawConfig(config);
+  const refresh = parseRefreshConfig(raw);
+  const dockerHost = raw.docker === undefined ? undefined : dockerHostSchema.safeParse(raw.docker);
+  if (dockerHost && !dockerHost.success) throw new OpsError(`docker.host: ${dockerHost.error.issues[0].message} (stack ${stack})`);
+  const sandboxes = outputs.sandboxOutputs as Record<string, SandboxInfo> | undefined;
+  if (!sandboxes || Object.keys(sandboxes).length === 0) throw new OpsError(`stack ${stack} has no sandboxes yet: ${upCommand(stack)}`);
+  const image = outputs.agentImage as AgentImageInfo | undefined;
+  return { stack, sandboxes, agentImageId: image?.imageId, refresh, dockerEnv: dockerClientEnvironment(dockerHost?.data) };
+}
+
+/** Reads the stack through the CLI: its outputs and its config. */
+export function readStack(stack: string, run: PulumiRunner = pulumiCli): OpsStack {
+  const outputs = pulumiJson(stack, ["stack", "output", "--json"], run) as Record<string, unknown>;
+  const config = configValues(pulumiJson(stack, ["config", "--json"], run));
+  return stackFromCli(outputs, config, stack);
+}
+
+/** The sandbox a person named, or the error listing the ones the stack has. */
+export function sandboxNamed(stack: OpsStack, name: string | undefined, usage: string): [string, SandboxInfo] {
+  const names = Object.keys(stack.sandboxes);
+  if (!name) throw new OpsError(`usage: ${usage} (sandboxes of stack ${stack.stack}: ${names.join(", ")})`);
+  const info = stack.sandboxes[name];
+  if (!info)
+    throw new OpsError(
+      `stack ${stack.stack} has no sandbox ${name} (it has: ${names.join(", ")}); add it to Pulumi.${stack.stack}.yaml and ${upCommand(stack.stack)}`,
+    );
+  return [name, info];
+}
+
+/** Runs a script's body, printing an OpsError or a ConfigError as its message alone, with exit status 2. */
+export async function runScript(name: string, body: () => Promise<number>): Promise<never> {
+  try {
+    process.exit(await body());
+  } catch (error) {
+    const known = error instanceof OpsError || (error as Error).name === "ConfigError";
+    console.error(known ? `${name}: ${(error as Error).message}` : error);
+    process.exit(2);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The pure half of `npm run status`: engine numbers → one row per sandbox, thresholds → "refresh due"
+ * with its reasons, and the row as a terminal table or JSON. engine-facts.ts reads the numbers.
+ */
+import type { RefreshConfig } from "../../src/config/schema";
+import { ageToMilliseconds } from "../../src/config/values";
+
+/** The fields of a one-shot `GET /containers/{id}/stats` status reads (either cgroup version). */
+export interface StatsSample {
+  readonly cpu_stats: { cpu_usage: { total_usage: number; percpu_usage?: number[] }; system_cpu_usage?: number; online_cpus?: number };
+  readonly precpu_stats: { cpu_usage: { total_usage: number }; system_cpu_usage?: number };
+  readonly memory_stats: { usage?: number; limit?: number; stats?: Record<string, number> };
+  readonly pids_stats?: { current?: number; limit?: number };
+}
+
+export interface SandboxFacts {
+  readonly name: string;
+  readonly container: string;
+  readonly containerId?: string;
+  /** Docker's state (running, exited, …), or missing when the engine has no such container. */
+  readonly state: string;
+  readonly health?: string;
+  readonly healthOutput?: string;
+  readonly createdAt?: Date;
+  readonly imageId?: string;
+  readonly cpuPercent?: number;
+  readonly memoryBytes?: number;
+  readonly memoryLimitBytes?: number;
+  readonly pids?: number;
+  readonly pidsLimit?: number;
+  readonly workspaceDiskPercent?: number;
+  /** Requests its egress proxy refused since the sandbox started, the healthcheck's own probe aside. */
+  readonly deniedEgress?: number;
+}
+
+export type DueKind = "age" | "disk" | "memory" | "image";
+
+export interface StatusRow extends SandboxFacts {
+  readonly ageSeconds?: number;
+  readonly memoryPercent?: number;
+  /** Whether it runs the image the stack last built; undefined when either is unknown. */
+  readonly imageCurrent?: boolean;
+  readonly healthy: boolean;
+  readonly refreshDue: boolean;
+  readonly refreshReasons: { kind: DueKind; detail: string }[];
+}
+
+/** CPU use over the sample's interval, as `docker stats` computes it: 100% is one whole CPU. */
+export function cpuPercent(stats: StatsSample): number | undefined {
+  const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
+  const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
+  const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 0;
+  if (systemDelta <= 0 || cpuDelta < 0 || cpus === 0) return undefined;
+  return (cpuDelta / systemDelta) * cpus * 100;
+}
+
+/** Memory used without the reclaimable page cache, as `docker stats` shows it (cgroup v1 and v2 key names). */
+export function memoryUsedBytes(stats: StatsSample): number | undefined {
+  const { usage, stats: detail = {} } = stats.memory_stats;
+  if (usage === undefined) return undefined;
+  const inactive = detail.total_inactive_file ?? detail.inactive_file ?? 0;
+  return inactive < usage ? usage - inactive : usage;
+}
+
+/** The use% of `df -P <folder>`'s one data line. */
+export function diskPercentFromDf(output: string): number | undefined {
+  const match = /\s(\d+)%\s+\S+\s*$/m.exec(output.trim().split("\n").at(-1) ?? "");
+  return match ? Number(match[1]) : undefined;
+}
+
+/** Squid's refusals (TCP_DENIED) in the proxy's log, without those of the healthcheck's probe host. */
+export function countDenied(log: string, probeHost: string): number {
+  return log.split("\n").filter((line) => line.includes("TCP_DENIED") && !line.includes(probeHost)).length;
+}
+
+/** "72h", "3d 4h", "5m": an age as a person reads it. */
+export function formatAge(seconds: number): string {
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.floor((seconds % 86_400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (days > 0) return hours > 0 ? `${days}d ${hours}h` : `${days}d`;
+  if (hours > 0) return minutes > 0 ? `${hours}h ${minutes}m` : `${hours}h`;
+  return minutes > 0 ? `${minutes}m` : `${Math.floor(seconds)}s`;
+}
+
+/** Docker's binary units, one decimal: "12.3MiB", "8GiB". */
+export function formatBytes(bytes: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${Number.isInteger(value) ? value : value.toFixed(1)}${units[unit]}`;
+}
+
+/** Why a sandbox is due for refresh by the stack's thresholds; empty when it is not. */
+export function refreshReasons(facts: SandboxFacts, policy: RefreshConfig, agentImageId: string | undefined, now: Date): StatusRow["refreshReasons"] {
+  const reasons: StatusRow["refreshReasons"] = [];
+  if (facts.createdAt && now.getTime() - facts.createdAt.getTime() >= ageToMilliseconds(policy.maxAge)) {
+    reasons.push({ kind: "age", detail: `created ${formatAge((now.getTime() - facts.createdAt.getTime()) / 1000)} ago, limit ${policy.maxAge}` });
+  }
+  if (facts.workspaceDiskPercent !== undefined && facts.workspaceDiskPercent >= policy.maxDiskPercent) {
+    reasons.push({ kind: "disk", detail: `workspace disk ${facts.workspaceDiskPercent}% full, limit ${policy.maxDiskPercent}%` });
+  }
+  const memory = memoryPercentOf(facts);
+  if (memory !== undefined && memory >= policy.maxMemoryPercent) {
+    reasons.push({ kind: "memory", detail: `memory ${Math.round(memory)}% of its limit, limit ${policy.maxMemoryPercent}%` });
+  }
+  if (agentImageId && facts.imageId && facts.imageId !== agentImageId) {
+    reasons.push({ kind: "image", detail: `runs ${shortId(facts.imageId)}, the stack last built ${shortId(agentImageId)}` });
+  }
+  return reasons;
+}
+
+const memoryPercentOf = (facts: SandboxFacts): number | undefined =>
+  facts.memoryBytes !== undefined && facts.memoryLimitBytes ? (facts.memoryBytes / facts.memoryLimitBytes) * 100 : undefined;
+
+const shortId = (id: string): string => id.replace(/^sha256:/, "").slice(0, 12);
+
+export function statusRow(facts: SandboxFacts, policy: RefreshConfig, agentImageId: string | undefined, now: Date): StatusRow {
+  const reasons = refreshReasons(facts, policy, agentImageId, now);
+  return {
+    ...facts,
+    ageSeconds: facts.createdAt ? Math.max(0, Math.floor((now.getTime() - facts.createdAt.getTime()) / 1000)) : undefined,
+    memoryPercent: memoryPercentOf(facts),
+    imageCurrent: agentImageId && facts.imageId ? facts.imageId === agentImageId : undefined,
+    healthy: facts.state === "running" && (facts.health === undefined || facts.health === "healthy"),
+    refreshDue: reasons.length > 0,
+    refreshReasons: reasons,
+  };
+}
+
+/** 0 when every sandbox is healthy and none is due; 1 otherwise. */
+export function statusExitCode(rows: readonly StatusRow[]): number {
+  return rows.every((row) => row.healthy && !row.refreshDue) ? 0 : 1;
+}
+
+const or = (value: string | undefined): string => value ?? "–";
+const ofLimit = (used: string | undefined, limit: string | undefined) => (used === undefined ? "–" : `${used} / ${limit ?? "∞"}`);
+
+const COLUMNS: [string, (row: StatusRow) => string][] = [
+  ["sandbox", (row) => row.name],
+  ["state", (row) => (row.state === "running" ? or(row.health ?? "running") : row.state)],
+  ["age", (row) => (row.ageSeconds === undefined ? "–" : formatAge(row.ageSeconds))],
+  ["cpu", (row) => (row.cpuPercent === undefined ? "–" : `${row.cpuPercent.toFixed(1)}%`)],
+  [
+    "memory",
+    (row) =>
+      ofLimit(row.memoryBytes === undefined ? undefined : formatBytes(row.memoryBytes), row.memoryLimitBytes ? formatBytes(row.memoryLimitBytes) : undefined),
+  ],
+  ["pids", (row) => ofLimit(row.pids?.toString(), row.pidsLimit?.toString())],
+  ["disk", (row) => (row.workspaceDiskPercent === undefined ? "–" : `${row.workspaceDiskPercent}%`)],
+  ["image", (row) => (row.imageCurrent === undefined ? "–" : row.imageCurrent ? "current" : "stale")],
+  ["denied", (row) => or(row.deniedEgress?.toString())],
+  ["refresh", (row) => (row.refreshDue ? `due: ${row.refreshReasons.map((reason) => reason.kind).join(", ")}` : "no")],
+];
+
+/** The rows as an aligned table, then one line per sandbox that is unhealthy (its last health output) or due (why). */
+export function formatStatusTable(stack: string, rows: readonly StatusRow[]): string {
+  const cells = [COLUMNS.map(([title]) => title), ...rows.map((row) => COLUMNS.map(([, cell]) => cell(row)))];
+  const widths = COLUMNS.map((_, column) => Math.max(...cells.map((line) => [...line[column]].length)));
+  const lines = cells.map((line) =>
+    line
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join("  ")
+      .trimEnd(),
+  );
+  const notes = rows.flatMap((row) => [
+    ...(row.healthy
+      ? []
+      : [
+          `${row.name}: ${row.state === "missing" ? "no such container on the engine" : row.state}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}`,
+        ]),
+    ...row.refreshReasons.map((reason) => `${row.name}: refresh due (${reason.kind}): ${reason.detail}; npm run refresh -- ${row.name}`),
+  ]);
+  return [`stack ${stack}`, ...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
+}
+
+/** The rows for machines: dates as ISO text, every number raw. */
+export function statusJson(stack: string, rows: readonly StatusRow[]): string {
+  return JSON.stringify({ stack, sandboxes: rows }, null, 2);
+}
