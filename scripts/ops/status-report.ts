@@ -47,6 +47,8 @@ export interface StatusRow extends SandboxFacts {
 
 /** CPU use over the sample's interval, as `docker stats` computes it: 100% is one whole CPU. */
 export function cpuPercent(stats: StatsSample): number | undefined {
+  // A sample without a previous one (the first, or a one-shot read) has no interval to divide by.
+  if (!stats.precpu_stats.system_cpu_usage) return undefined;
   const cpuDelta = stats.cpu_stats.cpu_usage.total_usage - stats.precpu_stats.cpu_usage.total_usage;
   const systemDelta = (stats.cpu_stats.system_cpu_usage ?? 0) - (stats.precpu_stats.system_cpu_usage ?? 0);
   const cpus = stats.cpu_stats.online_cpus || stats.cpu_stats.cpu_usage.percpu_usage?.length || 0;
@@ -157,6 +159,12 @@ const COLUMNS: [string, (row: StatusRow) => string][] = [
   ["refresh", (row) => (row.refreshDue ? `due: ${row.refreshReasons.map((reason) => reason.kind).join(", ")}` : "no")],
 ];
 
+function unhealthyNote(row: StatusRow): string {
+  const what = row.state === "missing" ? "no such container on the engine" : row.state === "running" ? row.health : row.state;
+  const fix = row.state === "running" ? "" : `; npm run refresh -- ${row.name} starts a new one`;
+  return `${row.name}: ${what}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}${fix}`;
+}
+
 /** The rows as an aligned table, then one line per sandbox that is unhealthy (its last health output) or due (why). */
 export function formatStatusTable(stack: string, rows: readonly StatusRow[]): string {
   const cells = [COLUMNS.map(([title]) => title), ...rows.map((row) => COLUMNS.map(([, cell]) => cell(row)))];
@@ -168,11 +176,7 @@ export function formatStatusTable(stack: string, rows: readonly StatusRow[]): st
       .trimEnd(),
   );
   const notes = rows.flatMap((row) => [
-    ...(row.healthy
-      ? []
-      : [
-          `${row.name}: ${row.state === "missing" ? "no such container on the engine" : row.state}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}`,
-        ]),
+    ...(row.healthy ? [] : [unhealthyNote(row)]),
     ...row.refreshReasons.map((reason) => `${row.name}: refresh due (${reason.kind}): ${reason.detail}; npm run refresh -- ${row.name}`),
   ]);
   return [`stack ${stack}`, ...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");

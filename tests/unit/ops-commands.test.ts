@@ -1,0 +1,127 @@
+import { describe, expect, it } from "vitest";
+import { personCommand, unavailableMessage } from "../../scripts/ops/person-commands";
+import { sandboxUrns } from "../../scripts/ops/refresh-plan";
+import { OpsError, type PulumiRunner, readStack, sandboxNamed, stackFromArgs, upCommand } from "../../scripts/ops/stack-outputs";
+
+const INFO = {
+  container: "agent-sandbox-dev-main",
+  homeVolume: "agent-sandbox-dev-main-home",
+  shell: "docker exec -it -u 1000:1000 -w /workspace agent-sandbox-dev-main bash",
+  runAgent: "docker exec -it -u 1000:1000 -w /workspace agent-sandbox-dev-main agent-exec claude",
+};
+const OUTPUTS = { agentImage: { imageId: "sha256:abc" }, sandboxOutputs: { main: INFO } };
+
+/** A stand-in Pulumi CLI answering `stack output` and `config` with these JSON texts. */
+const cli =
+  (answers: { outputs?: unknown; config?: unknown; stderr?: string }): PulumiRunner =>
+  (args) => {
+    if (answers.stderr) return { status: 255, stdout: "", stderr: answers.stderr };
+    const value = args[0] === "stack" ? answers.outputs : answers.config;
+    return { status: 0, stdout: JSON.stringify(value ?? {}), stderr: "" };
+  };
+
+const errorOf = (action: () => unknown): string => {
+  try {
+    action();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("no error");
+};
+
+describe("reading a stack for the ops scripts", () => {
+  it("takes --stack, else AGENT_SANDBOX_STACK, else dev", () => {
+    expect(stackFromArgs(["main", "--stack", "alice", "--json"], {})).toEqual({ stack: "alice", rest: ["main", "--json"] });
+    expect(stackFromArgs(["main"], { AGENT_SANDBOX_STACK: "bob" }).stack).toBe("bob");
+    expect(stackFromArgs([], {}).stack).toBe("dev");
+    expect(errorOf(() => stackFromArgs(["--stack"], {}))).toBe("--stack needs a stack name, e.g. --stack dev");
+  });
+
+  it("reads sandboxes, the image and the thresholds, with the stack's docker.host", () => {
+    const config = { "agent-sandbox:docker": { value: '{"host":"ssh://me@build-box"}' }, "agent-sandbox:refresh": { value: '{"maxDiskPercent":70}' } };
+    const stack = readStack("dev", cli({ outputs: OUTPUTS, config }));
+    expect(stack).toMatchObject({
+      agentImageId: "sha256:abc",
+      refresh: { maxAge: "72h", maxDiskPercent: 70 },
+      dockerEnv: { DOCKER_HOST: "ssh://me@build-box" },
+    });
+    expect(stack.sandboxes.main.container).toBe(INFO.container);
+  });
+
+  it("says a stack that does not exist is made by npm run up, with its name", () => {
+    const missing = cli({ stderr: "error: no stack named 'alice' found" });
+    expect(errorOf(() => readStack("alice", missing))).toBe("stack alice does not exist: AGENT_SANDBOX_STACK=alice npm run up creates it");
+    expect(upCommand("dev")).toBe("npm run up");
+  });
+
+  it("says a stack never brought up has no sandboxes yet", () => {
+    expect(errorOf(() => readStack("dev", cli({ outputs: {} })))).toBe("stack dev has no sandboxes yet: npm run up");
+  });
+
+  it("refuses bad refresh thresholds with the config's own message", () => {
+    const config = { "agent-sandbox:refresh": { value: '{"maxAge":"3 days"}' } };
+    expect(errorOf(() => readStack("dev", cli({ outputs: OUTPUTS, config })))).toContain(
+      'refresh.maxAge: "3 days" is not an age; use e.g. "72h" (units m, h, d)',
+    );
+  });
+
+  it("names the sandboxes a stack has when asked for another", () => {
+    const stack = readStack("dev", cli({ outputs: OUTPUTS }));
+    expect(errorOf(() => sandboxNamed(stack, "review", "npm run shell -- <sandbox>"))).toBe(
+      "stack dev has no sandbox review (it has: main); add it to Pulumi.dev.yaml and npm run up",
+    );
+    expect(errorOf(() => sandboxNamed(stack, undefined, "npm run shell -- <sandbox>"))).toBe(
+      "usage: npm run shell -- <sandbox> (sandboxes of stack dev: main)",
+    );
+    expect(() => sandboxNamed(stack, "review", "")).toThrow(OpsError);
+  });
+});
+
+describe("the person-facing commands", () => {
+  it("run the stack's own shell and agent commands, the prompt as one quoted word", () => {
+    expect(personCommand("shell", INFO, {}, [])).toBe(INFO.shell);
+    expect(personCommand("agent", INFO, {}, [])).toBe(INFO.runAgent);
+    expect(personCommand("agent", INFO, {}, ["fix", "the $(tests)"])).toBe(`${INFO.runAgent} 'fix the $(tests)'`);
+  });
+
+  it("print logs from the stack's engine, passing docker logs flags", () => {
+    expect(personCommand("logs", INFO, { DOCKER_HOST: "ssh://me@box" }, ["--tail", "5"])).toBe(
+      "DOCKER_HOST='ssh://me@box' docker logs --tail 5 agent-sandbox-dev-main",
+    );
+  });
+
+  it("say a stopped sandbox is not running and how to start a new one", () => {
+    expect(unavailableMessage("shell", "dev", "main", "exited")).toBe(
+      "sandbox main of stack dev is not running (exited): npm run refresh -- main starts a new one (home volume and workspace kept)",
+    );
+    expect(unavailableMessage("agent", "alice", "main", "missing")).toBe(
+      "sandbox main of stack alice has no container on the engine: npm run refresh -- main --stack alice starts a new one (home volume and workspace kept)",
+    );
+  });
+
+  it("let logs read a stopped sandbox, and nothing run on a missing one", () => {
+    expect(unavailableMessage("logs", "dev", "main", "exited")).toBeUndefined();
+    expect(unavailableMessage("logs", "dev", "main", "missing")).toContain("has no container on the engine");
+    expect(unavailableMessage("shell", "dev", "main", "running")).toBeUndefined();
+  });
+});
+
+describe("what refresh replaces", () => {
+  const parent = "urn:pulumi:dev::agent-sandbox::agent-sandbox:index:AgentSandboxes$agent-sandbox:index:AgentSandbox::main";
+  const resources = [
+    { urn: `${parent}$docker:index/volume:Volume::main-home`, type: "docker:index/volume:Volume", parent, outputs: { name: "agent-sandbox-dev-main-home" } },
+    { urn: `${parent}$docker:index/container:Container::main`, type: "docker:index/container:Container", parent, outputs: { name: INFO.container } },
+    { urn: `${parent}$command:local:Command::main-start`, type: "command:local:Command", parent },
+    { urn: `${parent}$agent-sandbox:index:EgressProxy$command:local:Command::main-egress-start`, type: "command:local:Command", parent: `${parent}$x` },
+  ];
+
+  it("is the sandbox's container and its start command, never its home volume", () => {
+    expect(sandboxUrns(resources, INFO.container, "main")).toEqual([resources[1].urn, resources[2].urn]);
+  });
+
+  it("says to run up when the state has no such container", () => {
+    expect(errorOf(() => sandboxUrns(resources, "agent-sandbox-dev-other", "other"))).toBe(
+      "the stack's state has no container agent-sandbox-dev-other: run npm run up first",
+    );
+  });
+});
