@@ -82,6 +82,11 @@ export class CliProject {
     return runCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env }, options);
   }
 
+  /** Runs another tool (an npm script) in the project folder on the project's backend, with `env` on top. */
+  run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): Promise<CliResult> {
+    return runCli(command, args, { cwd: this.programDir, env: { ...this.env, ...env } }, options);
+  }
+
   async outputs(): Promise<Record<string, any>> {
     return JSON.parse((await this.pulumi(["stack", "output", "--json", "--show-secrets"])).stdout);
   }

@@ -225,7 +225,11 @@ describe("bad stack config", () => {
       ['sandboxes[0].workspace: "code/app" is not an absolute path; use e.g. "/home/me/code/project"'],
     ],
     ["a workspace of the wrong type", { workspace: 42 }, ['workspace: must be an absolute path like "/home/me/code/project"']],
-    ["a misspelt key", { workspace: "/home/me/code/app", sandboxs: [] }, ["sandboxs: unknown key (valid here: workspace, sandboxes, image, runs, docker, refresh)"]],
+    [
+      "a misspelt key",
+      { workspace: "/home/me/code/app", sandboxs: [] },
+      ["sandboxs: unknown key (valid here: workspace, sandboxes, image, runs, docker, refresh)"],
+    ],
     [
       "no sandbox at all",
       {},
