@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { engineFor } from "../../scripts/ops/engine-facts";
 import { personCommand, unavailableMessage } from "../../scripts/ops/person-commands";
 import { sandboxUrns } from "../../scripts/ops/refresh-plan";
 import { OpsError, type PulumiRunner, readStack, sandboxNamed, stackFromArgs, upCommand } from "../../scripts/ops/stack-outputs";
@@ -123,5 +124,20 @@ describe("what refresh replaces", () => {
     expect(errorOf(() => sandboxUrns(resources, "agent-sandbox-dev-other", "other"))).toBe(
       "the stack's state has no container agent-sandbox-dev-other: run npm run up first",
     );
+  });
+});
+
+describe("the engine the ops scripts talk to", () => {
+  it("is the stack's docker.host, over whatever DOCKER_HOST the shell has", () => {
+    const saved = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "unix:///var/run/docker.sock";
+    try {
+      const engine = engineFor({ DOCKER_HOST: "tcp://build-box:2375" }) as unknown as { modem: { host?: string; port?: string; socketPath?: string } };
+      expect(engine.modem).toMatchObject({ host: "build-box", port: "2375" });
+      expect(engine.modem.socketPath).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = saved;
+    }
   });
 });
