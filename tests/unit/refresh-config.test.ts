@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, parseRefreshConfig, parseStackConfig } from "../../src/config/schema";
 import { ageToMilliseconds } from "../../src/config/values";
+import { type Evaluation, evaluateProgram, makeWorkspace } from "./support/program";
 
 const host = { homeDir: "/home/me" };
 
@@ -38,5 +39,25 @@ describe("refresh thresholds in stack config", () => {
     expect(() => parseRefreshConfig({ refresh: { maxDiskPercent: 120 } })).toThrow(
       "refresh.maxDiskPercent: must be a whole number from 1 to 100 (percent of the workspace disk), e.g. 80",
     );
+  });
+});
+
+describe("the program with refresh thresholds", () => {
+  it("declares the same sandbox with or without them: they are for npm run status, not the engine", async () => {
+    const ws = makeWorkspace();
+    const base = { workspace: ws.dir, image: { agentUid: ws.uid, agentGid: ws.gid } };
+    const [plain, withRefresh] = await Promise.all([
+      evaluateProgram({ config: base }),
+      evaluateProgram({ config: { ...base, refresh: { maxAge: "24h", maxDiskPercent: 70 } } }),
+    ]);
+    expect(withRefresh.urns).toEqual(plain.urns);
+  });
+
+  it("declares nothing when a threshold is bad, naming the key", async () => {
+    let recorded: Evaluation["resources"] = [];
+    await expect(
+      evaluateProgram({ config: { workspace: "/nonexistent/agent-sandbox", refresh: { maxAge: "soon" } }, onResources: (resources) => (recorded = resources) }),
+    ).rejects.toThrow('refresh.maxAge: "soon" is not an age; use e.g. "72h" (units m, h, d)');
+    expect(recorded).toEqual([]);
   });
 });
