@@ -151,6 +151,15 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     expect(logs.stdout).toContain("ops-logs-marker");
   });
 
+  it("opens a shell as the agent user in /workspace with npm run shell", async (context) => {
+    gate.requireCli(context);
+    // docker exec -it wants a terminal, which script(1) gives; the typed commands arrive on its stdin.
+    const home = path.join(stack.root, "home");
+    const line = `npm run --silent shell -- main --stack ${STACK}`;
+    const session = await stack.run("script", ["-qec", line, "/dev/null"], { HOME: home }, { input: "id -u; pwd; exit\n" });
+    expect(session.stdout).toMatch(/1000\s+\/workspace/);
+  });
+
   it("names the sandboxes the stack has when asked for another", async (context) => {
     gate.requireCli(context);
     const logs = await npmRun("logs", ["nope"]);
@@ -177,6 +186,18 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     const refreshed = await npmRun("refresh", ["main"]);
     expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
     expect(refreshed.stdout).toContain("(asked for by name)");
+    expect((await inspectContainer(NAMES.container)).State.Health?.Status).toBe("healthy");
+  });
+
+  it("says a removed sandbox has no container, and refresh by name makes a new one", async (context) => {
+    gate.requireCli(context);
+    await docker("rm", "-f", NAMES.container);
+    const refused = await npmRun("logs", ["main"]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`logs: sandbox main of stack ${STACK} has no container on the engine: npm run refresh -- main --stack ${STACK}`);
+    const refreshed = await npmRun("refresh", ["main"]);
+    expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
+    expect(refreshed.stdout).toMatch(/replaced main: container \(none\) → \w{12}/);
     expect((await inspectContainer(NAMES.container)).State.Health?.Status).toBe("healthy");
   });
 });
