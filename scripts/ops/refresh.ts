@@ -5,34 +5,41 @@
  * the workspace is a bind mount Pulumi never writes.
  */
 import { engineFor, inspectOrMissing } from "./engine-facts";
-import { type StateResource, sandboxUrns } from "./refresh-plan";
+import { type RefreshReason, refreshReport, type StateResource, sandboxUrns } from "./refresh-plan";
 import { OpsError, type OpsStack, pulumiCli, pulumiJson, readStack, runScript, sandboxNamed, stackFromArgs } from "./stack-outputs";
 import { statusRows } from "./status";
 
 const USAGE = "npm run refresh -- <sandbox>… | --due [--stack NAME]";
 
 /** The sandboxes to replace, each with why. */
-async function chosen(stack: OpsStack, args: string[]): Promise<Map<string, string>> {
+async function chosen(stack: OpsStack, args: string[]): Promise<Map<string, RefreshReason>> {
   if (args.includes("--due")) {
     if (args.length > 1) throw new OpsError(`--due replaces the sandboxes that are due; name sandboxes or give --due, not both (usage: ${USAGE})`);
     const rows = await statusRows(stack);
-    return new Map(rows.filter((row) => row.refreshDue).map((row) => [row.name, row.refreshReasons.map((reason) => reason.detail).join("; ")]));
+    return new Map(
+      rows
+        .filter((row) => row.refreshDue)
+        .map((row) => [
+          row.name,
+          { why: row.refreshReasons.map((reason) => reason.detail).join("; "), kinds: row.refreshReasons.map((reason) => reason.kind) },
+        ]),
+    );
   }
   if (args.length === 0) sandboxNamed(stack, undefined, USAGE);
   for (const arg of args) if (arg.startsWith("-")) throw new OpsError(`unknown argument ${arg}; usage: ${USAGE}`);
-  return new Map(args.map((name) => [sandboxNamed(stack, name, USAGE)[0], "asked for by name"]));
+  return new Map(args.map((name) => [sandboxNamed(stack, name, USAGE)[0], { why: "asked for by name", kinds: [] }]));
 }
 
 if (require.main === module) {
   runScript("refresh", async () => {
     const { stack: stackName, rest } = stackFromArgs(process.argv.slice(2));
-    const stack = readStack(stackName);
+    const stack = await readStack(stackName);
     const replace = await chosen(stack, rest);
     if (replace.size === 0) {
       console.log(`refresh: no sandbox of stack ${stackName} is due`);
       return 0;
     }
-    const state = pulumiJson(stackName, ["stack", "export"]) as { deployment?: { resources?: StateResource[] } };
+    const state = (await pulumiJson(stackName, ["stack", "export"])) as { deployment?: { resources?: StateResource[] } };
     const resources = state.deployment?.resources ?? [];
     const engine = engineFor(stack.dockerEnv);
     const before = new Map<string, string | undefined>();
@@ -43,17 +50,18 @@ if (require.main === module) {
       before.set(name, (await inspectOrMissing(engine, info.container))?.Id);
     }
     const started = Date.now();
-    const up = pulumiCli(["up", "--yes", "--skip-preview", "--stack", stackName, ...targets.flatMap((urn) => ["--target-replace", urn])]);
+    console.log(
+      `refresh: replacing ${[...replace.keys()].join(", ")} of stack ${stackName} (pulumi up --target-replace of each container and its start command)`,
+    );
+    const up = await pulumiCli(["up", "--yes", "--skip-preview", "--stack", stackName, ...targets.flatMap((urn) => ["--target-replace", urn])]);
     if (up.status !== 0) throw new OpsError(`pulumi up failed; nothing else was changed by refresh:\n${up.stdout.trim()}\n${up.stderr.trim()}`);
-    const seconds = ((Date.now() - started) / 1000).toFixed(1);
-    for (const [name, why] of replace) {
+    const seconds = (Date.now() - started) / 1000;
+    const replaced = [];
+    for (const [name, reason] of replace) {
       const info = stack.sandboxes[name];
-      const after = (await inspectOrMissing(engine, info.container))?.Id;
-      console.log(`replaced ${name}: container ${short(before.get(name))} → ${short(after)} (${why}); home volume ${info.homeVolume} kept`);
+      replaced.push({ name, ...reason, homeVolume: info.homeVolume, before: before.get(name), after: (await inspectOrMissing(engine, info.container))?.Id });
     }
-    console.log(`refresh: ${replace.size} sandbox${replace.size === 1 ? "" : "es"} of stack ${stackName} replaced in ${seconds}s`);
+    console.log(refreshReport(stackName, replaced, seconds));
     return 0;
   });
 }
-
-const short = (id: string | undefined) => (id ? id.slice(0, 12) : "(none)");

@@ -13,7 +13,7 @@ if (require.main === module) {
   runScript(verb ?? "sandbox", async () => {
     if (!VERBS.includes(verb)) throw new OpsError(`the first argument must be one of ${VERBS.join(", ")}`);
     const { stack: stackName, rest } = stackFromArgs(process.argv.slice(3));
-    const stack = readStack(stackName);
+    const stack = await readStack(stackName);
     const [name, info] = sandboxNamed(stack, rest[0], USAGE[verb]);
     const inspected = await inspectOrMissing(engineFor(stack.dockerEnv), info.container);
     const problem = unavailableMessage(verb, stackName, name, inspected?.State.Status ?? "missing");

@@ -4,7 +4,7 @@
  * last built, its refresh thresholds and Docker engine from its config. Every failure is an OpsError whose
  * message says what is wrong and the command that fixes it.
  */
-import { spawnSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import * as path from "node:path";
 import type { AgentImageInfo, SandboxInfo } from "../../src/agent-sandboxes";
 import { parseRefreshConfig, type RefreshConfig } from "../../src/config/schema";
@@ -47,22 +47,22 @@ export function stackFromArgs(argv: readonly string[], env: NodeJS.ProcessEnv = 
   return { stack, rest };
 }
 
-export type PulumiRunner = (args: string[]) => { status: number | null; stdout: string; stderr: string };
+export type PulumiRunner = (args: string[]) => Promise<{ status: number | null; stdout: string; stderr: string }>;
 
 /** The real CLI on the project's backend with its passphrase; a backend or passphrase you set wins. */
-export const pulumiCli: PulumiRunner = (args) => {
-  const result = spawnSync("bash", ["scripts/with-local-backend.sh", "pulumi", ...args, "--non-interactive"], {
-    cwd: PROJECT_DIR,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
+export const pulumiCli: PulumiRunner = (args) =>
+  new Promise((resolve, reject) => {
+    const options = { cwd: PROJECT_DIR, encoding: "utf8" as const, maxBuffer: 256 * 1024 * 1024 };
+    execFile("bash", ["scripts/with-local-backend.sh", "pulumi", ...args, "--non-interactive"], options, (error, stdout, stderr) => {
+      if (error && typeof error.code !== "number")
+        reject(new OpsError(`cannot run the Pulumi CLI (${error.message}): see https://www.pulumi.com/docs/install/`));
+      else resolve({ status: error ? (error.code as number) : 0, stdout, stderr });
+    });
   });
-  if (result.error) throw new OpsError(`cannot run the Pulumi CLI (${result.error.message}): see https://www.pulumi.com/docs/install/`);
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-};
 
-/** Runs `pulumi <args> --stack <stack>`, turning "no such stack" into the fix. */
-export function pulumiJson(stack: string, args: string[], run: PulumiRunner = pulumiCli): unknown {
-  const result = run([...args, "--stack", stack]);
+/** Runs `pulumi <args> --stack <stack>` and parses its JSON, turning "no such stack" into the fix. */
+export async function pulumiJson(stack: string, args: string[], run: PulumiRunner = pulumiCli): Promise<unknown> {
+  const result = await run([...args, "--stack", stack]);
   if (result.status !== 0) {
     if (/no stack named|stack .* not found/i.test(result.stderr)) throw new OpsError(`stack ${stack} does not exist: ${upCommand(stack)} creates it`);
     throw new OpsError(`pulumi ${args.join(" ")} --stack ${stack} failed:\n${result.stderr.trim()}`);
@@ -88,11 +88,10 @@ export function stackFromCli(outputs: Record<string, unknown>, config: Record<st
   return { stack, sandboxes, agentImageId: image?.imageId, refresh, dockerEnv: dockerClientEnvironment(dockerHost?.data) };
 }
 
-/** Reads the stack through the CLI: its outputs and its config. */
-export function readStack(stack: string, run: PulumiRunner = pulumiCli): OpsStack {
-  const outputs = pulumiJson(stack, ["stack", "output", "--json"], run) as Record<string, unknown>;
-  const config = configValues(pulumiJson(stack, ["config", "--json"], run));
-  return stackFromCli(outputs, config, stack);
+/** Reads the stack through the CLI: its outputs and its config, both at once. */
+export async function readStack(stack: string, run: PulumiRunner = pulumiCli): Promise<OpsStack> {
+  const [outputs, config] = await Promise.all([pulumiJson(stack, ["stack", "output", "--json"], run), pulumiJson(stack, ["config", "--json"], run)]);
+  return stackFromCli(outputs as Record<string, unknown>, configValues(config), stack);
 }
 
 /** The sandbox a person named, or the error listing the ones the stack has. */

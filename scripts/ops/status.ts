@@ -21,7 +21,7 @@ if (require.main === module) {
     const json = rest.includes("--json");
     const unknown = rest.filter((arg) => arg !== "--json");
     if (unknown.length > 0) throw new OpsError(`unknown argument ${unknown[0]}; usage: npm run status -- [--stack NAME] [--json]`);
-    const rows = await statusRows(readStack(stack));
+    const rows = await statusRows(await readStack(stack));
     console.log(json ? statusJson(stack, rows) : formatStatusTable(stack, rows));
     return statusExitCode(rows);
   });

@@ -130,6 +130,7 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     console.log(`[live] npm run refresh -- --due (${refreshed.seconds.toFixed(1)} s):\n${refreshed.stdout}`);
     expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
     expect(refreshed.stdout).toMatch(/replaced main: container \w{12} → \w{12} \(workspace disk \d+% full, limit 80%\); home volume .*-main-home kept/);
+    expect(refreshed.stdout).toContain("main: its workspace is as full as before (refresh never touches your code); free space there");
 
     const after = await inspectContainer(NAMES.container);
     expect(after.Id).not.toBe(before.container.Id);

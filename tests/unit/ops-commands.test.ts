@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { engineFor } from "../../scripts/ops/engine-facts";
 import { personCommand, unavailableMessage } from "../../scripts/ops/person-commands";
-import { sandboxUrns } from "../../scripts/ops/refresh-plan";
+import { refreshReport, sandboxUrns } from "../../scripts/ops/refresh-plan";
 import { OpsError, type PulumiRunner, readStack, sandboxNamed, stackFromArgs, upCommand } from "../../scripts/ops/stack-outputs";
 
 const INFO = {
@@ -15,7 +15,7 @@ const OUTPUTS = { agentImage: { imageId: "sha256:abc" }, sandboxOutputs: { main:
 /** A stand-in Pulumi CLI answering `stack output` and `config` with these JSON texts. */
 const cli =
   (answers: { outputs?: unknown; config?: unknown; stderr?: string }): PulumiRunner =>
-  (args) => {
+  async (args) => {
     if (answers.stderr) return { status: 255, stdout: "", stderr: answers.stderr };
     const value = args[0] === "stack" ? answers.outputs : answers.config;
     return { status: 0, stdout: JSON.stringify(value ?? {}), stderr: "" };
@@ -24,6 +24,14 @@ const cli =
 const errorOf = (action: () => unknown): string => {
   try {
     action();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error("no error");
+};
+const rejectionOf = async (action: () => Promise<unknown>): Promise<string> => {
+  try {
+    await action();
   } catch (error) {
     return (error as Error).message;
   }
@@ -38,9 +46,9 @@ describe("reading a stack for the ops scripts", () => {
     expect(errorOf(() => stackFromArgs(["--stack"], {}))).toBe("--stack needs a stack name, e.g. --stack dev");
   });
 
-  it("reads sandboxes, the image and the thresholds, with the stack's docker.host", () => {
+  it("reads sandboxes, the image and the thresholds, with the stack's docker.host", async () => {
     const config = { "agent-sandbox:docker": { value: '{"host":"ssh://me@build-box"}' }, "agent-sandbox:refresh": { value: '{"maxDiskPercent":70}' } };
-    const stack = readStack("dev", cli({ outputs: OUTPUTS, config }));
+    const stack = await readStack("dev", cli({ outputs: OUTPUTS, config }));
     expect(stack).toMatchObject({
       agentImageId: "sha256:abc",
       refresh: { maxAge: "72h", maxDiskPercent: 70 },
@@ -49,25 +57,25 @@ describe("reading a stack for the ops scripts", () => {
     expect(stack.sandboxes.main.container).toBe(INFO.container);
   });
 
-  it("says a stack that does not exist is made by npm run up, with its name", () => {
+  it("says a stack that does not exist is made by npm run up, with its name", async () => {
     const missing = cli({ stderr: "error: no stack named 'alice' found" });
-    expect(errorOf(() => readStack("alice", missing))).toBe("stack alice does not exist: AGENT_SANDBOX_STACK=alice npm run up creates it");
+    expect(await rejectionOf(() => readStack("alice", missing))).toBe("stack alice does not exist: AGENT_SANDBOX_STACK=alice npm run up creates it");
     expect(upCommand("dev")).toBe("npm run up");
   });
 
-  it("says a stack never brought up has no sandboxes yet", () => {
-    expect(errorOf(() => readStack("dev", cli({ outputs: {} })))).toBe("stack dev has no sandboxes yet: npm run up");
+  it("says a stack never brought up has no sandboxes yet", async () => {
+    expect(await rejectionOf(() => readStack("dev", cli({ outputs: {} })))).toBe("stack dev has no sandboxes yet: npm run up");
   });
 
-  it("refuses bad refresh thresholds with the config's own message", () => {
+  it("refuses bad refresh thresholds with the config's own message", async () => {
     const config = { "agent-sandbox:refresh": { value: '{"maxAge":"3 days"}' } };
-    expect(errorOf(() => readStack("dev", cli({ outputs: OUTPUTS, config })))).toContain(
+    expect(await rejectionOf(() => readStack("dev", cli({ outputs: OUTPUTS, config })))).toContain(
       'refresh.maxAge: "3 days" is not an age; use e.g. "72h" (units m, h, d)',
     );
   });
 
-  it("names the sandboxes a stack has when asked for another", () => {
-    const stack = readStack("dev", cli({ outputs: OUTPUTS }));
+  it("names the sandboxes a stack has when asked for another", async () => {
+    const stack = await readStack("dev", cli({ outputs: OUTPUTS }));
     expect(errorOf(() => sandboxNamed(stack, "review", "npm run shell -- <sandbox>"))).toBe(
       "stack dev has no sandbox review (it has: main); add it to Pulumi.dev.yaml and npm run up",
     );
@@ -124,6 +132,36 @@ describe("what refresh replaces", () => {
     expect(errorOf(() => sandboxUrns(resources, "agent-sandbox-dev-other", "other"))).toBe(
       "the stack's state has no container agent-sandbox-dev-other: run npm run up first",
     );
+  });
+});
+
+describe("what refresh reports", () => {
+  const entry = { name: "main", homeVolume: "agent-sandbox-dev-main-home", before: "b706b6a0d48d1234", after: "13de66011307abcd" };
+
+  it("says what it replaced, the new container and why, and that the home volume stayed", () => {
+    expect(refreshReport("dev", [{ ...entry, why: "created 3d 1h ago, limit 72h", kinds: ["age"] }], 8.94)).toBe(
+      [
+        "replaced main: container b706b6a0d48d → 13de66011307 (created 3d 1h ago, limit 72h); home volume agent-sandbox-dev-main-home kept",
+        "refresh: 1 sandbox of stack dev replaced in 8.9s",
+      ].join("\n"),
+    );
+  });
+
+  it("warns that a full workspace stays full", () => {
+    const report = refreshReport(
+      "dev",
+      [
+        { ...entry, why: "workspace disk 88% full, limit 80%", kinds: ["disk"] },
+        { ...entry, name: "b", before: undefined, why: "asked for by name", kinds: [] },
+      ],
+      1,
+    );
+    expect(report.split("\n")).toEqual([
+      "replaced main: container b706b6a0d48d → 13de66011307 (workspace disk 88% full, limit 80%); home volume agent-sandbox-dev-main-home kept",
+      "  main: its workspace is as full as before (refresh never touches your code); free space there",
+      "replaced b: container (none) → 13de66011307 (asked for by name); home volume agent-sandbox-dev-main-home kept",
+      "refresh: 2 sandboxes of stack dev replaced in 1.0s",
+    ]);
   });
 });
 
