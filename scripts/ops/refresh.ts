@@ -54,7 +54,13 @@ if (require.main === module) {
       `refresh: replacing ${[...replace.keys()].join(", ")} of stack ${stackName} (pulumi up --target-replace of each container and its start command)`,
     );
     const up = await pulumiCli(["up", "--yes", "--skip-preview", "--stack", stackName, ...targets.flatMap((urn) => ["--target-replace", urn])]);
-    if (up.status !== 0) throw new OpsError(`pulumi up failed; nothing else was changed by refresh:\n${up.stdout.trim()}\n${up.stderr.trim()}`);
+    if (up.status !== 0) {
+      // The old container goes first (deleteBeforeReplace), so a failed up may leave none: say how to retry.
+      const retry = `npm run refresh -- ${[...replace.keys()].join(" ")} --stack ${stackName}`;
+      throw new OpsError(
+        `pulumi up failed; only these sandboxes' containers were touched and may be gone until ${retry} succeeds:\n${up.stdout.trim()}\n${up.stderr.trim()}`,
+      );
+    }
     const seconds = (Date.now() - started) / 1000;
     const replaced = [];
     for (const [name, reason] of replace) {
