@@ -9,20 +9,35 @@ import type { DueKind } from "./status-report";
 export interface StateResource {
   readonly urn: string;
   readonly type: string;
+  readonly id?: string;
   readonly parent?: string;
+  readonly inputs?: { triggers?: unknown };
   readonly outputs?: { name?: unknown };
 }
 
 const CONTAINER_TYPE = "docker:index/container:Container";
 const COMMAND_TYPE = "command:local:Command";
 
-/** URNs of the container named `container` and of its start command (`<sandbox>-start` beside it). */
-export function sandboxUrns(resources: readonly StateResource[], container: string, sandbox: string): [string, string] {
+/**
+ * URNs of the container named `container` and of the commands beside it that re-run whenever it is
+ * replaced (their triggers hold its ID): the start command (pids limit, health) and, in clone mode, the
+ * clone command. Replacing them together leaves the stack as `pulumi up` would have; the agent runs, the
+ * home and clone volumes are not among them.
+ */
+export function sandboxUrns(resources: readonly StateResource[], container: string, sandbox: string): string[] {
   const found = resources.find((resource) => resource.type === CONTAINER_TYPE && resource.outputs?.name === container);
   if (!found) throw new OpsError(`the stack's state has no container ${container}: run npm run up first`);
-  const start = resources.find((resource) => resource.type === COMMAND_TYPE && resource.parent === found.parent && resource.urn.endsWith(`::${sandbox}-start`));
-  if (!start) throw new OpsError(`the stack's state has no start command of ${container} (${sandbox}-start): run npm run up first`);
-  return [found.urn, start.urn];
+  const followers = resources.filter(
+    (resource) =>
+      resource.type === COMMAND_TYPE &&
+      resource.parent === found.parent &&
+      Array.isArray(resource.inputs?.triggers) &&
+      resource.inputs.triggers.includes(found.id),
+  );
+  if (!followers.some((resource) => resource.urn.endsWith(`::${sandbox}-start`))) {
+    throw new OpsError(`the stack's state has no start command of ${container} (${sandbox}-start): run npm run up first`);
+  }
+  return [found.urn, ...followers.map((resource) => resource.urn)];
 }
 
 /** Why a sandbox is refreshed: the status report's reasons, or a person naming it. */

@@ -1,7 +1,7 @@
 /**
  * npm run refresh -- <sandbox>… | --due [--stack NAME]
  * Replaces those sandboxes' containers through Pulumi: `pulumi up --target-replace` of each container and
- * its start command, nothing else. The home volume is not replaced, so logins and agent config stay, and
+ * the commands that re-run with it (start; clone in clone mode), nothing else. The home volume is not replaced, so logins and agent config stay, and
  * the workspace is a bind mount Pulumi never writes.
  */
 import { engineFor, inspectOrMissing } from "./engine-facts";
@@ -51,7 +51,7 @@ if (require.main === module) {
     }
     const started = Date.now();
     console.log(
-      `refresh: replacing ${[...replace.keys()].join(", ")} of stack ${stackName} (pulumi up --target-replace of each container and its start command)`,
+      `refresh: replacing ${[...replace.keys()].join(", ")} of stack ${stackName} (pulumi up --target-replace of each container and the commands that follow it)`,
     );
     const up = await pulumiCli(["up", "--yes", "--skip-preview", "--stack", stackName, ...targets.flatMap((urn) => ["--target-replace", urn])]);
     if (up.status !== 0) {

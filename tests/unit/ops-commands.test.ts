@@ -117,20 +117,29 @@ describe("the person-facing commands", () => {
 
 describe("what refresh replaces", () => {
   const parent = "urn:pulumi:dev::agent-sandbox::agent-sandbox:index:AgentSandboxes$agent-sandbox:index:AgentSandbox::main";
-  const resources = [
-    { urn: `${parent}$docker:index/volume:Volume::main-home`, type: "docker:index/volume:Volume", parent, outputs: { name: "agent-sandbox-dev-main-home" } },
-    { urn: `${parent}$docker:index/container:Container::main`, type: "docker:index/container:Container", parent, outputs: { name: INFO.container } },
-    { urn: `${parent}$command:local:Command::main-start`, type: "command:local:Command", parent },
-    { urn: `${parent}$agent-sandbox:index:EgressProxy$command:local:Command::main-egress-start`, type: "command:local:Command", parent: `${parent}$x` },
-  ];
+  const id = "c0ffee";
+  const resource = (name: string, type: string, extra: Record<string, unknown> = {}) => ({ urn: `${parent}$${type}::${name}`, type, parent, ...extra });
+  const volume = resource("main-home", "docker:index/volume:Volume", { outputs: { name: "agent-sandbox-dev-main-home" } });
+  const container = resource("main", "docker:index/container:Container", { id, outputs: { name: INFO.container } });
+  const start = resource("main-start", "command:local:Command", { inputs: { triggers: [id] } });
+  const clone = resource("main-clone", "command:local:Command", { inputs: { triggers: [id] } });
+  const run = { ...resource("run-fix", "command:local:Command", { inputs: { triggers: ["commit-1"] } }), parent: "urn:other" };
+  const proxyStart = { ...resource("main-egress-start", "command:local:Command", { inputs: { triggers: ["proxy-id"] } }), parent: `${parent}$x` };
 
-  it("is the sandbox's container and its start command, never its home volume", () => {
-    expect(sandboxUrns(resources, INFO.container, "main")).toEqual([resources[1].urn, resources[2].urn]);
+  it("is the sandbox's container and its start command, never its home volume, its proxy or a run", () => {
+    expect(sandboxUrns([volume, container, start, run, proxyStart], INFO.container, "main")).toEqual([container.urn, start.urn]);
   });
 
-  it("says to run up when the state has no such container", () => {
-    expect(errorOf(() => sandboxUrns(resources, "agent-sandbox-dev-other", "other"))).toBe(
+  it("takes the clone command of clone mode along, which re-runs with every new container", () => {
+    expect(sandboxUrns([volume, container, start, clone], INFO.container, "main")).toEqual([container.urn, start.urn, clone.urn]);
+  });
+
+  it("says to run up when the state has no such container or no start command", () => {
+    expect(errorOf(() => sandboxUrns([volume, container, start], "agent-sandbox-dev-other", "other"))).toBe(
       "the stack's state has no container agent-sandbox-dev-other: run npm run up first",
+    );
+    expect(errorOf(() => sandboxUrns([container], INFO.container, "main"))).toBe(
+      "the stack's state has no start command of agent-sandbox-dev-main (main-start): run npm run up first",
     );
   });
 });
