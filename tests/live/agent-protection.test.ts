@@ -4,15 +4,13 @@
  * API receives says so) and the host repository keeps its hook list, config and task; in clone mode the
  * same commands succeed inside the clone and the host repository stays byte-identical.
  */
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
-import { AGENT_GID, AGENT_UID } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { type HostService, liveConfig, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { agentRepository, treeHash } from "../../testkit/live/workspace-files";
 import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `agent-protect-${process.pid}`;
@@ -36,34 +34,6 @@ const apis: Record<"guarded" | "cloned", FakeMessagesApi | undefined> = { guarde
 const repositories: Record<"guarded" | "cloned", string> = { guarded: "", cloned: "" };
 let stack: RealStack | undefined;
 
-function treeHash(dir: string): string {
-  const hash = createHash("sha256");
-  const walk = (folder: string) => {
-    for (const entry of fs.readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(folder, entry.name);
-      hash.update(`${path.relative(dir, full)}\0${fs.lstatSync(full).mode}\0`);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) hash.update(fs.readFileSync(full));
-    }
-  };
-  walk(dir);
-  return hash.digest("hex");
-}
-
-/** A repository with a commit, a VS Code task and git's sample hooks, owned by the agent user. */
-function repository(prefix: string): string {
-  const dir = agentWorkspace(prefix);
-  const git = (...args: string[]) =>
-    execFileSync("git", ["-c", "safe.directory=*", "-c", "user.name=dev", "-c", "user.email=dev@example.com", "-C", dir, ...args]);
-  git("init", "-q", "-b", "main");
-  fs.mkdirSync(path.join(dir, ".vscode"));
-  fs.writeFileSync(path.join(dir, ".vscode/tasks.json"), '{"tasks": []}\n');
-  git("add", ".");
-  git("commit", "-q", "-m", "start");
-  execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, dir]);
-  return dir;
-}
-
 /** What the CLI sent back as the Bash tool's result. */
 function toolResult(api: FakeMessagesApi): string {
   const texts = api.requests.flatMap((request) => {
@@ -79,7 +49,7 @@ describe("the real agent against protected paths and clone mode (live)", () => {
     probe = await startHostService("probe-ok\n");
     for (const name of ["guarded", "cloned"] as const) {
       apis[name] = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
-      repositories[name] = repository(`agent-sandbox-${name}-`);
+      repositories[name] = agentRepository(`agent-sandbox-${name}-`, { ".vscode/tasks.json": '{"tasks": []}\n' });
     }
     const sandbox = (name: "guarded" | "cloned", mode: string) =>
       sandboxEntry({

@@ -6,14 +6,14 @@
  * hooks and config still byte-identical.
  */
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { AGENT_GID, AGENT_UID, execIn } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { POLICY_PACK, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { agentRepository, hostGit, treeHash } from "../../testkit/live/workspace-files";
 
 const STACK = `clone-${process.pid}`;
 const CONTAINER = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").container;
@@ -25,23 +25,7 @@ let probe: HostService;
 let repository: string;
 let stack: RealStack | undefined;
 
-// The host side runs as root on a folder the agent user owns, which git would otherwise call dubious.
-const hostGit = (...args: string[]) => execFileSync("git", ["-c", "safe.directory=*", "-C", repository, ...args], { encoding: "utf8" }).trim();
-
-/** A hash of every file's path, mode and content below a folder. */
-function treeHash(dir: string): string {
-  const hash = createHash("sha256");
-  const walk = (folder: string) => {
-    for (const entry of fs.readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(folder, entry.name);
-      hash.update(`${path.relative(dir, full)}\0${fs.lstatSync(full).mode}\0`);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) hash.update(fs.readFileSync(full));
-    }
-  };
-  walk(dir);
-  return hash.digest("hex");
-}
+const git = (...args: string[]) => hostGit(repository, ...args);
 
 const hostHooksAndConfig = () => ({
   hooks: treeHash(path.join(repository, ".git/hooks")),
@@ -52,11 +36,7 @@ describe("clone mode (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
-    repository = agentWorkspace("agent-sandbox-clone-");
-    hostGit("init", "-q", "-b", "main");
-    fs.writeFileSync(path.join(repository, "README.md"), "hello\n");
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".");
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "start");
+    repository = agentRepository("agent-sandbox-clone-", { "README.md": "hello\n" });
     fs.writeFileSync(path.join(repository, ".git/hooks/post-checkout"), HOOK, { mode: 0o755 });
     fs.writeFileSync(path.join(repository, ".env"), "TOKEN=local\n");
     execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, repository]);
@@ -104,13 +84,10 @@ describe("clone mode (live)", () => {
     const outputs = await stack!.outputs();
     const bringBack = String(outputs.sandboxOutputs.main.bringBack);
     execFileSync("sh", ["-c", bringBack], { env: { ...process.env, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "safe.directory", GIT_CONFIG_VALUE_0: "*" } });
-    expect(hostGit("log", "--format=%s", "sandbox/main/feature")).toBe("work\nstart");
-    expect(hostGit("branch", "--list", "sandbox/main/*", "--format=%(refname:short)").split("\n").sort()).toEqual([
-      "sandbox/main/feature",
-      "sandbox/main/main",
-    ]);
+    expect(git("log", "--format=%s", "sandbox/main/feature")).toBe("work\nstart");
+    expect(git("branch", "--list", "sandbox/main/*", "--format=%(refname:short)").split("\n").sort()).toEqual(["sandbox/main/feature", "sandbox/main/main"]);
     expect(hostHooksAndConfig()).toEqual(hostBefore);
     expect(fs.existsSync(path.join(repository, ".vscode"))).toBe(false);
-    expect(hostGit("status", "--porcelain")).toBe("?? .env");
+    expect(git("status", "--porcelain")).toBe("?? .env");
   });
 });

@@ -3,15 +3,15 @@
  * trigger is the container's ID), so refresh replaces both and the stack still matches the program, while
  * the clone volume, and the agent's commit in it, stays and the host repository is untouched.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../src/engine/naming";
-import { AGENT_GID, AGENT_UID, execIn, inspectContainer } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { agentRepository, hostGit } from "../../testkit/live/workspace-files";
 
 const STACK = `ops-clone-${process.pid}`;
 const CONTAINER = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").container;
@@ -21,18 +21,13 @@ let probe: HostService;
 let repository: string;
 let stack: RealStack | undefined;
 
-const hostGit = (...args: string[]) => execFileSync("git", ["-c", "safe.directory=*", "-C", repository, ...args], { encoding: "utf8" }).trim();
+const git = (...args: string[]) => hostGit(repository, ...args);
 
 describe("refresh of a clone-mode sandbox (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
-    repository = agentWorkspace("agent-sandbox-ops-clone-");
-    hostGit("init", "-q", "-b", "main");
-    fs.writeFileSync(path.join(repository, "README.md"), "hello\n");
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".");
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "start");
-    execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, repository]);
+    repository = agentRepository("agent-sandbox-ops-clone-", { "README.md": "hello\n" });
     stack = await RealStack.create(STACK);
     stack.setConfig(
       liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace: repository, probe, extra: { mode: "clone" } })] }),
@@ -51,7 +46,7 @@ describe("refresh of a clone-mode sandbox (live)", () => {
     const work = await execIn(CONTAINER, `cd /workspace && echo work > work.txt && ${GIT} add work.txt && ${GIT} commit -q -m work`);
     expect(work, work.output).toMatchObject({ exitCode: 0 });
     const before = (await inspectContainer(CONTAINER)).Id;
-    const hostHead = hostGit("rev-parse", "HEAD");
+    const hostHead = git("rev-parse", "HEAD");
 
     const home = path.join(stack!.root, "home");
     fs.mkdirSync(home, { recursive: true });
@@ -67,7 +62,7 @@ describe("refresh of a clone-mode sandbox (live)", () => {
     expect(after.Id).not.toBe(before);
     expect(after.State.Health?.Status).toBe("healthy");
     expect((await execIn(CONTAINER, "cd /workspace && git log --format=%s")).output.trim().split("\n")).toEqual(["work", "start"]);
-    expect(hostGit("rev-parse", "HEAD")).toBe(hostHead);
+    expect(git("rev-parse", "HEAD")).toBe(hostHead);
     const preview = await stack!.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
   });

@@ -4,7 +4,6 @@
  * `logs` and `shell` run as a person runs them, in the copy of the checkout with the stack's backend.
  */
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,6 +12,7 @@ import { sandboxObjectNames } from "../../src/engine/naming";
 import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer } from "../../testkit/live/engine";
 import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { treeHash } from "../../testkit/live/workspace-files";
 
 const STACK = `ops-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
@@ -41,17 +41,6 @@ async function statusOf(): Promise<{ code: number; row: Record<string, any>; raw
   const result = await npmRun("status", ["--json"]);
   const raw = `${result.stdout}\n${result.stderr}`;
   return { code: result.code, row: JSON.parse(result.stdout).sandboxes[0], raw };
-}
-
-/** A hash of every file's name, mode, owner and content in the (flat) workspace. */
-function treeHash(dir: string): string {
-  const hash = createHash("sha256");
-  for (const name of fs.readdirSync(dir).sort()) {
-    const file = path.join(dir, name);
-    const stat = fs.statSync(file);
-    hash.update(`${name}\0${stat.mode}\0${stat.uid}:${stat.gid}\0`).update(fs.readFileSync(file));
-  }
-  return hash.digest("hex");
 }
 
 describe("status, refresh and the person commands on a real stack (live)", () => {

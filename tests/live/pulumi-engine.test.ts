@@ -5,7 +5,7 @@
  * destroy, what a config or Dockerfile change replaces, the policy pack, and where the secrets go.
  */
 import { spawn } from "node:child_process";
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { POLICY_PACK, type PreviewStep, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
+import { treeHash } from "../../testkit/live/workspace-files";
 import { evaluateProgram } from "../unit/support/program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -59,22 +60,6 @@ const resourcesOf = (urns: string[]): string[] => [...new Set(urns.map(typeAndNa
 
 /** `type::name` of every resource a preview would change. */
 const changedBy = (steps: PreviewStep[]): string[] => resourcesOf(steps.filter((step) => !UNCHANGED_OPS.has(step.op)).map((step) => step.urn));
-
-/** A hash of every file's path, mode and content below a folder. */
-function treeHash(dir: string): string {
-  const hash = createHash("sha256");
-  const walk = (folder: string) => {
-    for (const entry of fs.readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
-      const full = path.join(folder, entry.name);
-      const stat = fs.lstatSync(full);
-      hash.update(`${path.relative(dir, full)}\0${stat.mode}\0${stat.uid}\0`);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) hash.update(fs.readFileSync(full));
-    }
-  };
-  walk(dir);
-  return hash.digest("hex");
-}
 
 async function labelledObjects(): Promise<string[]> {
   const filter = ["--filter", `label=${LABEL_PREFIX}.stack=${STACK}`];

@@ -3,15 +3,15 @@
  * git repository mounted read-write, the agent user cannot plant a hook, change the git config or edit an
  * editor task, git still works for ordinary use, and the host workspace gains no mount point.
  */
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../src/engine/naming";
-import { AGENT_GID, AGENT_UID, execIn } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { execIn } from "../../testkit/live/engine";
+import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { POLICY_PACK, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { agentRepository, hostGit } from "../../testkit/live/workspace-files";
 
 const STACK = `protect-${process.pid}`;
 const CONTAINER = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").container;
@@ -26,21 +26,13 @@ const fileHash = (file: string) =>
   createHash("sha256")
     .update(fs.readFileSync(path.join(workspace, file)))
     .digest("hex");
-// The host side runs as root on a folder the agent user owns, which git would otherwise call dubious.
-const hostGit = (...args: string[]) => execFileSync("git", ["-c", "safe.directory=*", "-C", workspace, ...args], { encoding: "utf8" }).trim();
+const git = (...args: string[]) => hostGit(workspace, ...args);
 
 describe("protected workspace paths (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
-    workspace = agentWorkspace("agent-sandbox-protect-");
-    hostGit("init", "-q", "-b", "main");
-    fs.writeFileSync(path.join(workspace, ".envrc"), "export SAFE=1\n");
-    fs.mkdirSync(path.join(workspace, ".vscode"));
-    fs.writeFileSync(path.join(workspace, ".vscode/tasks.json"), '{"tasks": []}\n');
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "add", ".");
-    hostGit("-c", "user.name=dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "start");
-    execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, workspace]);
+    workspace = agentRepository("agent-sandbox-protect-", { ".envrc": "export SAFE=1\n", ".vscode/tasks.json": '{"tasks": []}\n' });
     stack = await RealStack.create(STACK);
     stack.setConfig(liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
   });
@@ -82,7 +74,7 @@ describe("protected workspace paths (live)", () => {
       tasks: fileHash(".vscode/tasks.json"),
       hooks: fs.readdirSync(path.join(workspace, ".git/hooks")).sort(),
     }).toEqual(before);
-    expect(hostGit("log", "--format=%s", "review")).toBe("notes\nstart");
+    expect(git("log", "--format=%s", "review")).toBe("notes\nstart");
     // Only existing paths are mounted: Docker made no mount point for the missing ones.
     for (const missing of [".devcontainer", ".github", ".gitmodules", ".mcp.json", ".claude"])
       expect(fs.existsSync(path.join(workspace, missing)), missing).toBe(false);
