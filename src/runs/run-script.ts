@@ -69,8 +69,10 @@ export interface EphemeralRunSpec {
 /**
  * The run in a container of its own: created from the sandbox's spec, given the pids limit, started and
  * healthy like the sandbox (container-start.ts), the agent run in it, and on any exit (success, failure,
- * a signal) stopped and pruned to the newest $KEEP_FINISHED. The agent runs in the background so a signal
- * reaches the trap at once rather than after the agent ends; its stdin is handed over explicitly (fd 3).
+ * a signal) stopped and pruned to the newest $KEEP_FINISHED. The start and the agent run in the background
+ * so a signal reaches the trap at once rather than after they end (a shell runs traps only between
+ * commands); the agent's stdin is handed over explicitly (fd 3), as a background job's would be /dev/null.
+ * A SIGKILL runs no trap: the run's next start prunes what it left, and its cleanup removes all at destroy.
  * Environment: CONTAINER_PREFIX, AGENT_USER, PIDS_LIMIT, HEALTH_TIMEOUT, KEEP_FINISHED.
  */
 export function ephemeralRunScript(agent: AgentProfile, request: AgentRunRequest, dockerEnv: Record<string, string>, run: EphemeralRunSpec): string {
@@ -92,7 +94,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 ${docker} create --name "$CONTAINER" ${shellWords(create)} >/dev/null || exit 1
 ( set -eu
-${startHealthyLines(dockerEnv)}) || exit 1
+${startHealthyLines(dockerEnv)}) &
+wait $! || exit 1
 exec 3<&0
 ${agentExec(agent, request, dockerEnv)} <&3 >"$out" 2>"$err" &
 wait $!
