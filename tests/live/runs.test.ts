@@ -5,13 +5,13 @@
  * none. Checked: the run container is the sandbox's spec field by field, the resumed runs see plan's
  * conversation, a re-run of plan re-runs both, keepFinished prunes oldest first, and destroy leaves nothing.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { RUN_LABEL } from "../../src/runs/run-script";
-import { docker, inspectContainer } from "../../testkit/live/engine";
+import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -104,6 +104,9 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       script: Array.from({ length: 16 }, (_, index) => ({ kind: "text", text: `Answer ${index}.` })),
     });
     workspace = agentWorkspace("agent-sandbox-runs-");
+    // A git repository, so the sandbox mounts its protected paths (.git/hooks, .git/config) read-only over it.
+    execFileSync("git", ["-C", workspace, "init", "-q"]);
+    execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, workspace]);
     stack = await RealStack.create(STACK);
     stack.setConfig(configFor("one"));
     await stack.setSecret("anthropicApiKey", `test-key-${process.pid}`);
@@ -157,6 +160,7 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
     });
     expect(hardening(run)).toEqual(hardening(sandbox));
     expect(hardening(run).PidsLimit).toBe(300);
+    expect(hardening(run).Mounts).toContainEqual(expect.objectContaining({ Target: "/workspace/.git/hooks", ReadOnly: true }));
     expect(hardening(sandbox).Networks).toEqual([NAMES.network]);
     // The provider creates on the default bridge and then moves the container to its network (NetworkMode stays
     // "bridge"); the run container joins the network directly. Either way it is on that one network alone.
