@@ -29,7 +29,7 @@ let api: FakeMessagesApi;
 let workspace: string;
 let stack: RealStack;
 
-function configFor(planTrigger: string): Record<string, unknown> {
+function configFor(planTrigger: string, followTriggers: string[] = []): Record<string, unknown> {
   return liveConfig({
     image: REGISTRY_BASE_IMAGES,
     sandboxes: [
@@ -43,7 +43,7 @@ function configFor(planTrigger: string): Record<string, unknown> {
     ],
     runs: [
       { name: "plan", sandbox: "main", prompt: PLAN_PROMPT, maxTurns: 2, ephemeral: true, keepFinished: 1, triggers: [planTrigger] },
-      { name: "follow", sandbox: "main", prompt: FOLLOW_PROMPT, maxTurns: 2, resume: "plan" },
+      { name: "follow", sandbox: "main", prompt: FOLLOW_PROMPT, maxTurns: 2, resume: "plan", triggers: followTriggers },
       { name: "branch", sandbox: "main", prompt: BRANCH_PROMPT, maxTurns: 2, resume: "plan", fork: true, ephemeral: true },
     ],
   });
@@ -228,6 +228,23 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
     const ephemeral = await timed("branch");
     console.log(`[runs] resumed run: docker exec in the sandbox ${inSandbox} ms, ephemeral container ${ephemeral} ms (+${ephemeral - inSandbox} ms)`);
     expect(await runContainers("branch")).toEqual([]);
+  });
+
+  it("keeps sessions across a replacement of the sandbox container: they live in its home volume", async (context) => {
+    gate.requireCli(context);
+    const before = await inspectContainer(NAMES.container);
+    const { runOutputs } = await stack.outputs();
+    const state = JSON.parse((await stack.pulumi(["stack", "export"])).stdout) as { deployment: { resources: { urn: string }[] } };
+    const sandboxUrn = state.deployment.resources.map((resource) => resource.urn).find((urn) => urn.endsWith("docker:index/container:Container::main"))!;
+    // A new container, the same spec: plan does not re-run, follow (a changed trigger) resumes plan's earlier session.
+    stack.setConfig(configFor("two", ["after-replacement"]));
+    await stack.pulumi(["up", "--yes", "--skip-preview", "--replace", sandboxUrn]);
+    const after = (await stack.outputs()).runOutputs;
+    expect((await inspectContainer(NAMES.container)).Id).not.toBe(before.Id);
+    expect(after.plan.sessionId, "plan re-ran").toBe(runOutputs.plan.sessionId);
+    expect(after.follow).toMatchObject({ success: true, sessionId: runOutputs.plan.sessionId });
+    const latest = requestsFor(FOLLOW_PROMPT).at(-1)!;
+    expect(userTexts(latest.body).join("\n"), "the resumed session lost plan's conversation").toContain(SECRET_WORD);
   });
 
   it("removes the kept run containers on destroy", async (context) => {
