@@ -1,6 +1,7 @@
 /**
  * Rules across runs: a session chain (`resume`) names another run of the same sandbox and never comes back
- * to where it started, `fork` needs a session to fork, and `keepFinished` needs ephemeral containers to keep.
+ * to where it started, one session is continued (not forked) by one run at most, `fork` needs a session to
+ * fork, and `keepFinished` needs ephemeral containers to keep.
  */
 import type { z } from "zod";
 
@@ -37,6 +38,13 @@ export function runRules(runs: readonly LooseRun[], ctx: z.RefinementCtx): void 
     } else {
       const circle = chainFrom(run.name as string, byName);
       if (circle) issue("resume", `runs ${circle.join(" -> ")} resume each other in a circle; let one of them start its own session (remove its resume)`);
+      const continuedBy = runs.slice(0, index).find((other) => other?.resume === run.resume && other.fork !== true);
+      if (!circle && run.fork !== true && continuedBy) {
+        issue(
+          "resume",
+          `run "${run.resume}" is already continued by "${continuedBy.name}"; two runs appending to one session would write it at once, in no fixed order; set fork: true on this run, or resume "${continuedBy.name}" instead`,
+        );
+      }
     }
   });
 }

@@ -74,8 +74,14 @@ describe("run config: ephemeral runs and session chains", () => {
     ]);
   });
 
+  it("refuses a second run continuing one session without fork, and accepts forks of it", () => {
+    expect(problemsOf([run("a"), run("b", { resume: "a" }), run("c", { resume: "a", fork: true }), run("d", { resume: "a" })])).toEqual([
+      'runs[3].resume: run "a" is already continued by "b"; two runs appending to one session would write it at once, in no fixed order; set fork: true on this run, or resume "b" instead',
+    ]);
+  });
+
   it("refuses runs that resume each other in a circle, naming the circle", () => {
-    expect(problemsOf([run("a", { resume: "c" }), run("b", { resume: "a" }), run("c", { resume: "b" }), run("d", { resume: "a" })])).toEqual([
+    expect(problemsOf([run("a", { resume: "c" }), run("b", { resume: "a" }), run("c", { resume: "b" }), run("d", { resume: "a", fork: true })])).toEqual([
       "runs[0].resume: runs a -> c -> b -> a resume each other in a circle; let one of them start its own session (remove its resume)",
       "runs[1].resume: runs b -> a -> c -> b resume each other in a circle; let one of them start its own session (remove its resume)",
       "runs[2].resume: runs c -> b -> a -> c resume each other in a circle; let one of them start its own session (remove its resume)",
