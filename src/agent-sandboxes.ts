@@ -143,6 +143,9 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       const existing = declared.get(run.name);
       if (existing) return existing;
       const resumed = run.resume ? declare(config.runs.find((candidate) => candidate.name === run.resume)!) : undefined;
+      // The one run continuing a session goes after the runs forking it, so each fork starts from exactly
+      // the session the resumed run left, not from whatever the continuation had appended by then.
+      const forks = run.resume && !run.fork ? config.runs.filter((other) => other.resume === run.resume && other.fork).map(declare) : [];
       const sandbox = sandboxes.get(run.sandbox)!;
       const agent = agentProfile(config.sandboxes.find((candidate) => candidate.name === run.sandbox)!.agent);
       const agentRun = new AgentRun(
@@ -153,7 +156,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           containerName: sandbox.containerName,
           agentUser: sandbox.agentUser,
           dockerEnv,
-          dependsOn: [sandbox.ready],
+          dependsOn: [sandbox.ready, ...forks.map((fork) => fork.command)],
           container: sandbox.runContainer,
           resumes: resumed && run.resume ? { name: run.resume, sessionId: resumed.sessionId, resource: resumed.command } : undefined,
         },

@@ -134,3 +134,26 @@ describe("ephemeral runs and session chains in the program", () => {
     expect((program.outputs.runOutputs as Record<string, { sessionId: string }>).follow.sessionId).toBe(sessionOfStream);
   });
 });
+
+describe("runs resuming one run", () => {
+  it("runs the one continuing its session after every run forking it", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: {
+        workspace: ws.dir,
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+        runs: [
+          { name: "plan", sandbox: "main", prompt: "plan it" },
+          { name: "follow", sandbox: "main", prompt: "go on", resume: "plan" },
+          { name: "try-a", sandbox: "main", prompt: "try a", resume: "plan", fork: true },
+          { name: "try-b", sandbox: "main", prompt: "try b", resume: "plan", fork: true },
+        ],
+      },
+      runStdout: fs.readFileSync(path.join(FIXTURES, "claude-stream/text-success.jsonl"), "utf8"),
+    });
+    const dependsOn = (run: string) => program.one("command:local:Command", `run-${run}`).options.dependsOn;
+    expect(dependsOn("follow")).toEqual(expect.arrayContaining(["run-plan", "run-try-a", "run-try-b"]));
+    expect(dependsOn("try-a")).not.toContain("run-follow");
+    expect(dependsOn("try-b")).not.toContain("run-try-a");
+  });
+});
