@@ -176,6 +176,8 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       expect(request, `no request carried ${prompt}`).toBeDefined();
       expect(userTexts(request.body).join("\n"), "the resumed run's request lacks plan's prompt").toContain(SECRET_WORD);
     }
+    const [branch] = requestsFor(BRANCH_PROMPT);
+    expect(userTexts(branch.body).join("\n"), "the fork ran after follow had appended to plan's session").not.toContain(FOLLOW_PROMPT);
     const [plan] = requestsFor(PLAN_PROMPT);
     expect(userTexts(plan.body)).toHaveLength(1);
   });
