@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "./agents";
 import type { AgentSandboxesArgs } from "./config/args";
 import { resolveArgs } from "./config/resolve-args";
+import type { RunConfig } from "./config/sections";
 import { AgentCredentials } from "./credentials/agent-credentials";
 import { EgressProxyImage } from "./egress/egress-proxy-image";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
@@ -60,6 +61,8 @@ export interface RunInfo {
   readonly durationMs: number;
   /** Reported cost in USD, when the agent reports one. */
   readonly costUsd?: number;
+  /** The agent session the run ended in; another run's `resume` continues it. */
+  readonly sessionId?: string;
 }
 
 /** Hardened Docker sandboxes for AI coding agents: the agent image, one sandbox per entry, and agent runs. */
@@ -134,15 +137,35 @@ export class AgentSandboxes extends pulumi.ComponentResource {
         ),
       ]),
     );
-    const runs = config.runs.map((run) => {
+    // A run that resumes another comes after it, so the runs are declared along their session chains.
+    const declared = new Map<string, AgentRun>();
+    const declare = (run: RunConfig): AgentRun => {
+      const existing = declared.get(run.name);
+      if (existing) return existing;
+      const resumed = run.resume ? declare(config.runs.find((candidate) => candidate.name === run.resume)!) : undefined;
+      // The one run continuing a session goes after the runs forking it, so each fork starts from exactly
+      // the session the resumed run left, not from whatever the continuation had appended by then.
+      const forks = run.resume && !run.fork ? config.runs.filter((other) => other.resume === run.resume && other.fork).map(declare) : [];
       const sandbox = sandboxes.get(run.sandbox)!;
       const agent = agentProfile(config.sandboxes.find((candidate) => candidate.name === run.sandbox)!.agent);
-      return new AgentRun(
+      const agentRun = new AgentRun(
         `run-${run.name}`,
-        { run, agent, containerName: sandbox.containerName, agentUser: sandbox.agentUser, dockerEnv, dependsOn: [sandbox.ready] },
+        {
+          run,
+          agent,
+          containerName: sandbox.containerName,
+          agentUser: sandbox.agentUser,
+          dockerEnv,
+          dependsOn: [sandbox.ready, ...forks.map((fork) => fork.command)],
+          container: sandbox.runContainer,
+          resumes: resumed && run.resume ? { name: run.resume, sessionId: resumed.sessionId, resource: resumed.command } : undefined,
+        },
         inside,
       );
-    });
+      declared.set(run.name, agentRun);
+      return agentRun;
+    };
+    const runs = config.runs.map(declare);
 
     this.agentImage = pulumi.output({ ref: image.ref, digest: image.digest, imageId: image.imageId, tags: image.tags });
     this.sandboxes = pulumi.output(
@@ -171,6 +194,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             turns: runs[index].turns,
             durationMs: runs[index].durationMs,
             costUsd: runs[index].costUsd,
+            sessionId: runs[index].sessionId,
           },
         ]),
       ),

@@ -9,6 +9,10 @@ export interface AgentRunRequest {
   readonly maxTurns: number;
   readonly model?: string;
   readonly allowedTools: readonly string[];
+  /** The session to continue (another run's `sessionId`); unset starts a new one. */
+  readonly resumeSessionId?: string;
+  /** With resumeSessionId: branch a new session off it instead of appending to it. */
+  readonly forkSession?: boolean;
 }
 
 export interface AgentProfile {

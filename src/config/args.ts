@@ -215,6 +215,18 @@ export interface RunArgs {
   readonly allowedTools?: string[];
   /** Values that, when changed, re-run the agent (e.g. a git commit, also another resource's output). */
   readonly triggers?: pulumi.Input<string>[];
+  /**
+   * Run in a fresh container made for this run from the sandbox's own container spec (image, user,
+   * hardening, limits, mounts, network, egress proxy) and removed when the run ends, succeeded, failed or
+   * interrupted; the sandbox's home volume is mounted as in the sandbox (default false: `docker exec` in the sandbox).
+   */
+  readonly ephemeral?: boolean;
+  /** With ephemeral: how many of this run's finished containers to keep, stopped, for inspection; older ones are removed first (default 0). */
+  readonly keepFinished?: number;
+  /** Another run of the same sandbox whose agent session this run continues; it runs after that run, and again whenever that run re-ran. */
+  readonly resume?: string;
+  /** With resume: start a new session from the resumed one's history instead of continuing it (default false). */
+  readonly fork?: boolean;
 }
 
 /** A Docker engine other than the local socket. */

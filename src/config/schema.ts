@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { ConfigError, formatIssuePath, strictObject } from "./errors";
+import { runRules } from "./run-rules";
 import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "./sandbox-rules";
 import {
   dockerHostSchema,
@@ -130,6 +131,7 @@ const crossReferenceRules =
     reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
     reportObjectNameCollisions(sandboxNames, ctx);
     const runs = Array.isArray(config.runs) ? (config.runs as { name?: unknown; sandbox?: unknown }[]) : [];
+    runRules(runs, ctx);
     reportDuplicates(
       runs.map((run) => run?.name),
       "runs",

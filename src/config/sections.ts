@@ -124,6 +124,11 @@ export const runSchema = strictObject({
   model: z.string().min(1).optional(),
   allowedTools: z.array(z.string().min(1)).default([]),
   triggers: z.array(z.string()).default([]),
+  ephemeral: z.boolean().default(false),
+  // The most a person would look through; more is a leak of containers, not a history.
+  keepFinished: count(0, 0, "finished containers kept for inspection", 100).default(0),
+  resume: objectName.optional(),
+  fork: z.boolean().default(false),
 });
 
 export const dockerHostSchema = strictObject({

@@ -1,23 +1,45 @@
 /**
- * One agent execution: `docker exec` into a sandbox as the agent user in /workspace, the agent CLI run
- * non-interactively and its output read by the agent's own module into stack outputs. The prompt travels on stdin,
- * so no shell ever reads it; the API key never passes through here at all (agent-exec inside the image
- * reads it from the read-only credentials volume).
+ * One agent execution: the agent CLI run non-interactively as the agent user in /workspace, in the sandbox
+ * (`docker exec`) or in a fresh container made for the run (`ephemeral`), and its output read by the
+ * agent's own module into stack outputs. The prompt travels on stdin, so no shell ever reads it; the API key
+ * never passes through here at all (agent-exec inside the image reads it from the read-only credentials volume).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
 import type { RunConfig } from "../config/sections";
-import { cleanEnvPrefix, shellWords } from "../engine/shell";
-import { WORKSPACE_PATH } from "../sandbox/contract";
+import type { ContainerSpec } from "../engine/container-cli";
+import type { HealthTimings } from "../hardening/baseline";
+import { healthWaitSeconds } from "../hardening/container-start";
+import { agentRunScript, ephemeralRunScript, removeRunContainersScript } from "./run-script";
 import type { AgentRunSummary } from "./run-summary";
+
+export { agentRunScript, ephemeralRunScript } from "./run-script";
+
+/** What a run needs of its sandbox to make its own container from the sandbox's spec. */
+export interface RunContainerSource {
+  /** The sandbox container's inputs, resolved. */
+  readonly spec: pulumi.Output<ContainerSpec>;
+  /** The sandbox's labels (project, stack, sandbox). */
+  readonly labels: Record<string, string>;
+  readonly pidsLimit: number;
+  readonly health: HealthTimings;
+}
+
+/** The run whose session this one continues. */
+export interface ResumedRun {
+  readonly name: string;
+  readonly sessionId: pulumi.Output<string | undefined>;
+  /** The resource that ran it: this run comes after it. */
+  readonly resource: pulumi.Resource;
+}
 
 export interface AgentRunArgs {
   /** Validated run config. */
   readonly run: RunConfig;
   /** The agent CLI the sandbox runs (its sandbox's `agent`). */
   readonly agent: AgentProfile;
-  /** Physical name of the sandbox container to run in. */
+  /** Physical name of the sandbox container: the run's container, or the prefix of its ephemeral ones. */
   readonly containerName: pulumi.Input<string>;
   /** `uid:gid` the agent runs as. */
   readonly agentUser: string;
@@ -25,27 +47,10 @@ export interface AgentRunArgs {
   readonly dockerEnv: Record<string, string>;
   /** Resources that must be complete first: the sandbox's start command. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
-}
-
-/**
- * The command the provider runs. The docker CLI starts from an empty environment (the provider would hand
- * it the Pulumi CLI's own, credentials included); a failing agent fails the resource with its result line.
- */
-export function agentRunScript(agent: AgentProfile, run: RunConfig, dockerEnv: Record<string, string>): string {
-  const exec = `${cleanEnvPrefix(dockerEnv)} docker exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(run))}`;
-  return `set -u
-out=$(mktemp) err=$(mktemp)
-trap 'rm -f "$out" "$err"' EXIT
-${exec} >"$out" 2>"$err"
-status=$?
-cat "$out"
-if [ "$status" -ne 0 ]; then
-  echo "agent run failed (exit $status):" >&2
-  grep '"type":"result"' "$out" | tail -n 1 >&2
-  tail -n 20 "$err" >&2
-  exit "$status"
-fi
-`;
+  /** The sandbox's container spec; required when the run is ephemeral. */
+  readonly container?: RunContainerSource;
+  /** Set when the run's config names `resume`. */
+  readonly resumes?: ResumedRun;
 }
 
 export class AgentRun extends pulumi.ComponentResource {
@@ -56,37 +61,75 @@ export class AgentRun extends pulumi.ComponentResource {
   public readonly durationMs: pulumi.Output<number>;
   /** Reported cost in USD, when the agent reports one. */
   public readonly costUsd: pulumi.Output<number | undefined>;
+  /** The agent session the run ended in; a later run's `resume` continues it. */
+  public readonly sessionId: pulumi.Output<string | undefined>;
+  /** The command that runs the agent. */
+  public readonly command: command.local.Command;
 
   constructor(name: string, args: AgentRunArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentRun", name, {}, opts);
-    const run = new command.local.Command(
+    const { run, agent, dockerEnv } = args;
+    const resumedSession = args.resumes
+      ? args.resumes.sessionId.apply((id) => {
+          if (!id) throw new Error(`runs ${run.name}: resume: run "${args.resumes!.name}" reported no session id to resume; see its output`);
+          return id;
+        })
+      : pulumi.output(undefined);
+    const container = run.ephemeral ? args.container : undefined;
+    if (run.ephemeral && !container) throw new Error(`runs ${run.name}: an ephemeral run needs its sandbox's container spec`);
+    const create = pulumi.all([resumedSession, container?.spec]).apply(([resumeSessionId, spec]) => {
+      const request = { ...run, resumeSessionId, forkSession: run.fork };
+      return spec && container
+        ? ephemeralRunScript(agent, request, dockerEnv, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })
+        : agentRunScript(agent, request, dockerEnv);
+    });
+    // Kept containers outlive the run's own replacements (a trigger replaces it); they go when the run leaves the stack.
+    const cleanup = container
+      ? new command.local.Command(
+          `${name}-containers`,
+          { delete: removeRunContainersScript(dockerEnv, container.labels, run.name), environment: dockerEnv, logging: "stderr" },
+          { parent: this },
+        )
+      : undefined;
+    const ephemeralEnv: Record<string, pulumi.Input<string>> = container
+      ? {
+          CONTAINER_PREFIX: pulumi.interpolate`${args.containerName}-run-${run.name}`,
+          PIDS_LIMIT: String(container.pidsLimit),
+          HEALTH_TIMEOUT: String(healthWaitSeconds(container.health)),
+          KEEP_FINISHED: String(run.keepFinished),
+        }
+      : { CONTAINER: args.containerName };
+    this.command = new command.local.Command(
       name,
       {
-        create: agentRunScript(args.agent, args.run, args.dockerEnv),
+        create,
         // A prompt from another resource is known only now; the config's own were checked non-empty already.
-        stdin: pulumi.output(args.run.prompt).apply((prompt) => {
-          if (prompt === "") throw new Error(`runs ${args.run.name}: the prompt is empty; the resource it came from gave an empty value`);
+        stdin: pulumi.output(run.prompt).apply((prompt) => {
+          if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);
           return prompt;
         }),
-        environment: { ...args.dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName },
-        triggers: args.run.triggers,
+        environment: { ...dockerEnv, AGENT_USER: args.agentUser, ...ephemeralEnv },
+        // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
+        triggers: args.resumes ? [...run.triggers, resumedSession] : run.triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.
         logging: "stderr",
       },
-      { parent: this, dependsOn: args.dependsOn },
+      { parent: this, dependsOn: [...args.dependsOn, ...(cleanup ? [cleanup] : []), ...(args.resumes ? [args.resumes.resource] : [])] },
     );
-    const summary: pulumi.Output<AgentRunSummary> = run.stdout.apply((stdout) => args.agent.parseOutput(stdout));
+    const summary: pulumi.Output<AgentRunSummary> = this.command.stdout.apply((stdout) => agent.parseOutput(stdout));
     this.resultText = summary.resultText;
     this.success = summary.success;
     this.turns = summary.turns;
     this.durationMs = summary.durationMs;
     this.costUsd = summary.apply((value) => value.costUsd);
+    this.sessionId = summary.apply((value) => value.sessionId);
     this.registerOutputs({
       resultText: this.resultText,
       success: this.success,
       turns: this.turns,
       durationMs: this.durationMs,
       costUsd: this.costUsd,
+      sessionId: this.sessionId,
     });
   }
 }

@@ -15,6 +15,7 @@ import { egressPolicyFor } from "../egress/policy";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import type { RunContainerSource } from "../runs/agent-run";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
 import { agentUserOf, containerArgsFor } from "./container";
 import { WORKSPACE_PATH } from "./contract";
@@ -58,6 +59,8 @@ export class AgentSandbox extends pulumi.ComponentResource {
   public readonly agentCommand: string;
   /** Clone mode: what a person types to bring the agent's commits into the host repository as branches. */
   public readonly bringBackCommand?: string;
+  /** The sandbox container's own spec, which an ephemeral run makes its container from. */
+  public readonly runContainer: RunContainerSource;
 
   constructor(name: string, args: AgentSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentSandbox", name, {}, opts);
@@ -93,18 +96,21 @@ export class AgentSandbox extends pulumi.ComponentResource {
     const agent = { uid: args.agentUid, gid: args.agentGid };
     const agentUser = agentUserOf(sandbox, agent);
 
-    const container = new docker.Container(
-      name,
-      containerArgsFor(identity, sandbox, agent, {
-        imageId: args.imageId,
-        networkName: network?.name,
-        homeVolume: home.name,
-        credentialsVolume: args.credentialsVolume,
-        protectedPaths: args.protectedPaths,
-        cloneVolume: clone?.name,
-      }),
-      { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
-    );
+    const containerArgs = containerArgsFor(identity, sandbox, agent, {
+      imageId: args.imageId,
+      networkName: network?.name,
+      homeVolume: home.name,
+      credentialsVolume: args.credentialsVolume,
+      protectedPaths: args.protectedPaths,
+      cloneVolume: clone?.name,
+    });
+    const container = new docker.Container(name, containerArgs, { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
+    this.runContainer = {
+      spec: pulumi.output(containerArgs),
+      labels: labelsFor(identity, sandbox.name),
+      pidsLimit: sandbox.resources.pids,
+      health: sandbox.healthcheck,
+    };
 
     const started = new command.local.Command(
       `${name}-start`,

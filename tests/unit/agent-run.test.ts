@@ -106,7 +106,9 @@ describe("agent runs in the program", () => {
       config: { workspace: ws.dir, image: { agentUid: ws.uid, agentGid: ws.gid }, runs: [{ name: "hello", sandbox: "main", prompt: NASTY_PROMPT }] },
       runStdout: stream,
     });
-    expect(program.outputs.runOutputs).toEqual({ hello: { success: true, result: "Created hello.txt.", turns: 2, durationMs: 176, costUsd: 0.0016 } });
+    expect(program.outputs.runOutputs).toEqual({
+      hello: { success: true, result: "Created hello.txt.", turns: 2, durationMs: 176, costUsd: 0.0016, sessionId: "df61233d-d7ef-4ec2-9ebb-bc4baef09c37" },
+    });
     const command = program.one("command:local:Command", "run-hello");
     expect(command.inputs.stdin).toBe(NASTY_PROMPT);
     expect(command.inputs.create).not.toContain("PWNED");

@@ -19,6 +19,7 @@ export function claudeArguments(run: AgentRunRequest): string[] {
     "--permission-mode",
     "acceptEdits",
     ...(run.model ? ["--model", run.model] : []),
+    ...(run.resumeSessionId ? ["--resume", run.resumeSessionId, ...(run.forkSession ? ["--fork-session"] : [])] : []),
     ...(run.allowedTools.length > 0 ? ["--allowedTools", ...run.allowedTools] : []),
   ];
 }

@@ -1,0 +1,61 @@
+/**
+ * Rules across runs: a session chain (`resume`) names another run of the same sandbox and never comes back
+ * to where it started, one session is continued (not forked) by one run at most, `fork` needs a session to
+ * fork, and `keepFinished` needs ephemeral containers to keep.
+ */
+import type { z } from "zod";
+
+interface LooseRun {
+  readonly name?: unknown;
+  readonly sandbox?: unknown;
+  readonly ephemeral?: unknown;
+  readonly keepFinished?: unknown;
+  readonly resume?: unknown;
+  readonly fork?: unknown;
+}
+
+export function runRules(runs: readonly LooseRun[], ctx: z.RefinementCtx): void {
+  const byName = new Map(runs.filter((run) => typeof run?.name === "string").map((run) => [run.name as string, run]));
+  runs.forEach((run, index) => {
+    const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: ["runs", index, key], message });
+    if (typeof run?.keepFinished === "number" && run.keepFinished > 0 && run.ephemeral !== true) {
+      issue("keepFinished", "keeps finished ephemeral run containers, but this run is not ephemeral; set ephemeral: true or remove keepFinished");
+    }
+    if (run?.fork === true && run.resume === undefined) {
+      issue("fork", 'forks the session of the run named in resume, but resume is unset; set resume: "<another run>" or remove fork');
+    }
+    if (typeof run?.resume !== "string") return;
+    const sameSandbox = [...byName.values()].filter((other) => other.sandbox === run.sandbox && other.name !== run.name).map((other) => other.name);
+    const choices = sameSandbox.length > 0 ? `one of: ${sameSandbox.join(", ")}` : `no other run is in sandbox "${run.sandbox}"`;
+    const resumed = byName.get(run.resume);
+    if (run.resume === run.name) issue("resume", `names this run itself; resume another run of the same sandbox (${choices})`);
+    else if (!resumed) issue("resume", `"${run.resume}" is not a configured run; resume a run of the same sandbox (${choices})`);
+    else if (resumed.sandbox !== run.sandbox) {
+      issue(
+        "resume",
+        `run "${run.resume}" is in sandbox "${resumed.sandbox}", not "${run.sandbox}"; sessions live in a sandbox's home volume, so resume a run of the same sandbox (${choices})`,
+      );
+    } else {
+      const circle = chainFrom(run.name as string, byName);
+      if (circle) issue("resume", `runs ${circle.join(" -> ")} resume each other in a circle; let one of them start its own session (remove its resume)`);
+      const continuedBy = runs.slice(0, index).find((other) => other?.resume === run.resume && other.fork !== true);
+      if (!circle && run.fork !== true && continuedBy) {
+        issue(
+          "resume",
+          `run "${run.resume}" is already continued by "${continuedBy.name}"; two runs appending to one session would write it at once, in no fixed order; set fork: true on this run, or resume "${continuedBy.name}" instead`,
+        );
+      }
+    }
+  });
+}
+
+/** The names met following `resume` from `start` back to `start`, or undefined when the chain ends. */
+function chainFrom(start: string, byName: Map<string, LooseRun>): string[] | undefined {
+  const seen = [start];
+  for (let next = byName.get(start)?.resume; typeof next === "string"; next = byName.get(next)?.resume) {
+    seen.push(next);
+    if (next === start) return seen;
+    if (seen.indexOf(next) !== seen.length - 1) return undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,159 @@
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { claude } from "../../src/agents/claude";
+import { parseStackConfig } from "../../src/config/schema";
+import type { ContainerSpec } from "../../src/engine/container-cli";
+import { ephemeralRunScript } from "../../src/runs/run-script";
+import { containerArgsFor } from "../../src/sandbox/container";
+import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
+
+const identity = { project: "agent-sandbox", stack: "dev" };
+const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", credentialsVolume: "creds", protectedPaths: [".git/hooks"] };
+const sandbox = parseStackConfig({ workspace: "/home/me/code/app" }, { homeDir: "/home/me" }).sandboxes[0];
+const sandboxSpec = containerArgsFor(identity, sandbox, { uid: 1000, gid: 1000 }, refs) as ContainerSpec;
+
+/** A stand-in docker that logs each call and answers the start script's inspects as a healthy container would. */
+function fakeDocker(options: { execSeconds?: number; execExit?: number; existing?: string[] }): { dir: string; calls: () => string[] } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+  fs.writeFileSync(path.join(dir, "ps-output"), (options.existing ?? []).join("\n"));
+  fs.writeFileSync(
+    path.join(dir, "docker"),
+    `#!/bin/sh
+echo "$*" >> "${dir}/calls"
+case "$1" in
+  create) echo "$@" | grep -q -- '--name' || exit 1 ;;
+  inspect) case "$3" in *PidsLimit*) echo 512 ;; *) echo "healthy true" ;; esac ;;
+  ps) echo "new-container-id"; cat "${dir}/ps-output" ;;
+  exec) cat >/dev/null; sleep ${options.execSeconds ?? 0}; echo '{"type":"result"}'; exit ${options.execExit ?? 0} ;;
+esac
+`,
+    { mode: 0o755 },
+  );
+  return { dir, calls: () => fs.readFileSync(path.join(dir, "calls"), "utf8").trimEnd().split("\n") };
+}
+
+function startScript(keepFinished: number, docker: { dir: string }) {
+  const run = parseStackConfig(
+    { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "p", ephemeral: true, keepFinished }] },
+    { homeDir: "/home/me" },
+  ).runs[0];
+  const script = ephemeralRunScript(claude, run, {}, { runName: "fix", sandboxSpec, sandboxLabels: { "dev.agent-sandbox.stack": "dev" } });
+  const child = spawn("/bin/sh", ["-c", script], {
+    env: {
+      PATH: `${docker.dir}:${process.env.PATH}`,
+      HOME: os.homedir(),
+      CONTAINER_PREFIX: "agent-sandbox-dev-main-run-fix",
+      AGENT_USER: "1000:1000",
+      PIDS_LIMIT: "512",
+      HEALTH_TIMEOUT: "30",
+      KEEP_FINISHED: String(keepFinished),
+    },
+  });
+  child.stdin.end("the prompt");
+  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  return { child, exited };
+}
+
+describe("an ephemeral run's script", () => {
+  it("creates the run's container, applies the pids limit, starts it, runs the agent in it, then removes it", async () => {
+    const docker = fakeDocker({});
+    expect(await startScript(0, docker).exited).toBe(0);
+    const verbs = docker.calls().map((call) => call.split(" ")[0]);
+    expect(verbs.filter((verb) => verb !== "inspect")).toEqual(["create", "update", "start", "exec", "ps", "rm"]);
+    const create = docker.calls()[0];
+    expect(create).toMatch(/^create --name agent-sandbox-dev-main-run-fix-\d{14}-\d+ /);
+    expect(create).toContain("--label dev.agent-sandbox.run=fix");
+    expect(create).toContain("--restart no");
+    const name = create.split(" ")[2];
+    expect(docker.calls()).toContain(`update --pids-limit 512 ${name}`);
+    expect(docker.calls()).toContain(`start ${name}`);
+    expect(docker.calls().find((call) => call.startsWith("exec"))).toContain(`-w /workspace ${name} agent-exec claude -p`);
+    expect(docker.calls().at(-1)).toBe("rm -f -v new-container-id");
+  });
+
+  it("keeps the newest keepFinished containers, stopped, and removes the older ones", async () => {
+    const docker = fakeDocker({ existing: ["older-1", "older-2"] });
+    expect(await startScript(2, docker).exited).toBe(0);
+    expect(docker.calls().some((call) => call.startsWith("stop -t 5 agent-sandbox-dev-main-run-fix-"))).toBe(true);
+    expect(docker.calls().at(-1)).toBe("rm -f -v older-2");
+  });
+
+  it("removes the container when the agent fails, and fails with the agent's exit status", async () => {
+    const docker = fakeDocker({ execExit: 3 });
+    expect(await startScript(0, docker).exited).toBe(3);
+    expect(docker.calls().at(-1)).toBe("rm -f -v new-container-id");
+  });
+
+  it("removes the container at once when interrupted mid-run, without waiting for the agent", async () => {
+    const docker = fakeDocker({ execSeconds: 30 });
+    const { child, exited } = startScript(0, docker);
+    const started = Date.now();
+    while (!fs.existsSync(path.join(docker.dir, "calls")) || !docker.calls().some((call) => call.startsWith("exec"))) {
+      if (Date.now() - started > 10_000) throw new Error(`the agent never started: ${docker.calls().join("\n")}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    child.kill("SIGTERM");
+    expect(await exited).toBe(143);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(docker.calls().at(-1)).toBe("rm -f -v new-container-id");
+  });
+});
+
+describe("ephemeral runs and session chains in the program", () => {
+  const stream = fs.readFileSync(path.join(FIXTURES, "claude-stream/text-success.jsonl"), "utf8");
+  const sessionOfStream = JSON.parse(stream.trimEnd().split("\n").at(-1)!).session_id as string;
+
+  it("declares the resumed run after the run it resumes, re-run with that run's session, and a cleanup of ephemeral containers", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: {
+        workspace: ws.dir,
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+        // Listed before the run it resumes: the order of declaration follows the chain, not the list.
+        runs: [
+          { name: "follow", sandbox: "main", prompt: "go on", resume: "plan", fork: true, triggers: ["t"] },
+          { name: "plan", sandbox: "main", prompt: "plan it", ephemeral: true },
+        ],
+      },
+      runStdout: stream,
+    });
+    const follow = program.one("command:local:Command", "run-follow");
+    const plan = program.one("command:local:Command", "run-plan");
+    expect(follow.options.dependsOn).toEqual(expect.arrayContaining(["main-start", "run-plan"]));
+    expect(follow.inputs.triggers).toEqual(["t", sessionOfStream]);
+    expect(follow.inputs.create).toContain(`'--resume' '${sessionOfStream}' '--fork-session'`);
+    expect(follow.inputs.create).toContain("docker exec");
+    expect(follow.inputs.create).not.toContain("docker create");
+    expect(plan.inputs.create).toMatch(/docker create --name "\$CONTAINER" .*'--cap-drop' 'ALL'/);
+    expect(plan.inputs.environment).toMatchObject({ KEEP_FINISHED: "0", PIDS_LIMIT: "1024" });
+    expect(plan.options.dependsOn).toContain("run-plan-containers");
+    expect(program.one("command:local:Command", "run-plan-containers").inputs.delete).toContain("'label=dev.agent-sandbox.run=plan'");
+    expect((program.outputs.runOutputs as Record<string, { sessionId: string }>).follow.sessionId).toBe(sessionOfStream);
+  });
+});
+
+describe("runs resuming one run", () => {
+  it("runs the one continuing its session after every run forking it", async () => {
+    const ws = makeWorkspace();
+    const program = await evaluateProgram({
+      config: {
+        workspace: ws.dir,
+        image: { agentUid: ws.uid, agentGid: ws.gid },
+        runs: [
+          { name: "plan", sandbox: "main", prompt: "plan it" },
+          { name: "follow", sandbox: "main", prompt: "go on", resume: "plan" },
+          { name: "try-a", sandbox: "main", prompt: "try a", resume: "plan", fork: true },
+          { name: "try-b", sandbox: "main", prompt: "try b", resume: "plan", fork: true },
+        ],
+      },
+      runStdout: fs.readFileSync(path.join(FIXTURES, "claude-stream/text-success.jsonl"), "utf8"),
+    });
+    const dependsOn = (run: string) => program.one("command:local:Command", `run-${run}`).options.dependsOn;
+    expect(dependsOn("follow")).toEqual(expect.arrayContaining(["run-plan", "run-try-a", "run-try-b"]));
+    expect(dependsOn("try-a")).not.toContain("run-follow");
+    expect(dependsOn("try-b")).not.toContain("run-try-a");
+  });
+});
