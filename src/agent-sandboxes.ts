@@ -63,6 +63,8 @@ export interface RunInfo {
   readonly costUsd?: number;
   /** The agent session the run ended in; another run's `resume` continues it. */
   readonly sessionId?: string;
+  /** Files of the risky classes (git hooks and config, editor tasks, CI workflows, .envrc, package.json, Makefile…) the run created, changed or removed: review these first. */
+  readonly riskyChanges: string[];
 }
 
 /** Hardened Docker sandboxes for AI coding agents: the agent image, one sandbox per entry, and agent runs. */
@@ -195,6 +197,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             durationMs: runs[index].durationMs,
             costUsd: runs[index].costUsd,
             sessionId: runs[index].sessionId,
+            riskyChanges: runs[index].riskyChanges,
           },
         ]),
       ),

@@ -60,7 +60,8 @@ function mockedState(type: string, name: string, inputs: Record<string, any>, op
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: mockDigestOf([inputs.name, inputs.pullTriggers]), repoDigest: inputs.name };
     case "command:local:Command":
-      return { ...inputs, stdout: name.startsWith("run-") ? (options.runStdout ?? "") : "", stderr: "" };
+      // The agent's own command prints the stream; its companions (risky-change manifests, container cleanup) print none here.
+      return { ...inputs, stdout: name.startsWith("run-") && !/-(baseline|changes|containers)$/.test(name) ? (options.runStdout ?? "") : "", stderr: "" };
     default:
       return { ...inputs, name: inputs.name ?? name };
   }

@@ -29,6 +29,20 @@ export interface OpsStack {
   readonly refresh: RefreshConfig;
   /** DOCKER_HOST (and TLS variables) of the stack's `docker.host`; empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
+  /** Per sandbox, the risky files its runs created or changed, as `path (run name)`: the runs' riskyChanges outputs. */
+  readonly riskyChanges: Record<string, string[]>;
+}
+
+/** The runs' risky-change reports, gathered per sandbox by the runs' config. */
+export function riskyChangesBySandbox(runOutputs: unknown, runs: unknown): Record<string, string[]> {
+  const reports = (runOutputs ?? {}) as Record<string, { riskyChanges?: unknown }>;
+  const bySandbox: Record<string, string[]> = {};
+  for (const run of Array.isArray(runs) ? (runs as { name?: unknown; sandbox?: unknown }[]) : []) {
+    const changes = reports[String(run?.name)]?.riskyChanges;
+    if (typeof run?.sandbox !== "string" || !Array.isArray(changes)) continue;
+    for (const change of changes) (bySandbox[run.sandbox] ??= []).push(`${change} (run ${run.name})`);
+  }
+  return bySandbox;
 }
 
 /** The command that provisions `stack`, as a person types it. */
@@ -85,7 +99,14 @@ export function stackFromCli(outputs: Record<string, unknown>, config: Record<st
   const sandboxes = outputs.sandboxOutputs as Record<string, SandboxInfo> | undefined;
   if (!sandboxes || Object.keys(sandboxes).length === 0) throw new OpsError(`stack ${stack} has no sandboxes yet: ${upCommand(stack)}`);
   const image = outputs.agentImage as AgentImageInfo | undefined;
-  return { stack, sandboxes, agentImageId: image?.imageId, refresh, dockerEnv: dockerClientEnvironment(dockerHost?.data) };
+  return {
+    stack,
+    sandboxes,
+    agentImageId: image?.imageId,
+    refresh,
+    dockerEnv: dockerClientEnvironment(dockerHost?.data),
+    riskyChanges: riskyChangesBySandbox(outputs.runOutputs, raw.runs),
+  };
 }
 
 /** Reads the stack through the CLI: its outputs and its config, both at once. */

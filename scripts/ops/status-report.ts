@@ -43,6 +43,8 @@ export interface StatusRow extends SandboxFacts {
   readonly healthy: boolean;
   readonly refreshDue: boolean;
   readonly refreshReasons: { kind: DueKind; detail: string }[];
+  /** Risky files its runs created or changed (`path (run name)`), for review. */
+  readonly riskyChanges?: string[];
 }
 
 /** CPU use over the sample's interval, as `docker stats` computes it: 100% is one whole CPU. */
@@ -156,6 +158,7 @@ const COLUMNS: [string, (row: StatusRow) => string][] = [
   ["disk", (row) => (row.workspaceDiskPercent === undefined ? "–" : `${row.workspaceDiskPercent}%`)],
   ["image", (row) => (row.imageCurrent === undefined ? "–" : row.imageCurrent ? "current" : "stale")],
   ["denied", (row) => or(row.deniedEgress?.toString())],
+  ["risky", (row) => String(row.riskyChanges?.length ?? 0)],
   ["refresh", (row) => (row.refreshDue ? `due: ${row.refreshReasons.map((reason) => reason.kind).join(", ")}` : "no")],
 ];
 
@@ -178,6 +181,7 @@ export function formatStatusTable(stack: string, rows: readonly StatusRow[]): st
   const notes = rows.flatMap((row) => [
     ...(row.healthy ? [] : [unhealthyNote(row)]),
     ...row.refreshReasons.map((reason) => `${row.name}: refresh due (${reason.kind}): ${reason.detail}; npm run refresh -- ${row.name}`),
+    ...(row.riskyChanges ?? []).map((change) => `${row.name}: risky change to review before you run anything in the workspace: ${change}`),
   ]);
   return [`stack ${stack}`, ...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
 }

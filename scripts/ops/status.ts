@@ -12,7 +12,7 @@ import { formatStatusTable, type SandboxFacts, type StatusRow, statusExitCode, s
 export async function statusRows(stack: OpsStack, now = new Date()): Promise<StatusRow[]> {
   const engine = engineFor(stack.dockerEnv);
   const facts: SandboxFacts[] = await Promise.all(Object.entries(stack.sandboxes).map(([name, info]) => sandboxFacts(engine, name, info)));
-  return facts.map((fact) => statusRow(fact, stack.refresh, stack.agentImageId, now));
+  return facts.map((fact) => ({ ...statusRow(fact, stack.refresh, stack.agentImageId, now), riskyChanges: stack.riskyChanges[fact.name] ?? [] }));
 }
 
 if (require.main === module) {

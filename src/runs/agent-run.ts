@@ -11,6 +11,7 @@ import type { RunConfig } from "../config/sections";
 import type { ContainerSpec } from "../engine/container-cli";
 import type { HealthTimings } from "../hardening/baseline";
 import { healthWaitSeconds } from "../hardening/container-start";
+import { changedPaths, manifestScript, reportScript } from "./risky-changes";
 import { agentRunScript, ephemeralRunScript, removeRunContainersScript } from "./run-script";
 import type { AgentRunSummary } from "./run-summary";
 
@@ -65,6 +66,8 @@ export class AgentRun extends pulumi.ComponentResource {
   public readonly sessionId: pulumi.Output<string | undefined>;
   /** The command that runs the agent. */
   public readonly command: command.local.Command;
+  /** Files of the risky classes (hooks, git config, editor tasks, CI workflows, package scripts…) the run created, changed or removed. */
+  public readonly riskyChanges: pulumi.Output<string[]>;
 
   constructor(name: string, args: AgentRunArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentRun", name, {}, opts);
@@ -99,23 +102,44 @@ export class AgentRun extends pulumi.ComponentResource {
           KEEP_FINISHED: String(run.keepFinished),
         }
       : { CONTAINER: args.containerName };
+    // A prompt from another resource is known only now; the config's own were checked non-empty already.
+    const stdin = pulumi.output(run.prompt).apply((prompt) => {
+      if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);
+      return prompt;
+    });
+    // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
+    const triggers = args.resumes ? [...run.triggers, resumedSession] : run.triggers;
+    // The workspace as it was just before the run: re-taken whenever an input that re-runs the run changes.
+    const sandboxEnv = { ...dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
+    const baseline = new command.local.Command(
+      `${name}-baseline`,
+      { create: manifestScript(dockerEnv), environment: sandboxEnv, triggers: [create, stdin, ...triggers], logging: "none" },
+      { parent: this, dependsOn: args.dependsOn },
+    );
     this.command = new command.local.Command(
       name,
       {
         create,
-        // A prompt from another resource is known only now; the config's own were checked non-empty already.
-        stdin: pulumi.output(run.prompt).apply((prompt) => {
-          if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);
-          return prompt;
-        }),
+        stdin,
         environment: { ...dockerEnv, AGENT_USER: args.agentUser, ...ephemeralEnv },
-        // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
-        triggers: args.resumes ? [...run.triggers, resumedSession] : run.triggers,
+        triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.
         logging: "stderr",
       },
-      { parent: this, dependsOn: [...args.dependsOn, ...(cleanup ? [cleanup] : []), ...(args.resumes ? [args.resumes.resource] : [])] },
+      { parent: this, dependsOn: [...args.dependsOn, baseline, ...(cleanup ? [cleanup] : []), ...(args.resumes ? [args.resumes.resource] : [])] },
     );
+    const report = new command.local.Command(
+      `${name}-changes`,
+      {
+        create: reportScript(dockerEnv),
+        environment: { ...sandboxEnv, BASELINE: baseline.stdout },
+        // Each execution of the run prints a new stream (a new session), so its stdout marks a re-run.
+        triggers: [this.command.id, this.command.stdout],
+        logging: "none",
+      },
+      { parent: this, dependsOn: [this.command] },
+    );
+    this.riskyChanges = report.stdout.apply(changedPaths);
     const summary: pulumi.Output<AgentRunSummary> = this.command.stdout.apply((stdout) => agent.parseOutput(stdout));
     this.resultText = summary.resultText;
     this.success = summary.success;
@@ -130,6 +154,7 @@ export class AgentRun extends pulumi.ComponentResource {
       durationMs: this.durationMs,
       costUsd: this.costUsd,
       sessionId: this.sessionId,
+      riskyChanges: this.riskyChanges,
     });
   }
 }

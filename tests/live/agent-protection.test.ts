@@ -102,6 +102,9 @@ describe("the real agent against protected paths and clone mode (live)", () => {
     expect(toolResult(apis.cloned!)).toContain("planted");
     expect(toolResult(apis.cloned!)).not.toMatch(/Read-only file system|Device or resource busy/);
     expect(treeHash(repositories.cloned)).toBe(before.cloned);
+    // The risky-change report: nothing got through in rw mode; in the clone, all three plants, for review.
+    expect(runs.guarded.riskyChanges).toEqual([]);
+    expect(runs.cloned.riskyChanges).toEqual([".git/config", ".git/hooks/post-checkout", ".vscode/tasks.json"]);
     expect(fs.existsSync(path.join(repositories.cloned, "plant.sh"))).toBe(false);
   });
 });

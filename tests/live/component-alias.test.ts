@@ -1,7 +1,8 @@
 /**
  * Existing stacks keep their resources across the move into the AgentSandboxes component: a stack made
  * by the program as it was before the component (every resource at the stack's top level) is updated by
- * today's program, and the real engine adds the component and changes nothing else. Without the aliases every URN would differ,
+ * today's program, and the real engine adds the component (and the few resources later features add beside
+ * the old ones) and changes nothing it had. Without the aliases every URN would differ,
  * and the engine would replace the home volume, losing the agent's logins.
  */
 import * as fs from "node:fs";
@@ -62,7 +63,7 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  it("changes nothing but adding the component, and keeps the container and home volume, when today's program takes over the stack", async (context) => {
+  it("changes nothing the old program made, and keeps the container and home volume, when today's program takes over the stack", async (context) => {
     gate.requireCli(context);
     if (!stack) context.skip(`the git history lacks ${PROGRAM_BEFORE_COMPONENT}, the program before the component (a shallow clone?)`);
     await stack!.pulumi(["up", "--yes", "--skip-preview"]);
@@ -70,9 +71,14 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
     expect(stack!.stateText()).not.toContain("agent-sandbox:index:AgentSandboxes");
 
     stack!.useCurrentProgram();
-    // The one new thing is the component itself; every resource it holds is the same one as before.
+    // Every resource the old program made is the same one: nothing is updated, replaced or deleted. New are
+    // the component itself and what later features added beside the old resources (a run's risky-change report).
     const changes = (await stack!.previewSteps()).filter((step) => step.op !== "same").map((step) => `${step.op} ${typeAndName(step.urn)}`);
-    expect(changes).toEqual(["create agent-sandbox:index:AgentSandboxes::agent-sandbox"]);
+    expect(changes.sort()).toEqual([
+      "create agent-sandbox:index:AgentSandboxes::agent-sandbox",
+      "create command:local:Command::run-hello-baseline",
+      "create command:local:Command::run-hello-changes",
+    ]);
     await stack!.pulumi(["up", "--yes", "--skip-preview"]);
     const after = await stack!.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
     expect(after.code, `${after.stdout}\n${after.stderr}`).toBe(0);

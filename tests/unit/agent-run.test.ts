@@ -107,7 +107,15 @@ describe("agent runs in the program", () => {
       runStdout: stream,
     });
     expect(program.outputs.runOutputs).toEqual({
-      hello: { success: true, result: "Created hello.txt.", turns: 2, durationMs: 176, costUsd: 0.0016, sessionId: "df61233d-d7ef-4ec2-9ebb-bc4baef09c37" },
+      hello: {
+        success: true,
+        result: "Created hello.txt.",
+        turns: 2,
+        durationMs: 176,
+        costUsd: 0.0016,
+        sessionId: "df61233d-d7ef-4ec2-9ebb-bc4baef09c37",
+        riskyChanges: [],
+      },
     });
     const command = program.one("command:local:Command", "run-hello");
     expect(command.inputs.stdin).toBe(NASTY_PROMPT);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { riskyChangesBySandbox } from "../../scripts/ops/stack-outputs";
 import {
   countDenied,
   cpuPercent,
@@ -132,10 +133,10 @@ describe("the report", () => {
     expect(table).toBe(
       [
         "stack dev",
-        "sandbox  state      age  cpu   memory        pids       disk  image    denied  refresh",
-        "main     healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       no",
-        "review   healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  86%   current  0       due: disk",
-        "old      unhealthy  1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       no",
+        "sandbox  state      age  cpu   memory        pids       disk  image    denied  risky  refresh",
+        "main     healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
+        "review   healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  86%   current  0       0      due: disk",
+        "old      unhealthy  1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
         "",
         "review: refresh due (disk): workspace disk 86% full, limit 80%; npm run refresh -- review",
         "old: unhealthy; last health check: unhealthy: /workspace is 96% full (limit 95%)",
@@ -143,9 +144,21 @@ describe("the report", () => {
     );
   });
 
+  it("counts a sandbox's risky changes and lists each under the table, from its runs' reports", () => {
+    const risky = riskyChangesBySandbox({ fix: { riskyChanges: [".git/hooks/post-checkout", "package.json"] }, docs: { riskyChanges: [] }, gone: {} }, [
+      { name: "fix", sandbox: "main" },
+      { name: "docs", sandbox: "main" },
+      { name: "gone", sandbox: "review" },
+    ]);
+    expect(risky).toEqual({ main: [".git/hooks/post-checkout (run fix)", "package.json (run fix)"] });
+    const table = formatStatusTable("dev", [{ ...rowOf(), riskyChanges: risky.main }]);
+    expect(table.split("\n")[2]).toMatch(/ 2 {6}no$/);
+    expect(table).toContain("main: risky change to review before you run anything in the workspace: .git/hooks/post-checkout (run fix)");
+  });
+
   it("shows a missing container without numbers", () => {
     const table = formatStatusTable("dev", [statusRow({ name: "main", container: "c", state: "missing" }, POLICY, IMAGE, NOW)]);
-    expect(table.split("\n")[2]).toBe("main     missing  –    –    –       –     –     –      –       no");
+    expect(table.split("\n")[2]).toBe("main     missing  –    –    –       –     –     –      –       0      no");
     expect(table).toContain("main: no such container on the engine");
   });
 

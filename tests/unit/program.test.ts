@@ -37,7 +37,8 @@ describe("determinism and drift", () => {
     ];
     const first = await evaluateProgram({ config: base({ runs: runs("one") }) });
     const second = await evaluateProgram({ config: base({ runs: runs("two") }) });
-    expect(changed(first, second)).toEqual(["command:local:Command/run-a"]);
+    // The run, and the workspace manifest taken just before it (re-taken whenever the run re-runs).
+    expect(changed(first, second)).toEqual(["command:local:Command/run-a", "command:local:Command/run-a-baseline"]);
   });
 
   it("a rebuilt image replaces the sandbox, an unchanged one does not", async () => {
