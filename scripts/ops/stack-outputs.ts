@@ -40,7 +40,7 @@ export function riskyChangesBySandbox(runOutputs: unknown, runs: unknown): Recor
   for (const run of Array.isArray(runs) ? (runs as { name?: unknown; sandbox?: unknown }[]) : []) {
     const changes = reports[String(run?.name)]?.riskyChanges;
     if (typeof run?.sandbox !== "string" || !Array.isArray(changes)) continue;
-    for (const change of changes) (bySandbox[run.sandbox] ??= []).push(`${change} (run ${run.name})`);
+    bySandbox[run.sandbox] = [...(bySandbox[run.sandbox] ?? []), ...changes.map((change) => `${change} (run ${run.name})`)];
   }
   return bySandbox;
 }
