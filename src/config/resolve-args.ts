@@ -5,6 +5,7 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentSandboxesArgs } from "./args";
+import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "./engine-check";
 import { ConfigError } from "./errors";
 import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
 import { parseStackConfig, type StackConfig } from "./schema";
@@ -75,11 +76,27 @@ function withRunOutputsSetAside(args: Omit<AgentSandboxesArgs, SecretKey>) {
   return { plain: { ...args, ...(runs ? { runs } : {}) }, restore };
 }
 
-/** Validates the component's arguments; secrets become (or stay) Pulumi secrets. */
-export function resolveArgs(args: AgentSandboxesArgs, probe: HostProbe = realHostProbe, homeDir = os.homedir()): ResolvedArgs {
+/** The engine's problem, if a probe finds nothing answering where the providers will look (engine-check.ts). */
+function engineProblems(docker: AgentSandboxesArgs["docker"], engineProbe: EngineProbe | undefined, env: NodeJS.ProcessEnv): string[] {
+  if (!engineProbe) return [];
+  const problem = engineProblem(engineAddressOf(docker?.host, env), engineProbe, typeof docker?.certPath === "string" ? docker.certPath : undefined);
+  return problem ? [problem] : [];
+}
+
+/**
+ * Validates the component's arguments and that an engine answers; secrets become (or stay) Pulumi secrets.
+ * `engineProbe` undefined skips the engine check (as under mocks).
+ */
+export function resolveArgs(
+  args: AgentSandboxesArgs,
+  probe: HostProbe = realHostProbe,
+  homeDir = os.homedir(),
+  engineProbe: EngineProbe | undefined = defaultEngineProbe(),
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedArgs {
   const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
   const { plain, restore } = withRunOutputsSetAside(rest);
-  const problems = outputProblems(plain);
+  const problems = [...outputProblems(plain), ...engineProblems(plain.docker, engineProbe, env)];
   if (plain.image?.registry?.username && registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
