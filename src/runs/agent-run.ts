@@ -8,7 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
 import type { RunConfig } from "../config/sections";
-import { cleanEnvPrefix, shellWords } from "../engine/shell";
+import { cleanEnvPrefix, shellQuote, shellWords } from "../engine/shell";
 import { WORKSPACE_PATH } from "../sandbox/contract";
 import type { AgentRunSummary } from "./run-summary";
 
@@ -27,22 +27,50 @@ export interface AgentRunArgs {
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
+/** Marks every process of a run (the agent and whatever it starts), so a leftover one can be found. */
+export const RUN_MARKER = "AGENT_SANDBOX_RUN";
+
+/**
+ * Inside the sandbox, as the agent user: SIGKILL every process carrying the run's marker ($1). `docker exec`
+ * does not stop what it started when its client dies, so a killed client or `pulumi up` leaves the agent
+ * working in the sandbox; a later run must not race it.
+ */
+export const STOP_RUN_SCRIPT = `for environ in /proc/[0-9]*/environ; do
+  if tr '\\0' '\\n' <"$environ" 2>/dev/null | grep -qxF "${RUN_MARKER}=$1"; then pid=\${environ#/proc/}; kill -KILL "\${pid%/environ}" 2>/dev/null; fi
+done; true`;
+
 /**
  * The command the provider runs. The docker CLI starts from an empty environment (the provider would hand
  * it the Pulumi CLI's own, credentials included); a failing agent fails the resource with its result line.
+ * A leftover of the same run is stopped first, and after a failure; the agent runs in the background so a
+ * TERM/INT/HUP of this script (the provider cancelled) stops the run inside the sandbox too. A failed create
+ * is not recorded in the state, so the next `pulumi up` runs it again.
  */
 export function agentRunScript(agent: AgentProfile, run: RunConfig, dockerEnv: Record<string, string>): string {
-  const exec = `${cleanEnvPrefix(dockerEnv)} docker exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(run))}`;
+  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+  const marker = `${RUN_MARKER}=${run.name}`;
+  const exec = `${docker} exec -i -e ${shellQuote(marker)} -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(run))}`;
   return `set -u
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-${exec} >"$out" 2>"$err"
+stop_run() { ${docker} exec -u "$AGENT_USER" "$CONTAINER" sh -c ${shellQuote(STOP_RUN_SCRIPT)} sh ${shellQuote(run.name)} </dev/null >/dev/null 2>&1 || true; }
+stop_run
+# A background job's stdin is /dev/null unless redirected: the prompt arrives on fd 3.
+exec 3<&0
+${exec} <&3 >"$out" 2>"$err" 3<&- &
+client=$!
+trap 'kill "$client" 2>/dev/null; stop_run; exit 143' TERM INT HUP
+wait "$client"
 status=$?
 cat "$out"
 if [ "$status" -ne 0 ]; then
-  echo "agent run failed (exit $status):" >&2
+  stop_run
+  if [ "$status" -gt 128 ]; then how="exit $status: killed by signal $((status - 128)) before it finished"; else how="exit $status"; fi
+  echo "agent run ${run.name} failed ($how):" >&2
   grep '"type":"result"' "$out" | tail -n 1 >&2
   tail -n 20 "$err" >&2
+  sandbox=$(${docker} inspect -f '{{.State.Status}}{{if .State.Health}}, {{.State.Health.Status}}{{end}}' "$CONTAINER" 2>&1)
+  echo "sandbox $CONTAINER: $sandbox; the run is not recorded as done, so the next pulumi up runs it again" >&2
   exit "$status"
 fi
 `;

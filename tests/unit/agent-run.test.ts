@@ -1,9 +1,10 @@
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude, claudeArguments } from "../../src/agents/claude";
 import { parseStackConfig } from "../../src/config/schema";
-import { agentRunScript } from "../../src/runs/agent-run";
+import { agentRunScript, RUN_MARKER, STOP_RUN_SCRIPT } from "../../src/runs/agent-run";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
@@ -21,6 +22,7 @@ function runScript(
     env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
     dockerExit: options.dockerExit,
     dockerStdout: options.dockerStdout,
+    main: (args) => args.includes("agent-exec"),
   });
 }
 
@@ -37,6 +39,8 @@ describe("an agent run", () => {
     expect(runScript().args()).toEqual([
       "exec",
       "-i",
+      "-e",
+      "AGENT_SANDBOX_RUN=fix",
       "-u",
       "1000:1000",
       "-w",
@@ -81,9 +85,42 @@ describe("an agent run", () => {
       .pop()!;
     const result = runScript({ dockerExit: 1, dockerStdout: stream });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("agent run failed (exit 1):");
+    expect(result.stderr).toContain("agent run fix failed (exit 1):");
     expect(result.stderr).toContain(resultLine);
     expect(result.stderr).toContain("docker: stderr line");
+  });
+
+  it("stops a leftover of the same run in the sandbox before it starts, and again after a failure", () => {
+    const stopsOf = (calls: string[][]) => calls.filter((args) => args.includes("sh") && args.at(-1) === "fix").length;
+    const calls = (result: ReturnType<typeof runScript>) => result.calls().filter((args) => args[0] === "exec");
+    expect(stopsOf(calls(runScript()))).toBe(1);
+    const failed = runScript({ dockerExit: 137 });
+    expect(stopsOf(calls(failed))).toBe(2);
+    expect(calls(failed).findIndex((args) => args.includes("agent-exec"))).toBe(1);
+    // The stop runs as the agent user, who owns the run's processes (root in the sandbox has no CAP_KILL).
+    expect(calls(failed)[0].slice(0, 3)).toEqual(["exec", "-u", "1000:1000"]);
+  });
+
+  it("says a killed run was killed, by which signal, how the sandbox is, and that the next up runs it again", () => {
+    const result = runScript({ dockerExit: 137 });
+    expect(result.status).toBe(137);
+    expect(result.stderr).toContain("agent run fix failed (exit 137: killed by signal 9 before it finished):");
+    expect(result.stderr).toMatch(/sandbox agent-sandbox-dev-main: .*; the run is not recorded as done, so the next pulumi up runs it again/);
+  });
+
+  it("stops exactly the processes that carry the run's marker", async () => {
+    const marked = (name: string) => spawn("sleep", ["300"], { env: { ...process.env, [RUN_MARKER]: name }, stdio: "ignore" });
+    const [ours, other] = [marked("fix"), marked("fix-other")];
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const stopped = new Promise<NodeJS.Signals | null>((resolve) => ours.on("exit", (_, signal) => resolve(signal)));
+      expect(spawnSync("sh", ["-c", STOP_RUN_SCRIPT, "sh", "fix"]).status).toBe(0);
+      expect(await stopped).toBe("SIGKILL");
+      expect(other.exitCode === null && other.signalCode === null).toBe(true);
+    } finally {
+      ours.kill("SIGKILL");
+      other.kill("SIGKILL");
+    }
   });
 
   it("adds model and allowed tools as separate, quoted arguments", () => {
