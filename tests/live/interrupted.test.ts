@@ -14,18 +14,21 @@ import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { docker, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
-import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `faults-interrupted-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
 const RUN = "slow";
-/** Each run first gets stuck in a long Bash command (and is killed there), then its re-run finishes. */
-const SLEEP = "sleep 600";
+/**
+ * Each run first gets stuck in a Bash command that never ends (and is killed there), then its re-run
+ * finishes. Not `sleep 600`: Claude Code refuses a standalone long sleep.
+ */
+const STUCK = "tail -f /dev/null";
 const SCRIPT: ScriptedTurn[] = [
-  { kind: "tool_use", name: "Bash", input: { command: SLEEP, description: "Wait" } },
+  { kind: "tool_use", name: "Bash", input: { command: STUCK, description: "Wait" } },
   { kind: "text", text: "done-1" },
-  { kind: "tool_use", name: "Bash", input: { command: SLEEP, description: "Wait" } },
+  { kind: "tool_use", name: "Bash", input: { command: STUCK, description: "Wait" } },
   { kind: "text", text: "done-2" },
 ];
 
@@ -51,9 +54,13 @@ function configFor(runs: { prompt: string }[] = []): Record<string, unknown> {
   });
 }
 
-async function until<T>(what: string, probeOnce: () => Promise<T | undefined>, timeoutMs = 10 * 60_000): Promise<T> {
+/** Polls until `probeOnce` finds something; fails early with its output when `running` ends first. */
+async function until<T>(what: string, probeOnce: () => Promise<T | undefined>, running?: Promise<CliResult>, timeoutMs = 10 * 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
+  let ended: CliResult | undefined;
+  running?.then((result) => (ended = result));
   for (;;) {
+    if (ended) throw new Error(`the up ended (exit ${ended.code}) before ${what}:\n${ended.stdout}\n${ended.stderr}`);
     const found = await probeOnce().catch(() => undefined);
     if (found !== undefined) return found;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -70,7 +77,7 @@ async function sandboxProcesses(): Promise<{ pid: number; command: string }[]> {
   });
 }
 
-const stuckInBash = async () => ((await sandboxProcesses()).some((process) => process.command === SLEEP) ? true : undefined);
+const stuckInBash = async () => ((await sandboxProcesses()).some((process) => process.command === STUCK) ? true : undefined);
 
 async function healthOf(name: string): Promise<string> {
   const info = await inspectContainer(name);
@@ -106,10 +113,17 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
     });
     up.signal("SIGKILL");
     expect(await up.exited, up.output()).toBe("SIGKILL");
+    // The CLI starts each plugin in a process group of its own, so they outlive the killed group.
+    const leaked = processesOfBackend(stack.backendDir);
+    console.log(`[faults] plugins left running by the killed up: ${leaked.map((process) => process.command).join(", ") || "none"}`);
+    for (const process of leaked) killQuietly(process.pid);
     console.log(`[faults] up killed during the health wait after ${elapsed(started)}`);
 
     const locks = path.join(stack.backendDir, ".pulumi/locks/organization", PROJECT, STACK);
-    expect(fs.readdirSync(locks).filter((file) => file.endsWith(".json")), "the killed up leaves its lock").toHaveLength(1);
+    expect(
+      fs.readdirSync(locks).filter((file) => file.endsWith(".json")),
+      "the killed up leaves its lock",
+    ).toHaveLength(1);
     // The way a person deploys (npm run up): scripts/stack.sh unlocks a lock whose process is gone, then runs up.
     const recovered = Date.now();
     const next = await stack.command("bash", ["scripts/stack.sh", "up", "--yes", "--skip-preview"], {
@@ -129,7 +143,7 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
     gate.requireCli(context);
     stack.setConfig(configFor([{ prompt: "Wait, then say done." }]));
     const up = stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
-    await until("the run stuck in Bash", stuckInBash);
+    await until("the run stuck in Bash", stuckInBash, up);
     const client = `AGENT_SANDBOX_RUN=${RUN} -u 1000:1000 -w /workspace ${NAMES.container} agent-exec`;
     const pids = spawnSync("pgrep", ["-f", client], { encoding: "utf8" }).stdout;
     await expectFailedRunAfter(up, () => killHostProcesses(pids, client));
@@ -140,12 +154,34 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
     gate.requireCli(context);
     stack.setConfig(configFor([{ prompt: "Wait again, then say done." }]));
     const up = stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
-    await until("the run stuck in Bash", stuckInBash);
+    await until("the run stuck in Bash", stuckInBash, up);
     const agent = (await sandboxProcesses()).filter((process) => process.command.includes("stream-json"));
     await expectFailedRunAfter(up, () => killHostProcesses(agent.map((process) => process.pid).join("\n"), "the agent"));
     await expectRunDone("done-2");
   });
 });
+
+/** Host processes started for this stack's backend (the CLI hands PULUMI_BACKEND_URL to each plugin). */
+function processesOfBackend(backendDir: string): { pid: number; command: string }[] {
+  const wanted = `PULUMI_BACKEND_URL=file://${backendDir}`;
+  return fs.readdirSync("/proc").flatMap((entry) => {
+    if (!/^\d+$/.test(entry)) return [];
+    try {
+      if (!fs.readFileSync(`/proc/${entry}/environ`, "utf8").split("\0").includes(wanted)) return [];
+      return [{ pid: Number(entry), command: fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")[0] }];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function killQuietly(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // Gone already.
+  }
+}
 
 /** Kills host PIDs (one a line) with SIGKILL, as the OOM killer or a `kill -9` would. */
 function killHostProcesses(pids: string, what: string): void {
@@ -154,7 +190,7 @@ function killHostProcesses(pids: string, what: string): void {
   for (const pid of list) process.kill(pid, "SIGKILL");
 }
 
-async function expectFailedRunAfter(up: Promise<{ code: number; stdout: string; stderr: string }>, kill: () => void): Promise<void> {
+async function expectFailedRunAfter(up: Promise<CliResult>, kill: () => void): Promise<void> {
   const killedAt = Date.now();
   kill();
   const failed = await up;
@@ -164,7 +200,7 @@ async function expectFailedRunAfter(up: Promise<{ code: number; stdout: string; 
   expect(output).toContain(`agent run ${RUN} failed (exit 137: killed by signal 9 before it finished)`);
   expect(output).toContain(`sandbox ${NAMES.container}: running, healthy; the run is not recorded as done, so the next pulumi up runs it again`);
   expect(await healthOf(NAMES.container)).toBe("running healthy");
-  const left = (await sandboxProcesses()).filter((process) => process.command === SLEEP || process.command.includes("stream-json"));
+  const left = (await sandboxProcesses()).filter((process) => process.command === STUCK || process.command.includes("stream-json"));
   expect(left, "processes of the killed run still running in the sandbox").toEqual([]);
 }
 
