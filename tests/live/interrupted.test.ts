@@ -98,6 +98,8 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
   });
 
   afterAll(async () => {
+    // A test that failed mid-way may leave the stack locked, and destroy would refuse it.
+    await stack?.pulumi(["cancel", "--yes"], { allowFailure: true });
     await stack?.remove();
     await Promise.all([probe?.close(), api?.close()]);
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
