@@ -18,7 +18,7 @@ import {
   SKIP_ENGINE_CHECK,
 } from "../../src/config/engine-check";
 import { ConfigError } from "../../src/config/errors";
-import { resolveArgs } from "../../src/config/resolve-args";
+import { resolveArgs, withEnvironmentDockerHost } from "../../src/config/resolve-args";
 import { makeWorkspace } from "./support/program";
 
 const refused: EngineProbe = () => "connect ENOENT /nowhere.sock";
@@ -127,6 +127,14 @@ describe("the real probe", () => {
 });
 
 describe("resolving the component's arguments", () => {
+  it("spells out DOCKER_HOST (and its TLS client files) when docker is not set, and leaves other schemes to the providers", () => {
+    const env = { DOCKER_HOST: "tcp://build-box:2376", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" };
+    expect(withEnvironmentDockerHost({}, env)).toEqual({ docker: { host: "tcp://build-box:2376", certPath: "/certs" } });
+    expect(withEnvironmentDockerHost({ docker: { host: "ssh://me@box" } }, env)).toEqual({ docker: { host: "ssh://me@box" } });
+    expect(withEnvironmentDockerHost({}, { DOCKER_HOST: "fd://" })).toEqual({});
+    expect(withEnvironmentDockerHost({}, {})).toEqual({});
+  });
+
   it("fails with one ConfigError naming docker.host before anything is declared", () => {
     const workspace = makeWorkspace();
     const args = { workspace: workspace.dir, image: { agentUid: workspace.uid, agentGid: workspace.gid }, docker: { host: "unix:///nonexistent/docker.sock" } };
