@@ -37,6 +37,8 @@ let probe: HostService;
 let api: FakeMessagesApi;
 let workspace: string;
 let stack: RealStack;
+/** The sandbox's healthcheck retries; a change replaces the sandbox, so its start command runs again. */
+let healthRetries = 3;
 
 function configFor(runs: { prompt: string }[] = []): Record<string, unknown> {
   return liveConfig({
@@ -47,7 +49,10 @@ function configFor(runs: { prompt: string }[] = []): Record<string, unknown> {
         workspace,
         probe,
         egress: { hostPorts: [api.port] },
-        extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` } },
+        extra: {
+          env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` },
+          healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: healthRetries },
+        },
       }),
     ],
     runs: runs.map(({ prompt }) => ({ name: RUN, sandbox: "main", prompt, maxTurns: 5, allowedTools: ["Bash"] })),
@@ -126,7 +131,8 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
       fs.readdirSync(locks).filter((file) => file.endsWith(".json")),
       "the killed up leaves its lock",
     ).toHaveLength(1);
-    // The way a person deploys (npm run up): scripts/stack.sh unlocks a lock whose process is gone, then runs up.
+    // The way a person deploys (npm run up): scripts/stack.sh unlocks a lock whose process is gone and drops the
+    // interrupted start command's pending create, then runs up.
     const recovered = Date.now();
     const next = await stack.command("bash", ["scripts/stack.sh", "up", "--yes", "--skip-preview"], {
       allowFailure: true,
@@ -138,7 +144,38 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
     expect((await inspectContainer(NAMES.container)).HostConfig.PidsLimit).toBe(1024);
     const preview = await stack.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
-    expect(preview.stdout + preview.stderr, "the up cleared the interrupted operation").not.toContain("pending operations");
+    expect(JSON.parse(stack.stateText()).checkpoint.latest.pending_operations ?? [], "the interrupted operation is still in the state").toEqual([]);
+  });
+
+  it("converges on the next up after one Ctrl-C, which kills the start command waiting for health", async (context) => {
+    gate.requireCli(context);
+    healthRetries = 4;
+    stack.setConfig(configFor());
+    const up = stack.startPulumi(["up", "--yes", "--skip-preview"]);
+    await until("the replaced sandbox started, not yet healthy", async () => {
+      const info = await inspectContainer(NAMES.container);
+      return info.State.Running && info.State.Health?.Status === "starting" && info.Config.Healthcheck?.Retries === 4 ? true : undefined;
+    });
+    // A terminal's Ctrl-C: SIGINT to the foreground process group (the CLI; its plugins have groups of their own).
+    up.signal("SIGINT");
+    const code = await up.exited;
+    console.log(`[faults] the up after one Ctrl-C exited ${code}:\n${up.output()}`);
+    const locks = path.join(stack.backendDir, ".pulumi/locks/organization", PROJECT, STACK);
+    expect(
+      fs.readdirSync(locks).filter((file) => file.endsWith(".json")),
+      "a cancelled up releases its lock",
+    ).toEqual([]);
+    const next = await stack.command("bash", ["scripts/stack.sh", "up", "--yes", "--skip-preview"], {
+      allowFailure: true,
+      env: { AGENT_SANDBOX_STACK: STACK },
+    });
+    console.log(`[faults] the next up after Ctrl-C: exit ${next.code}\n${next.stdout}\n${next.stderr}`);
+    expect(next.code, `${next.stdout}\n${next.stderr}`).toBe(0);
+    expect(next.stdout, "the interrupted start command was dropped before the up").not.toContain("pending operations");
+    expect(JSON.parse(stack.stateText()).checkpoint.latest.pending_operations ?? []).toEqual([]);
+    expect(await healthOf(NAMES.container)).toBe("running healthy");
+    const preview = await stack.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
+    expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
   });
 
   it("a run whose docker exec client is killed fails clearly, leaves the sandbox healthy and nothing running, and the next up re-runs it", async (context) => {
