@@ -67,6 +67,18 @@ describe("faults survived: the engine is unreachable (live, real CLI)", () => {
     expect((state.deployment.resources ?? []).filter((resource) => resource.type !== "pulumi:pulumi:Stack")).toEqual([]);
   });
 
+  it("blames the SSH server when docker.host is an ssh:// address nothing answers on", async (context) => {
+    gate.requireCli(context);
+    const port = await closedPort();
+    const host = `ssh://agent@127.0.0.1:${port}`;
+    stack.setConfig(configFor({ host }));
+    const preview = await stack.pulumi(["preview"], { allowFailure: true, env: AS_A_USER });
+    expectOneConfigError(
+      preview,
+      `docker.host: no SSH server answers on 127.0.0.1:${port} for "${host}" (connect ECONNREFUSED 127.0.0.1:${port}); start the engine or correct docker.host, then check it with: docker -H ${host} info`,
+    );
+  });
+
   it("names DOCKER_HOST when the address came from the environment", async (context) => {
     gate.requireCli(context);
     stack.setConfig(configFor());
