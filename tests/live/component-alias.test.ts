@@ -35,7 +35,15 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready()) || !hasRevision(PROGRAM_BEFORE_COMPONENT)) return;
     probe = await startHostService("probe-ok\n");
-    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: [{ kind: "text", text: "done" }] });
+    api = await startFakeMessagesApi({
+      host: "0.0.0.0",
+      port: 0,
+      script: [
+        { kind: "text", text: "done" },
+        // The run's second answer: today's program runs it again (its script changed, see below).
+        { kind: "text", text: "done" },
+      ],
+    });
     workspace = agentWorkspace("agent-sandbox-alias-");
     stack = await RealStack.create(STACK, { revision: PROGRAM_BEFORE_COMPONENT });
     stack.setConfig(
@@ -70,9 +78,13 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
     expect(stack!.stateText()).not.toContain("agent-sandbox:index:AgentSandboxes");
 
     stack!.useCurrentProgram();
-    // The one new thing is the component itself; every resource it holds is the same one as before.
-    const changes = (await stack!.previewSteps()).filter((step) => step.op !== "same").map((step) => `${step.op} ${typeAndName(step.urn)}`);
-    expect(changes).toEqual(["create agent-sandbox:index:AgentSandboxes::agent-sandbox"]);
+    // The one new thing is the component itself; every resource it holds is the same one as before. The run's
+    // script changed since (it stops a killed run's leftover and names the run when it fails), so the run is
+    // updated, which runs the agent again, for that input alone; nothing is replaced.
+    const steps = await stack!.previewSteps();
+    const changes = steps.filter((step) => step.op !== "same").map((step) => `${step.op} ${typeAndName(step.urn)}`);
+    expect(changes).toEqual(["create agent-sandbox:index:AgentSandboxes::agent-sandbox", "update command:local:Command::run-hello"]);
+    expect(steps.find((step) => step.op === "update")?.diffReasons).toEqual(["create"]);
     await stack!.pulumi(["up", "--yes", "--skip-preview"]);
     const after = await stack!.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
     expect(after.code, `${after.stdout}\n${after.stderr}`).toBe(0);
