@@ -9,6 +9,9 @@
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
 #                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64
 #   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
+#   scripts/setup-engine.sh --restart-dockerd
+#                                     restart the dockerd an earlier run started, as `systemctl restart
+#                                     docker` would; containers come back by their restart policy
 #
 # Must run as root. Whatever it starts is recorded under $STATE_DIR so --stop never touches a
 # dockerd or registry that someone else started.
@@ -60,6 +63,24 @@ ensure_dockerd() {
     sleep 1
   done
   die "dockerd did not answer within 60s; see $LOG_DIR/dockerd.log"
+}
+
+# SIGTERM to dockerd alone (systemd's KillMode=process for docker.service): it stops its containers and
+# its containerd itself; then a new dockerd, which starts the containers whose restart policy asks for it.
+# Only a dockerd this script started and recorded is restarted.
+restart_dockerd() {
+  local pidfile=$STATE_DIR/dockerd.pid pid t i
+  [[ -f $pidfile ]] || die "no dockerd recorded in $pidfile: this script did not start the running engine; restart it the way it was started"
+  pid=$(<"$pidfile")
+  [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q dockerd ||
+    die "the dockerd recorded in $pidfile (pid $pid) no longer runs; run $0 to start one"
+  t=$(now)
+  kill -TERM "$pid"
+  for i in $(seq 120); do [[ -d /proc/$pid ]] || break; sleep 0.5; done
+  [[ -d /proc/$pid ]] && die "dockerd (pid $pid) still runs 60s after SIGTERM; see $LOG_DIR/dockerd.log"
+  rm -f "$pidfile"
+  note "dockerd stopped ($(since "$t"))"
+  ensure_dockerd
 }
 
 # Emulation is optional (only arm64 builds need it), so every failure here is a warning.
@@ -333,12 +354,13 @@ stop_recorded() {
 }
 
 main() {
-  local arm64=false stop=false arg
+  local arm64=false stop=false restart=false arg
   for arg in "$@"; do
     case $arg in
       --arm64) arm64=true ;;
       --stop) stop=true ;;
-      *) die "unknown argument '$arg'; use --arm64 or --stop" ;;
+      --restart-dockerd) restart=true ;;
+      *) die "unknown argument '$arg'; use --arm64, --stop or --restart-dockerd" ;;
     esac
   done
   ((EUID == 0)) || die "must run as root (it installs packages and starts dockerd); try: sudo $0"
@@ -347,7 +369,9 @@ main() {
   exec 9>"$STATE_DIR/lock"
   flock -w 900 9 || die "another setup-engine.sh holds $STATE_DIR/lock"
   local start; start=$(now)
-  if $stop; then
+  if $restart; then
+    restart_dockerd
+  elif $stop; then
     stop_recorded buildkitd buildkitd
     stop_recorded registry docker-registry
     stop_recorded dockerd dockerd

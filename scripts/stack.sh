@@ -15,6 +15,8 @@ shift
 stack="${AGENT_SANDBOX_STACK:-dev}"
 local_backend=(bash scripts/with-local-backend.sh)
 "${local_backend[@]}" pulumi stack select "$stack" 2>/dev/null || "${local_backend[@]}" pulumi stack init "$stack" --secrets-provider passphrase
+# What an interrupted earlier up left: a stale lock, pending creates of commands (scripts/recover-interrupted.sh).
+"${local_backend[@]}" bash scripts/recover-interrupted.sh "$stack"
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   workspace="$(cd "$invoked_from" && cd "$1" && pwd)"
   shift

@@ -2,11 +2,16 @@ import { z } from "zod";
 
 /** Every configuration problem found, printed together so a developer fixes them in one pass. */
 export class ConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
+  declare readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
     super(
       `agent-sandbox: invalid stack configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`,
     );
     this.name = "ConfigError";
+    // Not enumerable: Node prints an uncaught error's own enumerable fields after its message, and the
+    // Pulumi CLI would show every problem twice.
+    Object.defineProperty(this, "problems", { value: problems, enumerable: false });
   }
 }
 

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { existingProtectedPaths } from "../policy-contract/protected-paths";
 import { protectionFor } from "../sandbox/workspace-protection";
 import type { AgentSandboxesArgs } from "./args";
+import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "./engine-check";
 import { ConfigError } from "./errors";
 import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
 import { parseStackConfig, type StackConfig } from "./schema";
@@ -91,15 +92,44 @@ function withRunOutputsSetAside(args: Omit<AgentSandboxesArgs, SecretKey>) {
   return { plain: { ...args, ...(runs ? { runs } : {}) }, restore };
 }
 
-/** Validates the component's arguments; secrets become (or stay) Pulumi secrets. */
-export function resolveArgs(args: AgentSandboxesArgs, probe: HostProbe = realHostProbe, homeDir = os.homedir()): ResolvedArgs {
+/** The engine's problem, if a probe finds nothing answering where the providers will look (engine-check.ts). */
+function engineProblems(docker: AgentSandboxesArgs["docker"], engineProbe: EngineProbe | undefined, env: NodeJS.ProcessEnv): string[] {
+  if (!engineProbe) return [];
+  const problem = engineProblem(engineAddressOf(docker?.host, env), engineProbe, typeof docker?.certPath === "string" ? docker.certPath : undefined);
+  return problem ? [problem] : [];
+}
+
+/**
+ * Without `docker`, the providers take DOCKER_HOST (and DOCKER_CERT_PATH under DOCKER_TLS_VERIFY) from the
+ * environment, but the commands' docker CLI starts from an empty one: the same engine is spelled out for
+ * all of them. An address of another scheme (fd://, npipe://) is left to the providers.
+ */
+export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: T, env: NodeJS.ProcessEnv): T {
+  const host = env.DOCKER_HOST;
+  if (args.docker !== undefined || !host || !/^(unix|ssh|tcp):\/\/.+/.test(host)) return args;
+  const certPath = env.DOCKER_TLS_VERIFY && env.DOCKER_CERT_PATH ? { certPath: env.DOCKER_CERT_PATH } : {};
+  return { ...args, docker: { host, ...certPath } };
+}
+
+/**
+ * Validates the component's arguments and that an engine answers; secrets become (or stay) Pulumi secrets.
+ * `engineProbe` undefined skips the engine check (as under mocks).
+ */
+export function resolveArgs(
+  args: AgentSandboxesArgs,
+  probe: HostProbe = realHostProbe,
+  homeDir = os.homedir(),
+  engineProbe: EngineProbe | undefined = defaultEngineProbe(),
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedArgs {
   const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
   const { plain, restore } = withRunOutputsSetAside(rest);
-  const problems = outputProblems(plain);
+  const problems = [...outputProblems(plain), ...engineProblems(plain.docker, engineProbe, env)];
+  const targeted = withEnvironmentDockerHost(plain, env);
   if (plain.image?.registry?.username && registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
-  const config = restore(validateStackConfig(plain as Record<string, unknown>, probe, homeDir, problems));
+  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems));
   const given = { anthropicApiKey, gitToken, registryPassword };
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {

@@ -2,7 +2,7 @@
  * Command line tools as the live suites run them, and a Pulumi project folder driven by the real CLI on
  * its own file backend and PULUMI_HOME (passphrase secrets), so nothing touches the user's own.
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -22,11 +22,37 @@ export interface RunOptions {
   readonly allowFailure?: boolean;
   /** Written to the command's stdin. */
   readonly input?: string;
+  /** Added to the command's environment. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A command started in its own process group, to be interrupted as a terminal's Ctrl-C or a killed CI job would. */
+export interface StartedCommand {
+  readonly pid: number;
+  /** stdout and stderr so far, interleaved. */
+  output(): string;
+  /** Resolves with the exit code, or the signal that ended it. */
+  readonly exited: Promise<number | NodeJS.Signals>;
+  /** Sends a signal to the whole process group: the CLI, its language host and its providers. */
+  signal(signal: NodeJS.Signals): void;
+}
+
+export function startCli(command: string, args: string[], where: { cwd: string; env: NodeJS.ProcessEnv }): StartedCommand {
+  const child = spawn(command, args, { ...where, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk));
+  return {
+    pid: child.pid!,
+    output: () => output,
+    exited: new Promise((resolve) => child.on("close", (code, signal) => resolve(code ?? signal!))),
+    signal: (signal) => process.kill(-child.pid!, signal),
+  };
 }
 
 /** Runs a command line tool; a non-zero exit throws with both streams unless allowed. */
 export async function runCli(command: string, args: string[], where: { cwd: string; env: NodeJS.ProcessEnv }, options: RunOptions = {}): Promise<CliResult> {
-  const child = run(command, args, { ...where, maxBuffer: 256 * 1024 * 1024 });
+  const child = run(command, args, { ...where, env: { ...where.env, ...options.env }, maxBuffer: 256 * 1024 * 1024 });
   if (options.input !== undefined) child.child.stdin?.end(options.input);
   try {
     const { stdout, stderr } = await child;
@@ -85,6 +111,11 @@ export class CliProject {
   /** Runs another tool (an npm script) in the project folder on the project's backend, with `env` on top. */
   run(command: string, args: string[], env: NodeJS.ProcessEnv = {}, options: RunOptions = {}): Promise<CliResult> {
     return runCli(command, args, { cwd: this.programDir, env: { ...this.env, ...env } }, options);
+  }
+
+  /** Starts `pulumi <args>` in its own process group (startCli), to interrupt it. */
+  startPulumi(args: string[]): StartedCommand {
+    return startCli("pulumi", [...args, "--non-interactive"], { cwd: this.programDir, env: this.env });
   }
 
   async outputs(): Promise<Record<string, any>> {

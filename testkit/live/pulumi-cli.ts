@@ -158,6 +158,8 @@ export class RealStack extends CliProject {
 export interface PreviewStep {
   readonly op: string;
   readonly urn: string;
+  /** The inputs whose change caused an update or replacement. */
+  readonly diffReasons?: string[];
 }
 
 /** Resource types and names of a step's URN: `docker:index/container:Container::main`. */

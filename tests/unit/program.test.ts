@@ -89,6 +89,20 @@ describe("per-developer stacks", () => {
     expect(program.one("command:local:Command", "main-start").inputs.environment.DOCKER_HOST).toBe("ssh://me@build-box");
     expect((program.outputs.sandboxOutputs as any).main.shell).toMatch(/^DOCKER_HOST='ssh:\/\/me@build-box' docker exec/);
   });
+
+  it("sends the commands to the engine DOCKER_HOST names when docker.host is not set, as the providers do", async () => {
+    const before = process.env.DOCKER_HOST;
+    process.env.DOCKER_HOST = "tcp://build-box:2375";
+    try {
+      const program = await evaluateProgram({ config: base() });
+      expect(program.one("pulumi:providers:docker", "engine").inputs.host).toBe("tcp://build-box:2375");
+      expect(program.one("command:local:Command", "main-start").inputs.environment.DOCKER_HOST).toBe("tcp://build-box:2375");
+      expect(program.one("command:local:Command", "main-egress-start").inputs.environment.DOCKER_HOST).toBe("tcp://build-box:2375");
+    } finally {
+      if (before === undefined) delete process.env.DOCKER_HOST;
+      else process.env.DOCKER_HOST = before;
+    }
+  });
 });
 
 describe("secrets", () => {

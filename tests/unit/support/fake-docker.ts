@@ -11,23 +11,27 @@ export interface FakeDockerRun {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
+  /** Of the main call (the last one unless `main` picks another). */
   args(): string[];
   env(): string;
   stdin(): string;
+  /** Every call's arguments, in order. */
+  calls(): string[][];
 }
 
 export function runWithFakeDocker(
   script: string,
-  options: { stdin?: string; env?: Record<string, string>; dockerExit?: number; dockerStdout?: string },
+  options: { stdin?: string; env?: Record<string, string>; dockerExit?: number; dockerStdout?: string; main?: (args: string[]) => boolean },
 ): FakeDockerRun {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
   const record = path.join(dir, "record");
   fs.writeFileSync(
     path.join(dir, "docker"),
     `#!/bin/sh
-printf '%s\\n' "$@" > "${record}.args"
-env > "${record}.env"
-cat > "${record}.stdin"
+n=$(ls "${dir}" | grep -c '\\.args$')
+printf '%s\\n' "$@" > "${record}.$n.args"
+env > "${record}.$n.env"
+cat > "${record}.$n.stdin"
 cat "${record}.stdout-fixture" 2>/dev/null
 echo "docker: stderr line" >&2
 exit ${options.dockerExit ?? 0}
@@ -47,7 +51,10 @@ exit ${options.dockerExit ?? 0}
     },
     encoding: "utf8",
   });
-  const read = (suffix: string) => fs.readFileSync(`${record}.${suffix}`, "utf8");
+  const count = fs.readdirSync(dir).filter((file) => file.endsWith(".args")).length;
+  const calls = Array.from({ length: count }, (_, index) => fs.readFileSync(`${record}.${index}.args`, "utf8").trimEnd().split("\n"));
+  const mainIndex = options.main ? calls.findIndex(options.main) : count - 1;
+  const read = (suffix: string) => fs.readFileSync(`${record}.${mainIndex}.${suffix}`, "utf8");
   return {
     status: result.status,
     stdout: result.stdout,
@@ -55,5 +62,6 @@ exit ${options.dockerExit ?? 0}
     args: () => read("args").trimEnd().split("\n"),
     env: () => read("env"),
     stdin: () => read("stdin"),
+    calls: () => calls,
   };
 }
