@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
+import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
 import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
 
@@ -32,17 +33,22 @@ export interface SandboxOptions {
   readonly probe: HostService;
   readonly extra?: Record<string, unknown>;
   readonly egress?: Record<string, unknown>;
+  /** Port of a stand-in Messages API on the host: the agent is pointed at it, through the proxy. */
+  readonly apiPort?: number;
 }
 
 /** One sandbox entry: fast health checks for tests, the probe allowed through the proxy. */
 export function sandboxEntry(options: SandboxOptions): Record<string, unknown> {
   const egress = options.egress ?? {};
-  const hostPorts = [options.probe.port, ...((egress.hostPorts as number[] | undefined) ?? [])];
+  const api = options.apiPort;
+  const hostPorts = [options.probe.port, ...(api ? [api] : []), ...((egress.hostPorts as number[] | undefined) ?? [])];
+  const extraEnv = (options.extra?.env ?? {}) as Record<string, string>;
   return {
     name: options.name,
     workspace: options.workspace,
     healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 3 },
     ...options.extra,
+    ...(api ? { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api}`, ...extraEnv } } : {}),
     egress: egress.mode && egress.mode !== "allowlist" ? egress : { ...egress, hostPorts, healthProbe: { allowed: options.probe.sandboxUrl } },
   };
 }

@@ -7,7 +7,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { type HostService, liveConfig, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { agentRepository, treeHash } from "../../testkit/live/workspace-files";
@@ -56,8 +55,8 @@ describe("the real agent against protected paths and clone mode (live)", () => {
         name,
         workspace: repositories[name],
         probe,
-        egress: { hostPorts: [apis[name]!.port] },
-        extra: { mode, env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${apis[name]!.port}` } },
+        apiPort: apis[name]!.port,
+        extra: { mode },
       });
     stack = await RealStack.create(STACK);
     stack.setConfig(

@@ -63,8 +63,9 @@ function configFor(apiPort: number, options: { allow?: string[]; env?: Record<st
         name: "main",
         workspace: options.workspace,
         probe,
-        egress: { hostPorts: [apiPort], ...(options.allow ? { allow: options.allow } : {}) },
-        extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${apiPort}`, ...options.env } },
+        apiPort,
+        egress: options.allow ? { allow: options.allow } : {},
+        extra: { env: { ...options.env } },
       }),
     ],
     runs: [{ name: "write-hello", sandbox: "main", prompt: PROMPT, maxTurns: 5 }],
@@ -251,9 +252,7 @@ describe("agent runs of the real program (live)", () => {
       expect("error" in outcome, `the deploy succeeded: ${JSON.stringify((outcome as { deployed?: LiveStack }).deployed?.outputs)}`).toBe(true);
       const message = (outcome as { error: Error }).error.message;
       // The script's own report: its failure line followed by the CLI's result line carrying the API's error.
-      expect(message).toMatch(
-        /agent run write-hello failed \(exit [1-9]\d*\):\n\{[^\n]*"result":"API Error: 400 scripted refusal for the live test"[^\n]*"type":"result"/,
-      );
+      expect(message).toMatch(/agent run failed \(exit [1-9]\d*\):\n\{[^\n]*"result":"API Error: 400 scripted refusal for the live test"[^\n]*"type":"result"/);
       expect(message.includes(API_KEY), "the failure message carries the API key").toBe(false);
     } finally {
       fs.rmSync(failingWorkspace, { recursive: true, force: true });

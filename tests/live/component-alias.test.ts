@@ -7,7 +7,6 @@
  */
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { docker } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
@@ -47,8 +46,7 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
             name: "main",
             workspace,
             probe,
-            egress: { hostPorts: [api.port] },
-            extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` } },
+            apiPort: api.port,
           }),
         ],
         runs: [{ name: "hello", sandbox: "main", prompt: "Say done.", maxTurns: 2 }],

@@ -10,7 +10,6 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { docker, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
@@ -48,9 +47,8 @@ function configFor(runs: { prompt: string }[] = []): Record<string, unknown> {
         name: "main",
         workspace,
         probe,
-        egress: { hostPorts: [api.port] },
+        apiPort: api.port,
         extra: {
-          env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` },
           healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: healthRetries },
         },
       }),

@@ -8,7 +8,6 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { RUN_LABEL } from "../../src/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
@@ -37,8 +36,8 @@ function configFor(planTrigger: string, followTriggers: string[] = []): Record<s
         name: "main",
         workspace,
         probe,
-        egress: { hostPorts: [api.port] },
-        extra: { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api.port}` }, resources: { pids: 300 } },
+        apiPort: api.port,
+        extra: { resources: { pids: 300 } },
       }),
     ],
     runs: [
