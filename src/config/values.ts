@@ -51,15 +51,22 @@ export const absolutePath = (example: string) =>
     error: (issue) => `${JSON.stringify(issue.input)} is not an absolute path; use e.g. "${example}"`,
   });
 
-const DURATION_PATTERN = /^(\d+)(ms|s|m)$/;
-const MILLISECONDS_PER_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+/** A whole number followed by one of `units` (milliseconds each): its pattern, and its value in milliseconds. */
+function timeSyntax(what: string, units: Record<string, number>) {
+  const pattern = new RegExp(`^(\\d+)(${Object.keys(units).join("|")})$`);
+  const toMilliseconds = (text: string): number => {
+    const match = pattern.exec(text);
+    if (!match) throw new Error(`"${text}" is not ${what}`);
+    return Number(match[1]) * units[match[2]];
+  };
+  return { pattern, toMilliseconds };
+}
+
+const DURATION = timeSyntax("a duration", { ms: 1, s: 1000, m: 60_000 });
+const DURATION_PATTERN = DURATION.pattern;
 
 /** "15s" → 15000: the healthcheck duration syntax the config accepts. */
-export function durationToMilliseconds(duration: string): number {
-  const match = DURATION_PATTERN.exec(duration);
-  if (!match) throw new Error(`"${duration}" is not a duration`);
-  return Number(match[1]) * MILLISECONDS_PER_UNIT[match[2]];
-}
+export const durationToMilliseconds = DURATION.toMilliseconds;
 
 // Docker reads a zero healthcheck duration as "inherit": the image's (a 15s start period) or its own 30s default.
 export const duration = (example: string) =>
@@ -88,15 +95,11 @@ export const workspacePath = z.string({ error: 'must be a path inside the worksp
   return z.NEVER;
 });
 
-const AGE_PATTERN = /^(\d+)(m|h|d)$/;
-const MILLISECONDS_PER_AGE_UNIT: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+const AGE = timeSyntax("an age", { m: 60_000, h: 3_600_000, d: 86_400_000 });
+const AGE_PATTERN = AGE.pattern;
 
 /** "72h" → 259200000: the age syntax of the refresh thresholds (minutes, hours, days). */
-export function ageToMilliseconds(age: string): number {
-  const match = AGE_PATTERN.exec(age);
-  if (!match) throw new Error(`"${age}" is not an age`);
-  return Number(match[1]) * MILLISECONDS_PER_AGE_UNIT[match[2]];
-}
+export const ageToMilliseconds = AGE.toMilliseconds;
 
 /** How long something may live, at least one minute: "72h", "3d", "90m". */
 export const age = (example: string) =>
