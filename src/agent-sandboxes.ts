@@ -6,16 +6,21 @@
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { agentProfile } from "./agents";
+import { agentProfile, IMAGE_AGENT } from "./agents";
 import type { AgentSandboxesArgs } from "./config/args";
 import { resolveArgs } from "./config/resolve-args";
 import type { RunConfig } from "./config/sections";
-import { AgentCredentials } from "./credentials/agent-credentials";
+import { credentialProxyPlanFor, holdsGitToken } from "./credentials/plan";
+import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
+import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles } from "./credentials/secret-files";
+import { PROXY_USER } from "./egress/egress-proxy";
 import { EgressProxyImage } from "./egress/egress-proxy-image";
+import { STACK_OBJECTS } from "./engine/naming";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
 import { dockerClientEnvironment } from "./engine/shell";
 import { AgentImage } from "./image/agent-image";
 import { packageFile } from "./package-files";
+import { SECRETS_PATH } from "./policy-contract/host-paths";
 import { AgentRun } from "./runs/agent-run";
 import { AgentSandbox } from "./sandbox/agent-sandbox";
 
@@ -96,27 +101,57 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       { image: config.image, identity, contextDir: packageFile("docker/agent"), registryPassword: secrets.registryPassword, extraCaCerts },
       inside,
     );
-    // One proxy image per stack, built only when some sandbox's egress goes through an allowlist proxy.
-    const egressImage = config.sandboxes.some((sandbox) => sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork)
+    const present = { apiKey: secrets.anthropicApiKey !== undefined, gitToken: secrets.gitToken !== undefined };
+    const plans = new Map(config.sandboxes.map((sandbox) => [sandbox.name, credentialProxyPlanFor(sandbox, present)]));
+    // One proxy image per stack, built only when some sandbox has an egress proxy or a credential proxy.
+    const proxyImage = config.sandboxes.some((sandbox) => (sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork) || plans.get(sandbox.name))
       ? new EgressProxyImage(
           "egress-proxy",
           { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/egress-proxy"), extraCaCerts },
           inside,
         )
       : undefined;
-    const credentials = new AgentCredentials(
-      "credentials",
-      {
-        identity,
-        imageId: image.imageId,
-        agentUid: config.image.agentUid,
-        agentGid: config.image.agentGid,
-        apiKey: secrets.anthropicApiKey,
-        gitToken: secrets.gitToken,
-        dockerEnv,
-      },
-      inside,
-    );
+    const lines = (...values: (pulumi.Input<string> | undefined)[]) =>
+      pulumi.secret(pulumi.all(values.map((value) => value ?? "")).apply((all) => all.join("\n")));
+    const proxySecrets =
+      proxyImage && [...plans.values()].some(Boolean)
+        ? new SecretFiles(
+            "proxy-secrets",
+            {
+              identity,
+              volume: STACK_OBJECTS.proxySecrets,
+              imageId: proxyImage.imageId,
+              user: PROXY_USER,
+              mountPath: PROXY_SECRETS_PATH,
+              script: proxySecretsScript(IMAGE_AGENT.api.keyHeader),
+              stdin: lines(secrets.anthropicApiKey, secrets.gitToken, extraCaCerts),
+              dockerEnv,
+            },
+            inside,
+          )
+        : undefined;
+    // The git token inside a sandbox: only where its config acknowledged credentials-in-sandbox.
+    const sandboxCredentials = config.sandboxes.some((sandbox) => holdsGitToken(sandbox, present))
+      ? new SecretFiles(
+          "credentials",
+          {
+            identity,
+            volume: STACK_OBJECTS.credentials,
+            imageId: image.imageId,
+            user: `${config.image.agentUid}:${config.image.agentGid}`,
+            mountPath: SECRETS_PATH,
+            script: SANDBOX_CREDENTIALS_SCRIPT,
+            stdin: lines(secrets.gitToken, ""),
+            dockerEnv,
+          },
+          // The volume a stack made before this kept its place: a replacement would delete the volume it shares a name with.
+          {
+            ...inside,
+            aliases: [{ type: "agent-sandbox:index:AgentCredentials" }, { type: "agent-sandbox:index:AgentCredentials", parent: pulumi.rootStackResource }],
+          },
+        )
+      : undefined;
+    const written = [sandboxCredentials?.written, proxySecrets?.written].filter((resource) => resource !== undefined);
 
     const sandboxes = new Map(
       config.sandboxes.map((sandbox) => [
@@ -129,10 +164,11 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             imageId: image.imageId,
             agentUid: config.image.agentUid,
             agentGid: config.image.agentGid,
-            credentialsVolume: credentials.volumeName,
-            startAfter: [credentials.written],
+            credentialsVolume: holdsGitToken(sandbox, present) ? sandboxCredentials?.volumeName : undefined,
+            credentialProxy: proxySecrets && plans.get(sandbox.name) ? { plan: plans.get(sandbox.name)!, secretsVolume: proxySecrets.volumeName } : undefined,
+            startAfter: written,
             dockerEnv,
-            egressProxyImageId: egressImage?.imageId,
+            proxyImageId: proxyImage?.imageId,
             protectedPaths: protectedPaths[sandbox.name] ?? [],
           },
           inside,

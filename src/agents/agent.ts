@@ -15,6 +15,22 @@ export interface AgentRunRequest {
   readonly forkSession?: boolean;
 }
 
+/** What the credential proxy must know to put the stack's key on the agent's API requests. */
+export interface AgentApi {
+  /** Where the credential proxy forwards to unless `apiUpstream` says otherwise. */
+  readonly defaultUpstream: string;
+  /** Variable that points the CLI at its API (set to the credential proxy). */
+  readonly baseUrlEnv: string;
+  /** Variable the CLI takes an API key from: the sandbox gets only a placeholder there. */
+  readonly keyEnv: string;
+  /** Variables that carry the agent's credentials; the sandbox config may not set them under `auth: proxy`. */
+  readonly credentialEnv: readonly string[];
+  /** Request header that carries the key to the API: the proxy replaces it with the stack's key. */
+  readonly keyHeader: string;
+  /** An answer in the API's own error shape (JSON), which the CLI prints: the credential proxy's reply when the stack has no key. */
+  errorBody(message: string): string;
+}
+
 export interface AgentProfile {
   /** The name stack config uses in `sandboxes[i].agent`. */
   readonly name: string;
@@ -24,10 +40,14 @@ export interface AgentProfile {
   readonly defaultVersion: string;
   /** Build argument of docker/agent/Dockerfile that receives the version. */
   readonly versionBuildArg: string;
-  /** Endpoints the agent needs to work (its API, sign-in and token refresh), as allowlist entries. */
-  readonly endpoints: readonly string[];
+  /** Its API as an allowlist entry: reached by CONNECT only with `auth: subscription` (else the credential proxy stands in). */
+  readonly apiEndpoint: string;
+  /** Sign-in and token refresh of a subscription login, as allowlist entries: allowed only with `auth: subscription`. */
+  readonly signInEndpoints: readonly string[];
   /** URL the sandbox's healthcheck probes through the proxy to prove the API is reachable (any HTTP answer counts). */
   readonly apiProbeUrl: string;
+  /** How the credential proxy stands in for the agent's API (`auth: proxy`). */
+  readonly api: AgentApi;
   /** Environment every sandbox of this agent gets unless its config sets the variable. */
   readonly envDefaults: Readonly<Record<string, string>>;
   /** The non-interactive invocation (the prompt arrives on stdin), from the executable on. */

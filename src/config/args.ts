@@ -7,7 +7,7 @@
  * any of them is, so it is a plain value.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import type { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "./choices";
+import type { AgentAuth, BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "./choices";
 
 /** Hardened Docker sandboxes for AI coding agents, the agent image they run, and agent runs in them. */
 export interface AgentSandboxesArgs {
@@ -23,9 +23,9 @@ export interface AgentSandboxesArgs {
   readonly docker?: DockerHostArgs;
   /** When `npm run status` reports a sandbox as due for `npm run refresh` (a new container; home volume and workspace kept). */
   readonly refresh?: RefreshArgs;
-  /** Anthropic API key, written to the credentials volume; never in the sandbox's config or the image. Unset: the agent's own login. */
+  /** Anthropic API key: only the sandboxes' credential proxies read it (auth proxy), never the sandbox, its config or an image. */
   readonly anthropicApiKey?: pulumi.Input<string>;
-  /** Token for git over HTTPS to the git hosts, read by the image's credential helper. */
+  /** Token for git over HTTPS: the credential proxy adds it to the egress.gitRepos requests (with acknowledged credentials-in-sandbox, the image's credential helper reads it for gitHosts). */
   readonly gitToken?: pulumi.Input<string>;
   /** Password of `image.registry.username`. */
   readonly registryPassword?: pulumi.Input<string>;
@@ -45,6 +45,15 @@ export interface SandboxArgs {
   readonly mode?: SandboxMode;
   /** The agent CLI the sandbox runs: "claude" (the default, and today the only one). */
   readonly agent?: string;
+  /**
+   * How the agent authenticates to its API. proxy (default): the sandbox's credential proxy adds the
+   * stack's anthropicApiKey outside the sandbox, which holds only a placeholder, and sign-in endpoints are
+   * refused. subscription: the agent's own login (OAuth), kept in the home volume; weaker, because the
+   * sandbox then holds the login's token.
+   */
+  readonly auth?: AgentAuth;
+  /** Where the credential proxy sends the agent's API requests, over TLS (default the agent's API, "https://api.anthropic.com"); a company gateway may add a path prefix. */
+  readonly apiUpstream?: string;
   /** CPU, memory, process and open-file limits. */
   readonly resources?: ResourcesArgs;
   /** Extra bind mounts from the Docker host. */
@@ -86,7 +95,8 @@ export interface SandboxArgs {
   /**
    * The unsafe settings of this sandbox you accept, e.g. ["privileged"]; anything unsafe not named here is
    * refused. Names: the values of UnsafeSetting (docker-socket, privileged, host-network, host-pid,
-   * host-ipc, host-userns, added-capabilities, root-user, host-root-mount, home-folder-mount, open-egress).
+   * host-ipc, host-userns, added-capabilities, root-user, host-root-mount, home-folder-mount,
+   * unprotected-workspace, credentials-in-sandbox, open-egress).
    */
   readonly acknowledgeUnsafe?: string[];
 }
@@ -137,8 +147,18 @@ export interface EgressArgs {
   readonly allow?: string[];
   /** Start from the default allowlist: the agent's API and sign-in, and the git hosts (default true). */
   readonly includeDefaults?: boolean;
-  /** Hosts of your git remotes, reached over HTTPS; part of the defaults (default ["github.com"]). */
+  /**
+   * Hosts of your git remotes, reached over HTTPS by CONNECT; part of the defaults (default ["github.com"]
+   * unless gitRepos is set). The weaker choice: the agent reaches every repository on them, and a gitToken
+   * has to be inside the sandbox (acknowledgeUnsafe: ["credentials-in-sandbox"]). Not together with gitRepos.
+   */
   readonly gitHosts?: string[];
+  /**
+   * The repositories the agent may fetch and push, e.g. ["github.com/my-org/my-repo"]: git over HTTPS goes
+   * to the credential proxy, which forwards these alone and adds the stack's gitToken there; any other
+   * repository is refused, and no git host is reachable by CONNECT.
+   */
+  readonly gitRepos?: string[];
   /** Ports of the Docker host the sandbox may reach, as http(s)://host.docker.internal:<port>. */
   readonly hostPorts?: number[];
   /** What the healthcheck probes through the proxy to prove the policy. */

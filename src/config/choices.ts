@@ -35,6 +35,15 @@ export const EgressMode = {
 } as const;
 export type EgressMode = (typeof EgressMode)[keyof typeof EgressMode];
 
+/** How the agent in a sandbox authenticates to its API. */
+export const AgentAuth = {
+  /** The credential proxy beside the sandbox adds the stack's API key; the sandbox holds only a placeholder. */
+  Proxy: "proxy",
+  /** The agent's own login (OAuth), kept in the sandbox's home volume: weaker, the sandbox holds the token. */
+  Subscription: "subscription",
+} as const;
+export type AgentAuth = (typeof AgentAuth)[keyof typeof AgentAuth];
+
 /** Platforms the agent image can be built for: Claude Code ships native binaries for these two only. */
 export const Platform = {
   LinuxAmd64: "linux/amd64",

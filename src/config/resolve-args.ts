@@ -4,9 +4,11 @@
  */
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
+import type { SecretsPresent } from "../credentials/plan";
 import { existingProtectedPaths } from "../policy-contract/protected-paths";
 import { protectionFor } from "../sandbox/workspace-protection";
 import type { AgentSandboxesArgs } from "./args";
+import { credentialProblems } from "./credential-rules";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "./engine-check";
 import { ConfigError } from "./errors";
 import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
@@ -42,7 +44,13 @@ function existingProtection(config: StackConfig, probe: HostProbe): Record<strin
  * Schema, then the Docker host's facts (skipped for a remote engine, whose paths and CPUs cannot be read
  * from here), then the host's defaults; every problem, `extraProblems` included, in one ConfigError.
  */
-export function validateStackConfig(raw: Record<string, unknown>, probe: HostProbe, homeDir: string, extraProblems: string[] = []): StackConfig {
+export function validateStackConfig(
+  raw: Record<string, unknown>,
+  probe: HostProbe,
+  homeDir: string,
+  extraProblems: string[] = [],
+  secretsPresent?: SecretsPresent,
+): StackConfig {
   let config: StackConfig;
   try {
     config = parseStackConfig(raw, { homeDir });
@@ -52,7 +60,11 @@ export function validateStackConfig(raw: Record<string, unknown>, probe: HostPro
   }
   const remoteHost = isRemoteEngine(config);
   const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
-  const problems = [...extraProblems, ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf))];
+  const problems = [
+    ...extraProblems,
+    ...(secretsPresent ? credentialProblems(config, secretsPresent, keyOf) : []),
+    ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf)),
+  ];
   if (problems.length > 0) throw new ConfigError(problems);
   return remoteHost ? config : withHostDefaults(config, probe);
 }
@@ -129,7 +141,8 @@ export function resolveArgs(
   if (plain.image?.registry?.username && registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
-  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems));
+  const present = { apiKey: anthropicApiKey !== undefined, gitToken: gitToken !== undefined };
+  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present));
   const given = { anthropicApiKey, gitToken, registryPassword };
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {

@@ -4,10 +4,13 @@
  */
 import * as path from "node:path";
 import type { z } from "zod";
+import { AGENT_PROFILES, Agent } from "../agents";
+import { gitThroughProxyEnvironment } from "../credentials/git-repos";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
 import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../policy-contract/host-paths";
 import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../policy-contract/protected-paths";
 import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "../sandbox/contract";
+import { AgentAuth } from "./choices";
 import type { SandboxConfig } from "./sections";
 import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
 
@@ -46,8 +49,16 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
       message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',
     });
   }
+  if (sandbox.hostNetwork === true && (sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["auth"],
+      message:
+        'a sandbox on the host network cannot reach a credential proxy, so its agent has no key; set auth: "subscription" (a login kept in its home volume) or drop hostNetwork',
+    });
+  }
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
-  const ownEnv = sandboxOwnEnv(egressMode);
+  const ownEnv = sandboxOwnEnv(sandbox);
   for (const [name, value] of Object.entries(env)) {
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
     const own = ownEnv.get(name);
@@ -62,8 +73,10 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   }
 };
 
-/** Variables the program sets in a sandbox, each with what for; in allowlist mode the proxy ones too. */
-function sandboxOwnEnv(egressMode: unknown): Map<string, string> {
+/** Variables the program sets in a sandbox, each with what for; the proxies' ones where it has them. */
+function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
+  const egress = (sandbox.egress ?? {}) as { mode?: unknown; gitRepos?: unknown };
+  const egressMode = egress.mode ?? "allowlist";
   const own = new Map<string, string>([
     [PROBE_ALLOWED_ENV, "its healthcheck's egress probe; set egress.healthProbe.allowed"],
     [PROBE_DENIED_ENV, "its healthcheck's egress probe; set egress.healthProbe.denied"],
@@ -71,6 +84,15 @@ function sandboxOwnEnv(egressMode: unknown): Map<string, string> {
   ]);
   if (egressMode === "allowlist")
     for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
+  if (sandbox.hostNetwork === true || egressMode === "none") return own;
+  const agent = AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
+  if ((sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy && agent) {
+    own.set(agent.api.baseUrlEnv, "the credential proxy's address under auth proxy; set apiUpstream to send the agent's API requests elsewhere");
+    own.set(agent.api.keyEnv, "the placeholder the credential proxy replaces with anthropicApiKey");
+  }
+  if (Array.isArray(egress.gitRepos) && egress.gitRepos.length > 0) {
+    for (const name of Object.keys(gitThroughProxyEnvironment(""))) own.set(name, "git's way to the credential proxy for egress.gitRepos");
+  }
   return own;
 }
 

@@ -7,8 +7,9 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { Agent, IMAGE_AGENT } from "../agents";
+import { apiUpstreamSchema } from "../credentials/config";
 import { egressConfigSchema } from "../egress/policy";
-import { BuildCacheType, Platform, RestartPolicy, SandboxMode } from "./choices";
+import { AgentAuth, BuildCacheType, Platform, RestartPolicy, SandboxMode } from "./choices";
 import { count, strictObject } from "./errors";
 import { UnsafeSetting } from "./unsafe-settings";
 import { absolutePath, age, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, workspacePath } from "./values";
@@ -53,6 +54,12 @@ export const sandboxSchema = strictObject({
         .join(", ")}`,
     })
     .default(Agent.Claude),
+  auth: z
+    .enum(AgentAuth, {
+      error: 'must be "proxy" (the credential proxy adds the API key outside the sandbox) or "subscription" (a login kept in the home volume)',
+    })
+    .default(AgentAuth.Proxy),
+  apiUpstream: apiUpstreamSchema.optional(),
   resources: resourcesSchema,
   mounts: z.array(extraMountSchema).default([]),
   env: z.record(z.string(), z.string()).default({}),

@@ -29,6 +29,8 @@ export const UnsafeSetting = {
   HomeFolderMount: "home-folder-mount",
   /** A read-write workspace without its protected paths lets the agent plant hooks and tasks your machine runs. */
   UnprotectedWorkspace: "unprotected-workspace",
+  /** The git token in the sandbox lets a hijacked agent push anywhere the token may. */
+  CredentialsInSandbox: "credentials-in-sandbox",
   /** Open egress lets the agent send your code anywhere. */
   OpenEgress: "open-egress",
 } as const satisfies Record<string, UnsafeAcknowledgement | "open-egress">;
@@ -48,5 +50,6 @@ export const UNSAFE_ITEMS: Record<UnsafeSetting, string> = {
   "home-folder-mount": "mounting your whole home folder exposes every key and token you own",
   "unprotected-workspace":
     "without its protected paths a read-write workspace lets the agent plant git hooks, git config and editor tasks that your own machine runs later",
+  "credentials-in-sandbox": "the git token would be readable inside the sandbox, so a hijacked agent could read it and push wherever the token may",
   "open-egress": "open egress lets the agent send your code anywhere",
 };

@@ -4,6 +4,7 @@
  */
 import { getDomain } from "tldts";
 import type { AgentProfile } from "../agents";
+import { AgentAuth } from "../config/choices";
 import { HOST_GATEWAY_NAME } from "./network";
 
 /** Ports an entry without `:port` may use: HTTPS, and HTTP for plain package mirrors. */
@@ -84,10 +85,12 @@ function mustParse(text: string): AllowEntry {
 
 /**
  * The allowlist a sandbox starts from: what the agent itself needs, plus the git hosts over HTTPS.
- * Package registries are not in it: which registry (public or a company mirror) is yours is for the stack
- * to say in `egress.allow`.
+ * Under `auth: proxy` the agent needs nothing: its API is the credential proxy's to reach, and a
+ * subscription's sign-in is refused. Package registries are not in it: which registry (public or a
+ * company mirror) is yours is for the stack to say in `egress.allow`.
  */
-export function defaultAllowlist(agent: AgentProfile, gitHosts: readonly AllowEntry[]): AllowEntry[] {
+export function defaultAllowlist(agent: AgentProfile, auth: AgentAuth, gitHosts: readonly AllowEntry[]): AllowEntry[] {
   const git = gitHosts.map((entry) => ({ ...entry, port: entry.port ?? 443 }));
-  return [...agent.endpoints.map(mustParse), ...git];
+  const own = auth === AgentAuth.Subscription ? [agent.apiEndpoint, ...agent.signInEndpoints] : [];
+  return [...own.map(mustParse), ...git];
 }

@@ -69,6 +69,8 @@ export function proxyContainerArgs(
 
 export class EgressProxy extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
+  /** Its network with a route out, which the sandbox's credential proxy shares. */
+  public readonly outboundNetworkName: pulumi.Output<string>;
   /** Completes once the proxy runs healthy with its policy loaded; the sandbox's start should depend on it. */
   public readonly ready: command.local.Command;
   /** The command that prints this sandbox's refused requests. */
@@ -92,6 +94,7 @@ export class EgressProxy extends pulumi.ComponentResource {
     );
 
     this.containerName = container.name;
+    this.outboundNetworkName = outbound.name;
     this.deniedLogCommand = deniedLogCommand(names.proxyContainer, args.dockerEnv);
     this.registerOutputs({ containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
   }

@@ -22,9 +22,12 @@ export const HOST_GATEWAY_NAME = "host.docker.internal";
 /** The URL a sandbox on the allowlist uses as its proxy: the proxy's alias on the sandbox's internal network. */
 export const PROXY_URL = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
 
+/** The credential proxy's name on the sandbox's network (credentials/proxy-contract.ts), reached directly. */
+const DIRECT_NAMES = "localhost,127.0.0.1,::1,credential-proxy";
+
 /** Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either). */
 export function proxyEnvironment(proxyUrl: string): Record<string, string> {
-  const noProxy = "localhost,127.0.0.1,::1";
+  const noProxy = DIRECT_NAMES;
   return {
     HTTP_PROXY: proxyUrl,
     HTTPS_PROXY: proxyUrl,

@@ -4,9 +4,10 @@
  */
 import { z } from "zod";
 import { type Agent, agentProfile } from "../agents";
-import { EgressMode } from "../config/choices";
+import { AgentAuth, EgressMode } from "../config/choices";
 import { count, strictObject } from "../config/errors";
-import { ALLOW_ENTRY_EXAMPLE, defaultAllowlist, type EgressPolicy, parseAllowEntry } from "./allowlist";
+import { gitRepoSchema } from "../credentials/config";
+import { ALLOW_ENTRY_EXAMPLE, type AllowEntry, defaultAllowlist, type EgressPolicy, parseAllowEntry } from "./allowlist";
 import { DENIED_PROBE_URL, PROBE_ALLOWED_ENV, PROBE_DENIED_ENV } from "./network";
 
 const allowEntrySchema = z.string({ error: `must be a domain name string, ${ALLOW_ENTRY_EXAMPLE}` }).transform((text, ctx) => {
@@ -23,7 +24,9 @@ export const egressConfigSchema = strictObject({
   mode: z.enum(EgressMode, { error: 'must be "allowlist", "open" or "none"' }).default(EgressMode.Allowlist),
   allow: z.array(allowEntrySchema).default([]),
   includeDefaults: z.boolean({ error: "must be true or false" }).default(true),
-  gitHosts: z.array(allowEntrySchema).prefault(["github.com"]),
+  // Unset: github.com, unless gitRepos is set (then no git host is reachable by CONNECT at all).
+  gitHosts: z.array(allowEntrySchema).optional(),
+  gitRepos: z.array(gitRepoSchema).default([]),
   hostPorts: z.array(hostPortSchema).default([]),
   healthProbe: strictObject({
     allowed: z.url({ error: 'must be a URL like "https://api.example.com/"' }).optional(),
@@ -31,6 +34,16 @@ export const egressConfigSchema = strictObject({
   }).prefault({}),
 })
   .superRefine((egress, ctx) => {
+    if (egress.gitRepos.length > 0 && egress.gitHosts !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["gitHosts"],
+        message: "with gitRepos set, git reaches only those repositories through the credential proxy; remove gitHosts (the weaker CONNECT to whole hosts)",
+      });
+    }
+    if (egress.mode === "none" && egress.gitRepos.length > 0) {
+      ctx.addIssue({ code: "custom", path: ["gitRepos"], message: 'has no effect when egress.mode is "none" (no network); remove it or use mode "allowlist"' });
+    }
     if (egress.mode === "allowlist") return;
     for (const key of ["allow", "hostPorts"] as const) {
       if (egress[key].length > 0) {
@@ -46,13 +59,21 @@ export type EgressConfig = z.infer<typeof egressConfigSchema>;
  * Environment for the agent image's egress self-test (run by its healthcheck when a proxy is set): the
  * URL that must answer through the proxy, and the one the proxy must refuse.
  */
-export function healthProbeEnvironment(egress: EgressConfig, agent: Agent): Record<string, string> {
-  const allowed = egress.healthProbe.allowed ?? (egress.includeDefaults ? agentProfile(agent).apiProbeUrl : undefined);
+export function healthProbeEnvironment(egress: EgressConfig, agent: Agent, auth: AgentAuth): Record<string, string> {
+  // Under auth proxy the API is not on the allowlist: the credential proxy, not CONNECT, reaches it.
+  const apiReachable = egress.includeDefaults && auth === AgentAuth.Subscription;
+  const allowed = egress.healthProbe.allowed ?? (apiReachable ? agentProfile(agent).apiProbeUrl : undefined);
   return { ...(allowed ? { [PROBE_ALLOWED_ENV]: allowed } : {}), [PROBE_DENIED_ENV]: egress.healthProbe.denied };
 }
 
+/** The git hosts reached by CONNECT: none once gitRepos lists repositories (the credential proxy reaches those). */
+export function connectGitHosts(egress: EgressConfig): AllowEntry[] {
+  if (egress.gitRepos.length > 0) return [];
+  return egress.gitHosts ?? [{ host: "github.com", wildcard: false }];
+}
+
 /** The effective policy of an allowlist-mode sandbox. */
-export function egressPolicyFor(egress: EgressConfig, agent: Agent): EgressPolicy {
-  const defaults = egress.includeDefaults ? defaultAllowlist(agentProfile(agent), egress.gitHosts) : [];
+export function egressPolicyFor(egress: EgressConfig, agent: Agent, auth: AgentAuth): EgressPolicy {
+  const defaults = egress.includeDefaults ? defaultAllowlist(agentProfile(agent), auth, connectGitHosts(egress)) : [];
   return { allow: [...defaults, ...egress.allow], hostPorts: [...new Set(egress.hostPorts)].sort((a, b) => a - b) };
 }

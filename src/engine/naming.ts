@@ -42,12 +42,14 @@ export function sandboxObjects(sandbox: string) {
     clone: { kind: "volume", name: `${sandbox}-clone`, role: "clone volume" },
     proxyContainer: { kind: "container", name: `${sandbox}-egress`, role: "egress proxy container" },
     proxyNetwork: { kind: "network", name: `${sandbox}-egress-net`, role: "egress proxy's outbound network" },
+    credentialProxy: { kind: "container", name: `${sandbox}-credential-proxy`, role: "credential proxy container" },
   } as const satisfies Record<string, EngineObject>;
 }
 
 /** The objects a stack has once, beside its sandboxes'. */
 export const STACK_OBJECTS = {
   credentials: { kind: "volume", name: "credentials", role: "credentials volume" },
+  proxySecrets: { kind: "volume", name: "proxy-secrets", role: "credential proxies' secrets volume" },
 } as const satisfies Record<string, EngineObject>;
 
 type SandboxObjectRole = keyof ReturnType<typeof sandboxObjects>;

@@ -40,6 +40,7 @@ export const UNSAFE_ACKNOWLEDGEMENTS = [
   "host-root-mount",
   "home-folder-mount",
   "unprotected-workspace",
+  "credentials-in-sandbox",
 ] as const;
 export type UnsafeAcknowledgement = (typeof UNSAFE_ACKNOWLEDGEMENTS)[number];
 

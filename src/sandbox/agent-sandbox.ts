@@ -9,6 +9,8 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
 import type { SandboxConfig } from "../config/sections";
+import { CredentialProxy } from "../credentials/credential-proxy";
+import type { CredentialProxyPlan } from "../credentials/nginx-conf";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
 import { egressPolicyFor } from "../egress/policy";
@@ -29,14 +31,16 @@ export interface AgentSandboxArgs {
   /** UID/GID the image's agent user was built with. */
   readonly agentUid: number;
   readonly agentGid: number;
-  /** The stack's credentials volume, mounted read-only at /run/agent-secrets. */
-  readonly credentialsVolume: pulumi.Input<string>;
-  /** Resources that must be complete before the sandbox starts (the credentials being written). */
+  /** The sandbox credentials volume (the git token), mounted read-only at /run/agent-secrets where the config acknowledged credentials-in-sandbox. */
+  readonly credentialsVolume?: pulumi.Input<string>;
+  /** The sandbox's credential proxy (credentialProxyPlanFor), with the stack's proxy secrets volume it reads. */
+  readonly credentialProxy?: { readonly plan: CredentialProxyPlan; readonly secretsVolume: pulumi.Input<string> };
+  /** Resources that must be complete before the sandbox and its proxies start (the secrets being written). */
   readonly startAfter: pulumi.Input<pulumi.Resource>[];
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
-  /** Image ID of the egress proxy image; required when the sandbox's egress mode is allowlist. */
-  readonly egressProxyImageId?: pulumi.Input<string>;
+  /** Image ID of the proxy image (egress and credential proxies); required when the sandbox has either. */
+  readonly proxyImageId?: pulumi.Input<string>;
   /** The protected paths that exist in the workspace, mounted read-only over it. */
   readonly protectedPaths: readonly string[];
 }
@@ -76,18 +80,35 @@ export class AgentSandbox extends pulumi.ComponentResource {
         : undefined;
     let proxy: EgressProxy | undefined;
     if (network && egressMode === "allowlist") {
-      if (!args.egressProxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
+      if (!args.proxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
       proxy = new EgressProxy(
         `${name}-egress`,
         {
           identity,
           sandboxName: sandbox.name,
-          policy: egressPolicyFor(sandbox.egress, sandbox.agent),
+          policy: egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth),
           internalNetwork: network.name,
-          imageId: args.egressProxyImageId,
+          imageId: args.proxyImageId,
           dockerEnv: args.dockerEnv,
         },
         { parent: this },
+      );
+    }
+    let credentialProxy: CredentialProxy | undefined;
+    if (network && args.credentialProxy) {
+      if (!args.proxyImageId) throw new Error(`sandbox ${sandbox.name}: a credential proxy needs the proxy image`);
+      credentialProxy = new CredentialProxy(
+        `${name}-credential-proxy`,
+        {
+          identity,
+          plan: args.credentialProxy.plan,
+          sandboxNetwork: network.name,
+          outboundNetwork: proxy?.outboundNetworkName,
+          imageId: args.proxyImageId,
+          secretsVolume: args.credentialProxy.secretsVolume,
+          dockerEnv: args.dockerEnv,
+        },
+        { parent: this, dependsOn: args.startAfter },
       );
     }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
@@ -115,7 +136,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     const started = new command.local.Command(
       `${name}-start`,
       startCommandArgs(container, { pidsLimit: sandbox.resources.pids, health: sandbox.healthcheck, dockerEnv: args.dockerEnv }),
-      { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : [])] },
+      { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : []), ...(credentialProxy ? [credentialProxy.ready] : [])] },
     );
     // In clone mode the sandbox is ready once its clone exists; runs start after that.
     this.ready = clone

@@ -8,6 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
 import { DEFAULT_CPUS, type SandboxConfig } from "../config/sections";
 import { sizeToMegabytes } from "../config/values";
+import { credentialProxyEnvironment } from "../credentials/plan";
 import { PROXY_URL, proxyEnvironment } from "../egress/network";
 import { healthProbeEnvironment } from "../egress/policy";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
@@ -25,7 +26,8 @@ export interface ContainerRefs {
   /** The sandbox's own network; absent when it has none (egress mode none, or the host network). */
   readonly networkName?: pulumi.Input<string>;
   readonly homeVolume: pulumi.Input<string>;
-  readonly credentialsVolume: pulumi.Input<string>;
+  /** The sandbox credentials volume (the git token), only where the config acknowledged credentials-in-sandbox. */
+  readonly credentialsVolume?: pulumi.Input<string>;
   /** The protected paths that exist in the workspace (resolve-args.ts), mounted read-only over it. */
   readonly protectedPaths: readonly string[];
   /** Clone mode: the volume holding the sandbox's own clone. */
@@ -51,7 +53,7 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
   const mounts: docker.types.input.ContainerMount[] = [
     ...workspaceMounts(sandbox, refs),
     { type: "volume", source: refs.homeVolume, target: AGENT_HOME },
-    { type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true },
+    ...(refs.credentialsVolume ? [{ type: "volume", source: refs.credentialsVolume, target: SECRETS_PATH, readOnly: true }] : []),
     { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
     ...sandbox.mounts.map((mount) => ({ type: "bind", source: mount.source, target: mount.target, readOnly: mount.readOnly })),
   ];
@@ -86,12 +88,13 @@ export function containerArgsFor(
   const health = sandbox.healthcheck;
   const egressEnv =
     sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork
-      ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent) }
+      ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent, sandbox.auth) }
       : {};
   const envs = Object.entries({
     ...agentProfile(sandbox.agent).envDefaults,
     ...sandbox.env,
     ...egressEnv,
+    ...credentialProxyEnvironment(sandbox),
     [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent),
   })
     .sort(([a], [b]) => a.localeCompare(b))

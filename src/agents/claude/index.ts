@@ -1,7 +1,7 @@
 /**
  * Claude Code: its endpoints, its non-interactive CLI, its environment defaults and the release the image
- * pins. The image side (docker/agent) installs the CLI named here and agent-exec hands it the API key as
- * ANTHROPIC_API_KEY from the credentials volume.
+ * pins. The image side (docker/agent) installs the CLI named here; under `auth: proxy` the CLI talks to the
+ * credential proxy through ANTHROPIC_BASE_URL with a placeholder key, and the proxy adds the real one.
  */
 import type { AgentProfile, AgentRunRequest } from "../agent";
 import { parseAgentStream } from "./stream-json";
@@ -29,9 +29,17 @@ export const claude: AgentProfile = {
   executable: "claude",
   defaultVersion: "2.1.330",
   versionBuildArg: "CLAUDE_CODE_VERSION",
-  // The API, and sign-in/token refresh for subscription logins.
-  endpoints: ["api.anthropic.com:443", "claude.ai:443", "console.anthropic.com:443", "platform.claude.com:443"],
+  apiEndpoint: "api.anthropic.com:443",
+  signInEndpoints: ["claude.ai:443", "console.anthropic.com:443", "platform.claude.com:443"],
   apiProbeUrl: "https://api.anthropic.com/",
+  api: {
+    defaultUpstream: "https://api.anthropic.com",
+    baseUrlEnv: "ANTHROPIC_BASE_URL",
+    keyEnv: "ANTHROPIC_API_KEY",
+    credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
+    keyHeader: "x-api-key",
+    errorBody: (message) => JSON.stringify({ type: "error", error: { type: "authentication_error", message } }),
+  },
   // The image pins the CLI version, so no self-update; and no non-essential traffic (telemetry,
   // preconnects), so the agent talks only to its API.
   envDefaults: { DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },

@@ -1,0 +1,34 @@
+/**
+ * Rules that depend on which of the stack's secrets are set: where the git token would end up, and
+ * whether a run's agent has a key to reach its API with. Checked once the config is parsed, before any
+ * resource is declared.
+ */
+import { holdsGitToken, type SecretsPresent } from "../credentials/plan";
+import { connectGitHosts } from "../egress/policy";
+import { AgentAuth } from "./choices";
+import type { SandboxKey } from "./host-checks";
+import type { StackConfig } from "./schema";
+
+export function credentialProblems(config: StackConfig, present: SecretsPresent, keyOf: SandboxKey): string[] {
+  const problems: string[] = [];
+  config.sandboxes.forEach((sandbox, index) => {
+    const reachesGitHosts = !sandbox.hostNetwork && sandbox.egress.mode !== "none" && connectGitHosts(sandbox.egress).length > 0;
+    if (present.gitToken && reachesGitHosts && !holdsGitToken(sandbox, present)) {
+      const hosts = connectGitHosts(sandbox.egress)
+        .map((entry) => entry.host)
+        .join(", ");
+      problems.push(
+        `${keyOf(index, "egress.gitRepos")}: the stack has a gitToken, and git to whole hosts (${hosts}) would read it inside the sandbox, where a hijacked agent could push with it anywhere; list the repositories the agent may fetch and push, e.g. gitRepos: ["github.com/my-org/my-repo"], so the credential proxy adds the token outside the sandbox, or accept the weaker setup with acknowledgeUnsafe: ["credentials-in-sandbox"]`,
+      );
+    }
+  });
+  config.runs.forEach((run, index) => {
+    const sandbox = config.sandboxes.find((candidate) => candidate.name === run.sandbox);
+    if (sandbox?.auth === AgentAuth.Proxy && !present.apiKey) {
+      problems.push(
+        `runs[${index}].sandbox: sandbox "${run.sandbox}" reaches its agent's API through the credential proxy (auth: proxy), but the stack has no anthropicApiKey; run: pulumi config set --secret anthropicApiKey <key>, or set auth: "subscription" on the sandbox to use a login kept in its home volume`,
+      );
+    }
+  });
+  return problems;
+}

@@ -1,0 +1,94 @@
+/**
+ * The credential proxy of one sandbox: an nginx container beside the egress proxy (same image, same user),
+ * on the sandbox's network as `credential-proxy` and on the way out. The sandbox's agent talks to its API
+ * through it with a placeholder key, and git to the listed repositories; the proxy drops whatever
+ * credential the client sent and adds the stack's, which it alone can read (the proxy secrets volume).
+ *
+ * A sibling of the egress proxy rather than a part of it: Squid there parses whatever the agent sends to
+ * any allowed host and holds no secret; this one forwards only to the fixed upstreams of its config, so the
+ * process holding the keys has the smallest surface, and its config and logs can be judged on their own.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { PROXY_USER } from "../egress/egress-proxy";
+import { HOST_GATEWAY_NAME } from "../egress/network";
+import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
+import { hardenedContainerArgs } from "../hardening/baseline";
+import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
+import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
+import { CREDENTIAL_PROXY_ROLE } from "./secret-files";
+
+export const CREDENTIAL_PROXY_MEMORY_MB = 64;
+const CREDENTIAL_PROXY_PIDS = 32;
+const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
+
+export interface CredentialProxyArgs {
+  readonly identity: StackIdentity;
+  readonly plan: CredentialProxyPlan;
+  /** The sandbox's network, where the proxy answers as `credential-proxy`. */
+  readonly sandboxNetwork: pulumi.Input<string>;
+  /** A network with a route out (the egress proxy's outbound one); absent when the sandbox's own has one (egress mode open). */
+  readonly outboundNetwork?: pulumi.Input<string>;
+  /** The proxy image (EgressProxyImage.imageId): it holds nginx beside Squid. */
+  readonly imageId: pulumi.Input<string>;
+  /** The stack's proxy secrets volume. */
+  readonly secretsVolume: pulumi.Input<string>;
+  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+}
+
+/** True when an upstream of the plan is the Docker host, which the container then needs a name for. */
+function reachesDockerHost(plan: CredentialProxyPlan): boolean {
+  return plan.api?.upstream.host === HOST_GATEWAY_NAME || plan.gitRepos.some((repo) => repo.host === HOST_GATEWAY_NAME);
+}
+
+/** Everything the credential proxy container is, as docker.Container inputs. */
+export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "dockerEnv">): docker.ContainerArgs {
+  const { identity, plan } = args;
+  return {
+    name: sandboxObjectNames(identity, plan.sandboxName).credentialProxy,
+    image: args.imageId,
+    user: PROXY_USER,
+    entrypoints: ["/usr/local/bin/credential-proxy-entrypoint"],
+    // The configuration holds no secret, so it may travel in the container's config like the egress policy.
+    envs: [`NGINX_CONF_B64=${Buffer.from(credentialProxyConfig(plan)).toString("base64")}`],
+    ...hardenedContainerArgs({
+      limits: { memoryMb: CREDENTIAL_PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
+      healthcheckCommand: "/usr/local/bin/credential-proxy-healthcheck",
+      health: HEALTHCHECK,
+    }),
+    mounts: [
+      { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16 * 1024 * 1024, mode: 0o1777 } },
+      { type: "volume", source: args.secretsVolume, target: PROXY_SECRETS_PATH, readOnly: true },
+    ],
+    networksAdvanced: [...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []), { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME] }],
+    hosts: reachesDockerHost(plan) ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
+    labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), "dev.agent-sandbox.role": CREDENTIAL_PROXY_ROLE }),
+    restart: "unless-stopped",
+    destroyGraceSeconds: 5,
+  };
+}
+
+export class CredentialProxy extends pulumi.ComponentResource {
+  public readonly containerName: pulumi.Output<string>;
+  /** Completes once the proxy runs healthy with its configuration loaded; the sandbox's start depends on it. */
+  public readonly ready: command.local.Command;
+
+  constructor(name: string, args: CredentialProxyArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:CredentialProxy", name, {}, opts);
+    const container = new docker.Container(name, credentialProxyContainerArgs(args), {
+      parent: this,
+      replaceOnChanges: REPLACE_ON_CHANGES,
+      deleteBeforeReplace: true,
+    });
+    this.ready = new command.local.Command(
+      `${name}-start`,
+      startCommandArgs(container, { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv }),
+      { parent: this },
+    );
+    this.containerName = container.name;
+    this.registerOutputs({ containerName: this.containerName });
+  }
+}

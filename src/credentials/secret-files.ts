@@ -1,0 +1,108 @@
+/**
+ * The stack's secrets as files in a volume, written once per stack (the secrets are the stack's, the same
+ * for every sandbox). Two such volumes exist: the proxy secrets, which only the credential proxies mount
+ * (the API key and the git token as nginx lines, and the CAs they trust), and, only where a sandbox's
+ * config acknowledges `credentials-in-sandbox`, the sandbox credentials with the git token for the image's
+ * credential helper.
+ */
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, type StackIdentity } from "../engine/naming";
+import { cleanEnvPrefix } from "../engine/shell";
+import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
+import { SECRETS_PATH } from "../policy-contract/host-paths";
+import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
+
+/** The role label of a credential proxy container: a key rotation tells each of them to re-read its files. */
+export const CREDENTIAL_PROXY_ROLE = "credential-proxy";
+
+/**
+ * What the writer container runs, reading the API key and the git token as the first two lines of stdin
+ * and the stack's extra CA as the rest. Values are handled by shell builtins only, so they are never an
+ * argument of a process; each file is replaced whole (written beside it, then renamed).
+ */
+export function proxySecretsScript(keyHeader: string): string {
+  const put = (file: string) => `> ${file}.new && mv ${file}.new ${file}`;
+  return [
+    "set -eu; umask 077",
+    "IFS= read -r key || true; IFS= read -r token || true",
+    'case "$key" in *[!A-Za-z0-9._~+/=-]*) echo "anthropicApiKey holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret anthropicApiKey <key>" >&2; exit 65 ;; esac',
+    `if [ -n "$key" ]; then printf "proxy_set_header ${keyHeader} \\"%s\\";\\n" "$key" ${put(API_KEY_FILE)}; else rm -f ${API_KEY_FILE}; fi`,
+    `if [ -n "$token" ]; then printf "proxy_set_header Authorization \\"Basic %s\\";\\n" "$(printf "x-access-token:%s" "$token" | base64 -w0)" ${put(GIT_AUTHORIZATION_FILE)}; else rm -f ${GIT_AUTHORIZATION_FILE}; fi`,
+    `cat /etc/ssl/certs/ca-certificates.crt - ${put(TRUSTED_CA_FILE)}`,
+  ].join("\n");
+}
+
+/** The writer of the sandbox credentials: the git token alone (an unset one leaves no file, so git goes anonymous). */
+export const SANDBOX_CREDENTIALS_SCRIPT = `set -eu; umask 077; IFS= read -r token || true; if [ -n "$token" ]; then printf %s "$token" > ${SECRETS_PATH}/git-token; else rm -f ${SECRETS_PATH}/git-token; fi; rm -f ${SECRETS_PATH}/api-key`;
+
+/**
+ * The host side: the values arrive on the command's stdin and go on to a throwaway hardened container's
+ * stdin, so they never appear in a command line, an environment, an image layer, a sandbox's `docker
+ * inspect`, or a file on the machine running Pulumi. Idempotent, so a rotation simply re-runs it; then
+ * every running credential proxy of the stack reloads (nginx re-reads its files on SIGHUP).
+ */
+export function secretFilesWriteScript(dockerEnv: Record<string, string>, inContainer: string): string {
+  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+  const label = (name: string, value: string) => `--filter "label=${LABEL_PREFIX}.${name}=${value}"`;
+  return `set -eu
+${docker} run --rm -i ${HARDENED_RUN_FLAGS.isolation} ${HARDENED_RUN_FLAGS.privileges} \\
+  --user "$WRITER_USER" -v "$SECRETS_VOLUME:$SECRETS_MOUNT" --entrypoint sh "$IMAGE" -c '${inContainer}'
+proxies=$(${docker} ps -q ${label("project", "$PROJECT")} ${label("stack", "$STACK")} ${label("role", CREDENTIAL_PROXY_ROLE)})
+if [ -n "$proxies" ]; then ${docker} kill --signal HUP $proxies >/dev/null; fi
+`;
+}
+
+export interface SecretFilesArgs {
+  readonly identity: StackIdentity;
+  /** The volume, by its name in the stack (naming.ts STACK_OBJECTS). */
+  readonly volume: EngineObject;
+  /** Image whose `sh` writes the files; its folder at `mountPath` gives a new volume its owner. */
+  readonly imageId: pulumi.Input<string>;
+  /** `uid:gid` owning the files, readable by nobody else. */
+  readonly user: string;
+  readonly mountPath: typeof PROXY_SECRETS_PATH | typeof SECRETS_PATH;
+  /** proxySecretsScript(…) or SANDBOX_CREDENTIALS_SCRIPT. */
+  readonly script: string;
+  /** What the script reads on stdin (a Pulumi secret). */
+  readonly stdin: pulumi.Output<string>;
+  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
+  readonly dockerEnv: Record<string, string>;
+}
+
+export class SecretFiles extends pulumi.ComponentResource {
+  /** Name of the volume. */
+  public readonly volumeName: pulumi.Output<string>;
+  /** Completes once the files are written; what reads them starts after it. */
+  public readonly written: command.local.Command;
+
+  constructor(name: string, args: SecretFilesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("agent-sandbox:index:SecretFiles", name, {}, opts);
+    const volume = new docker.Volume(
+      name,
+      { name: physicalName(args.identity, args.volume.name), labels: providerLabels(labelsFor(args.identity)) },
+      { parent: this },
+    );
+    this.written = new command.local.Command(
+      `${name}-write`,
+      {
+        create: secretFilesWriteScript(args.dockerEnv, args.script),
+        environment: {
+          ...args.dockerEnv,
+          WRITER_USER: args.user,
+          SECRETS_VOLUME: volume.name,
+          SECRETS_MOUNT: args.mountPath,
+          IMAGE: args.imageId,
+          PROJECT: args.identity.project,
+          STACK: args.identity.stack,
+        },
+        stdin: pulumi.secret(args.stdin),
+        logging: "none",
+      },
+      { parent: this },
+    );
+    this.volumeName = volume.name;
+    this.registerOutputs({ volumeName: this.volumeName });
+  }
+}
