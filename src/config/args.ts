@@ -52,7 +52,7 @@ export interface SandboxArgs {
    * sandbox then holds the login's token.
    */
   readonly auth?: AgentAuth;
-  /** Where the credential proxy sends the agent's API requests, over TLS (default the agent's API, "https://api.anthropic.com"); a company gateway may add a path prefix. */
+  /** Where the credential proxy sends the agent's API requests, over TLS (default the agent's own API); a company gateway may add a path prefix, e.g. "https://llm-gateway.example.com/anthropic". */
   readonly apiUpstream?: string;
   /** CPU, memory, process and open-file limits. */
   readonly resources?: ResourcesArgs;

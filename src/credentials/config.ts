@@ -12,7 +12,7 @@ export const gitRepoSchema = z.string({ error: `must be a repository string, ${G
   return z.NEVER;
 });
 
-const UPSTREAM_EXAMPLE = 'e.g. "https://api.anthropic.com" or "https://llm-gateway.example.com/anthropic"';
+const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';
 
 /** Where the credential proxy sends the agent's API requests: HTTPS only, since the key travels there. */
 export const apiUpstreamSchema = z.string({ error: `must be an https URL, ${UPSTREAM_EXAMPLE}` }).superRefine((text, ctx) => {

@@ -114,7 +114,7 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
     await servers[role].start();
   }
 
-  const policy = egressPolicyFor(egressConfigSchema.parse(options.egress), "claude");
+  const policy = egressPolicyFor(egressConfigSchema.parse(options.egress), "claude", "subscription");
   const squidConf = squidConfigFor(policy, { sandboxName: name });
   const proxy = await createOn(outside, [], {
     name: `${name}-proxy`,
