@@ -21,9 +21,14 @@
  *   home-folder-mount    a bind of the home folder itself
  *   unprotected-workspace  protected paths (.git/hooks, .git/config, …) left writable in a read-write workspace;
  *                        the label dev.agent-sandbox.unprotected-paths waives named default paths alone
+ *   credentials-in-sandbox  a mount of the stack's credential volumes (or anything at /run/agent-secrets), or a
+ *                        key-looking environment variable (by name with a value, or a known key format)
  * Never waivable: keeping capabilities (no drop of ALL), missing no-new-privileges, no memory limit,
  * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
  */
+import * as path from "node:path";
+import { ROLE_LABEL } from "../src/engine/naming";
+import { CREDENTIAL_PROXY_ROLE, CREDENTIAL_VOLUME_SUFFIXES, looksLikeSecretEnv } from "../src/policy-contract/credentials";
 import {
   ACKNOWLEDGED_UNSAFE_LABEL,
   exposesEngineSocket,
@@ -277,7 +282,40 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           message: `${mount.at} mounts ${mount.source ?? "a tmpfs"} at ${mount.target} read-write, so the agent could alter a credential; set readOnly: true`,
         })),
   },
+  {
+    name: "credentials-outside-sandbox",
+    description: `Sandbox containers must not hold the stack's credentials: no mount of its credential volumes or of ${SECRETS_PATH}, and no key-looking environment variable; the credential proxy adds keys outside the sandbox.`,
+    check: (inputs) => {
+      if (isCredentialProxy(inputs)) return [];
+      const mounts = containerMounts(inputs)
+        .filter(
+          (mount) =>
+            isSameOrInside(path.posix.normalize(mount.target), SECRETS_PATH) ||
+            (!mount.fromHost && mount.source !== undefined && CREDENTIAL_VOLUME_SUFFIXES.some((suffix) => mount.source!.endsWith(suffix))),
+        )
+        .map((mount) => `${mount.at} mounts ${mount.source ?? "a tmpfs"} at ${mount.target}, the stack's credentials, readable by the agent`);
+      const envs = asArray(inputs.envs).flatMap((entry, index) => {
+        const [name, ...rest] = typeof entry === "string" ? entry.split("=") : [];
+        return name !== undefined && looksLikeSecretEnv(name, rest.join("="))
+          ? [`envs[${index}] sets ${name} to what looks like a key or token, plain in the container's config and readable by the agent`]
+          : [];
+      });
+      return [...mounts, ...envs].map((problem) => ({
+        message: `${problem}; let the credential proxy add it outside the sandbox (auth: proxy, egress.gitRepos), ${ACK_HINT("credentials-in-sandbox")}`,
+        acknowledgement: "credentials-in-sandbox" as const,
+      }));
+    },
+  },
 ];
+
+/**
+ * The credential proxy mounts the proxy secrets by design. It is told apart by its role label and by
+ * binding nothing from the host, which no sandbox can do without its workspace.
+ */
+function isCredentialProxy(inputs: Record<string, unknown>): boolean {
+  const role = asArray(inputs.labels).some((label) => asRecord(label).label === ROLE_LABEL && asRecord(label).value === CREDENTIAL_PROXY_ROLE);
+  return role && hostBinds(inputs).length === 0;
+}
 
 /** Findings of one rule that the container's acknowledgement label does not waive, as messages. */
 export function ruleViolations(rule: ContainerRule, inputs: Record<string, unknown>, opts: RuleOptions): string[] {

@@ -7,6 +7,7 @@ import type { z } from "zod";
 import { AGENT_PROFILES, Agent } from "../agents";
 import { gitThroughProxyEnvironment } from "../credentials/git-repos";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
+import { looksLikeSecretEnv } from "../policy-contract/credentials";
 import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../policy-contract/host-paths";
 import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../policy-contract/protected-paths";
 import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "../sandbox/contract";
@@ -15,7 +16,6 @@ import type { SandboxConfig } from "./sections";
 import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SECRET_LOOKING_ENV = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
 
 /** What the checks need to know about the machine, passed in so they stay pure and testable. */
 export interface HostContext {
@@ -63,7 +63,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
     const own = ownEnv.get(name);
     if (own) ctx.addIssue({ code: "custom", path: ["env", name], message: `is set by the sandbox itself (${own}) and would be overwritten; remove it` });
-    if (SECRET_LOOKING_ENV.test(name) && value !== "") {
+    if (typeof value === "string" && looksLikeSecretEnv(name, value)) {
       ctx.addIssue({
         code: "custom",
         path: ["env", name],

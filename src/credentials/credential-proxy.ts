@@ -13,12 +13,12 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PROXY_USER } from "../egress/egress-proxy";
 import { HOST_GATEWAY_NAME } from "../egress/network";
-import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
+import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
 import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
 import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
-import { CREDENTIAL_PROXY_ROLE } from "./secret-files";
 
 export const CREDENTIAL_PROXY_MEMORY_MB = 64;
 const CREDENTIAL_PROXY_PIDS = 32;
@@ -65,7 +65,7 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "do
     ],
     networksAdvanced: [...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []), { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME] }],
     hosts: reachesDockerHost(plan) ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
-    labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), "dev.agent-sandbox.role": CREDENTIAL_PROXY_ROLE }),
+    labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,
   };

@@ -27,8 +27,4 @@ export const TRUSTED_CA_FILE = `${PROXY_SECRETS_PATH}/trusted-ca.pem`;
 /** Stands in for the Docker host's address in the configuration; the entrypoint puts the address there at start. */
 export const HOST_GATEWAY_PLACEHOLDER = "@HOST_GATEWAY@";
 
-/**
- * What the sandbox's agent gets instead of a key: the CLI insists on having one, and the proxy replaces it.
- * The policy pack accepts exactly this value in a key-looking variable.
- */
-export const PLACEHOLDER_KEY = "added-by-credential-proxy";
+export { PLACEHOLDER_KEY } from "../policy-contract/credentials";

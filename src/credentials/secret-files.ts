@@ -8,14 +8,12 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, type StackIdentity } from "../engine/naming";
+import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, ROLE_LABEL, type StackIdentity } from "../engine/naming";
 import { cleanEnvPrefix } from "../engine/shell";
 import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
+import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
 import { SECRETS_PATH } from "../policy-contract/host-paths";
 import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
-
-/** The role label of a credential proxy container: a key rotation tells each of them to re-read its files. */
-export const CREDENTIAL_PROXY_ROLE = "credential-proxy";
 
 /**
  * What the writer container runs, reading the API key and the git token as the first two lines of stdin
@@ -45,11 +43,11 @@ export const SANDBOX_CREDENTIALS_SCRIPT = `set -eu; umask 077; IFS= read -r toke
  */
 export function secretFilesWriteScript(dockerEnv: Record<string, string>, inContainer: string): string {
   const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
-  const label = (name: string, value: string) => `--filter "label=${LABEL_PREFIX}.${name}=${value}"`;
+  const label = (name: string, value: string) => `--filter "label=${name}=${value}"`;
   return `set -eu
 ${docker} run --rm -i ${HARDENED_RUN_FLAGS.isolation} ${HARDENED_RUN_FLAGS.privileges} \\
   --user "$WRITER_USER" -v "$SECRETS_VOLUME:$SECRETS_MOUNT" --entrypoint sh "$IMAGE" -c '${inContainer}'
-proxies=$(${docker} ps -q ${label("project", "$PROJECT")} ${label("stack", "$STACK")} ${label("role", CREDENTIAL_PROXY_ROLE)})
+proxies=$(${docker} ps -q ${label(`${LABEL_PREFIX}.project`, "$PROJECT")} ${label(`${LABEL_PREFIX}.stack`, "$STACK")} ${label(ROLE_LABEL, CREDENTIAL_PROXY_ROLE)})
 if [ -n "$proxies" ]; then ${docker} kill --signal HUP $proxies >/dev/null; fi
 `;
 }

@@ -7,7 +7,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
+import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
 import type { EgressPolicy } from "./allowlist";
@@ -61,7 +61,7 @@ export function proxyContainerArgs(
     networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
     // Only when host ports are listed does the proxy get a name for the host at all.
     hosts: args.policy.hostPorts.length > 0 ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
-    labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), "dev.agent-sandbox.role": "egress-proxy" }),
+    labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), [ROLE_LABEL]: "egress-proxy" }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,
   };

@@ -5,6 +5,8 @@
 
 export const LABEL_PREFIX = "dev.agent-sandbox";
 export const MANAGED_BY = "agent-sandbox";
+/** What a container is beside its sandbox (egress-proxy, credential-proxy); the sandbox itself has none. */
+export const ROLE_LABEL = `${LABEL_PREFIX}.role`;
 
 export interface StackIdentity {
   readonly project: string;
