@@ -50,8 +50,8 @@ export function healthcheckFlags(info: ContainerInspectInfo): string[] {
  * What a person gets with `docker run` alone: the deployed proxy's and sandbox's images, environment, user
  * and healthchecks on one plain network, each run until healthy, one after the other as the program does.
  */
-export async function dockerRunFloorSeconds(proxy: string, sandbox: string, labels: string[]): Promise<number> {
-  const network = `${sandbox}-floor`;
+export async function dockerRunFloorSeconds(names: { proxy: string; credentialProxy: string; sandbox: string }, labels: string[]): Promise<number> {
+  const network = `${names.sandbox}-floor`;
   const runArgs = (info: ContainerInspectInfo, name: string, extra: string[]) => {
     return [
       "run",
@@ -66,18 +66,29 @@ export async function dockerRunFloorSeconds(proxy: string, sandbox: string, labe
       info.Config.User,
       ...info.Config.Env.flatMap((variable: string) => ["--env", variable]),
       ...healthcheckFlags(info),
+      ...(info.Config.Entrypoint?.length ? ["--entrypoint", info.Config.Entrypoint[0]] : []),
       info.Image,
       ...(info.Config.Cmd ?? []),
     ];
   };
-  const [proxyInfo, sandboxInfo] = [proxy, sandbox].map((name) => JSON.parse(docker(["inspect", name]))[0]);
-  const workspace = sandboxInfo.Mounts.find((mount: { Destination: string }) => mount.Destination === "/workspace").Source;
+  const [proxyInfo, credentialProxyInfo, sandboxInfo] = [names.proxy, names.credentialProxy, names.sandbox].map(
+    (name) => JSON.parse(docker(["inspect", name]))[0],
+  );
+  const mountAt = (info: ContainerInspectInfo, destination: string) => info.Mounts.find((mount) => mount.Destination === destination)!;
+  const workspace = mountAt(sandboxInfo, "/workspace").Source;
+  const secrets = mountAt(credentialProxyInfo, "/run/credential-proxy").Name;
   docker(["network", "create", ...labels, network]);
   const started = Date.now();
+  const floorNames = [names.proxy, names.credentialProxy, names.sandbox].map((name) => `${name}-floor`);
   try {
     for (const [info, name, extra] of [
-      [proxyInfo, `${proxy}-floor`, ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
-      [sandboxInfo, `${sandbox}-floor`, ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
+      [proxyInfo, floorNames[0], ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
+      [
+        credentialProxyInfo,
+        floorNames[1],
+        ["--network-alias", "credential-proxy", "--tmpfs", "/tmp", "--mount", `type=volume,source=${secrets},target=/run/credential-proxy,readonly`],
+      ],
+      [sandboxInfo, floorNames[2], ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
     ] as const) {
       docker(runArgs(info, name, [...extra]));
       const state = await waitHealthy(name, 120_000);
@@ -85,7 +96,7 @@ export async function dockerRunFloorSeconds(proxy: string, sandbox: string, labe
     }
     return secondsSince(started);
   } finally {
-    docker(["rm", "-f", `${proxy}-floor`, `${sandbox}-floor`]);
+    docker(["rm", "-f", ...floorNames]);
     docker(["network", "rm", network]);
   }
 }
