@@ -6,7 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { physicalName } from "../../src/engine/naming";
+import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../src/credentials/proxy-contract";
+import { PROXY_USER } from "../../src/egress/egress-proxy";
+import { physicalName, sandboxObjectNames } from "../../src/engine/naming";
 import { execIn, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { ConsumerProject, packedLibrary } from "../../testkit/live/package-consumer";
@@ -66,9 +68,12 @@ describe("a Pulumi YAML program using the component (live)", () => {
     expect(sandbox.Config.User).toBe("1000:1000");
     expect(sandbox.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], PidsLimit: 1024 });
 
-    // The key reached the sandbox's read-only credentials, where agent-exec reads it, and nowhere else.
-    expect((await execIn(container, "cat /run/agent-secrets/api-key")).output).toBe(API_KEY);
-    expect(JSON.stringify(sandbox.Config.Env)).not.toContain(API_KEY);
+    // The key reached the credential proxy's secrets, readable by the proxy user there, and not the sandbox.
+    const credentialProxy = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").credentialProxy;
+    expect((await execIn(credentialProxy, `cat ${API_KEY_FILE}`, { user: PROXY_USER })).output.trim()).toBe(`proxy_set_header x-api-key "${API_KEY}";`);
+    expect(sandbox.Config.Env).toContain(`ANTHROPIC_API_KEY=${PLACEHOLDER_KEY}`);
+    expect(JSON.stringify(sandbox)).not.toContain(API_KEY);
+    expect((await execIn(container, "ls -A /run/agent-secrets")).output.trim()).toBe("");
 
     const outputs = await project.outputs();
     expect(outputs.sandboxes.main.container).toBe(container);
