@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 
-/** The machine's CA bundle (also exported by live-program.ts, which imports this file). */
-const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
+/** The machine's CA bundle (live-program.ts exports it too). */
+export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 export const TEST_CA_DIR = "/var/cache/agent-sandbox/test-ca";
 /** The machine's bundle plus the test CA: `image.extraCaCertsFile` of live stacks. */
 export const TEST_CA_BUNDLE = path.join(TEST_CA_DIR, "bundle.crt");
