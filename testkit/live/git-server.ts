@@ -4,6 +4,17 @@
  * token the way GitHub takes an installation token, `Authorization: Basic base64("x-access-token:" + token)`,
  * answers 401 with a Basic challenge otherwise, and records every request, so a test can prove the
  * credential proxy (issue #14) added the token and the sandbox never had it.
+ *
+ * The server lives in the test process: run the git client that talks to it asynchronously (execFile,
+ * execIn), never with spawnSync/execFileSync, which would block the server and hang both.
+ *
+ * How git shows a refusal (git 2.39, observed against this server and a stand-in proxy): an `ERR <text>`
+ * pkt-line answering info/refs, with content type `application/x-<service>-advertisement` of the service
+ * asked for (git-upload-pack for clone and fetch, git-receive-pack for push), makes git print
+ * `fatal: remote error: <text>` and exit 128, as the first pkt-line or after the `# service=` line; any
+ * other content type gives `fatal: <url>/info/refs not valid: is this a git repository?`. A 403 with a
+ * text/plain body prints the body as `remote: <text>` before `fatal: unable to access '<url>': The
+ * requested URL returned error: 403`; with text/html the body is not shown.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
