@@ -3,6 +3,8 @@
  * harness: a workspace the agent user owns, a stack config on the project's local base images, and the
  * suite lifecycle around the deploys. The sandboxes' healthcheck probes a host HTTP service (engine.ts)
  * through their egress proxy: the real default probe, the agent's API, is not reachable from a test machine.
+ * A stand-in Messages API is the sandbox's apiUpstream, served over TLS with the test CA's certificate
+ * (test-ca.ts), which the stack trusts through its CA bundle.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -11,13 +13,17 @@ import type { TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
 import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
+import { testCa } from "./test-ca";
 
 export { AGENT_GID, AGENT_UID, execIn, type HostService, LOCAL_IMAGES, startHostService } from "./engine";
+/**
+ * HOST_CA_BUNDLE, the machine's CA bundle: outbound HTTPS from builds passes a TLS-intercepting proxy here.
+ * Live stacks use it plus the test CA (TEST_CA_BUNDLE) as image.extraCaCertsFile.
+ */
+export { HOST_CA_BUNDLE, TEST_CA_BUNDLE, testCa, testTls } from "./test-ca";
 
 const PROGRAM = path.resolve(__dirname, "../../index.ts");
 export const PROJECT = "agent-sandbox";
-/** The machine's CA bundle: outbound HTTPS from builds passes a TLS-intercepting proxy here. */
-export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 
 /** A fresh workspace owned by the agent user, as the program's host checks require for mode rw. */
 export function agentWorkspace(prefix = "agent-sandbox-live-"): string {
@@ -33,30 +39,47 @@ export interface SandboxOptions {
   readonly probe: HostService;
   readonly extra?: Record<string, unknown>;
   readonly egress?: Record<string, unknown>;
-  /** Port of a stand-in Messages API on the host: the agent is pointed at it, through the proxy. */
+  /**
+   * Port of a stand-in Messages API on the host, served over TLS (startFakeMessagesApi's `tls: testTls()`):
+   * the sandbox's apiUpstream. The credential proxy reaches it, not the sandbox, so it is no host port.
+   */
   readonly apiPort?: number;
+  /**
+   * The way before the credential proxy, for programs older than it (which refuse apiUpstream): the agent
+   * gets ANTHROPIC_BASE_URL=http://host.docker.internal:<apiPort> and reaches a plain-http stand-in
+   * through its egress proxy, the port in hostPorts.
+   */
+  readonly apiThroughEgress?: boolean;
 }
+
+/** The apiUpstream of a stand-in API on the host at `port`, as the credential proxy reaches it. */
+export const apiUpstreamOf = (port: number): string => `https://${HOST_GATEWAY_NAME}:${port}`;
 
 /** One sandbox entry: fast health checks for tests, the probe allowed through the proxy. */
 export function sandboxEntry(options: SandboxOptions): Record<string, unknown> {
   const egress = options.egress ?? {};
   const api = options.apiPort;
-  const hostPorts = [options.probe.port, ...(api ? [api] : []), ...((egress.hostPorts as number[] | undefined) ?? [])];
+  const legacy = api !== undefined && options.apiThroughEgress === true;
+  const hostPorts = [options.probe.port, ...(legacy ? [api] : []), ...((egress.hostPorts as number[] | undefined) ?? [])];
   const extraEnv = (options.extra?.env ?? {}) as Record<string, string>;
   return {
     name: options.name,
     workspace: options.workspace,
     healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 3 },
     ...options.extra,
-    ...(api ? { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api}`, ...extraEnv } } : {}),
+    ...(api && !legacy ? { apiUpstream: apiUpstreamOf(api) } : {}),
+    ...(legacy ? { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api}`, ...extraEnv } } : {}),
     egress: egress.mode && egress.mode !== "allowlist" ? egress : { ...egress, hostPorts, healthProbe: { allowed: options.probe.sandboxUrl } },
   };
 }
 
-/** The stack config of a live test: local images, the machine CA as the build secret, plus what the test adds. */
+/**
+ * The stack config of a live test: local images, the machine CAs plus the test CA as the build secret and
+ * the credential proxy's trust (made when missing, so the file exists before the deploy), plus what the test adds.
+ */
 export function liveConfig(extra: Record<string, unknown>): Record<string, unknown> {
   const { image, ...rest } = extra;
-  return { image: { ...LOCAL_IMAGES, extraCaCertsFile: HOST_CA_BUNDLE, ...(image as object | undefined) }, ...rest };
+  return { image: { ...LOCAL_IMAGES, extraCaCertsFile: testCa().bundleFile, ...(image as object | undefined) }, ...rest };
 }
 
 export function deployProgram(stack: string, config: Record<string, unknown>, programPath = PROGRAM): Promise<LiveStack> {

@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type HostService, liveConfig, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { type HostService, liveConfig, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { agentRepository, treeHash } from "../../testkit/live/workspace-files";
 import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -47,7 +47,7 @@ describe("the real agent against protected paths and clone mode (live)", () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
     for (const name of ["guarded", "cloned"] as const) {
-      apis[name] = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
+      apis[name] = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
       repositories[name] = agentRepository(`agent-sandbox-${name}-`, { ".vscode/tasks.json": '{"tasks": []}\n' });
     }
     const sandbox = (name: "guarded" | "cloned", mode: string) =>

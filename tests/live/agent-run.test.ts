@@ -1,7 +1,8 @@
 /**
  * Live proof of the agent-run, secret and image promises: the REAL program (index.ts) deployed on the local
  * engine through the live harness, its agent runs driven by the real Claude Code CLI inside the sandbox
- * against the Messages API stand-in on the host, reached only through the sandbox's egress proxy.
+ * against the Messages API stand-in on the host (over TLS, the sandbox's apiUpstream), reached only through
+ * the sandbox's credential proxy.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -18,7 +19,6 @@ import {
   AGENT_UID,
   agentWorkspace,
   execIn,
-  HOST_CA_BUNDLE,
   type HostService,
   LiveSuite,
   LOCAL_IMAGES,
@@ -26,6 +26,8 @@ import {
   PROJECT,
   sandboxEntry,
   startHostService,
+  TEST_CA_BUNDLE,
+  testTls,
 } from "../../testkit/live/live-program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -55,6 +57,8 @@ let workspace: string;
 const suite = new LiveSuite(STACK);
 
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
+/** The sandbox's credential proxy container (issue #14): `<project>-<stack>-<sandbox>-credential-proxy`. */
+const CREDENTIAL_PROXY = `${PROJECT}-${STACK}-main-credential-proxy`;
 
 function configFor(apiPort: number, options: { allow?: string[]; env?: Record<string, string>; workspace: string }) {
   return liveConfig({
@@ -117,8 +121,8 @@ describe("agent runs of the real program (live)", () => {
   beforeAll(async () => {
     if (!(await suite.engineReady())) return;
     probe = await startHostService("probe-ok\n");
-    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
-    failingApi = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: FAILING_SCRIPT });
+    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
+    failingApi = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: FAILING_SCRIPT });
     workspace = agentWorkspace("agent-run-live-");
     await suite.deploySuiteStack(configFor(api.port, { workspace }));
   });
@@ -129,13 +133,13 @@ describe("agent runs of the real program (live)", () => {
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
   });
 
-  it("builds the image on the local base with the machine CA as a build secret, runs the pinned CLI, and keeps the CA out of every layer", async (context) => {
+  it("builds the image on the local base with the machine CAs and the test CA as a build secret, runs the pinned CLI, and keeps the CA out of every layer", async (context) => {
     const deployed = suite.requireDeployed(context);
     const build = deployed.resources.find((r) => r.type === "docker-build:index:Image" && r.name === "agent");
     const buildArgs = (build?.inputs.buildArgs ?? {}) as Record<string, string>;
     expect(buildArgs.BASE_IMAGE, JSON.stringify(buildArgs)).toBe(LOCAL_IMAGES.baseImage);
-    expect((build?.inputs.secrets as Record<string, string> | undefined)?.extra_ca, "the machine CA bundle is not the extra_ca build secret").toBe(
-      fs.readFileSync(HOST_CA_BUNDLE, "utf8"),
+    expect((build?.inputs.secrets as Record<string, string> | undefined)?.extra_ca, "the live CA bundle is not the extra_ca build secret").toBe(
+      fs.readFileSync(TEST_CA_BUNDLE, "utf8"),
     );
     // The runtime stage sits on the local base: its layers are the first layers of the agent image.
     const layers = async (ref: string) => JSON.parse(await docker("inspect", "-f", "{{json .RootFS.Layers}}", ref)) as string[];
@@ -144,11 +148,12 @@ describe("agent runs of the real program (live)", () => {
     const version = await execIn(NAMES.container, "claude --version");
     expect(version.output, JSON.stringify(version)).toContain(PINNED_VERSION);
 
-    const bundle = fs.readFileSync(HOST_CA_BUNDLE, "utf8");
+    // The bundle's last certificate is the test CA (testkit/live/test-ca.ts), after the machine's.
+    const bundle = fs.readFileSync(TEST_CA_BUNDLE, "utf8");
     const lines = certificateLines(bundle, -1);
-    // A body line (not the first, which many certificates share) that occurs once in the machine's bundle.
+    // A body line (not the first, which many certificates share) that occurs once in the bundle.
     const needle = lines.slice(1).find((line) => bundle.split(line).length === 2);
-    expect(needle, `no unique line in the last certificate of ${HOST_CA_BUNDLE}`).toBeDefined();
+    expect(needle, `no unique line in the last certificate of ${TEST_CA_BUNDLE}`).toBeDefined();
     const baseBundle = await docker(
       "run",
       "--rm",
@@ -159,7 +164,7 @@ describe("agent runs of the real program (live)", () => {
       "cat",
       "/etc/ssl/certs/ca-certificates.crt",
     );
-    expect(baseBundle, "the last certificate is one of Debian's public CAs, so it proves nothing").not.toContain(needle);
+    expect(baseBundle, "the base image already has the bundle's last certificate, so it proves nothing").not.toContain(needle);
 
     const image = agentImageId(deployed);
     const history = await docker("history", "--no-trunc", image);
@@ -201,6 +206,9 @@ describe("agent runs of the real program (live)", () => {
       "agent image history": await docker("history", "--no-trunc", agentImageId(deployed)),
       "sandbox logs": await logsOf(NAMES.container),
       "proxy logs": await logsOf(NAMES.proxyContainer),
+      // The credential proxy holds the key in its secrets volume, never in its configuration or its log.
+      "credential proxy Config.Env": JSON.stringify((await inspectContainer(CREDENTIAL_PROXY)).Config.Env),
+      "credential proxy logs": await logsOf(CREDENTIAL_PROXY),
       "stack outputs": JSON.stringify(deployed.outputs),
       "run stdout": String(runCommand(deployed)?.outputs.stdout ?? ""),
       "run stderr": String(runCommand(deployed)?.outputs.stderr ?? ""),
@@ -212,15 +220,18 @@ describe("agent runs of the real program (live)", () => {
     expect(leaks).toEqual([]);
   });
 
-  it("reaches the stand-in only through the proxy: the proxy logs the request and a direct connection fails", async (context) => {
+  it("reaches the stand-in only through the credential proxy: the egress proxy neither forwards nor allows it, a direct connection fails", async (context) => {
     suite.requireDeployed(context);
+    expect(api.credentialProblems(API_KEY)).toEqual([]);
+    // The apiUpstream is the credential proxy's business: the sandbox's egress proxy never saw the API's port
+    // and refuses it (it is in no hostPorts), so the stand-in's requests all came from the credential proxy.
     const log = await logsOf(NAMES.proxyContainer);
-    // The CLI honours HTTP_PROXY for the http:// base URL: Squid logs the forwarded request with its full URL.
-    const hostName = HOST_GATEWAY_NAME.replaceAll(".", "\\.");
-    expect(log, log.slice(-4000)).toMatch(new RegExp(`TCP_\\w+/200 POST http://${hostName}:${api.port}/v1/messages`));
+    expect(log.includes(`${HOST_GATEWAY_NAME}:${api.port}`), log.slice(-4000)).toBe(false);
+    const throughEgress = await execIn(NAMES.container, `curl -sS --max-time 5 -k https://${HOST_GATEWAY_NAME}:${api.port}/v1/messages`);
+    expect(throughEgress.exitCode, `the egress proxy let the sandbox reach the API upstream: ${JSON.stringify(throughEgress)}`).not.toBe(0);
 
     for (const target of [HOST_GATEWAY_NAME, await networkGateway("bridge"), await networkGateway(NAMES.proxyNetwork)]) {
-      const direct = await execIn(NAMES.container, `curl -sS --noproxy '*' --max-time 3 http://${target}:${api.port}/`);
+      const direct = await execIn(NAMES.container, `curl -sS --noproxy '*' --max-time 3 -k https://${target}:${api.port}/`);
       expect(direct.exitCode, `${target}:${api.port} answered without the proxy: ${JSON.stringify(direct)}`).not.toBe(0);
     }
   });

@@ -35,6 +35,7 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready()) || !hasRevision(PROGRAM_BEFORE_COMPONENT)) return;
     probe = await startHostService("probe-ok\n");
+    // Plain http through the egress proxy: the program of PROGRAM_BEFORE_COMPONENT predates the credential proxy and apiUpstream.
     api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: [{ kind: "text", text: "done" }] });
     workspace = agentWorkspace("agent-sandbox-alias-");
     stack = await RealStack.create(STACK, { revision: PROGRAM_BEFORE_COMPONENT });
@@ -47,6 +48,7 @@ describe("an existing stack under the AgentSandboxes component (live)", () => {
             workspace,
             probe,
             apiPort: api.port,
+            apiThroughEgress: true,
           }),
         ],
         runs: [{ name: "hello", sandbox: "main", prompt: "Say done.", maxTurns: 2 }],

@@ -1,11 +1,13 @@
 import fs from "node:fs";
+import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { parseAgentStream } from "../../src/agents/claude/stream-json";
+import { testCa } from "../../testkit/live/test-ca";
 import { type CliAvailability, claudeCliBinary } from "./support/claude-cli";
 import { runScenario, SCENARIOS, type ScenarioRun, WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
+import { credentialProblems, type FakeMessagesApi, type RecordedRequest, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const postMessages = (api: FakeMessagesApi, body: Record<string, unknown>) =>
   fetch(`${api.url}/v1/messages`, {
@@ -66,6 +68,64 @@ describe("the Messages API stand-in", () => {
 
   it("records the API key each request carried", () => {
     expect(api.requests.map((request) => request.apiKey)).toEqual(["test-key", "test-key", "test-key", "test-key"]);
+  });
+});
+
+/** A POST over https trusting the test CA only, with the headers given. */
+function postOverTls(url: string, headers: Record<string, string>, body: unknown): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(url, { method: "POST", ca: testCa().caCert, headers: { "content-type": "application/json", ...headers } }, (response) => {
+      let text = "";
+      response.on("data", (chunk: Buffer) => (text += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, text }));
+    });
+    request.on("error", reject);
+    request.end(JSON.stringify(body));
+  });
+}
+
+describe("the Messages API stand-in over TLS, and its key check", () => {
+  const key = "sk-ant-test-tls-key";
+  let api: FakeMessagesApi;
+  beforeAll(async () => {
+    api = await startFakeMessagesApi({ tls: testCa().tls, script: [{ kind: "text", text: "Hello" }] });
+  });
+  afterAll(() => api.close());
+
+  it("serves https with the test CA's host.docker.internal certificate (127.0.0.1 is in it)", async () => {
+    expect(api.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const response = await postOverTls(`${api.url}/v1/messages`, { "x-api-key": key }, mainLoopRequest);
+    expect(response.status, response.text).toBe(200);
+    expect(api.credentialProblems(key)).toEqual([]);
+  });
+
+  it("names a missing or wrong key and any other header or body carrying the key, never the key itself", () => {
+    const request = (headers: Record<string, string>, body: unknown = {}): RecordedRequest => ({
+      method: "POST",
+      path: "/v1/messages?beta=true",
+      headers,
+      apiKey: headers["x-api-key"],
+      authorization: headers.authorization,
+      body,
+      scriptIndex: 0,
+    });
+    const problems = credentialProblems(
+      [
+        request({ "x-api-key": key }),
+        request({}),
+        request({ "x-api-key": "placeholder" }),
+        request({ "x-api-key": key, authorization: `Bearer ${key}` }),
+        request({ "x-api-key": key }, { messages: [{ content: `env: ${key}` }] }),
+      ],
+      key,
+    );
+    expect(problems).toEqual([
+      "request #2 (POST /v1/messages?beta=true): x-api-key is missing",
+      "request #3 (POST /v1/messages?beta=true): x-api-key is not the configured key",
+      "request #4 (POST /v1/messages?beta=true): header authorization contains the key",
+      "request #5 (POST /v1/messages?beta=true): the body contains the key",
+    ]);
+    expect(problems.join("\n")).not.toContain(key);
   });
 });
 

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../src/engine/naming";
 import { docker, inspectContainer } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
@@ -93,7 +93,7 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
   beforeAll(async () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
-    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
+    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
     workspace = agentWorkspace("agent-sandbox-faults-");
     stack = await RealStack.create(STACK);
     stack.setConfig(configFor());

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../src/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { POLICY_PACK, type PreviewStep, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
 import { treeHash } from "../../testkit/live/workspace-files";
 import { evaluateProgram } from "../unit/support/program";
@@ -71,7 +71,7 @@ describe("the real Pulumi engine (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready())) return;
     probe = await startHostService("probe-ok\n");
-    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, script: SCRIPT });
+    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
     workspace = agentWorkspace("agent-sandbox-real-");
     stack = await RealStack.create(STACK);
     stack.setConfig(configFor());
@@ -95,7 +95,7 @@ describe("the real Pulumi engine (live)", () => {
     ).toBe(true);
   });
 
-  it("provisions with up: healthy sandbox and proxy, the run done through the proxy, working outputs", async (context) => {
+  it("provisions with up: healthy sandbox and proxy, the run done through the credential proxy, working outputs", async (context) => {
     gate.requireCli(context);
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
     const [sandbox, proxy] = await Promise.all([inspectContainer(NAMES.container), inspectContainer(NAMES.proxyContainer)]);
@@ -109,7 +109,9 @@ describe("the real Pulumi engine (live)", () => {
       api.requests.some((request) => request.apiKey === API_KEY),
       "the stand-in API never saw the stack's key",
     ).toBe(true);
-    expect(await logsOf(NAMES.proxyContainer)).toContain(`${HOST_GATEWAY_NAME}:${api.port}`);
+    expect(api.credentialProblems(API_KEY)).toEqual([]);
+    // The credential proxy, not the sandbox's egress proxy, reaches the apiUpstream.
+    expect(await logsOf(NAMES.proxyContainer)).not.toContain(`${HOST_GATEWAY_NAME}:${api.port}`);
 
     // The shell command as a person would type it: `docker exec -it` wants a terminal, which script(1) gives.
     const shell = String(outputs.sandboxOutputs.main.shell);

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
 import { RUN_LABEL } from "../../src/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
-import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
+import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
@@ -100,6 +100,7 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
     api = await startFakeMessagesApi({
       host: "0.0.0.0",
       port: 0,
+      tls: testTls(),
       script: Array.from({ length: 16 }, (_, index) => ({ kind: "text", text: `Answer ${index}.` })),
     });
     workspace = agentWorkspace("agent-sandbox-runs-");

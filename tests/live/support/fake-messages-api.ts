@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 
 /**
@@ -54,15 +55,46 @@ export interface FakeMessagesApiOptions {
   /** Port to bind; 0 (the default) picks a free one. */
   readonly port?: number;
   readonly script: readonly ScriptedTurn[];
+  /**
+   * Serve over https with this key pair (testkit/live/test-ca.ts's testTls()), as the real API is reached
+   * by the credential proxy; plain http (the default) for host-side runs that point the CLI at it directly.
+   */
+  readonly tls?: { readonly key: string; readonly cert: string };
 }
 
 export interface FakeMessagesApi {
-  /** Base URL for ANTHROPIC_BASE_URL, using the bound host (0.0.0.0 is reported as 127.0.0.1). */
+  /** Base URL for ANTHROPIC_BASE_URL, using the bound host (0.0.0.0 is reported as 127.0.0.1); https:// with `tls`. */
   readonly url: string;
   readonly port: number;
   /** Every request received, in arrival order; the array fills up while the server runs. */
   readonly requests: RecordedRequest[];
+  /** What credentialProblems finds in the requests so far: empty when the key arrived only where it belongs. */
+  credentialProblems(apiKey: string): string[];
   close(): Promise<void>;
+}
+
+/**
+ * What is wrong with how the requests carried the API key `apiKey`: each /v1/messages request whose
+ * `x-api-key` is not exactly it, and each other header, path or body that contains it (a proxy that adds
+ * the key must add it where the API reads it, and nowhere else). Messages name the header, never the key.
+ */
+export function credentialProblems(requests: readonly RecordedRequest[], apiKey: string): string[] {
+  if (apiKey.length === 0) throw new Error("credentialProblems needs the expected key");
+  const problems: string[] = [];
+  requests.forEach((request, index) => {
+    const where = `request #${index + 1} (${request.method} ${request.path.replaceAll(apiKey, "<key>")})`;
+    const isMessages = request.path.split("?")[0] === "/v1/messages";
+    if (isMessages && request.apiKey !== apiKey) {
+      problems.push(`${where}: x-api-key is ${request.apiKey === undefined ? "missing" : "not the configured key"}`);
+    }
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (name === "x-api-key") continue;
+      if (headerValue(value)?.includes(apiKey)) problems.push(`${where}: header ${name} contains the key`);
+    }
+    if (request.path.includes(apiKey)) problems.push(`${where}: the path contains the key`);
+    if ((typeof request.body === "string" ? request.body : JSON.stringify(request.body)).includes(apiKey)) problems.push(`${where}: the body contains the key`);
+  });
+  return problems;
 }
 
 interface ContentBlock {
@@ -84,7 +116,7 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Pro
   const requests: RecordedRequest[] = [];
   const nextTurn = scriptCursor(options.script);
 
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -122,7 +154,8 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Pro
         sendError(res, 404, "not_found_error", `fake-messages-api does not implement ${req.method} ${pathname}`, requestId);
       }
     });
-  });
+  };
+  const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
 
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -132,9 +165,10 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Pro
   const port = (server.address() as AddressInfo).port;
   const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${options.tls ? "https" : "http"}://${urlHost}:${port}`,
     port,
     requests,
+    credentialProblems: (apiKey) => credentialProblems(requests, apiKey),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();
