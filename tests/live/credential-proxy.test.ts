@@ -175,7 +175,7 @@ describe("keys never enter the sandbox: the credential proxy (live, real Pulumi 
       // The output itself, secrets or not, is checked too: a failing grep must not have printed them.
       expect(secretsIn(scan.output), evidence).toEqual([]);
     }
-    for (const container of [NAMES.container, NAMES.proxyContainer]) {
+    for (const container of [NAMES.container, NAMES.proxyContainer, CREDENTIAL_PROXY]) {
       expect(secretsIn(await docker("inspect", container)), `docker inspect ${container}`).toEqual([]);
     }
   });
