@@ -24,7 +24,8 @@ readonly SUITE=bookworm
 readonly SLIM_IMAGE=agent-sandbox/debian:bookworm-slim
 readonly NODE_IMAGE=agent-sandbox/node:bookworm
 readonly REGISTRY_ADDR=127.0.0.1:5000
-readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2 curl jq)
+# openssl and git: the live suite's test CA and its stand-in git server (git http-backend).
+readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2 curl jq openssl git)
 readonly BUILDKIT_ADDR=unix:///run/agent-sandbox-buildkit/buildkitd.sock
 readonly BUILDKIT_ROOT=/var/lib/agent-sandbox-buildkit
 readonly BUILDER=agent-sandbox
