@@ -268,4 +268,24 @@ describe("keys never enter the sandbox: the credential proxy (live, real Pulumi 
       expect(secretsIn(await logsOf(container)), `docker logs ${container}`).toEqual([]);
     }
   });
+
+  it("takes a rotated key on the next up: the proxy re-reads its files, and neither it nor the sandbox is replaced", async (context) => {
+    const { api, stack } = await upOnce(context);
+    const identities = () => docker("inspect", "-f", "{{.Id}} {{.State.StartedAt}}", CREDENTIAL_PROXY, NAMES.container);
+    const before = await identities();
+    const rotated = `sk-ant-test-${randomBytes(20).toString("hex")}`;
+    await stack.setSecret("anthropicApiKey", rotated);
+    await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    expect(await identities()).toBe(before);
+
+    const sent = api.requests.length;
+    const sideCall = JSON.stringify({ model: "claude-test", max_tokens: 16, messages: [{ role: "user", content: "hi" }] });
+    const answer = await execIn(
+      NAMES.container,
+      `curl -sS --max-time 20 -X POST -H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' -d '${sideCall}' ${API_BASE}/v1/messages`,
+    );
+    expect(answer.output).toContain("msg_fake_");
+    expect(api.requests.slice(sent).map((request) => request.apiKey === rotated)).toEqual([true]);
+    expect(answer.output).not.toContain(rotated);
+  });
 });
