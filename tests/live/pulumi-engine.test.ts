@@ -205,6 +205,7 @@ describe("the real Pulumi engine (live)", () => {
         ].join("\n"),
       );
       unsafe.setConfig(configFor());
+      await unsafe.setSecret("anthropicApiKey", API_KEY);
       const refused = await unsafe.pulumi(["preview", "--policy-pack", POLICY_PACK], { allowFailure: true });
       const output = `${refused.stdout}\n${refused.stderr}`;
       expect(refused.code, output).not.toBe(0);
