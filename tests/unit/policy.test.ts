@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
 import { parseStackConfig } from "../../src/config/schema";
+import { credentialProxyContainerArgs } from "../../src/credentials/credential-proxy";
+import { credentialProxyPlanFor } from "../../src/credentials/plan";
 import { proxyContainerArgs } from "../../src/egress/egress-proxy";
 import { egressPolicyFor } from "../../src/egress/policy";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../src/policy-contract/host-paths";
@@ -32,11 +34,25 @@ function hardenedContainer(): Record<string, unknown> {
 
 /** The sandbox's egress proxy container as the program declares it. */
 function proxyContainer(): Record<string, unknown> {
-  const policy = egressPolicyFor(sandbox.egress, sandbox.agent);
+  const policy = egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth);
   const args = proxyContainerArgs(
     { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" },
     { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" },
   );
+  return JSON.parse(JSON.stringify(args));
+}
+
+/** The sandbox's credential proxy container as the program declares it. */
+function credentialProxyContainer(): Record<string, unknown> {
+  const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: true })!;
+  const args = credentialProxyContainerArgs({
+    identity,
+    plan,
+    sandboxNetwork: "agent-sandbox-dev-main-net",
+    outboundNetwork: "agent-sandbox-dev-main-egress-net",
+    imageId: "sha256:proxy",
+    secretsVolume: "agent-sandbox-dev-proxy-secrets",
+  });
   return JSON.parse(JSON.stringify(args));
 }
 
@@ -100,6 +116,10 @@ describe("agent-sandbox-hardening policies", () => {
 
   it.each(hardeningPolicies.map((p) => p.name))("%s passes the egress proxy container the program declares", async (name) => {
     expect(await violationsOf(name, proxyContainer())).toEqual([]);
+  });
+
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the credential proxy container the program declares", async (name) => {
+    expect(await violationsOf(name, credentialProxyContainer())).toEqual([]);
   });
 
   it("ignore resources that are not Docker containers", async () => {
