@@ -15,18 +15,26 @@ const homeDir = "/home/dev";
 const identity = { project: "agent-sandbox", stack: "dev" };
 const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir }).sandboxes;
 
-/** The sandbox container exactly as the program declares it (plain values where the program has outputs). */
-function hardenedContainer(): Record<string, unknown> {
+/**
+ * The sandbox container exactly as the program declares it (plain values where the program has outputs):
+ * by default without the credentials volume, which it mounts only where the config acknowledged
+ * credentials-in-sandbox.
+ */
+function hardenedContainer(options: { credentialsInSandbox?: boolean } = {}): Record<string, unknown> {
+  const acknowledged = parseStackConfig(
+    { sandboxes: [{ name: "main", workspace: "/home/dev/src/app", acknowledgeUnsafe: ["credentials-in-sandbox"] }] },
+    { homeDir },
+  ).sandboxes[0];
   const args = containerArgsFor(
     identity,
-    sandbox,
+    options.credentialsInSandbox ? acknowledged : sandbox,
     { uid: 1000, gid: 1000 },
     {
       imageId: "sha256:agent",
       networkName: "agent-sandbox-dev-main-net",
       homeVolume: "agent-sandbox-dev-main-home",
       protectedPaths: [],
-      credentialsVolume: "agent-sandbox-dev-credentials",
+      credentialsVolume: options.credentialsInSandbox ? "agent-sandbox-dev-credentials" : undefined,
     },
   );
   return JSON.parse(JSON.stringify(args));
@@ -197,11 +205,18 @@ describe("agent-sandbox-hardening policies", () => {
     expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([expect.stringMatching(/read-write.*readOnly: true/)]);
   });
 
-  it("refuses the program's credentials volume when it is mounted writable", async () => {
-    const mounts = (hardenedContainer().mounts as { target: string; readOnly?: boolean }[]).map((mount) =>
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the sandbox holding the git token where credentials-in-sandbox is acknowledged", async (name) => {
+    const inputs = hardenedContainer({ credentialsInSandbox: true });
+    expect(inputs.mounts).toContainEqual({ type: "volume", source: "agent-sandbox-dev-credentials", target: SECRETS_PATH, readOnly: true });
+    expect(await violationsOf(name, inputs)).toEqual([]);
+  });
+
+  it("refuses the program's credentials volume when it is mounted writable, acknowledged or not", async () => {
+    const inputs = hardenedContainer({ credentialsInSandbox: true });
+    const mounts = (inputs.mounts as { target: string; readOnly?: boolean }[]).map((mount) =>
       mount.target === SECRETS_PATH ? { ...mount, readOnly: false } : mount,
     );
-    expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([
+    expect(await violationsOf("credentials-read-only", { ...inputs, mounts })).toEqual([
       expect.stringMatching(/agent-sandbox-dev-credentials at \/run\/agent-secrets read-write/),
     ]);
   });
