@@ -179,6 +179,8 @@ describe("the proxy secrets script (in the writer container)", () => {
     ["a single quote", "sk-ant-'abc"],
     ["a semicolon", "sk-ant-abc;"],
     ["a backslash", "sk-ant-abc\\"],
+    // A key file saved with Windows line ends.
+    ["a carriage return", "sk-ant-abc\r"],
   ])("refuses a key holding %s with exit 65, naming anthropicApiKey, and writes nothing", (_, key) => {
     const seed = { "api-key.conf": 'proxy_set_header x-api-key "kept";\n' };
     const { result, files, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(key, GIT_TOKEN), seed);
