@@ -104,6 +104,7 @@ describe("agent runs in the program", () => {
     const ws = makeWorkspace();
     const program = await evaluateProgram({
       config: { workspace: ws.dir, image: { agentUid: ws.uid, agentGid: ws.gid }, runs: [{ name: "hello", sandbox: "main", prompt: NASTY_PROMPT }] },
+      secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
       runStdout: stream,
     });
     expect(program.outputs.runOutputs).toEqual({

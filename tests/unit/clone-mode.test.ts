@@ -26,6 +26,7 @@ describe("a sandbox in clone mode", () => {
         image: { agentUid: workspace.uid, agentGid: workspace.gid },
         runs: [{ name: "fix", sandbox: "main", prompt: "p" }],
       },
+      secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
     });
     const mounts = evaluation.one("docker:index/container:Container", "main").inputs.mounts as {
       type: string;

@@ -34,6 +34,7 @@ describe("the component's arguments from other resources", () => {
       workspace: workspace.dir,
       image: { agentUid: workspace.uid, agentGid: workspace.gid },
       runs: [{ name: "summary", sandbox: "main", prompt: pulumi.interpolate`Summarise ${notes}.`, triggers: [notes, "fixed"] }],
+      anthropicApiKey: pulumi.secret("test-api-key-0000-not-a-real-key"),
     }));
     const run = evaluation.one("command:local:Command", "run-summary");
     expect(run.inputs.stdin).toBe("Summarise release-notes-v7.");

@@ -338,7 +338,8 @@ describe("bad stack config", () => {
       "docker-socket",
     ],
     ["privileged mode", { privileged: true }, "privileged", "privileged"],
-    ["the host network", { hostNetwork: true, egress: { mode: "open" } }, "hostNetwork", "host-network", ["open-egress"]],
+    // On the host network no credential proxy is reachable, so only a subscription login works there.
+    ["the host network", { hostNetwork: true, auth: "subscription", egress: { mode: "open" } }, "hostNetwork", "host-network", ["open-egress"]],
     ["open egress", { egress: { mode: "open" } }, "egress.mode", "open-egress"],
     ["the host PID namespace", { hostPid: true }, "hostPid", "host-pid"],
     ["the host IPC namespace", { hostIpc: true }, "hostIpc", "host-ipc"],
@@ -383,9 +384,18 @@ describe("bad stack config", () => {
   });
 
   it("refuses the host network with an egress policy it would bypass", () => {
-    expect(problemsOf({ sandboxes: [sandbox({ hostNetwork: true, acknowledgeUnsafe: ["host-network"] })] })).toEqual([
+    expect(problemsOf({ sandboxes: [sandbox({ hostNetwork: true, auth: "subscription", acknowledgeUnsafe: ["host-network"] })] })).toEqual([
       'sandboxes[0].hostNetwork: the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',
     ]);
+  });
+
+  it("refuses the host network under auth proxy (the default), on the auth key: no credential proxy can be reached there", () => {
+    const onHost = { hostNetwork: true, egress: { mode: "open" }, acknowledgeUnsafe: ["host-network", "open-egress"] };
+    const refusal =
+      'sandboxes[0].auth: a sandbox on the host network cannot reach a credential proxy, so its agent has no key; set auth: "subscription" (a login kept in its home volume) or drop hostNetwork';
+    expect(problemsOf({ sandboxes: [sandbox(onHost)] })).toEqual([refusal]);
+    expect(problemsOf({ sandboxes: [sandbox({ ...onHost, auth: "proxy" })] })).toEqual([refusal]);
+    expect(() => parseStackConfig({ sandboxes: [sandbox({ ...onHost, auth: "subscription" })] }, host)).not.toThrow();
   });
 
   it("refuses the home folder given through the workspace shortcut", () => {

@@ -5,7 +5,7 @@ import { formatIssuePath } from "../../src/config/errors";
 import { defaultAllowlist, type EgressPolicy, parseAllowEntry } from "../../src/egress/allowlist";
 import { proxyContainerArgs } from "../../src/egress/egress-proxy";
 import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
-import { egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../src/egress/policy";
+import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../src/egress/policy";
 import { squidConfigFor } from "../../src/egress/squid";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
@@ -20,28 +20,36 @@ function problems(raw: unknown): string[] {
 }
 
 describe("egress config schema", () => {
-  it("defaults to the allowlist mode with the defaults and github.com, no extra names, no host ports", () => {
-    expect(egressConfigSchema.parse(undefined)).toEqual({
+  it("defaults to the allowlist mode with the defaults and github.com by CONNECT, no repositories, no extra names, no host ports", () => {
+    const egress = egressConfigSchema.parse(undefined);
+    expect(egress).toEqual({
       mode: "allowlist",
       allow: [],
       includeDefaults: true,
-      gitHosts: [{ host: "github.com", wildcard: false }],
+      gitRepos: [],
       hostPorts: [],
       healthProbe: { denied: "http://egress-denied-probe.invalid/" },
     });
+    // gitHosts left unset means github.com, unless gitRepos lists repositories.
+    expect(connectGitHosts(egress)).toEqual([{ host: "github.com", wildcard: false }]);
   });
 
-  it("probes the agent's API and a name no allowlist holds in the healthcheck, unless told otherwise", () => {
-    expect(healthProbeEnvironment(egressConfigSchema.parse(undefined), "claude")).toEqual({
+  it("probes the agent's API under auth subscription only, and always a name no allowlist holds, unless told otherwise", () => {
+    const defaults = egressConfigSchema.parse(undefined);
+    expect(healthProbeEnvironment(defaults, "claude", "subscription")).toEqual({
       AGENT_EGRESS_PROBE_ALLOWED: "https://api.anthropic.com/",
       AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/",
     });
-    expect(healthProbeEnvironment(egressConfigSchema.parse({ includeDefaults: false }), "claude")).toEqual({
+    // Under auth proxy the API is not on the allowlist (the credential proxy reaches it), so no default probe expects it.
+    expect(healthProbeEnvironment(defaults, "claude", "proxy")).toEqual({ AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/" });
+    expect(healthProbeEnvironment(egressConfigSchema.parse({ includeDefaults: false }), "claude", "subscription")).toEqual({
       AGENT_EGRESS_PROBE_DENIED: "http://egress-denied-probe.invalid/",
     });
-    expect(healthProbeEnvironment(egressConfigSchema.parse({ healthProbe: { allowed: "http://allowed.test/" } }), "claude").AGENT_EGRESS_PROBE_ALLOWED).toBe(
-      "http://allowed.test/",
-    );
+    for (const auth of ["proxy", "subscription"] as const) {
+      expect(
+        healthProbeEnvironment(egressConfigSchema.parse({ healthProbe: { allowed: "http://allowed.test/" } }), "claude", auth).AGENT_EGRESS_PROBE_ALLOWED,
+      ).toBe("http://allowed.test/");
+    }
   });
 
   it("parses names, wildcards and ports into entries", () => {
@@ -131,7 +139,9 @@ describe("egress config schema", () => {
   });
 
   it("lists the valid keys when one is misspelled", () => {
-    expect(problems({ allowlist: [] })).toEqual(["egress.allowlist: unknown key (valid here: mode, allow, includeDefaults, gitHosts, hostPorts, healthProbe)"]);
+    expect(problems({ allowlist: [] })).toEqual([
+      "egress.allowlist: unknown key (valid here: mode, allow, includeDefaults, gitHosts, gitRepos, hostPorts, healthProbe)",
+    ]);
   });
 
   it("reports every bad entry at once", () => {
@@ -146,9 +156,12 @@ describe("parseAllowEntry", () => {
 });
 
 describe("default allowlist", () => {
-  it("holds the agent's API and sign-in endpoints and the git hosts, all on 443", () => {
-    const git = egressConfigSchema.parse({}).gitHosts;
-    expect(defaultAllowlist(claude, git).map((entry) => `${entry.wildcard ? "*." : ""}${entry.host}:${entry.port}`)).toEqual([
+  const shown = (entries: readonly { host: string; wildcard: boolean; port?: number }[]) =>
+    entries.map((entry) => `${entry.wildcard ? "*." : ""}${entry.host}:${entry.port}`);
+
+  it("holds the agent's API and sign-in endpoints and the git hosts, all on 443, under auth subscription", () => {
+    const git = connectGitHosts(egressConfigSchema.parse({}));
+    expect(shown(defaultAllowlist(claude, "subscription", git))).toEqual([
       "api.anthropic.com:443",
       "claude.ai:443",
       "console.anthropic.com:443",
@@ -157,9 +170,38 @@ describe("default allowlist", () => {
     ]);
   });
 
+  it("holds only the git hosts under auth proxy: the credential proxy reaches the API, and sign-in is refused", () => {
+    const git = connectGitHosts(egressConfigSchema.parse({}));
+    expect(shown(defaultAllowlist(claude, "proxy", git))).toEqual(["github.com:443"]);
+    expect(shown(egressPolicyFor(egressConfigSchema.parse({}), "claude", "proxy").allow)).toEqual(["github.com:443"]);
+  });
+
+  it("holds no git host at all once gitRepos lists repositories, under either auth", () => {
+    const egress = egressConfigSchema.parse({ gitRepos: ["github.com/org/repo"] });
+    expect(connectGitHosts(egress)).toEqual([]);
+    expect(egressPolicyFor(egress, "claude", "proxy")).toEqual({ allow: [], hostPorts: [] });
+    expect(shown(egressPolicyFor(egress, "claude", "subscription").allow)).toEqual([
+      "api.anthropic.com:443",
+      "claude.ai:443",
+      "console.anthropic.com:443",
+      "platform.claude.com:443",
+    ]);
+  });
+
+  it("keeps the explicit gitHosts by CONNECT when gitRepos is empty", () => {
+    const egress = egressConfigSchema.parse({ gitHosts: ["gitlab.example.com"] });
+    expect(shown(egressPolicyFor(egress, "claude", "proxy").allow)).toEqual(["gitlab.example.com:443"]);
+  });
+
   it("is left out with includeDefaults: false", () => {
-    const policy = egressPolicyFor(egressConfigSchema.parse({ includeDefaults: false, allow: ["example.com"], hostPorts: [9000, 3000, 9000] }), "claude");
-    expect(policy).toEqual({ allow: [{ host: "example.com", wildcard: false }], hostPorts: [3000, 9000] });
+    for (const auth of ["proxy", "subscription"] as const) {
+      const policy = egressPolicyFor(
+        egressConfigSchema.parse({ includeDefaults: false, allow: ["example.com"], hostPorts: [9000, 3000, 9000] }),
+        "claude",
+        auth,
+      );
+      expect(policy).toEqual({ allow: [{ host: "example.com", wildcard: false }], hostPorts: [3000, 9000] });
+    }
   });
 });
 
@@ -219,14 +261,14 @@ describe("squid config", () => {
 });
 
 describe("sandbox side", () => {
-  it("sets the proxy variables in both spellings and keeps loopback direct", () => {
+  it("sets the proxy variables in both spellings and keeps loopback and the credential proxy direct", () => {
     expect(proxyEnvironment("http://egress-proxy:3128")).toEqual({
       HTTP_PROXY: "http://egress-proxy:3128",
       HTTPS_PROXY: "http://egress-proxy:3128",
-      NO_PROXY: "localhost,127.0.0.1,::1",
+      NO_PROXY: "localhost,127.0.0.1,::1,credential-proxy",
       http_proxy: "http://egress-proxy:3128",
       https_proxy: "http://egress-proxy:3128",
-      no_proxy: "localhost,127.0.0.1,::1",
+      no_proxy: "localhost,127.0.0.1,::1,credential-proxy",
     });
   });
 

@@ -118,6 +118,7 @@ describe("ephemeral runs and session chains in the program", () => {
           { name: "plan", sandbox: "main", prompt: "plan it", ephemeral: true },
         ],
       },
+      secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
       runStdout: stream,
     });
     const follow = program.one("command:local:Command", "run-follow");
@@ -149,6 +150,7 @@ describe("runs resuming one run", () => {
           { name: "try-b", sandbox: "main", prompt: "try b", resume: "plan", fork: true },
         ],
       },
+      secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
       runStdout: fs.readFileSync(path.join(FIXTURES, "claude-stream/text-success.jsonl"), "utf8"),
     });
     const dependsOn = (run: string) => program.one("command:local:Command", `run-${run}`).options.dependsOn;

@@ -17,7 +17,7 @@ const ENGINE_TYPES = {
 
 /** Names built from the words the derived names add, so generated configs often hit a collision. */
 const sandboxNameArbitrary = fc
-  .array(fc.constantFrom("main", "egress", "net", "home", "a", "b2", "credentials"), { minLength: 1, maxLength: 3 })
+  .array(fc.constantFrom("main", "egress", "net", "home", "a", "b2", "credentials", "credential-proxy", "proxy-secrets"), { minLength: 1, maxLength: 3 })
   .map((words) => words.join("-"))
   .filter((name) => name.length <= 31);
 const sandboxNamesArbitrary = fc.uniqueArray(sandboxNameArbitrary, { minLength: 1, maxLength: 4 });
@@ -74,12 +74,14 @@ describe("names derived from sandbox names", () => {
             runs: sandboxes.map((name) => ({ name, sandbox: name, prompt: "hi" })),
             image: { agentUid: workspace.uid, agentGid: workspace.gid },
           },
+          secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
         });
         const engineNames = program.resources.flatMap((resource) => {
           const kind = ENGINE_TYPES[resource.type as keyof typeof ENGINE_TYPES];
           return kind ? [`${kind}:${resource.inputs.name}`] : [];
         });
-        expect(engineNames).toHaveLength(1 + 5 * sandboxes.length);
+        // The stack's proxy secrets volume; per sandbox its container, network, home volume, egress proxy, its outbound network and its credential proxy.
+        expect(engineNames).toHaveLength(1 + 6 * sandboxes.length);
         expect(repeated(engineNames)).toEqual([]);
         expect(repeated(program.urns)).toEqual([]);
       }),

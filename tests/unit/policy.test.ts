@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
 import { parseStackConfig } from "../../src/config/schema";
+import { credentialProxyContainerArgs } from "../../src/credentials/credential-proxy";
+import { credentialProxyPlanFor } from "../../src/credentials/plan";
 import { proxyContainerArgs } from "../../src/egress/egress-proxy";
 import { egressPolicyFor } from "../../src/egress/policy";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../src/policy-contract/host-paths";
@@ -13,18 +15,26 @@ const homeDir = "/home/dev";
 const identity = { project: "agent-sandbox", stack: "dev" };
 const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir }).sandboxes;
 
-/** The sandbox container exactly as the program declares it (plain values where the program has outputs). */
-function hardenedContainer(): Record<string, unknown> {
+/**
+ * The sandbox container exactly as the program declares it (plain values where the program has outputs):
+ * by default without the credentials volume, which it mounts only where the config acknowledged
+ * credentials-in-sandbox.
+ */
+function hardenedContainer(options: { credentialsInSandbox?: boolean } = {}): Record<string, unknown> {
+  const acknowledged = parseStackConfig(
+    { sandboxes: [{ name: "main", workspace: "/home/dev/src/app", acknowledgeUnsafe: ["credentials-in-sandbox"] }] },
+    { homeDir },
+  ).sandboxes[0];
   const args = containerArgsFor(
     identity,
-    sandbox,
+    options.credentialsInSandbox ? acknowledged : sandbox,
     { uid: 1000, gid: 1000 },
     {
       imageId: "sha256:agent",
       networkName: "agent-sandbox-dev-main-net",
       homeVolume: "agent-sandbox-dev-main-home",
       protectedPaths: [],
-      credentialsVolume: "agent-sandbox-dev-credentials",
+      credentialsVolume: options.credentialsInSandbox ? "agent-sandbox-dev-credentials" : undefined,
     },
   );
   return JSON.parse(JSON.stringify(args));
@@ -32,11 +42,25 @@ function hardenedContainer(): Record<string, unknown> {
 
 /** The sandbox's egress proxy container as the program declares it. */
 function proxyContainer(): Record<string, unknown> {
-  const policy = egressPolicyFor(sandbox.egress, sandbox.agent);
+  const policy = egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth);
   const args = proxyContainerArgs(
     { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" },
     { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" },
   );
+  return JSON.parse(JSON.stringify(args));
+}
+
+/** The sandbox's credential proxy container as the program declares it. */
+function credentialProxyContainer(): Record<string, unknown> {
+  const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: true })!;
+  const args = credentialProxyContainerArgs({
+    identity,
+    plan,
+    sandboxNetwork: "agent-sandbox-dev-main-net",
+    outboundNetwork: "agent-sandbox-dev-main-egress-net",
+    imageId: "sha256:proxy",
+    secretsVolume: "agent-sandbox-dev-proxy-secrets",
+  });
   return JSON.parse(JSON.stringify(args));
 }
 
@@ -100,6 +124,10 @@ describe("agent-sandbox-hardening policies", () => {
 
   it.each(hardeningPolicies.map((p) => p.name))("%s passes the egress proxy container the program declares", async (name) => {
     expect(await violationsOf(name, proxyContainer())).toEqual([]);
+  });
+
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the credential proxy container the program declares", async (name) => {
+    expect(await violationsOf(name, credentialProxyContainer())).toEqual([]);
   });
 
   it("ignore resources that are not Docker containers", async () => {
@@ -177,11 +205,18 @@ describe("agent-sandbox-hardening policies", () => {
     expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([expect.stringMatching(/read-write.*readOnly: true/)]);
   });
 
-  it("refuses the program's credentials volume when it is mounted writable", async () => {
-    const mounts = (hardenedContainer().mounts as { target: string; readOnly?: boolean }[]).map((mount) =>
+  it.each(hardeningPolicies.map((p) => p.name))("%s passes the sandbox holding the git token where credentials-in-sandbox is acknowledged", async (name) => {
+    const inputs = hardenedContainer({ credentialsInSandbox: true });
+    expect(inputs.mounts).toContainEqual({ type: "volume", source: "agent-sandbox-dev-credentials", target: SECRETS_PATH, readOnly: true });
+    expect(await violationsOf(name, inputs)).toEqual([]);
+  });
+
+  it("refuses the program's credentials volume when it is mounted writable, acknowledged or not", async () => {
+    const inputs = hardenedContainer({ credentialsInSandbox: true });
+    const mounts = (inputs.mounts as { target: string; readOnly?: boolean }[]).map((mount) =>
       mount.target === SECRETS_PATH ? { ...mount, readOnly: false } : mount,
     );
-    expect(await violationsOf("credentials-read-only", withChanges({ mounts }))).toEqual([
+    expect(await violationsOf("credentials-read-only", { ...inputs, mounts })).toEqual([
       expect.stringMatching(/agent-sandbox-dev-credentials at \/run\/agent-secrets read-write/),
     ]);
   });

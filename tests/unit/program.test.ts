@@ -35,8 +35,8 @@ describe("determinism and drift", () => {
       { name: "a", sandbox: "main", prompt },
       { name: "b", sandbox: "main", prompt: "unchanged" },
     ];
-    const first = await evaluateProgram({ config: base({ runs: runs("one") }) });
-    const second = await evaluateProgram({ config: base({ runs: runs("two") }) });
+    const first = await evaluateProgram({ config: base({ runs: runs("one") }), secrets: { anthropicApiKey: API_KEY } });
+    const second = await evaluateProgram({ config: base({ runs: runs("two") }), secrets: { anthropicApiKey: API_KEY } });
     // The run, and the workspace manifest taken just before it (re-taken whenever the run re-runs).
     expect(changed(first, second)).toEqual(["command:local:Command/run-a", "command:local:Command/run-a-baseline"]);
   });
@@ -77,8 +77,8 @@ describe("per-developer stacks", () => {
     };
     const alice = await namesOf("alice");
     const bob = await namesOf("bob");
-    // sandbox container, its internal network and home volume, the stack's credentials volume, the egress proxy and its outbound network
-    expect(alice).toHaveLength(6);
+    // sandbox container, its internal network and home volume, the stack's proxy secrets volume, the egress proxy and its outbound network, the credential proxy
+    expect(alice).toHaveLength(7);
     expect(alice.filter((name) => bob.includes(name))).toEqual([]);
     expect(alice.every((name) => name.startsWith("agent-sandbox-alice-"))).toBe(true);
   });
@@ -106,18 +106,50 @@ describe("per-developer stacks", () => {
 });
 
 describe("secrets", () => {
-  it("keeps the API key a Pulumi secret and out of every container input and output", async () => {
-    const program = await evaluateProgram({
-      config: base({ runs: [{ name: "r", sandbox: "main", prompt: "hi" }] }),
-      secrets: { anthropicApiKey: API_KEY, gitToken: "ghx-test-token" },
+  const GIT_TOKEN = "ghx-test-token";
+  const withSecrets = () =>
+    evaluateProgram({
+      config: {
+        ...base(),
+        workspace: undefined,
+        sandboxes: [{ name: "main", workspace: ws.dir, egress: { gitRepos: ["github.com/org/repo"] } }],
+        runs: [{ name: "r", sandbox: "main", prompt: "hi" }],
+      },
+      secrets: { anthropicApiKey: API_KEY, gitToken: GIT_TOKEN },
     });
-    const writer = program.one("command:local:Command", "credentials-write");
-    expect(writer.options.secretInputs).toEqual(["environment"]);
-    expect(writer.inputs.create).not.toContain(API_KEY);
+
+  it("keeps the API key and the git token Pulumi secrets, only on the proxy secrets writer's stdin, out of every other input and output", async () => {
+    const program = await withSecrets();
+    const writer = program.one("command:local:Command", "proxy-secrets-write");
+    expect(writer.options.secretInputs).toEqual(["stdin"]);
+    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n`);
+    expect(writer.inputs.logging).toBe("none");
+    for (const key of ["create", "environment"]) {
+      expect(JSON.stringify(writer.inputs[key])).not.toContain(API_KEY);
+      expect(JSON.stringify(writer.inputs[key])).not.toContain(GIT_TOKEN);
+    }
     for (const resource of program.resources.filter((r) => r !== writer)) {
       expect(JSON.stringify(resource.inputs), `${resource.type}/${resource.name}`).not.toContain(API_KEY);
+      expect(JSON.stringify(resource.inputs), `${resource.type}/${resource.name}`).not.toContain(GIT_TOKEN);
     }
     expect(JSON.stringify(program.outputs)).not.toContain(API_KEY);
+    expect(JSON.stringify(program.outputs)).not.toContain(GIT_TOKEN);
+  });
+
+  it("puts neither secret in any container's inputs, the credential proxy's nginx config included", async () => {
+    const program = await withSecrets();
+    const containers = program.ofType("docker:index/container:Container");
+    expect(containers.map((container) => container.name).sort()).toEqual(["main", "main-credential-proxy", "main-egress"]);
+    for (const container of containers) {
+      // The nginx config travels base64-encoded in the proxy's env: decode every env value before looking.
+      const decoded = (container.inputs.envs ?? []).map((env: string) => Buffer.from(env.split("=").slice(1).join("="), "base64").toString("utf8"));
+      for (const secret of [API_KEY, GIT_TOKEN, Buffer.from(`x-access-token:${GIT_TOKEN}`).toString("base64")]) {
+        expect(JSON.stringify(container.inputs), container.name).not.toContain(secret);
+        expect(decoded.join("\n"), container.name).not.toContain(secret);
+      }
+    }
+    // No sandbox credentials volume at all: the token goes inside only with credentials-in-sandbox acknowledged.
+    expect(program.ofType("command:local:Command").map((command) => command.name)).not.toContain("credentials-write");
   });
 
   it("refuses a secret stored in plain text in the stack file", async () => {

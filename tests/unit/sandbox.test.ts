@@ -73,9 +73,12 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(container.workingDir).toBe("/workspace");
   });
 
-  it("mounts the stack's credentials read-only, written before it starts, and never the Docker socket", () => {
-    expect(mount("/run/agent-secrets")).toEqual({ type: "volume", source: "agent-sandbox-dev-credentials", target: "/run/agent-secrets", readOnly: true });
-    expect(program.one(COMMAND, "main-start").options.dependsOn).toContain("credentials-write");
+  it("mounts no credentials and never the Docker socket: the keys live in its credential proxy, written before either starts", () => {
+    expect(mount("/run/agent-secrets")).toBeUndefined();
+    expect(mount("/run/credential-proxy")).toBeUndefined();
+    expect(JSON.stringify(container.mounts)).not.toMatch(/credentials|proxy-secrets/);
+    expect(program.ofType("docker:index/volume:Volume").map((volume) => volume.inputs.name)).not.toContain("agent-sandbox-dev-credentials");
+    expect(program.one(COMMAND, "main-start").options.dependsOn).toEqual(expect.arrayContaining(["proxy-secrets-write", "main-credential-proxy-start"]));
     expect(JSON.stringify(container)).not.toMatch(/docker\.sock/);
   });
 
@@ -91,16 +94,20 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(program.one(COMMAND, "main-start").options.dependsOn).toContain("main-egress-start");
   });
 
-  it("sends its traffic through the proxy and proves the policy in its healthcheck", () => {
+  it("sends its traffic through the proxy, its agent's API to the credential proxy with a placeholder key, and proves the policy in its healthcheck", () => {
     expect(container.envs).toEqual(
       expect.arrayContaining([
         "HTTPS_PROXY=http://egress-proxy:3128",
         "https_proxy=http://egress-proxy:3128",
-        "NO_PROXY=localhost,127.0.0.1,::1",
-        "AGENT_EGRESS_PROBE_ALLOWED=https://api.anthropic.com/",
+        "NO_PROXY=localhost,127.0.0.1,::1,credential-proxy",
+        "no_proxy=localhost,127.0.0.1,::1,credential-proxy",
+        "ANTHROPIC_BASE_URL=http://credential-proxy:8080",
+        "ANTHROPIC_API_KEY=added-by-credential-proxy",
         "AGENT_EGRESS_PROBE_DENIED=http://egress-denied-probe.invalid/",
       ]),
     );
+    // Under auth proxy the API is not on the allowlist, so the healthcheck does not expect to reach it; no git rewrite without gitRepos.
+    expect(container.envs.filter((env: string) => /^(AGENT_EGRESS_PROBE_ALLOWED|GIT_CONFIG_|GIT_TERMINAL_PROMPT)/.test(env))).toEqual([]);
   });
 
   it("carries the discovery labels on the container, its network and its volumes", () => {
