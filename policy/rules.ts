@@ -43,6 +43,7 @@ import {
 } from "../src/policy-contract/host-paths";
 import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../src/policy-contract/protected-paths";
 import { WORKSPACE_PATH } from "../src/sandbox/contract";
+import { asArray, asRecord, asString, containerMounts, hostBinds, labelItems } from "./container-inputs";
 
 export interface RuleOptions {
   /** Home folder of the user running Pulumi: its root, `~/.ssh` and credentials are judged against it. */
@@ -65,78 +66,6 @@ export interface ContainerRule {
   readonly check: (inputs: Record<string, unknown>, opts: RuleOptions) => Finding[];
   /** Judges host paths against the home folder, so its policy takes the `homeDir` setting. */
   readonly readsHomeDir?: true;
-}
-
-/** Something mounted into the container, from `mounts` (any type) or `volumes`. */
-interface ContainerMount {
-  /** Host path for a bind, volume name for a volume, undefined for tmpfs. */
-  readonly source?: string;
-  readonly target: string;
-  readonly readOnly: boolean;
-  /** True for a host folder or file (`mounts` type bind, `volumes` hostPath). */
-  readonly fromHost: boolean;
-  /** Where it was declared, for messages: `mounts[0]`, `volumes[2]`. */
-  readonly at: string;
-}
-
-/** A host folder bound into the container. */
-type HostBind = ContainerMount & { readonly source: string };
-
-function asArray(value: unknown): unknown[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function asRecord(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-}
-
-function asString(value: unknown): string | undefined {
-  return typeof value === "string" ? value : undefined;
-}
-
-/** Every mount the container declares, in `mounts` then `volumes` order. */
-function containerMounts(inputs: Record<string, unknown>): ContainerMount[] {
-  const fromMounts = asArray(inputs.mounts).map((entry, index) => {
-    const mount = asRecord(entry);
-    return {
-      source: asString(mount.source),
-      target: asString(mount.target) ?? "",
-      readOnly: mount.readOnly === true,
-      fromHost: mount.type === "bind",
-      at: `mounts[${index}]`,
-    };
-  });
-  const fromVolumes = asArray(inputs.volumes).map((entry, index) => {
-    const volume = asRecord(entry);
-    const hostPath = asString(volume.hostPath);
-    return {
-      source: hostPath ?? asString(volume.volumeName),
-      target: asString(volume.containerPath) ?? "",
-      readOnly: volume.readOnly === true,
-      fromHost: hostPath !== undefined,
-      at: `volumes[${index}]`,
-    };
-  });
-  return [...fromMounts, ...fromVolumes];
-}
-
-/** Every host bind the container declares. */
-function hostBinds(inputs: Record<string, unknown>): HostBind[] {
-  return containerMounts(inputs).filter((mount): mount is HostBind => mount.fromHost && mount.source !== undefined);
-}
-
-/** The comma-separated names on one of the container's labels, empty when it has none. */
-function labelItems(inputs: Record<string, unknown>, name: string): Set<string> {
-  const label = asArray(inputs.labels)
-    .map(asRecord)
-    .find((entry) => entry.label === name);
-  const value = asString(label?.value) ?? "";
-  return new Set(
-    value
-      .split(",")
-      .map((item) => item.trim())
-      .filter((item) => item.length > 0),
-  );
 }
 
 const ACK_HINT = (item: UnsafeAcknowledgement) => `or acknowledge it in the stack config (label ${ACKNOWLEDGED_UNSAFE_LABEL}=${item})`;
