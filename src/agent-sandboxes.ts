@@ -12,7 +12,7 @@ import { resolveArgs } from "./config/resolve-args";
 import type { RunConfig } from "./config/sections";
 import { credentialProxyPlanFor, holdsGitToken } from "./credentials/plan";
 import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
-import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles } from "./credentials/secret-files";
+import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles, secretsOnStdin } from "./credentials/secret-files";
 import { PROXY_USER } from "./egress/egress-proxy";
 import { EgressProxyImage } from "./egress/egress-proxy-image";
 import { STACK_OBJECTS } from "./engine/naming";
@@ -111,8 +111,6 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           inside,
         )
       : undefined;
-    const lines = (...values: (pulumi.Input<string> | undefined)[]) =>
-      pulumi.secret(pulumi.all(values.map((value) => value ?? "")).apply((all) => all.join("\n")));
     const proxySecrets =
       proxyImage && [...plans.values()].some(Boolean)
         ? new SecretFiles(
@@ -124,7 +122,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
               user: PROXY_USER,
               mountPath: PROXY_SECRETS_PATH,
               script: proxySecretsScript(IMAGE_AGENT.api.keyHeader),
-              stdin: lines(secrets.anthropicApiKey, secrets.gitToken, extraCaCerts),
+              stdin: secretsOnStdin([secrets.anthropicApiKey, secrets.gitToken], extraCaCerts),
               dockerEnv,
             },
             inside,
@@ -141,7 +139,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             user: `${config.image.agentUid}:${config.image.agentGid}`,
             mountPath: SECRETS_PATH,
             script: SANDBOX_CREDENTIALS_SCRIPT,
-            stdin: lines(secrets.gitToken, ""),
+            stdin: secretsOnStdin([secrets.gitToken]),
             dockerEnv,
           },
           // The volume a stack made before this kept its place: a replacement would delete the volume it shares a name with.

@@ -63,6 +63,14 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
     if (!ENV_NAME.test(name)) ctx.addIssue({ code: "custom", path: ["env", name], message: 'is not a valid variable name (e.g. "NODE_ENV")' });
     const own = ownEnv.get(name);
     if (own) ctx.addIssue({ code: "custom", path: ["env", name], message: `is set by the sandbox itself (${own}) and would be overwritten; remove it` });
+    else if (agentCredentialEnv(sandbox).includes(name)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["env", name],
+        message:
+          'is a credential of the agent, which under auth proxy only the credential proxy adds, outside the sandbox; remove it, or set auth: "subscription"',
+      });
+    }
     if (typeof value === "string" && looksLikeSecretEnv(name, value)) {
       ctx.addIssue({
         code: "custom",
@@ -72,6 +80,14 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
     }
   }
 };
+
+/** The agent's credential variables a sandbox under auth proxy may not set (its own placeholder key aside). */
+function agentCredentialEnv(sandbox: Loose<SandboxConfig>): readonly string[] {
+  const agent = AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
+  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
+  const proxied = (sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy && sandbox.hostNetwork !== true && egressMode !== "none";
+  return proxied && agent ? agent.api.credentialEnv : [];
+}
 
 /** Variables the program sets in a sandbox, each with what for; the proxies' ones where it has them. */
 function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {

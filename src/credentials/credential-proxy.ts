@@ -37,6 +37,8 @@ export interface CredentialProxyArgs {
   readonly secretsVolume: pulumi.Input<string>;
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
+  /** What must be complete before the proxy starts: the proxy secrets being written. */
+  readonly startAfter: pulumi.Input<pulumi.Resource>[];
 }
 
 /** True when an upstream of the plan is the Docker host, which the container then needs a name for. */
@@ -45,7 +47,7 @@ function reachesDockerHost(plan: CredentialProxyPlan): boolean {
 }
 
 /** Everything the credential proxy container is, as docker.Container inputs. */
-export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "dockerEnv">): docker.ContainerArgs {
+export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "dockerEnv" | "startAfter">): docker.ContainerArgs {
   const { identity, plan } = args;
   return {
     name: sandboxObjectNames(identity, plan.sandboxName).credentialProxy,
@@ -86,7 +88,7 @@ export class CredentialProxy extends pulumi.ComponentResource {
     this.ready = new command.local.Command(
       `${name}-start`,
       startCommandArgs(container, { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv }),
-      { parent: this },
+      { parent: this, dependsOn: args.startAfter },
     );
     this.containerName = container.name;
     this.registerOutputs({ containerName: this.containerName });

@@ -34,6 +34,7 @@ export function parseGitRepo(text: string): ParsedGitRepo {
   if (extra.length > 0 || (portText !== undefined && (!/^\d+$/.test(portText) || port < 1 || port > 65535))) {
     return fail("has a bad port; a port is a number from 1 to 65535");
   }
+  if (/^\d+(\.\d+){3}$/.test(hostText) || hostText.startsWith("[")) return fail("names an IP address; write the git host's domain name");
   if (hostText !== HOST_GATEWAY_NAME && !HOST.test(hostText)) return fail("does not start with a domain name");
   if (segments.length < 1 || segments.some((segment) => !SEGMENT.test(segment) || segment.endsWith(".lock"))) {
     return fail("needs the repository's path after the host (letters, digits, dots, dashes, underscores between slashes)");

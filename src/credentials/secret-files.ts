@@ -15,9 +15,19 @@ import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
 import { SECRETS_PATH } from "../policy-contract/host-paths";
 import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
 
+/** The line after the secrets on the writer's stdin: a secret holding a line break would shift it, and is refused. */
+export const END_OF_SECRETS = "--end-of-secrets--";
+const CHECK_END = `IFS= read -r end || true; [ "$end" = "${END_OF_SECRETS}" ] || { echo "anthropicApiKey or gitToken holds a line break, which no key or token has; set it again: pulumi config set --secret <key> <value>" >&2; exit 65; }`;
+
+/** The writer's stdin: each secret (empty when unset) on a line of its own, END_OF_SECRETS, then the rest (the CA bundle). */
+export function secretsOnStdin(secrets: readonly (pulumi.Input<string> | undefined)[], rest?: pulumi.Input<string>): pulumi.Output<string> {
+  const lines = pulumi.all([...secrets.map((value) => value ?? ""), END_OF_SECRETS, rest ?? ""]);
+  return pulumi.secret(lines.apply((all) => all.join("\n")));
+}
+
 /**
  * What the writer container runs, reading the API key and the git token as the first two lines of stdin
- * and the stack's extra CA as the rest. Values are handled by shell builtins only, so they are never an
+ * and, after END_OF_SECRETS, the stack's extra CA as the rest. Values are handled by shell builtins only, so they are never an
  * argument of a process; each file is replaced whole (written beside it, then renamed).
  */
 export function proxySecretsScript(keyHeader: string): string {
@@ -25,6 +35,7 @@ export function proxySecretsScript(keyHeader: string): string {
   return [
     "set -eu; umask 077",
     "IFS= read -r key || true; IFS= read -r token || true",
+    CHECK_END,
     'case "$key" in *[!A-Za-z0-9._~+/=-]*) echo "anthropicApiKey holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret anthropicApiKey <key>" >&2; exit 65 ;; esac',
     `if [ -n "$key" ]; then printf "proxy_set_header ${keyHeader} \\"%s\\";\\n" "$key" ${put(API_KEY_FILE)}; else rm -f ${API_KEY_FILE}; fi`,
     `if [ -n "$token" ]; then printf "proxy_set_header Authorization \\"Basic %s\\";\\n" "$(printf "x-access-token:%s" "$token" | base64 -w0)" ${put(GIT_AUTHORIZATION_FILE)}; else rm -f ${GIT_AUTHORIZATION_FILE}; fi`,
@@ -33,7 +44,7 @@ export function proxySecretsScript(keyHeader: string): string {
 }
 
 /** The writer of the sandbox credentials: the git token alone (an unset one leaves no file, so git goes anonymous). */
-export const SANDBOX_CREDENTIALS_SCRIPT = `set -eu; umask 077; IFS= read -r token || true; if [ -n "$token" ]; then printf %s "$token" > ${SECRETS_PATH}/git-token; else rm -f ${SECRETS_PATH}/git-token; fi; rm -f ${SECRETS_PATH}/api-key`;
+export const SANDBOX_CREDENTIALS_SCRIPT = `set -eu; umask 077; IFS= read -r token || true; ${CHECK_END}; if [ -n "$token" ]; then printf %s "$token" > ${SECRETS_PATH}/git-token; else rm -f ${SECRETS_PATH}/git-token; fi; rm -f ${SECRETS_PATH}/api-key`;
 
 /**
  * The host side: the values arrive on the command's stdin and go on to a throwaway hardened container's

@@ -66,9 +66,12 @@ export function healthProbeEnvironment(egress: EgressConfig, agent: Agent, auth:
   return { ...(allowed ? { [PROBE_ALLOWED_ENV]: allowed } : {}), [PROBE_DENIED_ENV]: egress.healthProbe.denied };
 }
 
-/** The git hosts reached by CONNECT: none once gitRepos lists repositories (the credential proxy reaches those). */
+/**
+ * The git hosts reached by CONNECT: none once gitRepos lists repositories (the credential proxy reaches
+ * those), nor without the defaults (they are part of them). Open egress reaches every host anyway.
+ */
 export function connectGitHosts(egress: EgressConfig): AllowEntry[] {
-  if (egress.gitRepos.length > 0) return [];
+  if (egress.gitRepos.length > 0 || (!egress.includeDefaults && egress.mode !== "open")) return [];
   return egress.gitHosts ?? [{ host: "github.com", wildcard: false }];
 }
 

@@ -107,8 +107,9 @@ export class AgentSandbox extends pulumi.ComponentResource {
           imageId: args.proxyImageId,
           secretsVolume: args.credentialProxy.secretsVolume,
           dockerEnv: args.dockerEnv,
+          startAfter: args.startAfter,
         },
-        { parent: this, dependsOn: args.startAfter },
+        { parent: this },
       );
     }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);

@@ -2,8 +2,10 @@
  * The credential proxy as the real program declares it (under the mock monitor): its container's
  * hardening and networks, the order of starts, where the secrets go and where they never go.
  */
+
 import { beforeAll, describe, expect, it } from "vitest";
 import { credentialProxyConfig } from "../../src/credentials/nginx-conf";
+import { END_OF_SECRETS } from "../../src/credentials/secret-files";
 import { type Evaluation, evaluateProgram, makeWorkspace, type ProgramOptions, type RecordedResource } from "./support/program";
 
 const CONTAINER = "docker:index/container:Container";
@@ -116,8 +118,9 @@ describe("the credential proxy container", () => {
   });
 
   it("starts after the proxy secrets are written, and the sandbox starts after it is healthy", () => {
-    expect(program.one("agent-sandbox:index:CredentialProxy", "main-credential-proxy").options.dependsOn).toContain("proxy-secrets-write");
-    expect(program.one(COMMAND, "main-credential-proxy-start").options.dependsOn).toContain("main-credential-proxy");
+    expect(program.one(COMMAND, "main-credential-proxy-start").options.dependsOn).toEqual(
+      expect.arrayContaining(["main-credential-proxy", "proxy-secrets-write"]),
+    );
     expect(program.one(COMMAND, "main-start").options.dependsOn).toEqual(
       expect.arrayContaining(["proxy-secrets-write", "main-egress-start", "main-credential-proxy-start"]),
     );
@@ -175,7 +178,7 @@ describe("where the API key and the git token go", () => {
   it("is in no input of any resource but the proxy secrets writer's stdin, which is a secret", () => {
     const writer = program.one(COMMAND, "proxy-secrets-write");
     expect(writer.options.secretInputs).toEqual(["stdin"]);
-    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n`);
+    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(writer.inputs.logging).toBe("none");
     const { stdin: _, ...rest } = writer.inputs;
     for (const resource of [
@@ -227,7 +230,7 @@ describe("credential proxy variants in the program", () => {
     const conf = nginxConfOf(program.one(CONTAINER, "main-credential-proxy"));
     expect(conf).not.toContain("api-key.conf");
     expect(conf).toMatch(/return 401 '\{"type":"error","error":\{"type":"authentication_error","message":"[^']*anthropicApiKey/);
-    expect(program.one(COMMAND, "proxy-secrets-write").inputs.stdin).toBe("\n\n");
+    expect(program.one(COMMAND, "proxy-secrets-write").inputs.stdin).toBe(`\n\n${END_OF_SECRETS}\n`);
   });
 
   it("declares no credential proxy under auth subscription without repositories, nor with no network", async () => {
@@ -258,7 +261,7 @@ describe("credential proxy variants in the program", () => {
     expect(sandbox.mounts).toContainEqual({ type: "volume", source: "agent-sandbox-dev-credentials", target: "/run/agent-secrets", readOnly: true });
     const writer = program.one(COMMAND, "credentials-write");
     expect(writer.options.secretInputs).toEqual(["stdin"]);
-    expect(writer.inputs.stdin).toBe(`${GIT_TOKEN}\n`);
+    expect(writer.inputs.stdin).toBe(`${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(writer.inputs.stdin).not.toContain(API_KEY);
     expect(writer.inputs.environment).toMatchObject({ WRITER_USER: `${ws.uid}:${ws.gid}`, SECRETS_MOUNT: "/run/agent-secrets" });
     expect(program.one(COMMAND, "main-start").options.dependsOn).toEqual(expect.arrayContaining(["credentials-write", "proxy-secrets-write"]));

@@ -53,6 +53,8 @@ describe("parseGitRepo", () => {
     ["github.com:/org/repo", "has a bad port; a port is a number from 1 to 65535"],
     ["github.com:22:33/org/repo", "has a bad port; a port is a number from 1 to 65535"],
     ["localhost/org/repo", "does not start with a domain name"],
+    ["10.0.0.1/org/repo", "names an IP address; write the git host's domain name"],
+    ["169.254.169.254:443/latest/meta-data", "names an IP address; write the git host's domain name"],
     ["github_com/org/repo", "does not start with a domain name"],
     ["github.com", "needs the repository's path after the host (letters, digits, dots, dashes, underscores between slashes)"],
     ["github.com/", "needs the repository's path after the host (letters, digits, dots, dashes, underscores between slashes)"],
@@ -504,6 +506,8 @@ describe("config rules of the credential proxy", () => {
     expect(problemsWith(listed({ egress: { gitRepos: ["github.com/org/repo"] } }), present)).toEqual([]);
     expect(problemsWith(listed({ acknowledgeUnsafe: ["credentials-in-sandbox"] }), present)).toEqual([]);
     expect(problemsWith(listed({ egress: { gitHosts: [] } }), present)).toEqual([]);
+    // Without the defaults no git host is on the allowlist, so git cannot reach one by CONNECT.
+    expect(problemsWith(listed({ egress: { includeDefaults: false } }), present)).toEqual([]);
     expect(problemsWith(listed({ egress: { mode: "none" } }), present)).toEqual([]);
     expect(problemsWith(listed(), { apiKey: true, gitToken: false })).toEqual([]);
   });
@@ -545,6 +549,12 @@ describe("config rules of the credential proxy", () => {
     // An empty value, so only the own-variable rule (not the secret-looking one) can apply.
     expect(problemsOf(listed({ ...extra, env: { [name]: "" } }))).toEqual([
       `sandboxes[0].env.${name}: is set by the sandbox itself (${why}) and would be overwritten; remove it`,
+    ]);
+  });
+
+  it.each(["ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"])("refuses env %s, a credential of the agent, even empty", (name) => {
+    expect(problemsOf(listed({ env: { [name]: "" } }))).toEqual([
+      `sandboxes[0].env.${name}: is a credential of the agent, which under auth proxy only the credential proxy adds, outside the sandbox; remove it, or set auth: "subscription"`,
     ]);
   });
 

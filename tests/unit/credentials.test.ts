@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude } from "../../src/agents/claude";
 import { PROXY_SECRETS_PATH } from "../../src/credentials/proxy-contract";
-import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../src/credentials/secret-files";
+import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../src/credentials/secret-files";
 import { SECRETS_PATH } from "../../src/policy-contract/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
 
@@ -14,8 +14,8 @@ const GIT_TOKEN = "ghx-token";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBextra\n-----END CERTIFICATE-----\n";
 const SCRIPT = proxySecretsScript(claude.api.keyHeader);
 
-/** What the program hands the writer's stdin: the key, the token, then the stack's extra CA (agent-sandboxes.ts `lines`). */
-const stdinOf = (key: string, token: string, ca = "") => [key, token, ca].join("\n");
+/** What the program hands the writer's stdin: the key, the token, the end line, then the stack's extra CA (secretsOnStdin). */
+const stdinOf = (key: string, token: string, ca = "") => [key, token, END_OF_SECRETS, ca].join("\n");
 
 describe("writing the proxy secrets from the Pulumi side", () => {
   const environment = {
@@ -166,7 +166,7 @@ describe("the proxy secrets script (in the writer container)", () => {
     expect(noToken.result.status, noToken.result.stderr).toBe(0);
     expect(noToken.files()).toEqual(["api-key.conf", "trusted-ca.pem"]);
     expect(noToken.read("api-key.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
-    const neither = runInContainer(SCRIPT, PROXY_SECRETS_PATH, "", seed);
+    const neither = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf("", ""), seed);
     expect(neither.result.status, neither.result.stderr).toBe(0);
     expect(neither.files()).toEqual(["trusted-ca.pem"]);
     expect(neither.read("trusted-ca.pem")).toBe("SYSTEM CAS\n");
@@ -190,6 +190,20 @@ describe("the proxy secrets script (in the writer container)", () => {
     expect(result.stderr).not.toContain(key);
     expect(files()).toEqual(["api-key.conf"]);
     expect(read("api-key.conf")).toBe('proxy_set_header x-api-key "kept";\n');
+  });
+
+  it("refuses a key or token holding a line break, which would shift the lines after it, and writes nothing", () => {
+    const seed = { "api-key.conf": "old key line\n", "git-authorization.conf": "old token line\n" };
+    for (const stdin of [stdinOf(`${API_KEY}\nextra`, GIT_TOKEN, CA), stdinOf(API_KEY, `${GIT_TOKEN}\nextra`, CA)]) {
+      const { result, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdin, seed);
+      expect(result.status, result.stderr).toBe(65);
+      expect(result.stderr).toContain("holds a line break");
+      expect(read("api-key.conf")).toBe("old key line\n");
+      expect(read("git-authorization.conf")).toBe("old token line\n");
+    }
+    const sandbox = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, `${GIT_TOKEN}\nextra\n${END_OF_SECRETS}\n`);
+    expect(sandbox.result.status).toBe(65);
+    expect(sandbox.files()).toEqual([]);
   });
 
   it("accepts every character a real key has", () => {
@@ -216,7 +230,9 @@ describe("the proxy secrets script (in the writer container)", () => {
 
 describe("the sandbox credentials script (only with credentials-in-sandbox)", () => {
   it("writes the git token alone, mode 600, and removes an API key a stack made before the credential proxy", () => {
-    const { result, files, read, mode } = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, `${GIT_TOKEN}\n`, { "api-key": "an old key" });
+    const { result, files, read, mode } = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, `${GIT_TOKEN}\n${END_OF_SECRETS}\n`, {
+      "api-key": "an old key",
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(files()).toEqual(["git-token"]);
     expect(read("git-token")).toBe(GIT_TOKEN);
@@ -224,14 +240,14 @@ describe("the sandbox credentials script (only with credentials-in-sandbox)", ()
   });
 
   it("removes the token's file when the stack has none, so git goes anonymous", () => {
-    const { result, files } = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, "\n", { "git-token": "old", "api-key": "old" });
+    const { result, files } = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, `\n${END_OF_SECRETS}\n`, { "git-token": "old", "api-key": "old" });
     expect(result.status, result.stderr).toBe(0);
     expect(files()).toEqual([]);
   });
 
   it("reaches the writer container on stdin through the same host-side script", () => {
     const result = runWithFakeDocker(secretFilesWriteScript({}, SANDBOX_CREDENTIALS_SCRIPT), {
-      stdin: `${GIT_TOKEN}\n`,
+      stdin: `${GIT_TOKEN}\n${END_OF_SECRETS}\n`,
       env: {
         WRITER_USER: "1000:1000",
         SECRETS_VOLUME: "agent-sandbox-dev-credentials",
@@ -243,7 +259,7 @@ describe("the sandbox credentials script (only with credentials-in-sandbox)", ()
       main: (args) => args[0] === "run",
     });
     expect(result.status, result.stderr).toBe(0);
-    expect(result.stdin()).toBe(`${GIT_TOKEN}\n`);
+    expect(result.stdin()).toBe(`${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(result.args()).toEqual(expect.arrayContaining(["--user", "1000:1000", `agent-sandbox-dev-credentials:${SECRETS_PATH}`]));
     expect(result.args().join(" ")).not.toContain(GIT_TOKEN);
     expect(result.args().at(-1)).toBe(SANDBOX_CREDENTIALS_SCRIPT);

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { END_OF_SECRETS } from "../../src/credentials/secret-files";
 import { type Evaluation, evaluateProgram, makeWorkspace, mockDigestOf } from "./support/program";
 
 const ws = makeWorkspace();
@@ -122,7 +123,7 @@ describe("secrets", () => {
     const program = await withSecrets();
     const writer = program.one("command:local:Command", "proxy-secrets-write");
     expect(writer.options.secretInputs).toEqual(["stdin"]);
-    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n`);
+    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(writer.inputs.logging).toBe("none");
     for (const key of ["create", "environment"]) {
       expect(JSON.stringify(writer.inputs[key])).not.toContain(API_KEY);
