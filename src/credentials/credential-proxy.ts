@@ -8,14 +8,14 @@
  * any allowed host and holds no secret; this one forwards only to the fixed upstreams of its config, so the
  * process holding the keys has the smallest surface, and its config and logs can be judged on their own.
  */
-import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
+import type * as command from "@pulumi/command";
+import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { PROXY_USER } from "../egress/egress-proxy";
 import { HOST_GATEWAY_NAME } from "../egress/network";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
-import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { startedContainer } from "../hardening/container-start";
 import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
 import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
 import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
@@ -80,16 +80,13 @@ export class CredentialProxy extends pulumi.ComponentResource {
 
   constructor(name: string, args: CredentialProxyArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:CredentialProxy", name, {}, opts);
-    const container = new docker.Container(name, credentialProxyContainerArgs(args), {
-      parent: this,
-      replaceOnChanges: REPLACE_ON_CHANGES,
-      deleteBeforeReplace: true,
-    });
-    this.ready = new command.local.Command(
-      `${name}-start`,
-      startCommandArgs(container, { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv }),
-      { parent: this, dependsOn: args.startAfter },
+    const { container, ready } = startedContainer(
+      name,
+      credentialProxyContainerArgs(args),
+      { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv },
+      { parent: this, startAfter: args.startAfter },
     );
+    this.ready = ready;
     this.containerName = container.name;
     this.registerOutputs({ containerName: this.containerName });
   }

@@ -4,12 +4,12 @@
  * allowlist outside the agent's container. One per sandbox, so sandboxes never share a network (they cannot
  * reach each other) and each has its own allowlist and its own log of refused requests.
  */
-import * as command from "@pulumi/command";
+import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
-import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { startedContainer } from "../hardening/container-start";
 import type { EgressPolicy } from "./allowlist";
 import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME } from "./network";
 import { squidConfigFor } from "./squid";
@@ -82,16 +82,13 @@ export class EgressProxy extends pulumi.ComponentResource {
     const labels = providerLabels(labelsFor(args.identity, args.sandboxName));
 
     const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: "bridge", labels }, { parent: this });
-    const container = new docker.Container(name, proxyContainerArgs(args, { internal: args.internalNetwork, outbound: outbound.name }), {
-      parent: this,
-      replaceOnChanges: REPLACE_ON_CHANGES,
-      deleteBeforeReplace: true,
-    });
-    this.ready = new command.local.Command(
-      `${name}-start`,
-      startCommandArgs(container, { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv }),
+    const { container, ready } = startedContainer(
+      name,
+      proxyContainerArgs(args, { internal: args.internalNetwork, outbound: outbound.name }),
+      { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv },
       { parent: this },
     );
+    this.ready = ready;
 
     this.containerName = container.name;
     this.outboundNetworkName = outbound.name;

@@ -2,8 +2,9 @@
  * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
  * hardened container is created with `start: false`, given its limit with `docker update`, then started here.
  */
-import type * as command from "@pulumi/command";
-import type * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import type * as pulumi from "@pulumi/pulumi";
 import { durationToMilliseconds } from "../config/values";
 import { cleanEnvPrefix } from "../engine/shell";
 import type { HealthTimings } from "./baseline";
@@ -34,6 +35,24 @@ export function startCommandArgs(
     },
     triggers: [container.id],
   };
+}
+
+/**
+ * A hardened container created stopped and its start command (`<name>-start`), both children of `parent`:
+ * what every proxy beside a sandbox is. The start waits for `startAfter` (secrets being written).
+ */
+export function startedContainer(
+  name: string,
+  args: docker.ContainerArgs,
+  settings: { pidsLimit: number; health: HealthTimings; dockerEnv: Record<string, string> },
+  options: { parent: pulumi.Resource; startAfter?: pulumi.Input<pulumi.Resource>[] },
+): { container: docker.Container; ready: command.local.Command } {
+  const container = new docker.Container(name, args, { parent: options.parent, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
+  const ready = new command.local.Command(`${name}-start`, startCommandArgs(container, settings), {
+    parent: options.parent,
+    ...(options.startAfter ? { dependsOn: options.startAfter } : {}),
+  });
+  return { container, ready };
 }
 
 /**

@@ -20,9 +20,9 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { listenOn } from "./listen";
 
 export const GIT_HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
 /** The user name GitHub expects with an installation token. */
@@ -115,12 +115,7 @@ export async function startGitServer(options: GitServerOptions): Promise<GitServ
   });
 
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const { port, urlHost } = await listenOn(server, host, options.port);
   return {
     url: `https://${urlHost}:${port}`,
     port,

@@ -1,6 +1,6 @@
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import { listenOn } from "../../../testkit/live/listen";
 
 /**
  * A local stand-in for the Anthropic Messages API, enough for a Claude Code `-p` run: the agent talks to it
@@ -158,12 +158,7 @@ export async function startFakeMessagesApi(options: FakeMessagesApiOptions): Pro
   const server = options.tls ? https.createServer({ key: options.tls.key, cert: options.tls.cert }, handler) : http.createServer(handler);
 
   const host = options.host ?? "127.0.0.1";
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host === "0.0.0.0" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const { port, urlHost } = await listenOn(server, host, options.port);
   return {
     url: `${options.tls ? "https" : "http"}://${urlHost}:${port}`,
     port,
