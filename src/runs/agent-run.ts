@@ -19,8 +19,8 @@ export { agentRunScript, ephemeralRunScript } from "./run-script";
 
 /** What a run needs of its sandbox to make its own container from the sandbox's spec. */
 export interface RunContainerSource {
-  /** The sandbox container's inputs, resolved. */
-  readonly spec: pulumi.Output<ContainerSpec>;
+  /** The sandbox container's inputs, resolved: made only for an ephemeral run, since a deep output costs a promise per input. */
+  spec(): pulumi.Output<ContainerSpec>;
   /** The sandbox's labels (project, stack, sandbox). */
   readonly labels: Record<string, string>;
   readonly pidsLimit: number;
@@ -80,7 +80,7 @@ export class AgentRun extends pulumi.ComponentResource {
       : pulumi.output(undefined);
     const container = run.ephemeral ? args.container : undefined;
     if (run.ephemeral && !container) throw new Error(`runs ${run.name}: an ephemeral run needs its sandbox's container spec`);
-    const create = pulumi.all([resumedSession, container?.spec]).apply(([resumeSessionId, spec]) => {
+    const create = pulumi.all([resumedSession, container?.spec()]).apply(([resumeSessionId, spec]) => {
       const request = { ...run, resumeSessionId, forkSession: run.fork };
       return spec && container
         ? ephemeralRunScript(agent, request, dockerEnv, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })

@@ -9,7 +9,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
 import type { SandboxConfig } from "../config/sections";
-import { CredentialProxy } from "../credentials/credential-proxy";
+import { type CredentialProxy, declareCredentialProxy } from "../credentials/credential-proxy";
 import type { CredentialProxyPlan } from "../credentials/nginx-conf";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
@@ -97,7 +97,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     let credentialProxy: CredentialProxy | undefined;
     if (network && args.credentialProxy) {
       if (!args.proxyImageId) throw new Error(`sandbox ${sandbox.name}: a credential proxy needs the proxy image`);
-      credentialProxy = new CredentialProxy(
+      credentialProxy = declareCredentialProxy(
         `${name}-credential-proxy`,
         {
           identity,
@@ -109,7 +109,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
           dockerEnv: args.dockerEnv,
           startAfter: args.startAfter,
         },
-        { parent: this },
+        this,
       );
     }
     const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
@@ -128,7 +128,7 @@ export class AgentSandbox extends pulumi.ComponentResource {
     });
     const container = new docker.Container(name, containerArgs, { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
     this.runContainer = {
-      spec: pulumi.output(containerArgs),
+      spec: () => pulumi.output(containerArgs),
       labels: labelsFor(identity, sandbox.name),
       pidsLimit: sandbox.resources.pids,
       health: sandbox.healthcheck,

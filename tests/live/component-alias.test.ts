@@ -55,7 +55,6 @@ const EXPECTED_CHANGES = [
   "create command:local:Command::run-hello-baseline",
   "create command:local:Command::run-hello-changes",
   // The key leaves the sandbox: the credential proxy and its secrets come, the sandbox's credentials go.
-  "create agent-sandbox:index:CredentialProxy::main-credential-proxy",
   "create agent-sandbox:index:SecretFiles::proxy-secrets",
   "create command:local:Command::main-credential-proxy-start",
   "create command:local:Command::proxy-secrets-write",
