@@ -81,19 +81,24 @@ export async function dockerRunFloorSeconds(names: { proxy: string; credentialPr
   const started = Date.now();
   const floorNames = [names.proxy, names.credentialProxy, names.sandbox].map((name) => `${name}-floor`);
   try {
-    for (const [info, name, extra] of [
-      [proxyInfo, floorNames[0], ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]],
-      [
-        credentialProxyInfo,
-        floorNames[1],
-        ["--network-alias", "credential-proxy", "--tmpfs", "/tmp", "--mount", `type=volume,source=${secrets},target=/run/credential-proxy,readonly`],
-      ],
-      [sandboxInfo, floorNames[2], ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]],
-    ] as const) {
-      docker(runArgs(info, name, [...extra]));
+    const runHealthy = async (info: ContainerInspectInfo, name: string, extra: string[]) => {
+      docker(runArgs(info, name, extra));
       const state = await waitHealthy(name, 120_000);
       if (state.State.Health?.Status !== "healthy") throw new Error(`${name} did not become healthy: ${JSON.stringify(state.State.Health)}`);
-    }
+    };
+    // The two proxies start side by side, as `pulumi up` starts them; the sandbox waits for both.
+    await Promise.all([
+      runHealthy(proxyInfo, floorNames[0], ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]),
+      runHealthy(credentialProxyInfo, floorNames[1], [
+        "--network-alias",
+        "credential-proxy",
+        "--tmpfs",
+        "/tmp",
+        "--mount",
+        `type=volume,source=${secrets},target=/run/credential-proxy,readonly`,
+      ]),
+    ]);
+    await runHealthy(sandboxInfo, floorNames[2], ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]);
     return secondsSince(started);
   } finally {
     docker(["rm", "-f", ...floorNames]);
