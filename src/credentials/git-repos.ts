@@ -3,6 +3,7 @@
  * written as `host[:port]/path/to/repo`. The parser, and the one rewrite that sends git over HTTPS to the
  * proxy from inside the sandbox.
  */
+import { IPV4, isDomainName } from "../egress/allowlist";
 import { HOST_GATEWAY_NAME } from "../egress/network";
 
 /** One repository the credential proxy forwards (fetch and push), with the stack's git token added. */
@@ -16,7 +17,6 @@ export interface GitRepo {
 export type ParsedGitRepo = { readonly ok: true; readonly repo: GitRepo } | { readonly ok: false; readonly problem: string };
 
 export const GIT_REPO_EXAMPLE = 'e.g. "github.com/my-org/my-repo" or "git.example.com:8443/group/repo"';
-const HOST = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 /** Parses `host[:port]/path`; every refusal shows a right value, written to read after the key path. */
@@ -34,8 +34,8 @@ export function parseGitRepo(text: string): ParsedGitRepo {
   if (extra.length > 0 || (portText !== undefined && (!/^\d+$/.test(portText) || port < 1 || port > 65535))) {
     return fail("has a bad port; a port is a number from 1 to 65535");
   }
-  if (/^\d+(\.\d+){3}$/.test(hostText) || hostText.startsWith("[")) return fail("names an IP address; write the git host's domain name");
-  if (hostText !== HOST_GATEWAY_NAME && !HOST.test(hostText)) return fail("does not start with a domain name");
+  if (IPV4.test(hostText) || hostText.startsWith("[")) return fail("names an IP address; write the git host's domain name");
+  if (hostText !== HOST_GATEWAY_NAME && !isDomainName(hostText)) return fail("does not start with a domain name");
   if (segments.length < 1 || segments.some((segment) => !SEGMENT.test(segment) || segment.endsWith(".lock"))) {
     return fail("needs the repository's path after the host (letters, digits, dots, dashes, underscores between slashes)");
   }

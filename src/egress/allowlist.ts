@@ -22,7 +22,13 @@ export interface AllowEntry {
 export type ParsedAllowEntry = { readonly ok: true; readonly entry: AllowEntry } | { readonly ok: false; readonly problem: string };
 
 const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+export const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
+
+/** A fully qualified domain name (lowercase): two labels or more, letters, digits and dashes between dots. */
+export function isDomainName(name: string): boolean {
+  const labels = name.split(".");
+  return labels.length >= 2 && name.length <= 253 && labels.every((label) => LABEL.test(label));
+}
 export const ALLOW_ENTRY_EXAMPLE = 'e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"';
 
 /**

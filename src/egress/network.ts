@@ -3,6 +3,7 @@
  * the proxy variables the sandbox gets, the network settings per egress mode, and the variables of the
  * image's egress self-test. Pure: no Pulumi resources (the proxy container is egress-proxy.ts).
  */
+import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
 import { humanDockerCommand } from "../engine/shell";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
@@ -22,12 +23,9 @@ export const HOST_GATEWAY_NAME = "host.docker.internal";
 /** The URL a sandbox on the allowlist uses as its proxy: the proxy's alias on the sandbox's internal network. */
 export const PROXY_URL = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
 
-/** The credential proxy's name on the sandbox's network (credentials/proxy-contract.ts), reached directly. */
-const DIRECT_NAMES = "localhost,127.0.0.1,::1,credential-proxy";
-
-/** Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either). */
+/** Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either); loopback and the credential proxy are reached directly. */
 export function proxyEnvironment(proxyUrl: string): Record<string, string> {
-  const noProxy = DIRECT_NAMES;
+  const noProxy = `localhost,127.0.0.1,::1,${CREDENTIAL_PROXY_HOSTNAME}`;
   return {
     HTTP_PROXY: proxyUrl,
     HTTPS_PROXY: proxyUrl,
