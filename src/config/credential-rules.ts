@@ -3,7 +3,7 @@
  * whether a run's agent has a key to reach its API with. Checked once the config is parsed, before any
  * resource is declared.
  */
-import { holdsGitToken, type SecretsPresent } from "../credentials/plan";
+import { gitTokenWantedInside, holdsGitToken, type SecretsPresent } from "../credentials/plan";
 import { connectGitHosts } from "../egress/policy";
 import { AgentAuth } from "./choices";
 import type { SandboxKey } from "./host-checks";
@@ -12,8 +12,7 @@ import type { StackConfig } from "./schema";
 export function credentialProblems(config: StackConfig, present: SecretsPresent, keyOf: SandboxKey): string[] {
   const problems: string[] = [];
   config.sandboxes.forEach((sandbox, index) => {
-    const reachesGitHosts = !sandbox.hostNetwork && sandbox.egress.mode !== "none" && connectGitHosts(sandbox.egress).length > 0;
-    if (present.gitToken && reachesGitHosts && !holdsGitToken(sandbox, present)) {
+    if (gitTokenWantedInside(sandbox, present) && !holdsGitToken(sandbox, present)) {
       const hosts = connectGitHosts(sandbox.egress)
         .map((entry) => entry.host)
         .join(", ");

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import type { z } from "zod";
-import { AGENT_PROFILES, Agent } from "../agents";
+import { AGENT_PROFILES, Agent, type AgentProfile } from "../agents";
 import { gitThroughProxyEnvironment } from "../credentials/git-repos";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
 import { looksLikeSecretEnv } from "../policy-contract/credentials";
@@ -49,7 +49,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
       message: 'the host network bypasses any egress policy; also set egress.mode: "open" (acknowledged as open-egress)',
     });
   }
-  if (sandbox.hostNetwork === true && (sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy) {
+  if (sandbox.hostNetwork === true && authOf(sandbox) === AgentAuth.Proxy) {
     ctx.addIssue({
       code: "custom",
       path: ["auth"],
@@ -81,12 +81,18 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   }
 };
 
+const authOf = (sandbox: Loose<SandboxConfig>) => sandbox.auth ?? AgentAuth.Proxy;
+
+/** The agent whose API the sandbox's credential proxy stands in for (auth proxy, with a network of its own), if any. */
+function proxiedAgent(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
+  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
+  if (authOf(sandbox) !== AgentAuth.Proxy || sandbox.hostNetwork === true || egressMode === "none") return undefined;
+  return AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
+}
+
 /** The agent's credential variables a sandbox under auth proxy may not set (its own placeholder key aside). */
 function agentCredentialEnv(sandbox: Loose<SandboxConfig>): readonly string[] {
-  const agent = AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
-  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
-  const proxied = (sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy && sandbox.hostNetwork !== true && egressMode !== "none";
-  return proxied && agent ? agent.api.credentialEnv : [];
+  return proxiedAgent(sandbox)?.api.credentialEnv ?? [];
 }
 
 /** Variables the program sets in a sandbox, each with what for; the proxies' ones where it has them. */
@@ -101,8 +107,8 @@ function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
   if (egressMode === "allowlist")
     for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
   if (sandbox.hostNetwork === true || egressMode === "none") return own;
-  const agent = AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
-  if ((sandbox.auth ?? AgentAuth.Proxy) === AgentAuth.Proxy && agent) {
+  const agent = proxiedAgent(sandbox);
+  if (agent) {
     own.set(agent.api.baseUrlEnv, "the credential proxy's address under auth proxy; set apiUpstream to send the agent's API requests elsewhere");
     own.set(agent.api.keyEnv, "the placeholder the credential proxy replaces with anthropicApiKey");
   }

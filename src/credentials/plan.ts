@@ -56,13 +56,12 @@ export function credentialProxyEnvironment(sandbox: SandboxConfig): Record<strin
   };
 }
 
-/**
- * True when the git token goes inside the sandbox (the image's credential helper reads it for git to whole
- * hosts by CONNECT): only when the stack has a token, the sandbox reaches git hosts that way, and its
- * config acknowledged `credentials-in-sandbox`.
- */
+/** True when git would need the stack's token inside the sandbox: it has one, and git reaches whole hosts by CONNECT (the image's credential helper). */
+export function gitTokenWantedInside(sandbox: SandboxConfig, secrets: SecretsPresent): boolean {
+  return secrets.gitToken && hasOwnNetwork(sandbox) && connectGitHosts(sandbox.egress).length > 0;
+}
+
+/** True when the git token goes inside the sandbox: wanted there, and the config acknowledged `credentials-in-sandbox`. */
 export function holdsGitToken(sandbox: SandboxConfig, secrets: SecretsPresent): boolean {
-  return (
-    secrets.gitToken && hasOwnNetwork(sandbox) && connectGitHosts(sandbox.egress).length > 0 && sandbox.acknowledgeUnsafe.includes("credentials-in-sandbox")
-  );
+  return gitTokenWantedInside(sandbox, secrets) && sandbox.acknowledgeUnsafe.includes("credentials-in-sandbox");
 }
