@@ -19,10 +19,10 @@ import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_
 export const END_OF_SECRETS = "--end-of-secrets--";
 const CHECK_END = `IFS= read -r end || true; [ "$end" = "${END_OF_SECRETS}" ] || { echo "anthropicApiKey or gitToken holds a line break, which no key or token has; set it again: pulumi config set --secret <key> <value>" >&2; exit 65; }`;
 
-/** The writer's stdin: each secret (empty when unset) on a line of its own, END_OF_SECRETS, then the rest (the CA bundle). */
+/** The writer's stdin: each secret (empty when unset) on a line of its own, END_OF_SECRETS, then the rest (the CA bundle); SecretFiles keeps it secret. */
 export function secretsOnStdin(secrets: readonly (pulumi.Input<string> | undefined)[], rest?: pulumi.Input<string>): pulumi.Output<string> {
   const lines = pulumi.all([...secrets.map((value) => value ?? ""), END_OF_SECRETS, rest ?? ""]);
-  return pulumi.secret(lines.apply((all) => all.join("\n")));
+  return lines.apply((all) => all.join("\n"));
 }
 
 /**
