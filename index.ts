@@ -2,9 +2,9 @@
  * The agent-sandbox program: the stack's config, as the arguments of one AgentSandboxes component, and
  * its outputs as the stack's.
  */
-import { AgentSandboxes } from "./src/agent-sandboxes";
-import { stackArgs } from "./src/config/stack-config";
-import { applyStackTraceLimit } from "./src/stack-traces";
+import { AgentSandboxes } from "./components/agent-sandboxes";
+import { stackArgs } from "./components/config/stack-config";
+import { applyStackTraceLimit } from "./components/stack-traces";
 
 applyStackTraceLimit();
 

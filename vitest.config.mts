@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // The program drops stack frames for speed (src/stack-traces.ts); tests keep them for their own failures.
+    // The program drops stack frames for speed (components/stack-traces.ts); tests keep them for their own failures.
     env: { AGENT_SANDBOX_STACK_TRACES: "1" },
     projects: [
       {

@@ -8,7 +8,7 @@
  *
  *     labels: [{ label: "dev.agent-sandbox.acknowledged-unsafe", value: "privileged,host-network" }]
  *
- * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (src/policy-contract/host-paths.ts);
+ * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (components/policy-contract/host-paths.ts);
  * spaces around names are ignored. The program sets exactly the names its stack config acknowledged, and
  * omits the label when there are none. The policy waives exactly the listed findings and still refuses
  * every other one. Names and what each waives:
@@ -27,8 +27,8 @@
  * other sensitive host paths (/etc, /proc, ...), credentials mounted read-write.
  */
 import * as path from "node:path";
-import { ROLE_LABEL } from "../src/engine/naming";
-import { CREDENTIAL_PROXY_ROLE, CREDENTIAL_VOLUME_SUFFIXES, looksLikeSecretEnv } from "../src/policy-contract/credentials";
+import { ROLE_LABEL } from "../components/engine/naming";
+import { CREDENTIAL_PROXY_ROLE, CREDENTIAL_VOLUME_SUFFIXES, looksLikeSecretEnv } from "../components/policy-contract/credentials";
 import {
   ACKNOWLEDGED_UNSAFE_LABEL,
   exposesEngineSocket,
@@ -40,9 +40,9 @@ import {
   normalizeHostPath,
   SECRETS_PATH,
   type UnsafeAcknowledgement,
-} from "../src/policy-contract/host-paths";
-import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../src/policy-contract/protected-paths";
-import { WORKSPACE_PATH } from "../src/sandbox/contract";
+} from "../components/policy-contract/host-paths";
+import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../components/policy-contract/protected-paths";
+import { WORKSPACE_PATH } from "../components/sandbox/contract";
 import { asArray, asRecord, asString, containerMounts, hostBinds, labelItems } from "./container-inputs";
 
 export interface RuleOptions {

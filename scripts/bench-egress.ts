@@ -6,7 +6,7 @@
  *   npx tsx scripts/bench-egress.ts [requests]
  */
 import { type RequestOptions, request } from "node:http";
-import { PROXY_PORT } from "../src/egress/network";
+import { PROXY_PORT } from "../components/egress/network";
 import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../testkit/live/egress-lab";
 
 export interface EgressLatencyOptions {

@@ -4,10 +4,10 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import type { HostProbe } from "../src/config/host-checks";
-import { validateStackConfig } from "../src/config/resolve-args";
-import { CONFIG_NAMESPACE, type StackConfig } from "../src/config/schema";
-import { readRawConfig } from "../src/config/stack-config";
+import type { HostProbe } from "../components/config/host-checks";
+import { validateStackConfig } from "../components/config/resolve-args";
+import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/schema";
+import { readRawConfig } from "../components/config/stack-config";
 
 export interface DeveloperFacts {
   readonly stack: string;

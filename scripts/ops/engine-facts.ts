@@ -4,9 +4,9 @@
  * engine is the stack's (`docker.host`): its DOCKER_HOST reaches dockerode as it would the docker CLI.
  */
 import Docker from "dockerode";
-import type { SandboxInfo } from "../../src/agent-sandboxes";
-import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../src/egress/network";
-import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
+import type { SandboxInfo } from "../../components/agent-sandboxes";
+import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
+import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
 /** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */

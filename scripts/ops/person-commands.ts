@@ -2,8 +2,8 @@
  * The commands a person runs on one sandbox (`npm run shell|logs|agent -- <sandbox>`), built from the
  * stack's outputs, and what they are told when the sandbox cannot take them. Pure: sandbox.ts runs them.
  */
-import type { SandboxInfo } from "../../src/agent-sandboxes";
-import { humanDockerCommand, shellQuote } from "../../src/engine/shell";
+import type { SandboxInfo } from "../../components/agent-sandboxes";
+import { humanDockerCommand, shellQuote } from "../../components/engine/shell";
 
 export const VERBS = ["shell", "logs", "agent"] as const;
 export type Verb = (typeof VERBS)[number];

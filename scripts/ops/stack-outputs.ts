@@ -6,11 +6,11 @@
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
-import type { AgentImageInfo, SandboxInfo } from "../../src/agent-sandboxes";
-import { parseRefreshConfig, type RefreshConfig } from "../../src/config/schema";
-import { dockerHostSchema } from "../../src/config/sections";
-import { readRawConfig } from "../../src/config/stack-config";
-import { dockerClientEnvironment } from "../../src/engine/shell";
+import type { AgentImageInfo, SandboxInfo } from "../../components/agent-sandboxes";
+import { parseRefreshConfig, type RefreshConfig } from "../../components/config/schema";
+import { dockerHostSchema } from "../../components/config/sections";
+import { readRawConfig } from "../../components/config/stack-config";
+import { dockerClientEnvironment } from "../../components/engine/shell";
 
 const PROJECT_DIR = path.resolve(__dirname, "../..");
 /** The stack npm run up provisions when AGENT_SANDBOX_STACK does not name another. */

@@ -1,5 +1,5 @@
 /** Taking a harness deployment down: tracked resources in the engine's order, stray labelled objects, dependents of a replaced network or volume. */
-import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
+import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
 import { engine, isNotFound, type Kind, type Tracked } from "./state";
 
 /** Deletes tracked resources in the order the engine accepts: containers and commands, networks, volumes. */

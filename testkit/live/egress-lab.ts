@@ -10,10 +10,10 @@ import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../src/egress/egress-proxy";
-import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
-import { egressConfigSchema, egressPolicyFor } from "../../src/egress/policy";
-import { squidConfigFor } from "../../src/egress/squid";
+import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress/egress-proxy";
+import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
+import { egressConfigSchema, egressPolicyFor } from "../../components/egress/policy";
+import { squidConfigFor } from "../../components/egress/squid";
 import { AGENT_USER, BUILD_CLI, BUILD_ENV, LOCAL_IMAGES, labelArgs, networkGateway, testLabels, waitHealthy } from "./engine";
 
 const run = promisify(execFile);

@@ -10,8 +10,8 @@ import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestContext } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
-import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
+import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
 import { gatewayOf } from "./network-gateway";
 
 const run = promisify(execFile);

@@ -1,6 +1,6 @@
 /**
  * The real Pulumi CLI, its Node language host and the real providers, on a throwaway file backend. The
- * program is a copy of the real one (index.ts, src/, docker/, Pulumi.yaml…) in a temporary folder
+ * program is a copy of the real one (index.ts, components/, docker/, Pulumi.yaml…) in a temporary folder
  * with the checkout's node_modules linked, so stack files and edits a test makes to the copy (a changed
  * Dockerfile) never touch the checkout.
  */
@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
 import { parse, stringify } from "yaml";
-import { CONFIG_NAMESPACE } from "../../src/config/schema";
+import { CONFIG_NAMESPACE } from "../../components/config/schema";
 import { CliProject } from "./cli-project";
 import { EngineGate } from "./engine";
 
@@ -17,7 +17,7 @@ export { type CliResult, type RunOptions, runCli } from "./cli-project";
 
 const REPOSITORY = path.resolve(__dirname, "../..");
 /** What a copy of the program and its npm scripts need; everything else of the checkout stays out of it. */
-const PROGRAM_FILES = ["index.ts", "src", "docker", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"];
+const PROGRAM_FILES = ["index.ts", "components", "docker", "scripts", "Pulumi.yaml", "package.json", "tsconfig.json"];
 export const POLICY_PACK = path.join(REPOSITORY, "policy");
 
 /**

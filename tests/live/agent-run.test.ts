@@ -9,9 +9,9 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/config/schema";
-import { HOST_GATEWAY_NAME } from "../../src/egress/network";
-import { sandboxObjectNames } from "../../src/engine/naming";
+import { parseStackConfig } from "../../components/config/schema";
+import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { sandboxObjectNames } from "../../components/engine/naming";
 import { type LiveStack, secretConfig } from "../../testkit/harness";
 import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "../../testkit/live/engine";
 import {

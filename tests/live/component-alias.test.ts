@@ -9,7 +9,7 @@
  */
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../src/engine/naming";
+import { sandboxObjectNames } from "../../components/engine/naming";
 import { docker } from "../../testkit/live/engine";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { hasRevision, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, typeAndName } from "../../testkit/live/pulumi-cli";

@@ -6,9 +6,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../src/credentials/proxy-contract";
-import { PROXY_USER } from "../../src/egress/egress-proxy";
-import { physicalName, sandboxObjectNames } from "../../src/engine/naming";
+import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../components/credentials/proxy-contract";
+import { PROXY_USER } from "../../components/egress/egress-proxy";
+import { physicalName, sandboxObjectNames } from "../../components/engine/naming";
 import { execIn, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { ConsumerProject, packedLibrary } from "../../testkit/live/package-consumer";

@@ -3,7 +3,7 @@ import https from "node:https";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { parseAgentStream } from "../../src/agents/claude/stream-json";
+import { parseAgentStream } from "../../components/agents/claude/stream-json";
 import { testCa } from "../../testkit/live/test-ca";
 import { type CliAvailability, claudeCliBinary } from "./support/claude-cli";
 import { runScenario, SCENARIOS, type ScenarioRun, WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished, type TestContext } from "vitest";
-import { LABEL_PREFIX, MANAGED_BY } from "../../src/engine/naming";
+import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
 import { deployLive, type LiveStack, secretConfig } from "../../testkit/harness";
 import { docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
 import { LiveSuite, PROJECT } from "../../testkit/live/live-program";

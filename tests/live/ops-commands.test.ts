@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../src/engine/naming";
+import { sandboxObjectNames } from "../../components/engine/naming";
 import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer } from "../../testkit/live/engine";
 import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";

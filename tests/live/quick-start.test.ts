@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sandboxObjectNames } from "../../src/engine/naming";
+import { sandboxObjectNames } from "../../components/engine/naming";
 import { inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "../../testkit/live/pulumi-cli";

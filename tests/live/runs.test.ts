@@ -8,8 +8,8 @@
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LABEL_PREFIX, sandboxObjectNames } from "../../src/engine/naming";
-import { RUN_LABEL } from "../../src/runs/run-script";
+import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { RUN_LABEL } from "../../components/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";

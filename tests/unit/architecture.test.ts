@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import madge from "madge";
 import { beforeAll, describe, expect, it } from "vitest";
-import { claude } from "../../src/agents/claude";
+import { claude } from "../../components/agents/claude";
 
 const ROOT = path.resolve(__dirname, "../..");
-const SOURCE_FOLDERS = ["src", "scripts", "policy", "testkit"];
+const SOURCE_FOLDERS = ["components", "scripts", "policy", "testkit"];
 const MAX_LINES = 300;
 /** Claude Code's endpoints, CLI flags, build argument, output format and pinned release. */
 const CLAUDE_SPECIFIC = new RegExp(
@@ -49,7 +49,7 @@ describe("the code's layout", () => {
   }, 60_000);
 
   it("reads the whole code base", () => {
-    expect(Object.keys(graph)).toEqual(expect.arrayContaining(["index.ts", "src/agent-sandboxes.ts", "scripts/bench.ts", "testkit/mock-program.ts"]));
+    expect(Object.keys(graph)).toEqual(expect.arrayContaining(["index.ts", "components/agent-sandboxes.ts", "scripts/bench.ts", "testkit/mock-program.ts"]));
   });
 
   it("has no import cycles", () => {
@@ -57,7 +57,7 @@ describe("the code's layout", () => {
   });
 
   it("keeps the component free of tests and tooling, and scripts free of tests", () => {
-    expect(importsOf("src/").filter((edge) => / -> (tests|testkit|scripts|policy)\//.test(edge))).toEqual([]);
+    expect(importsOf("components/").filter((edge) => / -> (tests|testkit|scripts|policy)\//.test(edge))).toEqual([]);
     expect(importsOf("scripts/").filter((edge) => / -> tests\//.test(edge))).toEqual([]);
     expect(importsOf("policy/").filter((edge) => / -> (tests|testkit|scripts)\//.test(edge))).toEqual([]);
   });
@@ -69,9 +69,9 @@ describe("the code's layout", () => {
     expect(long).toEqual([]);
   });
 
-  it("keeps what is specific to Claude Code in src/agents/claude", () => {
-    const leaks = sourceFiles("src")
-      .filter((file) => !file.startsWith(path.join("src", "agents", "claude")))
+  it("keeps what is specific to Claude Code in components/agents/claude", () => {
+    const leaks = sourceFiles("components")
+      .filter((file) => !file.startsWith(path.join("components", "agents", "claude")))
       .flatMap((file) =>
         fs
           .readFileSync(path.join(ROOT, file), "utf8")

@@ -7,8 +7,8 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { bringBackRefspec, cloneScript } from "../../src/sandbox/clone";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { bringBackRefspec, cloneScript } from "../../components/sandbox/clone";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 function repository() {

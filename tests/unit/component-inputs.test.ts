@@ -10,7 +10,7 @@ import { describe, expect, it, vi } from "vitest";
 // The SDK's own "wait until every registration has finished".
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
-import type { AgentSandboxesArgs } from "../../src/config/args";
+import type { AgentSandboxesArgs } from "../../components/config/args";
 import { evaluateProgram, makeWorkspace, type RecordedResource } from "../../testkit/mock-program";
 
 /** Evaluates a program that declares a volume (whose name output feeds the arguments) and the component. */
@@ -19,7 +19,7 @@ function evaluateWith(argsFrom: (notes: pulumi.Output<string>) => AgentSandboxes
     { config: {} },
     () => vi.resetModules(),
     async () => {
-      const { AgentSandboxes } = await import("../../src/agent-sandboxes");
+      const { AgentSandboxes } = await import("../../components/agent-sandboxes");
       const notes = new docker.Volume("notes", { name: "release-notes-v7" });
       const agents = new AgentSandboxes("agents", argsFrom(notes.name));
       return { runs: agents.runs };
@@ -49,7 +49,7 @@ describe("the component's arguments from other resources", () => {
       { config: {}, onResources: (resources) => (declared = resources) },
       () => vi.resetModules(),
       async () => {
-        const { AgentSandboxes } = await import("../../src/agent-sandboxes");
+        const { AgentSandboxes } = await import("../../components/agent-sandboxes");
         const notes = new docker.Volume("notes", { name: "release-notes-v7" });
         new AgentSandboxes("agents", { sandboxes: [{ name: "main", workspace: notes.name as unknown as string }], image: { agentUid: workspace.uid } });
         return {};

@@ -1,14 +1,14 @@
 /**
  * The package schema other languages' SDKs are generated from: Pulumi's component analyzer infers it
- * from src/config/args.ts and the component's outputs, and the provider marks the secret inputs. Checked
+ * from components/config/args.ts and the component's outputs, and the provider marks the secret inputs. Checked
  * here are the types, the enums (the same values the config schema accepts), the descriptions every key
  * must carry, and the secrets.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "../../src/config/choices";
-import { SECRET_KEYS } from "../../src/config/resolve-args";
-import { sandboxSchema } from "../../src/config/sections";
-import { AgentSandboxesProvider, PROVIDER_NAME } from "../../src/provider";
+import { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "../../components/config/choices";
+import { SECRET_KEYS } from "../../components/config/resolve-args";
+import { sandboxSchema } from "../../components/config/sections";
+import { AgentSandboxesProvider, PROVIDER_NAME } from "../../components/provider";
 
 interface Property {
   type?: string;

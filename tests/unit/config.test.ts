@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { sizeToMegabytes } from "../../src/config/values";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { sizeToMegabytes } from "../../components/config/values";
 
 const host = { homeDir: "/home/me" };
 const sandbox = (extra: Record<string, unknown> = {}) => ({ name: "main", workspace: "/home/me/code/app", ...extra });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/config/schema";
-import { type ContainerSpec, dockerCreateArguments } from "../../src/engine/container-cli";
-import { containerArgsFor } from "../../src/sandbox/container";
+import { parseStackConfig } from "../../components/config/schema";
+import { type ContainerSpec, dockerCreateArguments } from "../../components/engine/container-cli";
+import { containerArgsFor } from "../../components/sandbox/container";
 
 const identity = { project: "agent-sandbox", stack: "dev" };
 const agent = { uid: 1000, gid: 1000 };

@@ -4,8 +4,8 @@
  */
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { credentialProxyConfig } from "../../src/credentials/nginx-conf";
-import { END_OF_SECRETS } from "../../src/credentials/secret-files";
+import { credentialProxyConfig } from "../../components/credentials/nginx-conf";
+import { END_OF_SECRETS } from "../../components/credentials/secret-files";
 import { type Evaluation, evaluateProgram, makeWorkspace, type ProgramOptions, type RecordedResource } from "./support/program";
 
 const CONTAINER = "docker:index/container:Container";

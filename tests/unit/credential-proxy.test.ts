@@ -5,15 +5,15 @@
  */
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { claude } from "../../src/agents/claude";
-import { credentialProblems } from "../../src/config/credential-rules";
-import { formatIssuePath } from "../../src/config/errors";
-import { listedSandboxKey, shortcutSandboxKey } from "../../src/config/host-checks";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { apiUpstreamSchema } from "../../src/credentials/config";
-import { parseGitRepo } from "../../src/credentials/git-repos";
-import { type CredentialProxyPlan, credentialProxyConfig, upstreamOf } from "../../src/credentials/nginx-conf";
-import { credentialProxyEnvironment, credentialProxyPlanFor, hasCredentialProxy, holdsGitToken } from "../../src/credentials/plan";
+import { claude } from "../../components/agents/claude";
+import { credentialProblems } from "../../components/config/credential-rules";
+import { formatIssuePath } from "../../components/config/errors";
+import { listedSandboxKey, shortcutSandboxKey } from "../../components/config/host-checks";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { apiUpstreamSchema } from "../../components/credentials/config";
+import { parseGitRepo } from "../../components/credentials/git-repos";
+import { type CredentialProxyPlan, credentialProxyConfig, upstreamOf } from "../../components/credentials/nginx-conf";
+import { credentialProxyEnvironment, credentialProxyPlanFor, hasCredentialProxy, holdsGitToken } from "../../components/credentials/plan";
 
 const EXAMPLE = 'e.g. "github.com/my-org/my-repo" or "git.example.com:8443/group/repo"';
 const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';

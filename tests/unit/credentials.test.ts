@@ -3,10 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { claude } from "../../src/agents/claude";
-import { PROXY_SECRETS_PATH } from "../../src/credentials/proxy-contract";
-import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../src/credentials/secret-files";
-import { SECRETS_PATH } from "../../src/policy-contract/host-paths";
+import { claude } from "../../components/agents/claude";
+import { PROXY_SECRETS_PATH } from "../../components/credentials/proxy-contract";
+import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../components/credentials/secret-files";
+import { SECRETS_PATH } from "../../components/policy-contract/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
 
 const API_KEY = "test-api-key-0000-not-a-real-key";

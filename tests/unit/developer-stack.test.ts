@@ -4,9 +4,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { realHostProbe } from "../../components/config/host-checks";
+import { physicalName } from "../../components/engine/naming";
 import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
-import { realHostProbe } from "../../src/config/host-checks";
-import { physicalName } from "../../src/engine/naming";
 import { makeWorkspace } from "./support/program";
 
 describe("npm run stack:new", () => {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
-import { claude } from "../../src/agents/claude";
-import { formatIssuePath } from "../../src/config/errors";
-import { defaultAllowlist, type EgressPolicy, parseAllowEntry } from "../../src/egress/allowlist";
-import { proxyContainerArgs } from "../../src/egress/egress-proxy";
-import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../src/egress/network";
-import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../src/egress/policy";
-import { squidConfigFor } from "../../src/egress/squid";
+import { claude } from "../../components/agents/claude";
+import { formatIssuePath } from "../../components/config/errors";
+import { defaultAllowlist, type EgressPolicy, parseAllowEntry } from "../../components/egress/allowlist";
+import { proxyContainerArgs } from "../../components/egress/egress-proxy";
+import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
+import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../components/egress/policy";
+import { squidConfigFor } from "../../components/egress/squid";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
 function problems(raw: unknown): string[] {

@@ -16,9 +16,9 @@ import {
   probeTargetOf,
   realEngineProbe,
   SKIP_ENGINE_CHECK,
-} from "../../src/config/engine-check";
-import { ConfigError } from "../../src/config/errors";
-import { resolveArgs, withEnvironmentDockerHost } from "../../src/config/resolve-args";
+} from "../../components/config/engine-check";
+import { ConfigError } from "../../components/config/errors";
+import { resolveArgs, withEnvironmentDockerHost } from "../../components/config/resolve-args";
 import { makeWorkspace } from "./support/program";
 
 const refused: EngineProbe = () => "connect ENOENT /nowhere.sock";

@@ -3,11 +3,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { claude } from "../../src/agents/claude";
-import { parseStackConfig } from "../../src/config/schema";
-import type { ContainerSpec } from "../../src/engine/container-cli";
-import { ephemeralRunScript } from "../../src/runs/run-script";
-import { containerArgsFor } from "../../src/sandbox/container";
+import { claude } from "../../components/agents/claude";
+import { parseStackConfig } from "../../components/config/schema";
+import type { ContainerSpec } from "../../components/engine/container-cli";
+import { ephemeralRunScript } from "../../components/runs/run-script";
+import { containerArgsFor } from "../../components/sandbox/container";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };

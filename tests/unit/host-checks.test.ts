@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostProblems, realHostProbe, withHostDefaults } from "../../src/config/host-checks";
-import { validateStackConfig } from "../../src/config/resolve-args";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
+import { hostProblems, realHostProbe, withHostDefaults } from "../../components/config/host-checks";
+import { validateStackConfig } from "../../components/config/resolve-args";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
 import { makeWorkspace } from "./support/program";
 
 const home = os.homedir();

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { exposesEngineSocket, judgeHostBind, looksLikeCredentialPath, normalizeHostPath, sensitiveHostPathReason } from "../../src/policy-contract/host-paths";
+import {
+  exposesEngineSocket,
+  judgeHostBind,
+  looksLikeCredentialPath,
+  normalizeHostPath,
+  sensitiveHostPathReason,
+} from "../../components/policy-contract/host-paths";
 
 const home = "/home/dev";
 
@@ -44,7 +50,7 @@ describe("sensitiveHostPathReason", () => {
   });
 
   it("accepts a project folder inside the home folder", () => {
-    expect(sensitiveHostPathReason("/home/dev/src/app", home, false)).toBeUndefined();
+    expect(sensitiveHostPathReason("/home/dev/components/app", home, false)).toBeUndefined();
   });
 
   it("accepts a sibling whose name merely starts like a sensitive folder", () => {
@@ -83,7 +89,7 @@ describe("looksLikeCredentialPath", () => {
   });
 
   it("is false for a source folder", () => {
-    expect(looksLikeCredentialPath("/home/dev/src/keyboard-app", home)).toBe(false);
+    expect(looksLikeCredentialPath("/home/dev/components/keyboard-app", home)).toBe(false);
   });
 });
 

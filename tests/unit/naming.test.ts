@@ -4,8 +4,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { type EngineObject, physicalName, STACK_OBJECTS, sandboxObjects } from "../../src/engine/naming";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { type EngineObject, physicalName, STACK_OBJECTS, sandboxObjects } from "../../components/engine/naming";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };

@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { PACKAGE_ROOT, packageFile } from "../../src/package-files";
+import { PACKAGE_ROOT, packageFile } from "../../components/package-files";
 
 describe("files shipped with the package", () => {
   it("are found from the package's own folder, the one holding docker/", () => {

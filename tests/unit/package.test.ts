@@ -59,7 +59,7 @@ describe("the packed library", () => {
       "docker/egress-proxy/Dockerfile",
       "policy/PulumiPolicy.yaml",
       "policy/rules.ts",
-      "src/policy-contract/host-paths.ts",
+      "components/policy-contract/host-paths.ts",
       "PulumiPlugin.yaml",
     ]) {
       expect(files, needed).toContain(needed);

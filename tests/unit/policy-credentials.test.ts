@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../components/config/schema";
+import { credentialProxyContainerArgs } from "../../components/credentials/credential-proxy";
+import { credentialProxyPlanFor } from "../../components/credentials/plan";
+import { containerArgsFor } from "../../components/sandbox/container";
 import { CONTAINER_RULES, containerViolations, ruleViolations } from "../../policy/rules";
-import { parseStackConfig } from "../../src/config/schema";
-import { credentialProxyContainerArgs } from "../../src/credentials/credential-proxy";
-import { credentialProxyPlanFor } from "../../src/credentials/plan";
-import { containerArgsFor } from "../../src/sandbox/container";
 
 const homeDir = "/home/dev";
 const identity = { project: "agent-sandbox", stack: "dev" };
 const rule = CONTAINER_RULES.find((candidate) => candidate.name === "credentials-outside-sandbox")!;
 
 function sandboxContainer(extra: Record<string, unknown> = {}, credentialsVolume?: string): Record<string, unknown> {
-  const [sandbox] = parseStackConfig({ sandboxes: [{ name: "main", workspace: "/home/dev/src/app", ...extra }] }, { homeDir }).sandboxes;
+  const [sandbox] = parseStackConfig({ sandboxes: [{ name: "main", workspace: "/home/dev/components/app", ...extra }] }, { homeDir }).sandboxes;
   const args = containerArgsFor(
     identity,
     sandbox,
@@ -30,7 +30,7 @@ describe("policy: credentials stay outside the sandbox", () => {
   });
 
   it("passes the credential proxy, which mounts the proxy secrets by design", () => {
-    const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir }).sandboxes;
+    const [sandbox] = parseStackConfig({ workspace: "/home/dev/components/app" }, { homeDir }).sandboxes;
     const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: false })!;
     const inputs = JSON.parse(
       JSON.stringify(

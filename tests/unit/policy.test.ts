@@ -1,19 +1,19 @@
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
+import { parseStackConfig } from "../../components/config/schema";
+import { credentialProxyContainerArgs } from "../../components/credentials/credential-proxy";
+import { credentialProxyPlanFor } from "../../components/credentials/plan";
+import { proxyContainerArgs } from "../../components/egress/egress-proxy";
+import { egressPolicyFor } from "../../components/egress/policy";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/policy-contract/host-paths";
+import { containerArgsFor } from "../../components/sandbox/container";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
-import { parseStackConfig } from "../../src/config/schema";
-import { credentialProxyContainerArgs } from "../../src/credentials/credential-proxy";
-import { credentialProxyPlanFor } from "../../src/credentials/plan";
-import { proxyContainerArgs } from "../../src/egress/egress-proxy";
-import { egressPolicyFor } from "../../src/egress/policy";
-import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../src/policy-contract/host-paths";
-import { containerArgsFor } from "../../src/sandbox/container";
 
 const homeDir = "/home/dev";
 
 const identity = { project: "agent-sandbox", stack: "dev" };
-const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir }).sandboxes;
+const [sandbox] = parseStackConfig({ workspace: "/home/dev/components/app" }, { homeDir }).sandboxes;
 
 /**
  * The sandbox container exactly as the program declares it (plain values where the program has outputs):
@@ -22,7 +22,7 @@ const [sandbox] = parseStackConfig({ workspace: "/home/dev/src/app" }, { homeDir
  */
 function hardenedContainer(options: { credentialsInSandbox?: boolean } = {}): Record<string, unknown> {
   const acknowledged = parseStackConfig(
-    { sandboxes: [{ name: "main", workspace: "/home/dev/src/app", acknowledgeUnsafe: ["credentials-in-sandbox"] }] },
+    { sandboxes: [{ name: "main", workspace: "/home/dev/components/app", acknowledgeUnsafe: ["credentials-in-sandbox"] }] },
     { homeDir },
   ).sandboxes[0];
   const args = containerArgsFor(
@@ -190,7 +190,7 @@ describe("agent-sandbox-hardening policies", () => {
     expect(await violationsOf("no-host-namespaces", withChanges({ networkMode: "bridge" }))).toEqual([]);
   });
 
-  it.each(["/", "/etc", "/home/dev", "/proc", "/home/dev/src/../../../sys"])("refuses binding host path %s", async (source) => {
+  it.each(["/", "/etc", "/home/dev", "/proc", "/home/dev/components/../../../sys"])("refuses binding host path %s", async (source) => {
     const mounts = [{ type: "bind", source, target: "/workspace" }];
     expect(await violationsOf("no-sensitive-host-paths", withChanges({ mounts }))).toEqual([expect.stringMatching(/^mounts\[0\]\.source: /)]);
   });

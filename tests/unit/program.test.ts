@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { END_OF_SECRETS } from "../../src/credentials/secret-files";
+import { END_OF_SECRETS } from "../../components/credentials/secret-files";
 import { type Evaluation, evaluateProgram, makeWorkspace, mockDigestOf } from "./support/program";
 
 const ws = makeWorkspace();

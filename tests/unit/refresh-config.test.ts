@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseRefreshConfig, parseStackConfig } from "../../src/config/schema";
-import { ageToMilliseconds } from "../../src/config/values";
+import { ConfigError, parseRefreshConfig, parseStackConfig } from "../../components/config/schema";
+import { ageToMilliseconds } from "../../components/config/values";
 import { type Evaluation, evaluateProgram, makeWorkspace } from "./support/program";
 
 const host = { homeDir: "/home/me" };

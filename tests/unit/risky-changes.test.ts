@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { changedPaths, manifestScript, reportScript } from "../../src/runs/risky-changes";
+import { changedPaths, manifestScript, reportScript } from "../../components/runs/risky-changes";
 
 /** A `docker` that runs `docker exec … sh -c SCRIPT` as `sh -c SCRIPT` in the given folder. */
 function withFakeDocker(workspace: string): string {

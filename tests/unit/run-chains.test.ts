@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { claudeArguments } from "../../src/agents/claude";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
+import { claudeArguments } from "../../components/agents/claude";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
 
 const host = { homeDir: "/home/me" };
 const sandboxes = [

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { STACK_TRACE_SWITCHES, stackTraceLimitFor } from "../../src/stack-traces";
+import { STACK_TRACE_SWITCHES, stackTraceLimitFor } from "../../components/stack-traces";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 describe("stack trace limit", () => {

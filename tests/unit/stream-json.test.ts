@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseAgentStream } from "../../src/agents/claude/stream-json";
+import { parseAgentStream } from "../../components/agents/claude/stream-json";
 
 const fixture = (name: string) => fs.readFileSync(path.resolve(__dirname, "../fixtures/claude-stream", `${name}.jsonl`), "utf8");
 

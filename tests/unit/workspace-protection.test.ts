@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL } from "../../components/policy-contract/protected-paths";
+import { protectionFor } from "../../components/sandbox/workspace-protection";
 import { containerViolations } from "../../policy/rules";
-import { ConfigError, parseStackConfig } from "../../src/config/schema";
-import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL } from "../../src/policy-contract/protected-paths";
-import { protectionFor } from "../../src/sandbox/workspace-protection";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 const host = { homeDir: "/home/me" };

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 
-/** The package's root: src/ (run from source) and dist/ (compiled) both sit directly below it. */
+/** The package's root: components/ (run from source) and dist/ (compiled) both sit directly below it. */
 export const PACKAGE_ROOT = path.resolve(__dirname, "..");
 
 /**
