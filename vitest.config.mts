@@ -8,7 +8,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["tests/unit/**/*.test.ts", "policy/**/*.test.ts"],
+          include: ["tests/unit/**/*.test.ts"],
           testTimeout: 30_000,
         },
       },

@@ -9,20 +9,21 @@ import * as pulumi from "@pulumi/pulumi";
 import { agentProfile, IMAGE_AGENT } from "./agents";
 import type { AgentSandboxesArgs } from "./config/args";
 import { resolveArgs } from "./config/resolve-args";
-import type { RunConfig } from "./config/sections";
-import { credentialProxyPlanFor, holdsGitToken } from "./credentials/plan";
+import { credentialProxyPlanFor } from "./credentials/plan";
 import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
 import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles, secretsOnStdin } from "./credentials/secret-files";
-import { PROXY_USER } from "./egress/egress-proxy";
-import { EgressProxyImage } from "./egress/egress-proxy-image";
 import { STACK_OBJECTS } from "./engine/naming";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
 import { dockerClientEnvironment } from "./engine/shell";
+import { SECRETS_PATH } from "./guardrails/host-paths";
 import { AgentImage } from "./image/agent-image";
+import { PROXY_USER, ProxyImage } from "./image/proxy-image";
 import { packageFile } from "./package-files";
-import { SECRETS_PATH } from "./policy-contract/host-paths";
 import { AgentRun } from "./runs/agent-run";
-import { AgentSandbox } from "./sandbox/agent-sandbox";
+import type { RunConfig } from "./runs/config";
+import { holdsGitToken } from "./sandbox/git-token";
+import { Sandbox } from "./sandbox/sandbox";
+import { sandboxTopology } from "./sandbox/topology";
 
 /** The agent image the sandboxes run. */
 export interface AgentImageInfo {
@@ -91,8 +92,8 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     // alias keeps them (children follow their parent's alias), so no replacement loses a home volume's logins.
     const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
     const providers = [
-      new docker.Provider("engine", dockerProviderArgs(config, secrets.registryPassword), child),
-      new dockerbuild.Provider("builder", buildProviderArgs(config), child),
+      new docker.Provider("engine", dockerProviderArgs({ docker: config.docker, registry: config.image.registry }, secrets.registryPassword), child),
+      new dockerbuild.Provider("builder", buildProviderArgs({ docker: config.docker }), child),
     ];
     const inside = { ...child, providers };
 
@@ -102,17 +103,18 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       inside,
     );
     const present = { apiKey: secrets.anthropicApiKey !== undefined, gitToken: secrets.gitToken !== undefined };
-    const plans = new Map(config.sandboxes.map((sandbox) => [sandbox.name, credentialProxyPlanFor(sandbox, present)]));
+    const topologies = new Map(config.sandboxes.map((sandbox) => [sandbox.name, sandboxTopology(sandbox)]));
+    const plans = new Map(
+      config.sandboxes.flatMap((sandbox) =>
+        topologies.get(sandbox.name)!.credentialProxy ? [[sandbox.name, credentialProxyPlanFor(sandbox, present)] as const] : [],
+      ),
+    );
     // One proxy image per stack, built only when some sandbox has an egress proxy or a credential proxy.
-    const proxyImage = config.sandboxes.some((sandbox) => (sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork) || plans.get(sandbox.name))
-      ? new EgressProxyImage(
-          "egress-proxy",
-          { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/egress-proxy"), extraCaCerts },
-          inside,
-        )
+    const proxyImage = [...topologies.values()].some((topology) => topology.egressProxy || topology.credentialProxy)
+      ? new ProxyImage("egress-proxy", { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/proxies"), extraCaCerts }, inside)
       : undefined;
     const proxySecrets =
-      proxyImage && [...plans.values()].some(Boolean)
+      proxyImage && plans.size > 0
         ? new SecretFiles(
             "proxy-secrets",
             {
@@ -154,7 +156,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     const sandboxes = new Map(
       config.sandboxes.map((sandbox) => [
         sandbox.name,
-        new AgentSandbox(
+        new Sandbox(
           sandbox.name,
           {
             identity,

@@ -7,6 +7,13 @@
 export { type AgentImageInfo, AgentSandboxes, type RunInfo, type SandboxInfo } from "./agent-sandboxes";
 export { Agent } from "./agents";
 export type * from "./config/args";
-export { BuildCacheType, EgressMode, Platform, RestartPolicy, SandboxMode } from "./config/choices";
-export { ConfigError } from "./config/errors";
-export { UnsafeSetting } from "./config/unsafe-settings";
+export type * from "./egress/args";
+export { EgressMode } from "./egress/config";
+export type * from "./engine/args";
+export type * from "./image/args";
+export { BuildCacheType, Platform } from "./image/config";
+export type * from "./runs/args";
+export type * from "./sandbox/args";
+export { RestartPolicy, SandboxMode } from "./sandbox/config";
+export { UnsafeSetting } from "./sandbox/unsafe-settings";
+export { ConfigError } from "./values/config-error";

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import type { ResourceValidationPolicy } from "@pulumi/policy";
-import type { WorkspaceView } from "../components/policy-contract/protected-paths";
+import type { WorkspaceView } from "../components/guardrails/protected-paths";
 import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */

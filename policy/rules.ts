@@ -8,7 +8,7 @@
  *
  *     labels: [{ label: "dev.agent-sandbox.acknowledged-unsafe", value: "privileged,host-network" }]
  *
- * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (components/policy-contract/host-paths.ts);
+ * The value is a comma-separated list of names from UNSAFE_ACKNOWLEDGEMENTS (components/guardrails/host-paths.ts);
  * spaces around names are ignored. The program sets exactly the names its stack config acknowledged, and
  * omits the label when there are none. The policy waives exactly the listed findings and still refuses
  * every other one. Names and what each waives:
@@ -28,7 +28,7 @@
  */
 import * as path from "node:path";
 import { ROLE_LABEL } from "../components/engine/naming";
-import { CREDENTIAL_PROXY_ROLE, CREDENTIAL_VOLUME_SUFFIXES, looksLikeSecretEnv } from "../components/policy-contract/credentials";
+import { CREDENTIAL_PROXY_ROLE, CREDENTIAL_VOLUME_SUFFIXES, looksLikeSecretEnv } from "../components/guardrails/credentials";
 import {
   ACKNOWLEDGED_UNSAFE_LABEL,
   exposesEngineSocket,
@@ -40,8 +40,8 @@ import {
   normalizeHostPath,
   SECRETS_PATH,
   type UnsafeAcknowledgement,
-} from "../components/policy-contract/host-paths";
-import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../components/policy-contract/protected-paths";
+} from "../components/guardrails/host-paths";
+import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL, type WorkspaceView } from "../components/guardrails/protected-paths";
 import { WORKSPACE_PATH } from "../components/sandbox/contract";
 import { asArray, asRecord, asString, containerMounts, hostBinds, labelItems } from "./container-inputs";
 

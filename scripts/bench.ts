@@ -18,14 +18,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { ContainerInspectInfo } from "dockerode";
-import { parseStackConfig } from "../components/config/schema";
+import { parseStackConfig } from "../components/config/stack-schema";
 import { labelsFor, sandboxObjectNames } from "../components/engine/naming";
 import { imageBuildPlan } from "../components/image/build-plan";
 import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
+import { measureEgressLatency } from "./bench/egress";
 import { docker, dockerRunFloorSeconds, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
-import { measureEgressLatency } from "./bench-egress";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;

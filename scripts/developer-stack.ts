@@ -4,10 +4,10 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import type { HostProbe } from "../components/config/host-checks";
 import { validateStackConfig } from "../components/config/resolve-args";
-import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/schema";
 import { readRawConfig } from "../components/config/stack-config";
+import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/stack-schema";
+import type { HostProbe } from "../components/values/host-probe";
 
 export interface DeveloperFacts {
   readonly stack: string;

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
-import { realHostProbe } from "../components/config/host-checks";
+import { realHostProbe } from "../components/values/host-probe";
 import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "./developer-stack";
 
 const projectDir = path.resolve(__dirname, "..");

@@ -2,7 +2,7 @@
  * What the program needs to know about one agent CLI. Everything specific to an agent lives in its own
  * module (agents/claude/), so supporting a second CLI is one new module listed in agents/index.ts.
  */
-import type { AgentRunSummary } from "../runs/run-summary";
+import type { AgentRunSummary } from "./run-summary";
 
 /** What a run asks of the agent, in the agent-neutral terms of the stack config's `runs[i]`. */
 export interface AgentRunRequest {

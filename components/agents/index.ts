@@ -3,6 +3,16 @@ import type { AgentProfile } from "./agent";
 import { claude } from "./claude";
 
 export type { AgentProfile, AgentRunRequest } from "./agent";
+export type { AgentRunSummary } from "./run-summary";
+
+/** How the agent in a sandbox authenticates to its API. */
+export const AgentAuth = {
+  /** The credential proxy beside the sandbox adds the stack's API key; the sandbox holds only a placeholder. */
+  Proxy: "proxy",
+  /** The agent's own login (OAuth), kept in the sandbox's home volume: weaker, the sandbox holds the token. */
+  Subscription: "subscription",
+} as const;
+export type AgentAuth = (typeof AgentAuth)[keyof typeof AgentAuth];
 
 /** The agent CLI a sandbox runs. */
 export const Agent = {

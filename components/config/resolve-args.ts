@@ -5,14 +5,17 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretsPresent } from "../credentials/plan";
-import { existingProtectedPaths } from "../policy-contract/protected-paths";
+import { isRemoteEngine } from "../engine/config";
+import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
+import { existingProtectedPaths } from "../guardrails/protected-paths";
+import { imageHostProblems } from "../image/config";
+import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
+import { ConfigError } from "../values/config-error";
+import { type HostProbe, realHostProbe } from "../values/host-probe";
 import type { AgentSandboxesArgs } from "./args";
-import { credentialProblems } from "./credential-rules";
-import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "./engine-check";
-import { ConfigError } from "./errors";
-import { type HostProbe, hostProblems, listedSandboxKey, realHostProbe, shortcutSandboxKey, withHostDefaults } from "./host-checks";
-import { parseStackConfig, type StackConfig } from "./schema";
+import { credentialProblems } from "./secret-rules";
+import { parseStackConfig, type StackConfig } from "./stack-schema";
 
 /** Arguments that hold secrets: they stay Pulumi secrets all the way to the credentials volume. */
 export const SECRET_KEYS = ["anthropicApiKey", "gitToken", "registryPassword"] as const;
@@ -28,16 +31,16 @@ export interface ResolvedArgs {
   readonly protectedPaths: Record<string, string[]>;
 }
 
-/** A remote engine's paths and CPUs cannot be read from here, so the host checks and protection skip it. */
-export function isRemoteEngine(config: Pick<StackConfig, "docker">): boolean {
-  return config.docker !== undefined && !config.docker.host.startsWith("unix://");
-}
-
 /** The protected paths of each sandbox that exist on this machine, which is the Docker host. */
 function existingProtection(config: StackConfig, probe: HostProbe): Record<string, string[]> {
-  if (isRemoteEngine(config)) return {};
+  if (isRemoteEngine(config.docker)) return {};
   const view = { exists: (hostPath: string) => probe.stat(hostPath) !== undefined, realPath: (hostPath: string) => probe.realPath(hostPath) };
   return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
+}
+
+/** What the Docker host's filesystem and CPUs say of the sandboxes and of the image's host file. */
+export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
+  return [...sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf), ...imageHostProblems(config.image, probe)];
 }
 
 /**
@@ -58,7 +61,7 @@ export function validateStackConfig(
     if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
     throw error;
   }
-  const remoteHost = isRemoteEngine(config);
+  const remoteHost = isRemoteEngine(config.docker);
   const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
   const problems = [
     ...extraProblems,
@@ -66,7 +69,7 @@ export function validateStackConfig(
     ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf)),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
-  return remoteHost ? config : withHostDefaults(config, probe);
+  return remoteHost ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, probe) };
 }
 
 /**

@@ -5,10 +5,10 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import * as runtimeConfig from "@pulumi/pulumi/runtime/config";
+import { type HostProbe, realHostProbe } from "../values/host-probe";
 import type { AgentSandboxesArgs } from "./args";
-import { type HostProbe, realHostProbe } from "./host-checks";
 import { SECRET_KEYS, validateStackConfig } from "./resolve-args";
-import { CONFIG_NAMESPACE } from "./schema";
+import { CONFIG_NAMESPACE } from "./stack-schema";
 
 /** Structured values arrive as JSON text; plain strings (paths) stay as they are. */
 function decodeConfigValue(text: string): unknown {

@@ -1,16 +1,8 @@
 /**
- * The stack config of the credential proxy: `sandboxes[i].apiUpstream` and `sandboxes[i].egress.gitRepos`
- * entries, as zod schemas with their messages.
+ * The credential proxy's key of a sandbox's config: `sandboxes[i].apiUpstream`, as a zod schema with its
+ * messages. (The repositories it forwards are the egress section's `gitRepos`.)
  */
 import { z } from "zod";
-import { GIT_REPO_EXAMPLE, parseGitRepo } from "./git-repos";
-
-export const gitRepoSchema = z.string({ error: `must be a repository string, ${GIT_REPO_EXAMPLE}` }).transform((text, ctx) => {
-  const parsed = parseGitRepo(text);
-  if (parsed.ok) return parsed.repo;
-  ctx.addIssue({ code: "custom", message: parsed.problem });
-  return z.NEVER;
-});
 
 const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';
 

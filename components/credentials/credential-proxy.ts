@@ -11,12 +11,12 @@
 import type * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { PROXY_USER } from "../egress/egress-proxy";
-import { HOST_GATEWAY_NAME } from "../egress/network";
+import { HOST_GATEWAY_ENTRY, HOST_GATEWAY_NAME } from "../engine/host-gateway";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
+import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
-import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
+import { PROXY_USER } from "../image/proxy-image";
 import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
 import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
 
@@ -31,7 +31,7 @@ export interface CredentialProxyArgs {
   readonly sandboxNetwork: pulumi.Input<string>;
   /** A network with a route out (the egress proxy's outbound one); absent when the sandbox's own has one (egress mode open). */
   readonly outboundNetwork?: pulumi.Input<string>;
-  /** The proxy image (EgressProxyImage.imageId): it holds nginx beside Squid. */
+  /** The proxy image (ProxyImage.imageId): it holds nginx beside Squid. */
   readonly imageId: pulumi.Input<string>;
   /** The stack's proxy secrets volume. */
   readonly secretsVolume: pulumi.Input<string>;
@@ -66,7 +66,7 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "do
       { type: "volume", source: args.secretsVolume, target: PROXY_SECRETS_PATH, readOnly: true },
     ],
     networksAdvanced: [...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []), { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME] }],
-    hosts: reachesDockerHost(plan) ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
+    hosts: reachesDockerHost(plan) ? [HOST_GATEWAY_ENTRY] : [],
     labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,

@@ -4,8 +4,9 @@
  * get a credential (the agent API's, the listed repositories'), that whatever credential the client sent is
  * dropped, that upstreams are verified over TLS, and that nothing logged carries a header or a query.
  */
-import { HOST_GATEWAY_NAME } from "../egress/network";
-import { type GitRepo, gitRepoAuthority, gitRepoName } from "./git-repos";
+
+import { type GitRepo, gitRepoAuthority, gitRepoName } from "../egress/git-repos";
+import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
 import { API_KEY_FILE, API_PORT, GIT_AUTHORIZATION_FILE, GIT_PORT, HEALTH_PORT, HOST_GATEWAY_PLACEHOLDER, TRUSTED_CA_FILE } from "./proxy-contract";
 
 /** An HTTPS origin and the path prefix requests go under (a company gateway's `/anthropic`, or none). */

@@ -1,12 +1,11 @@
 /**
- * Which sandboxes get a credential proxy and what it does, and what the sandbox sees of it: the
- * environment pointing its agent and git there, and whether the git token must be inside instead.
+ * What a sandbox's credential proxy does, and what the sandbox sees of it: the environment pointing its
+ * agent and git there. Whether a sandbox has one at all is its topology's to say (sandbox/topology.ts);
+ * these are asked only for a sandbox that does.
  */
-import { agentProfile } from "../agents";
-import { AgentAuth } from "../config/choices";
-import type { SandboxConfig } from "../config/sections";
-import { connectGitHosts } from "../egress/policy";
-import { gitThroughProxyEnvironment } from "./git-repos";
+import { type Agent, AgentAuth, agentProfile } from "../agents";
+import type { GitRepo } from "../egress/git-repos";
+import { gitThroughProxyEnvironment } from "./git-rewrite";
 import { type CredentialProxyPlan, upstreamOf } from "./nginx-conf";
 import { API_BASE_URL, GIT_BASE_URL, PLACEHOLDER_KEY } from "./proxy-contract";
 
@@ -16,18 +15,16 @@ export interface SecretsPresent {
   readonly gitToken: boolean;
 }
 
-/** A proxy needs a network to be reached on: the sandbox's own (egress allowlist or open). */
-function hasOwnNetwork(sandbox: SandboxConfig): boolean {
-  return !sandbox.hostNetwork && sandbox.egress.mode !== "none";
+/** The settings of a sandbox's config the credential proxy follows. */
+export interface CredentialSettings {
+  readonly name: string;
+  readonly agent: Agent;
+  readonly auth: AgentAuth;
+  readonly apiUpstream?: string;
+  readonly egress: { readonly gitRepos: readonly GitRepo[] };
 }
 
-/** True when the sandbox has a credential proxy: its agent's API under auth proxy, or listed git repositories. */
-export function hasCredentialProxy(sandbox: SandboxConfig): boolean {
-  return hasOwnNetwork(sandbox) && (sandbox.auth === AgentAuth.Proxy || sandbox.egress.gitRepos.length > 0);
-}
-
-export function credentialProxyPlanFor(sandbox: SandboxConfig, secrets: SecretsPresent): CredentialProxyPlan | undefined {
-  if (!hasCredentialProxy(sandbox)) return undefined;
+export function credentialProxyPlanFor(sandbox: CredentialSettings, secrets: SecretsPresent): CredentialProxyPlan {
   const agent = agentProfile(sandbox.agent);
   const missingKey = `agent-sandbox: the stack has no anthropicApiKey, so the credential proxy of sandbox ${sandbox.name} has no key to add; run: pulumi config set --secret anthropicApiKey <key>, or set auth: subscription on the sandbox to sign in inside it`;
   return {
@@ -47,21 +44,10 @@ export function credentialProxyPlanFor(sandbox: SandboxConfig, secrets: SecretsP
 }
 
 /** The sandbox's side: its agent's API at the proxy with a placeholder key, and git over HTTPS through it. */
-export function credentialProxyEnvironment(sandbox: SandboxConfig): Record<string, string> {
-  if (!hasCredentialProxy(sandbox)) return {};
+export function credentialProxyEnvironment(sandbox: CredentialSettings): Record<string, string> {
   const api = agentProfile(sandbox.agent).api;
   return {
     ...(sandbox.auth === AgentAuth.Proxy ? { [api.baseUrlEnv]: API_BASE_URL, [api.keyEnv]: PLACEHOLDER_KEY } : {}),
     ...(sandbox.egress.gitRepos.length > 0 ? gitThroughProxyEnvironment(GIT_BASE_URL) : {}),
   };
-}
-
-/** True when git would need the stack's token inside the sandbox: it has one, and git reaches whole hosts by CONNECT (the image's credential helper). */
-export function gitTokenWantedInside(sandbox: SandboxConfig, secrets: SecretsPresent): boolean {
-  return secrets.gitToken && hasOwnNetwork(sandbox) && connectGitHosts(sandbox.egress).length > 0;
-}
-
-/** True when the git token goes inside the sandbox: wanted there, and the config acknowledged `credentials-in-sandbox`. */
-export function holdsGitToken(sandbox: SandboxConfig, secrets: SecretsPresent): boolean {
-  return gitTokenWantedInside(sandbox, secrets) && sandbox.acknowledgeUnsafe.includes("credentials-in-sandbox");
 }

@@ -1,7 +1,7 @@
 /**
  * Where the credential proxy answers and what it reads: shared by its configuration (nginx-conf.ts), its
  * container (credential-proxy.ts), the secrets writer (secret-files.ts) and the sandbox's environment.
- * The image side (docker/egress-proxy) reads the same paths.
+ * The image side (docker/proxies) reads the same paths.
  */
 
 /** The credential proxy's alias on the sandbox's network. */
@@ -27,4 +27,4 @@ export const TRUSTED_CA_FILE = `${PROXY_SECRETS_PATH}/trusted-ca.pem`;
 /** Stands in for the Docker host's address in the configuration; the entrypoint puts the address there at start. */
 export const HOST_GATEWAY_PLACEHOLDER = "@HOST_GATEWAY@";
 
-export { PLACEHOLDER_KEY } from "../policy-contract/credentials";
+export { PLACEHOLDER_KEY } from "../guardrails/credentials";

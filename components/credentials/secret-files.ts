@@ -10,9 +10,9 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, ROLE_LABEL, type StackIdentity } from "../engine/naming";
 import { cleanEnvPrefix } from "../engine/shell";
+import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
+import { SECRETS_PATH } from "../guardrails/host-paths";
 import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
-import { CREDENTIAL_PROXY_ROLE } from "../policy-contract/credentials";
-import { SECRETS_PATH } from "../policy-contract/host-paths";
 import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
 
 /** The line after the secrets on the writer's stdin: a secret holding a line break would shift it, and is refused. */

@@ -3,9 +3,9 @@
  * policy a proxy enforces, and the default allowlist (the agent's endpoints and the git hosts).
  */
 import { getDomain } from "tldts";
-import type { AgentProfile } from "../agents";
-import { AgentAuth } from "../config/choices";
-import { HOST_GATEWAY_NAME } from "./network";
+import { AgentAuth, type AgentProfile } from "../agents";
+import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
+import { hasValidLabels, IPV4 } from "../values/hostnames";
 
 /** Ports an entry without `:port` may use: HTTPS, and HTTP for plain package mirrors. */
 export const DEFAULT_PORTS = [80, 443] as const;
@@ -21,14 +21,6 @@ export interface AllowEntry {
 
 export type ParsedAllowEntry = { readonly ok: true; readonly entry: AllowEntry } | { readonly ok: false; readonly problem: string };
 
-const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-export const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
-
-/** A fully qualified domain name (lowercase): two labels or more, letters, digits and dashes between dots. */
-export function isDomainName(name: string): boolean {
-  const labels = name.split(".");
-  return labels.length >= 2 && name.length <= 253 && labels.every((label) => LABEL.test(label));
-}
 export const ALLOW_ENTRY_EXAMPLE = 'e.g. "api.github.com", "*.github.com" or "registry.example.com:8443"';
 
 /**
@@ -61,7 +53,7 @@ export function parseAllowEntry(text: string): ParsedAllowEntry {
         : `is not a fully qualified domain name, ${ALLOW_ENTRY_EXAMPLE}`,
     );
   }
-  if (name.length > 253 || !labels.every((label) => LABEL.test(label))) {
+  if (name.length > 253 || !hasValidLabels(name)) {
     return fail(`is not a valid domain name (letters, digits and dashes between dots), ${ALLOW_ENTRY_EXAMPLE}`);
   }
   // The Public Suffix List (private section included: github.io, herokuapp.com…) says where names stop

@@ -7,15 +7,15 @@
 import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { HOST_GATEWAY_ENTRY } from "../engine/host-gateway";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
+import { PROXY_USER } from "../image/proxy-image";
 import type { EgressPolicy } from "./allowlist";
-import { deniedLogCommand, HOST_GATEWAY_NAME, PROXY_HOSTNAME } from "./network";
+import { deniedLogCommand, PROXY_HOSTNAME } from "./network";
 import { squidConfigFor } from "./squid";
 
-/** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd). */
-export const PROXY_USER = "13:13";
 export const PROXY_MEMORY_MB = 128;
 export const PROXY_PIDS = 64;
 // Docker before 25 runs the first check only after one interval; the check is one local request, so a short one is cheap.
@@ -29,7 +29,7 @@ export interface EgressProxyArgs {
   readonly policy: EgressPolicy;
   /** Name of the sandbox's internal network (sandboxNetworkSettings("allowlist")); the proxy joins it as `egress-proxy`. */
   readonly internalNetwork: pulumi.Input<string>;
-  /** Image ID of the proxy image (EgressProxyImage.imageId). */
+  /** Image ID of the proxy image (ProxyImage.imageId). */
   readonly imageId: pulumi.Input<string>;
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
   readonly dockerEnv: Record<string, string>;
@@ -60,7 +60,7 @@ export function proxyContainerArgs(
     mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
     networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
     // Only when host ports are listed does the proxy get a name for the host at all.
-    hosts: args.policy.hostPorts.length > 0 ? [{ host: HOST_GATEWAY_NAME, ip: "host-gateway" }] : [],
+    hosts: args.policy.hostPorts.length > 0 ? [HOST_GATEWAY_ENTRY] : [],
     labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), [ROLE_LABEL]: "egress-proxy" }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,

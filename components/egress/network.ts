@@ -3,7 +3,6 @@
  * the proxy variables the sandbox gets, the network settings per egress mode, and the variables of the
  * image's egress self-test. Pure: no Pulumi resources (the proxy container is egress-proxy.ts).
  */
-import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
 import { humanDockerCommand } from "../engine/shell";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
@@ -17,15 +16,16 @@ export const PROXY_PORT = 3128;
 export const PROXY_HOSTNAME = "egress-proxy";
 /** Bridge option that leaves the host without an address on the network (see sandboxNetworkSettings). */
 export const INHIBIT_IPV4_OPTION = "com.docker.network.bridge.inhibit_ipv4";
-/** Name the proxy resolves to the Docker host (ExtraHosts `host-gateway`); the only way to reach host ports. */
-export const HOST_GATEWAY_NAME = "host.docker.internal";
 
 /** The URL a sandbox on the allowlist uses as its proxy: the proxy's alias on the sandbox's internal network. */
 export const PROXY_URL = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
 
-/** Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either); loopback and the credential proxy are reached directly. */
-export function proxyEnvironment(proxyUrl: string): Record<string, string> {
-  const noProxy = `localhost,127.0.0.1,::1,${CREDENTIAL_PROXY_HOSTNAME}`;
+/**
+ * Proxy variables in both spellings (curl reads lowercase http_proxy only; npm and git read either);
+ * loopback and the `direct` hosts (the sandbox's credential proxy) are reached without it.
+ */
+export function proxyEnvironment(proxyUrl: string, direct: readonly string[] = []): Record<string, string> {
+  const noProxy = ["localhost", "127.0.0.1", "::1", ...direct].join(",");
   return {
     HTTP_PROXY: proxyUrl,
     HTTPS_PROXY: proxyUrl,

@@ -2,8 +2,10 @@
  * The Squid configuration an egress proxy runs: allowed names per port, refused destinations whatever a
  * name resolves to, host ports through the host gateway, and a log line per request naming the sandbox.
  */
+
+import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
 import { type AllowEntry, DEFAULT_PORTS, type EgressPolicy } from "./allowlist";
-import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT } from "./network";
+import { PROXY_HOSTNAME, PROXY_PORT } from "./network";
 
 /**
  * Destinations refused even when an allowed name resolves to them: IANA's "not globally reachable" IPv4

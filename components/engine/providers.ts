@@ -5,10 +5,16 @@
 import type * as docker from "@pulumi/docker";
 import type * as dockerbuild from "@pulumi/docker-build";
 import type * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../config/schema";
+import type { DockerHostConfig } from "./config";
 
-export function dockerProviderArgs(config: StackConfig, registryPassword?: pulumi.Input<string>): docker.ProviderArgs {
-  const registry = config.image.registry;
+/** What the providers need of the stack config: the engine, and the registry sandboxes pull the image from. */
+export interface EngineTarget {
+  readonly docker?: DockerHostConfig;
+  readonly registry?: { readonly address: string; readonly username?: string };
+}
+
+export function dockerProviderArgs(config: EngineTarget, registryPassword?: pulumi.Input<string>): docker.ProviderArgs {
+  const registry = config.registry;
   return {
     ...(config.docker ? { host: config.docker.host, certPath: config.docker.certPath } : {}),
     // Sandboxes pull a pushed image by digest; the engine needs the registry's credentials for that.
@@ -18,6 +24,6 @@ export function dockerProviderArgs(config: StackConfig, registryPassword?: pulum
   };
 }
 
-export function buildProviderArgs(config: StackConfig): dockerbuild.ProviderArgs {
+export function buildProviderArgs(config: EngineTarget): dockerbuild.ProviderArgs {
   return config.docker ? { host: config.docker.host } : {};
 }

@@ -3,12 +3,7 @@
  * command text unquoted: everything that comes from config is either quoted here or passed as an
  * environment variable / stdin, so a prompt or a path full of quotes and `$(...)` runs nothing.
  */
-
-/** The engine a stack targets when it is not the local socket (the stack config's `docker`). */
-export interface DockerHost {
-  readonly host: string;
-  readonly certPath?: string;
-}
+import type { DockerHostConfig } from "./config";
 
 /** POSIX single-quote quoting: the result is one word whatever the input holds. */
 export function shellQuote(value: string): string {
@@ -24,7 +19,7 @@ export function shellWords(words: readonly string[]): string {
  * provider hands its child the Pulumi CLI's whole environment (cloud credentials included), so our
  * scripts start the docker CLI under `env -i` with only these.
  */
-export function dockerClientEnvironment(dockerHost?: DockerHost): Record<string, string> {
+export function dockerClientEnvironment(dockerHost?: DockerHostConfig): Record<string, string> {
   if (!dockerHost) return {};
   return {
     DOCKER_HOST: dockerHost.host,

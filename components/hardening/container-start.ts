@@ -5,8 +5,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { durationToMilliseconds } from "../config/values";
 import { cleanEnvPrefix } from "../engine/shell";
+import { durationToMilliseconds } from "../values/schema";
 import type { HealthTimings } from "./baseline";
 
 /** Container inputs the pinned provider silently ignores on update: listing them makes an edit replace. */

@@ -7,9 +7,9 @@
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import type { ImageConfig } from "../config/sections";
 import type { StackIdentity } from "../engine/naming";
 import { imageBuildPlan, platformSuffix } from "./build-plan";
+import type { ImageConfig } from "./config";
 
 export interface AgentImageArgs {
   /** Validated `image` stack config. */

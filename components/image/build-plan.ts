@@ -6,8 +6,8 @@
 import type * as dockerbuild from "@pulumi/docker-build";
 import { CacheMode } from "@pulumi/docker-build";
 import { IMAGE_AGENT } from "../agents";
-import { type ImageConfig, isMultiArch } from "../config/sections";
 import type { StackIdentity } from "../engine/naming";
+import { type ImageConfig, isMultiArch } from "./config";
 
 /** One `docker-build` Image: which platform it targets and where its result goes. */
 export interface PlatformBuild {

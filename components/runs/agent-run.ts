@@ -2,30 +2,19 @@
  * One agent execution: the agent CLI run non-interactively as the agent user in /workspace, in the sandbox
  * (`docker exec`) or in a fresh container made for the run (`ephemeral`), and its output read by the
  * agent's own module into stack outputs. The prompt travels on stdin, so no shell ever reads it; the API key
- * never passes through here at all (agent-exec inside the image reads it from the read-only credentials volume).
+ * never passes through here at all (the sandbox's credential proxy adds it, outside the sandbox).
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
-import type { RunConfig } from "../config/sections";
-import type { ContainerSpec } from "../engine/container-cli";
-import type { HealthTimings } from "../hardening/baseline";
+import type { AgentRunSummary } from "../agents/run-summary";
 import { healthWaitSeconds } from "../hardening/container-start";
+import type { RunContainerSource } from "../sandbox/run-container";
+import type { RunConfig } from "./config";
 import { changedPaths, manifestScript, reportScript } from "./risky-changes";
 import { agentRunScript, ephemeralRunScript, removeRunContainersScript } from "./run-script";
-import type { AgentRunSummary } from "./run-summary";
 
 export { agentRunScript, ephemeralRunScript } from "./run-script";
-
-/** What a run needs of its sandbox to make its own container from the sandbox's spec. */
-export interface RunContainerSource {
-  /** The sandbox container's inputs, resolved: made only for an ephemeral run, since a deep output costs a promise per input. */
-  spec(): pulumi.Output<ContainerSpec>;
-  /** The sandbox's labels (project, stack, sandbox). */
-  readonly labels: Record<string, string>;
-  readonly pidsLimit: number;
-  readonly health: HealthTimings;
-}
 
 /** The run whose session this one continues. */
 export interface ResumedRun {

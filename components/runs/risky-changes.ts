@@ -6,7 +6,7 @@
  * workspace with an ephemeral run's container, so both are read there).
  */
 import { cleanEnvPrefix, shellWords } from "../engine/shell";
-import { DEFAULT_PROTECTED_PATHS } from "../policy-contract/protected-paths";
+import { DEFAULT_PROTECTED_PATHS } from "../guardrails/protected-paths";
 import { WORKSPACE_PATH } from "../sandbox/contract";
 
 /** The protected paths, plus what agents may edit as ordinary work but can hide a command in. */

@@ -6,15 +6,18 @@
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
-import { DEFAULT_CPUS, type SandboxConfig } from "../config/sections";
-import { sizeToMegabytes } from "../config/values";
 import { credentialProxyEnvironment } from "../credentials/plan";
+import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
+import { healthProbeEnvironment } from "../egress/config";
 import { PROXY_URL, proxyEnvironment } from "../egress/network";
-import { healthProbeEnvironment } from "../egress/policy";
+import { HOST_GATEWAY_ENTRY } from "../engine/host-gateway";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../guardrails/host-paths";
 import { hardenedContainerArgs } from "../hardening/baseline";
-import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../policy-contract/host-paths";
+import { sizeToMegabytes } from "../values/schema";
+import { DEFAULT_CPUS, type SandboxConfig } from "./config";
 import { AGENT_HOME, HOST_REPOSITORY_PATH, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { type SandboxTopology, sandboxTopology } from "./topology";
 import { protectedMounts, unprotectedLabel } from "./workspace-protection";
 
 /** Inside the agent image (docker/agent/bin). */
@@ -66,11 +69,11 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
  * one way out (host ports go through the proxy too); open: an ordinary bridge, with the host reachable as
  * host.docker.internal; none: no network interface but loopback.
  */
-function networkArgsFor(sandbox: SandboxConfig, networkName: pulumi.Input<string> | undefined): Partial<docker.ContainerArgs> {
-  if (sandbox.hostNetwork) return { networkMode: "host" };
-  if (sandbox.egress.mode === "none" || networkName === undefined) return { networkMode: "none" };
+function networkArgsFor(sandbox: SandboxConfig, topology: SandboxTopology, networkName: pulumi.Input<string> | undefined): Partial<docker.ContainerArgs> {
+  if (topology.network === "host") return { networkMode: "host" };
+  if (!topology.ownNetwork || networkName === undefined) return { networkMode: "none" };
   const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
-  return sandbox.egress.mode === "open" ? { ...attached, hosts: [{ host: "host.docker.internal", ip: "host-gateway" }] } : attached;
+  return topology.network === "open" ? { ...attached, hosts: [HOST_GATEWAY_ENTRY] } : attached;
 }
 
 /** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
@@ -86,15 +89,15 @@ export function containerArgsFor(
   refs: ContainerRefs,
 ): docker.ContainerArgs {
   const health = sandbox.healthcheck;
-  const egressEnv =
-    sandbox.egress.mode === "allowlist" && !sandbox.hostNetwork
-      ? { ...proxyEnvironment(PROXY_URL), ...healthProbeEnvironment(sandbox.egress, sandbox.agent, sandbox.auth) }
-      : {};
+  const topology = sandboxTopology(sandbox);
+  const egressEnv = topology.egressProxy
+    ? { ...proxyEnvironment(PROXY_URL, [CREDENTIAL_PROXY_HOSTNAME]), ...healthProbeEnvironment(sandbox.egress, sandbox.agent, sandbox.auth) }
+    : {};
   const envs = Object.entries({
     ...agentProfile(sandbox.agent).envDefaults,
     ...sandbox.env,
     ...egressEnv,
-    ...credentialProxyEnvironment(sandbox),
+    ...(topology.credentialProxy ? credentialProxyEnvironment(sandbox) : {}),
     [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent),
   })
     .sort(([a], [b]) => a.localeCompare(b))
@@ -122,7 +125,7 @@ export function containerArgsFor(
     privileged: sandbox.privileged,
     init: true,
     mounts: mountsFor(sandbox, refs),
-    ...networkArgsFor(sandbox, refs.networkName),
+    ...networkArgsFor(sandbox, topology, refs.networkName),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
     labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox), ...unprotectedLabel(sandbox) }),

@@ -3,7 +3,7 @@
  * the variables it sets there for the image's scripts (docker/agent/bin). The config refuses extra mounts
  * and env entries that would collide with them.
  */
-import { SECRETS_PATH } from "../policy-contract/host-paths";
+import { SECRETS_PATH } from "../guardrails/host-paths";
 
 export const WORKSPACE_PATH = "/workspace";
 export const AGENT_HOME = "/home/agent";

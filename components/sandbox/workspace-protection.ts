@@ -4,8 +4,8 @@
  * or with `protectWorkspace: false` (acknowledged as unprotected-workspace).
  */
 import type * as docker from "@pulumi/docker";
-import type { SandboxConfig } from "../config/sections";
-import { DEFAULT_PROTECTED_PATHS, UNPROTECTED_PATHS_LABEL } from "../policy-contract/protected-paths";
+import { DEFAULT_PROTECTED_PATHS, UNPROTECTED_PATHS_LABEL } from "../guardrails/protected-paths";
+import type { SandboxConfig } from "./config";
 import { WORKSPACE_PATH } from "./contract";
 
 type Protection = Pick<SandboxConfig, "mode" | "protectWorkspace" | "protectedPaths" | "unprotect">;

@@ -7,10 +7,10 @@
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import type { AgentImageInfo, SandboxInfo } from "../../components/agent-sandboxes";
-import { parseRefreshConfig, type RefreshConfig } from "../../components/config/schema";
-import { dockerHostSchema } from "../../components/config/sections";
 import { readRawConfig } from "../../components/config/stack-config";
+import { dockerHostSchema } from "../../components/engine/config";
 import { dockerClientEnvironment } from "../../components/engine/shell";
+import { parseRefreshConfig, type RefreshConfig } from "../../components/sandbox/refresh-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "../..");
 /** The stack npm run up provisions when AGENT_SANDBOX_STACK does not name another. */

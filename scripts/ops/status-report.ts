@@ -2,8 +2,8 @@
  * The pure half of `npm run status`: engine numbers → one row per sandbox, thresholds → "refresh due"
  * with its reasons, and the row as a terminal table or JSON. engine-facts.ts reads the numbers.
  */
-import type { RefreshConfig } from "../../components/config/schema";
-import { ageToMilliseconds } from "../../components/config/values";
+import type { RefreshConfig } from "../../components/sandbox/refresh-config";
+import { ageToMilliseconds } from "../../components/values/schema";
 
 /** The fields of a one-shot `GET /containers/{id}/stats` status reads (either cgroup version). */
 export interface StatsSample {

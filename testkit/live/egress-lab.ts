@@ -3,17 +3,19 @@
  * for the outside world: an internal network (no route out, inhibit_ipv4 so the host has no address on it)
  * holding the sandbox and the proxy, and an "outside" network (198.18.100.0/24, see REFUSED_DESTINATIONS)
  * holding the proxy and two web servers whose network aliases play outside names. Nothing leaves the machine.
- * Used by tests/live/egress.test.ts and scripts/bench-egress.ts.
+ * Used by tests/live/egress.test.ts and scripts/bench/egress.ts.
  */
 
 import { execFile } from "node:child_process";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import Docker from "dockerode";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress/egress-proxy";
-import { HOST_GATEWAY_NAME, PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
-import { egressConfigSchema, egressPolicyFor } from "../../components/egress/policy";
+import { egressConfigSchema, egressPolicyFor } from "../../components/egress/config";
+import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-proxy";
+import { PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
 import { squidConfigFor } from "../../components/egress/squid";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
+import { PROXY_USER } from "../../components/image/proxy-image";
 import { AGENT_USER, BUILD_CLI, BUILD_ENV, LOCAL_IMAGES, labelArgs, networkGateway, testLabels, waitHealthy } from "./engine";
 
 const run = promisify(execFile);
@@ -39,9 +41,9 @@ async function build(context: string, tag: string): Promise<void> {
   });
 }
 
-/** Builds the proxy image from docker/egress-proxy and the stand-in image (cached layers make reruns quick). */
+/** Builds the proxy image from docker/proxies and the stand-in image (cached layers make reruns quick). */
 export async function buildLabImages(): Promise<void> {
-  await build(resolve(ROOT, "docker/egress-proxy"), PROXY_IMAGE);
+  await build(resolve(ROOT, "docker/proxies"), PROXY_IMAGE);
   await build(resolve(ROOT, "testkit/live/egress-testhost"), TESTHOST_IMAGE);
 }
 

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { TestContext } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
 import { gatewayOf } from "./network-gateway";
 

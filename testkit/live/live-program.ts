@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
 import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
 import { testCa } from "./test-ca";

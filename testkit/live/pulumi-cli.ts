@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { TestContext } from "vitest";
 import { parse, stringify } from "yaml";
-import { CONFIG_NAMESPACE } from "../../components/config/schema";
+import { CONFIG_NAMESPACE } from "../../components/config/stack-schema";
 import { CliProject } from "./cli-project";
 import { EngineGate } from "./engine";
 

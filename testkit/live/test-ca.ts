@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 
 /** The machine's CA bundle (live-program.ts exports it too). */
 export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";

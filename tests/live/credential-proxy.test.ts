@@ -11,7 +11,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { AGENT_USER, docker, inspectContainer, logsOf } from "../../testkit/live/engine";
 import { basicAuthorization, type GitServer, gitAvailability, startGitServer } from "../../testkit/live/git-server";

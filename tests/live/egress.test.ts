@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress/egress-proxy";
+import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-proxy";
+import { PROXY_USER } from "../../components/image/proxy-image";
 import {
   ALLOWED_NAME,
   buildLabImages,

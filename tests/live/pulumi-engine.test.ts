@@ -9,7 +9,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HOST_GATEWAY_NAME } from "../../components/egress/network";
+import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";

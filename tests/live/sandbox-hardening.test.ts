@@ -6,9 +6,10 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PROXY_MEMORY_MB, PROXY_PIDS, PROXY_USER } from "../../components/egress/egress-proxy";
+import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-proxy";
 import { PROXY_PORT } from "../../components/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { PROXY_USER } from "../../components/image/proxy-image";
 import { docker, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import {
   AGENT_GID,

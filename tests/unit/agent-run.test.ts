@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude, claudeArguments } from "../../components/agents/claude";
-import { parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { agentRunScript } from "../../components/runs/agent-run";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";

@@ -1,7 +1,10 @@
 /**
  * The layout's rules, checked on the import graph (madge) and the files themselves: no import cycles,
- * the product code never reaches into tests or tooling, scripts never into tests, source files stay
- * small, and everything specific to Claude Code lives in its agent module.
+ * between files or between the component's folders; the config assembly (components/config/) is imported
+ * only by the top-level component and the program, so the domains own their sections and never depend on
+ * it; the value parsers (components/values/) import nothing of ours; the product code never reaches into
+ * tests or tooling, scripts never into tests; source files stay small; and everything specific to Claude
+ * Code lives in its agent module.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -24,6 +27,12 @@ const importsOf = (prefix: string) =>
   Object.entries(graph)
     .filter(([file]) => file.startsWith(prefix))
     .flatMap(([file, imports]) => imports.map((imported) => `${file} -> ${imported}`));
+
+/** The domain folder of a file of the component (`components/sandbox/x.ts` → sandbox); undefined for its top-level files. */
+function componentFolder(file: string): string | undefined {
+  const parts = file.split("/");
+  return parts[0] === "components" && parts.length > 2 ? parts[1] : undefined;
+}
 
 function sourceFiles(folder: string): string[] {
   return fs
@@ -60,6 +69,30 @@ describe("the code's layout", () => {
     expect(importsOf("components/").filter((edge) => / -> (tests|testkit|scripts|policy)\//.test(edge))).toEqual([]);
     expect(importsOf("scripts/").filter((edge) => / -> tests\//.test(edge))).toEqual([]);
     expect(importsOf("policy/").filter((edge) => / -> (tests|testkit|scripts)\//.test(edge))).toEqual([]);
+  });
+
+  it("keeps the component's folders in one direction: no two import each other", () => {
+    const edges = new Set(
+      importsOf("components/")
+        .map((edge) => edge.split(" -> ").map(componentFolder))
+        .filter(([from, to]) => from && to && from !== to)
+        .map(([from, to]) => `${from} -> ${to}`),
+    );
+    const both = [...edges].filter((edge) => edges.has(edge.split(" -> ").reverse().join(" -> ")));
+    expect(both).toEqual([]);
+  });
+
+  it("lets only the top-level component and the program import the config assembly", () => {
+    const intoConfig = importsOf("components/").filter((edge) => / -> components\/config\//.test(edge));
+    const fromFolders = intoConfig.filter((edge) => {
+      const from = edge.split(" -> ")[0];
+      return componentFolder(from) !== undefined && !from.startsWith("components/config/");
+    });
+    expect(fromFolders).toEqual([]);
+  });
+
+  it("keeps the shared value parsers a leaf", () => {
+    expect(importsOf("components/values/").filter((edge) => / -> (?!components\/values\/)[^ ]+$/.test(edge) && !/ -> node_modules/.test(edge))).toEqual([]);
   });
 
   it(`keeps every source file under about ${MAX_LINES} lines`, () => {

@@ -7,8 +7,9 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { bringBackRefspec, cloneScript } from "../../components/sandbox/clone";
+import { ConfigError } from "../../components/values/config-error";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 function repository() {

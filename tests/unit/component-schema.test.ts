@@ -5,10 +5,11 @@
  * must carry, and the secrets.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { BuildCacheType, EgressMode, RestartPolicy, SandboxMode } from "../../components/config/choices";
 import { SECRET_KEYS } from "../../components/config/resolve-args";
-import { sandboxSchema } from "../../components/config/sections";
+import { EgressMode } from "../../components/egress/config";
+import { BuildCacheType } from "../../components/image/config";
 import { AgentSandboxesProvider, PROVIDER_NAME } from "../../components/provider";
+import { RestartPolicy, SandboxMode, sandboxSchema } from "../../components/sandbox/config";
 
 interface Property {
   type?: string;

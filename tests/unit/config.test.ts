@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
-import { sizeToMegabytes } from "../../components/config/values";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { ConfigError } from "../../components/values/config-error";
+import { sizeToMegabytes } from "../../components/values/schema";
 
 const host = { homeDir: "/home/me" };
 const sandbox = (extra: Record<string, unknown> = {}) => ({ name: "main", workspace: "/home/me/code/app", ...extra });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { type ContainerSpec, dockerCreateArguments } from "../../components/engine/container-cli";
 import { containerArgsFor } from "../../components/sandbox/container";
 

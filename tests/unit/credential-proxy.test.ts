@@ -6,14 +6,17 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { claude } from "../../components/agents/claude";
-import { credentialProblems } from "../../components/config/credential-rules";
-import { formatIssuePath } from "../../components/config/errors";
-import { listedSandboxKey, shortcutSandboxKey } from "../../components/config/host-checks";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { credentialProblems } from "../../components/config/secret-rules";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { apiUpstreamSchema } from "../../components/credentials/config";
-import { parseGitRepo } from "../../components/credentials/git-repos";
 import { type CredentialProxyPlan, credentialProxyConfig, upstreamOf } from "../../components/credentials/nginx-conf";
-import { credentialProxyEnvironment, credentialProxyPlanFor, hasCredentialProxy, holdsGitToken } from "../../components/credentials/plan";
+import { credentialProxyEnvironment, credentialProxyPlanFor } from "../../components/credentials/plan";
+import { parseGitRepo } from "../../components/egress/git-repos";
+import { containerArgsFor } from "../../components/sandbox/container";
+import { holdsGitToken } from "../../components/sandbox/git-token";
+import { listedSandboxKey, shortcutSandboxKey } from "../../components/sandbox/host-checks";
+import { sandboxTopology } from "../../components/sandbox/topology";
+import { ConfigError, formatIssuePath } from "../../components/values/config-error";
 
 const EXAMPLE = 'e.g. "github.com/my-org/my-repo" or "git.example.com:8443/group/repo"';
 const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';
@@ -378,9 +381,11 @@ describe("which sandboxes get a credential proxy", () => {
     ["the host network", { hostNetwork: true, auth: "subscription", egress: { mode: "open" }, acknowledgeUnsafe: ["host-network", "open-egress"] }, false],
   ])("%s: %s", (_, extra, expected) => {
     const sandbox = sandboxOf(extra);
-    expect(hasCredentialProxy(sandbox)).toBe(expected);
-    expect(credentialProxyPlanFor(sandbox, secrets) !== undefined).toBe(expected);
-    if (!expected) expect(credentialProxyEnvironment(sandbox)).toEqual({});
+    expect(sandboxTopology(sandbox).credentialProxy).toBe(expected);
+    const refs = { imageId: "sha256:agent", networkName: "net", homeVolume: "home", protectedPaths: [], cloneVolume: "clone" };
+    const envs = containerArgsFor({ project: "p", stack: "s" }, sandbox, { uid: 1000, gid: 1000 }, refs).envs as string[];
+    const pointsAtProxy = envs.some((entry) => entry.startsWith(`${claude.api.baseUrlEnv}=`) || entry.startsWith("GIT_CONFIG_COUNT="));
+    expect(pointsAtProxy).toBe(expected);
   });
 
   it("plans the agent's API at its default upstream with its key header, and the key's presence", () => {

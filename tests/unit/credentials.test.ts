@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { claude } from "../../components/agents/claude";
 import { PROXY_SECRETS_PATH } from "../../components/credentials/proxy-contract";
 import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../components/credentials/secret-files";
-import { SECRETS_PATH } from "../../components/policy-contract/host-paths";
+import { SECRETS_PATH } from "../../components/guardrails/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
 
 const API_KEY = "test-api-key-0000-not-a-real-key";

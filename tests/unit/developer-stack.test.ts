@@ -4,8 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { realHostProbe } from "../../components/config/host-checks";
 import { physicalName } from "../../components/engine/naming";
+import { realHostProbe } from "../../components/values/host-probe";
 import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
 import { makeWorkspace } from "./support/program";
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { claude } from "../../components/agents/claude";
-import { formatIssuePath } from "../../components/config/errors";
 import { defaultAllowlist, type EgressPolicy, parseAllowEntry } from "../../components/egress/allowlist";
+import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../components/egress/config";
 import { proxyContainerArgs } from "../../components/egress/egress-proxy";
 import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
-import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnvironment } from "../../components/egress/policy";
 import { squidConfigFor } from "../../components/egress/squid";
+import { formatIssuePath } from "../../components/values/config-error";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
 function problems(raw: unknown): string[] {
@@ -262,7 +262,7 @@ describe("squid config", () => {
 
 describe("sandbox side", () => {
   it("sets the proxy variables in both spellings and keeps loopback and the credential proxy direct", () => {
-    expect(proxyEnvironment("http://egress-proxy:3128")).toEqual({
+    expect(proxyEnvironment("http://egress-proxy:3128", ["credential-proxy"])).toEqual({
       HTTP_PROXY: "http://egress-proxy:3128",
       HTTPS_PROXY: "http://egress-proxy:3128",
       NO_PROXY: "localhost,127.0.0.1,::1,credential-proxy",

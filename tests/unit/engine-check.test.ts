@@ -5,6 +5,7 @@ import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { resolveArgs, withEnvironmentDockerHost } from "../../components/config/resolve-args";
 import {
   DEFAULT_DOCKER_HOST,
   defaultEngineProbe,
@@ -16,9 +17,8 @@ import {
   probeTargetOf,
   realEngineProbe,
   SKIP_ENGINE_CHECK,
-} from "../../components/config/engine-check";
-import { ConfigError } from "../../components/config/errors";
-import { resolveArgs, withEnvironmentDockerHost } from "../../components/config/resolve-args";
+} from "../../components/engine/engine-check";
+import { ConfigError } from "../../components/values/config-error";
 import { makeWorkspace } from "./support/program";
 
 const refused: EngineProbe = () => "connect ENOENT /nowhere.sock";

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude } from "../../components/agents/claude";
-import { parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import type { ContainerSpec } from "../../components/engine/container-cli";
 import { ephemeralRunScript } from "../../components/runs/run-script";
 import { containerArgsFor } from "../../components/sandbox/container";

@@ -2,9 +2,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostProblems, realHostProbe, withHostDefaults } from "../../components/config/host-checks";
-import { validateStackConfig } from "../../components/config/resolve-args";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { hostProblems, validateStackConfig } from "../../components/config/resolve-args";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { withHostDefaults } from "../../components/sandbox/host-checks";
+import { ConfigError } from "../../components/values/config-error";
+import { realHostProbe } from "../../components/values/host-probe";
 import { makeWorkspace } from "./support/program";
 
 const home = os.homedir();
@@ -48,8 +50,8 @@ describe("host checks", () => {
       "sandboxes[0].resources.cpus: 8 is more than the 2 CPUs of this Docker host, which Docker refuses; use at most 2",
     ]);
     const unset = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid });
-    expect(withHostDefaults(unset, twoCpus).sandboxes[0].resources.cpus).toBe(2);
-    expect(withHostDefaults(unset, { cpuCount: () => 16 }).sandboxes[0].resources.cpus).toBe(4);
+    expect(withHostDefaults(unset.sandboxes, twoCpus)[0].resources.cpus).toBe(2);
+    expect(withHostDefaults(unset.sandboxes, { cpuCount: () => 16 })[0].resources.cpus).toBe(4);
   });
 
   it("refuses a CA file that holds no certificate", () => {

@@ -5,7 +5,7 @@ import {
   looksLikeCredentialPath,
   normalizeHostPath,
   sensitiveHostPathReason,
-} from "../../components/policy-contract/host-paths";
+} from "../../components/guardrails/host-paths";
 
 const home = "/home/dev";
 

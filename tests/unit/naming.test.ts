@@ -4,8 +4,9 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { type EngineObject, physicalName, STACK_OBJECTS, sandboxObjects } from "../../components/engine/naming";
+import { ConfigError } from "../../components/values/config-error";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };

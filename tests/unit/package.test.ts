@@ -56,10 +56,10 @@ describe("the packed library", () => {
       "dist/agent-sandboxes.d.ts",
       "docker/agent/Dockerfile",
       "docker/agent/bin/agent-exec",
-      "docker/egress-proxy/Dockerfile",
+      "docker/proxies/Dockerfile",
       "policy/PulumiPolicy.yaml",
       "policy/rules.ts",
-      "components/policy-contract/host-paths.ts",
+      "components/guardrails/host-paths.ts",
       "PulumiPlugin.yaml",
     ]) {
       expect(files, needed).toContain(needed);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { credentialProxyContainerArgs } from "../../components/credentials/credential-proxy";
 import { credentialProxyPlanFor } from "../../components/credentials/plan";
 import { containerArgsFor } from "../../components/sandbox/container";

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../components/policy-contract/host-paths";
+import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../components/guardrails/host-paths";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 
 // The gRPC runtime and protobuf well-known types are @pulumi/pulumi's own dependencies: load its copies.

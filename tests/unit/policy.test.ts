@@ -1,11 +1,11 @@
 import type { ResourceValidationArgs, ResourceValidationPolicy } from "@pulumi/policy";
 import { describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
 import { credentialProxyContainerArgs } from "../../components/credentials/credential-proxy";
 import { credentialProxyPlanFor } from "../../components/credentials/plan";
+import { egressPolicyFor } from "../../components/egress/config";
 import { proxyContainerArgs } from "../../components/egress/egress-proxy";
-import { egressPolicyFor } from "../../components/egress/policy";
-import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/policy-contract/host-paths";
+import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/guardrails/host-paths";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseRefreshConfig, parseStackConfig } from "../../components/config/schema";
-import { ageToMilliseconds } from "../../components/config/values";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { parseRefreshConfig } from "../../components/sandbox/refresh-config";
+import { ConfigError } from "../../components/values/config-error";
+import { ageToMilliseconds } from "../../components/values/schema";
 import { type Evaluation, evaluateProgram, makeWorkspace } from "./support/program";
 
 const host = { homeDir: "/home/me" };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { claudeArguments } from "../../components/agents/claude";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { ConfigError } from "../../components/values/config-error";
 
 const host = { homeDir: "/home/me" };
 const sandboxes = [

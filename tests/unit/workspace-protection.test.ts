@@ -7,9 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ConfigError, parseStackConfig } from "../../components/config/schema";
-import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL } from "../../components/policy-contract/protected-paths";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { DEFAULT_PROTECTED_PATHS, existingProtectedPaths, UNPROTECTED_PATHS_LABEL } from "../../components/guardrails/protected-paths";
 import { protectionFor } from "../../components/sandbox/workspace-protection";
+import { ConfigError } from "../../components/values/config-error";
 import { containerViolations } from "../../policy/rules";
 import { evaluateProgram, makeWorkspace } from "./support/program";
 

@@ -5,7 +5,7 @@
  * checked. Shapes come from real runs recorded in tests/fixtures/claude-stream/.
  */
 import { z } from "zod";
-import type { AgentRunSummary } from "../../runs/run-summary";
+import type { AgentRunSummary } from "../run-summary";
 
 export const systemInitLineSchema = z.looseObject({
   type: z.literal("system"),

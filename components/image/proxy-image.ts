@@ -1,6 +1,6 @@
 /**
- * The egress proxy image, built once per stack from docker/egress-proxy on the project's own base image.
- * It only ever runs on the target engine, next to the sandboxes, so it is built for that engine's platform
+ * The proxies' image (Squid for the egress proxy, nginx for the credential proxy), built once per stack from
+ * docker/proxies on the project's own base image. It only ever runs on the target engine, next to the sandboxes, so it is built for that engine's platform
  * and loaded there: no registry, no multi-arch index, no build cache export.
  */
 import * as docker from "@pulumi/docker";
@@ -8,11 +8,14 @@ import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackIdentity } from "../engine/naming";
 
-export interface EgressProxyImageArgs {
+/** Debian's `proxy` user, created by the squid package with this fixed UID/GID (base-passwd): both proxies run as it. */
+export const PROXY_USER = "13:13";
+
+export interface ProxyImageArgs {
   readonly identity: StackIdentity;
   /** Base image (the stack's `image.baseImage`); the Dockerfile installs Debian's squid on it. */
   readonly baseImage: string;
-  /** Folder holding the Dockerfile, relative to the project: "docker/egress-proxy". */
+  /** Folder holding the Dockerfile, relative to the project: "docker/proxies". */
   readonly contextDir: string;
   /** PEM text of extra CA certificates for apt behind a TLS-intercepting proxy; the `extra_ca` build secret, never a layer. */
   readonly extraCaCerts?: pulumi.Input<string>;
@@ -23,11 +26,12 @@ export function egressProxyImageTag(identity: StackIdentity): string {
   return `${identity.project}/egress-proxy:${identity.stack}`;
 }
 
-export class EgressProxyImage extends pulumi.ComponentResource {
+export class ProxyImage extends pulumi.ComponentResource {
   /** The immutable image ID (`sha256:…`) the proxies run; a rebuild changes it and so replaces them. */
   public readonly imageId: pulumi.Output<string>;
 
-  constructor(name: string, args: EgressProxyImageArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: ProxyImageArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type token and the tag keep the egress proxy's name, which this image had first: stacks keep their state.
     super("agent-sandbox:index:EgressProxyImage", name, {}, opts);
     const tag = egressProxyImageTag(args.identity);
     const build = new dockerbuild.Image(

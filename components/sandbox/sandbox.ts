@@ -8,21 +8,22 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { agentProfile } from "../agents";
-import type { SandboxConfig } from "../config/sections";
 import { type CredentialProxy, declareCredentialProxy } from "../credentials/credential-proxy";
 import type { CredentialProxyPlan } from "../credentials/nginx-conf";
+import { egressPolicyFor } from "../egress/config";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
-import { egressPolicyFor } from "../egress/policy";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
-import type { RunContainerSource } from "../runs/agent-run";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
+import type { SandboxConfig } from "./config";
 import { agentUserOf, containerArgsFor } from "./container";
 import { WORKSPACE_PATH } from "./contract";
+import type { RunContainerSource } from "./run-container";
+import { sandboxTopology } from "./topology";
 
-export interface AgentSandboxArgs {
+export interface SandboxComponentArgs {
   readonly identity: StackIdentity;
   /** Validated sandbox config. */
   readonly sandbox: SandboxConfig;
@@ -45,7 +46,7 @@ export interface AgentSandboxArgs {
   readonly protectedPaths: readonly string[];
 }
 
-export class AgentSandbox extends pulumi.ComponentResource {
+export class Sandbox extends pulumi.ComponentResource {
   /** Physical container name. */
   public readonly containerName: pulumi.Output<string>;
   /** The sandbox's own network, when it has one. */
@@ -66,20 +67,21 @@ export class AgentSandbox extends pulumi.ComponentResource {
   /** The sandbox container's own spec, which an ephemeral run makes its container from. */
   public readonly runContainer: RunContainerSource;
 
-  constructor(name: string, args: AgentSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
+    // The type token keeps the name the class had, so existing stacks keep their sandboxes.
     super("agent-sandbox:index:AgentSandbox", name, {}, opts);
     const { identity, sandbox } = args;
     const names = sandboxObjectNames(identity, sandbox.name);
     const labels = providerLabels(labelsFor(identity, sandbox.name));
     const engine = { parent: this };
 
-    const egressMode = sandbox.hostNetwork ? "host" : sandbox.egress.mode;
+    const topology = sandboxTopology(sandbox);
     const network =
-      egressMode === "allowlist" || egressMode === "open"
-        ? new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels, ...sandboxNetworkSettings(egressMode) }, engine)
+      topology.network === "allowlist" || topology.network === "open"
+        ? new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels, ...sandboxNetworkSettings(topology.network) }, engine)
         : undefined;
     let proxy: EgressProxy | undefined;
-    if (network && egressMode === "allowlist") {
+    if (network && topology.egressProxy) {
       if (!args.proxyImageId) throw new Error(`sandbox ${sandbox.name}: egress mode allowlist needs the egress proxy image`);
       proxy = new EgressProxy(
         `${name}-egress`,
@@ -95,7 +97,8 @@ export class AgentSandbox extends pulumi.ComponentResource {
       );
     }
     let credentialProxy: CredentialProxy | undefined;
-    if (network && args.credentialProxy) {
+    if (network && topology.credentialProxy) {
+      if (!args.credentialProxy) throw new Error(`sandbox ${sandbox.name}: its topology has a credential proxy, but no plan and secrets were given for it`);
       if (!args.proxyImageId) throw new Error(`sandbox ${sandbox.name}: a credential proxy needs the proxy image`);
       credentialProxy = declareCredentialProxy(
         `${name}-credential-proxy`,

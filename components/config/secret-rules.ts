@@ -3,11 +3,12 @@
  * whether a run's agent has a key to reach its API with. Checked once the config is parsed, before any
  * resource is declared.
  */
-import { gitTokenWantedInside, holdsGitToken, type SecretsPresent } from "../credentials/plan";
-import { connectGitHosts } from "../egress/policy";
-import { AgentAuth } from "./choices";
-import type { SandboxKey } from "./host-checks";
-import type { StackConfig } from "./schema";
+import { AgentAuth } from "../agents";
+import type { SecretsPresent } from "../credentials/plan";
+import { connectGitHosts } from "../egress/config";
+import { gitTokenWantedInside, holdsGitToken } from "../sandbox/git-token";
+import type { SandboxKey } from "../sandbox/host-checks";
+import type { StackConfig } from "./stack-schema";
 
 export function credentialProblems(config: StackConfig, present: SecretsPresent, keyOf: SandboxKey): string[] {
   const problems: string[] = [];

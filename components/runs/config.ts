@@ -1,9 +1,30 @@
 /**
- * Rules across runs: a session chain (`resume`) names another run of the same sandbox and never comes back
- * to where it started, one session is continued (not forked) by one run at most, `fork` needs a session to
- * fork, and `keepFinished` needs ephemeral containers to keep.
+ * The runs section of the stack config (`runs[i]`): its zod schema with every key's default and message,
+ * and the rules across runs: a session chain (`resume`) names another run of the same sandbox and never
+ * comes back to where it started, one session is continued (not forked) by one run at most, `fork` needs a
+ * session to fork, and `keepFinished` needs ephemeral containers to keep.
  */
-import type { z } from "zod";
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { count, objectName, strictObject } from "../values/schema";
+
+export const runSchema = strictObject({
+  name: objectName,
+  sandbox: objectName,
+  prompt: z.string().min(1, { error: "must not be empty" }),
+  maxTurns: count(20, 1).default(20),
+  model: z.string().min(1).optional(),
+  allowedTools: z.array(z.string().min(1)).default([]),
+  triggers: z.array(z.string()).default([]),
+  ephemeral: z.boolean().default(false),
+  // The most a person would look through; more is a leak of containers, not a history.
+  keepFinished: count(0, 0, "finished containers kept for inspection", 100).default(0),
+  resume: objectName.optional(),
+  fork: z.boolean().default(false),
+});
+
+/** A validated run; its prompt and triggers may be outputs of other resources (the config's resolve-args puts them back). */
+export type RunConfig = Omit<z.infer<typeof runSchema>, "prompt" | "triggers"> & { prompt: pulumi.Input<string>; triggers: pulumi.Input<string>[] };
 
 interface LooseRun {
   readonly name?: unknown;

@@ -3,11 +3,11 @@
  * through the proxy, interleaved in one run so both see the same machine load. Each request opens a new
  * connection, as a CLI tool's single request does. Loopback and project containers only.
  *
- *   npx tsx scripts/bench-egress.ts [requests]
+ *   npx tsx scripts/bench/egress.ts [requests]
  */
 import { type RequestOptions, request } from "node:http";
-import { PROXY_PORT } from "../components/egress/network";
-import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../testkit/live/egress-lab";
+import { PROXY_PORT } from "../../components/egress/network";
+import { ALLOWED_NAME, buildLabImages, removeLabObjects, startLab } from "../../testkit/live/egress-lab";
 
 export interface EgressLatencyOptions {
   /** Measured requests per path (direct and proxied), after a warm-up; 1 to 5000, default 300. */
@@ -83,7 +83,7 @@ if (require.main === module) {
   measureEgressLatency({ requests: process.argv[2] ? Number(process.argv[2]) : undefined }).then(
     (result) => console.log(JSON.stringify({ ...result, addedMedianMs: round(result.proxyMedianMs - result.directMedianMs) })),
     (error: Error) => {
-      console.error(`bench-egress: ${error.message}`);
+      console.error(`bench egress: ${error.message}`);
       process.exit(1);
     },
   );

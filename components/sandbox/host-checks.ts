@@ -1,54 +1,11 @@
 /**
- * Checks that need the Docker host's filesystem, kept apart from the pure schema so schema tests stay pure.
- * They run on the machine running Pulumi, which is the Docker host unless `docker.host` points elsewhere.
+ * Checks of the sandboxes that need the Docker host's filesystem, kept apart from the pure schema so
+ * schema tests stay pure. They run on the machine running Pulumi, which is the Docker host unless
+ * `docker.host` points elsewhere (then the config skips them).
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import { sensitiveHostPathReason } from "../policy-contract/host-paths";
-import type { StackConfig } from "./schema";
-import { DEFAULT_CPUS } from "./sections";
-
-export interface PathFacts {
-  readonly isDirectory: boolean;
-  readonly uid: number;
-  readonly gid: number;
-}
-
-/** How the checks see the filesystem; tests pass a fake. */
-export interface HostProbe {
-  /** CPUs of the Docker host (this machine, for a local engine). */
-  cpuCount(): number;
-  stat(path: string): PathFacts | undefined;
-  readText(path: string): string | undefined;
-  /** Where a path really leads once symlinks are followed. */
-  realPath(path: string): string;
-}
-
-export const realHostProbe: HostProbe = {
-  cpuCount: () => os.cpus().length,
-  stat(path) {
-    try {
-      const stats = fs.statSync(path);
-      return { isDirectory: stats.isDirectory(), uid: stats.uid, gid: stats.gid };
-    } catch {
-      return undefined;
-    }
-  },
-  readText(path) {
-    try {
-      return fs.readFileSync(path, "utf8");
-    } catch {
-      return undefined;
-    }
-  },
-  realPath(path) {
-    try {
-      return fs.realpathSync(path);
-    } catch {
-      return path;
-    }
-  },
-};
+import { sensitiveHostPathReason } from "../guardrails/host-paths";
+import type { HostProbe } from "../values/host-probe";
+import { DEFAULT_CPUS, type SandboxConfig } from "./config";
 
 /** The schema judged the path as written; a symlink may lead somewhere it would have refused. */
 function symlinkProblem(key: string, written: string, readOnly: boolean, probe: HostProbe, homeDir: string): string | undefined {
@@ -59,12 +16,9 @@ function symlinkProblem(key: string, written: string, readOnly: boolean, probe: 
 }
 
 /** Fills what the config left to the host: CPUs default to DEFAULT_CPUS, or all of the host's when it has fewer. */
-export function withHostDefaults(config: StackConfig, probe: Pick<HostProbe, "cpuCount">): StackConfig {
+export function withHostDefaults(sandboxes: readonly SandboxConfig[], probe: Pick<HostProbe, "cpuCount">): SandboxConfig[] {
   const cpus = Math.min(DEFAULT_CPUS, probe.cpuCount());
-  return {
-    ...config,
-    sandboxes: config.sandboxes.map((sandbox) => ({ ...sandbox, resources: { ...sandbox.resources, cpus: sandbox.resources.cpus ?? cpus } })),
-  };
+  return sandboxes.map((sandbox) => ({ ...sandbox, resources: { ...sandbox.resources, cpus: sandbox.resources.cpus ?? cpus } }));
 }
 
 /** How a problem names a sandbox's key: `sandboxes[0].workspace`, or `workspace` for the one-folder shortcut. */
@@ -75,11 +29,17 @@ export const shortcutSandboxKey: SandboxKey = (_, field) => field;
 /** The kernel's ceiling for RLIMIT_NOFILE: a container asking for more fails to start. */
 const NR_OPEN_FILE = "/proc/sys/fs/nr_open";
 
-export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
+export function sandboxHostProblems(
+  sandboxes: readonly SandboxConfig[],
+  agentUid: number,
+  probe: HostProbe,
+  homeDir: string,
+  keyOf: SandboxKey = listedSandboxKey,
+): string[] {
   const problems: string[] = [];
   const cpus = probe.cpuCount();
   const nrOpen = Number(probe.readText(NR_OPEN_FILE)?.trim() ?? Number.NaN);
-  config.sandboxes.forEach((sandbox, index) => {
+  sandboxes.forEach((sandbox, index) => {
     const key = (field: string) => keyOf(index, field);
     const asked = sandbox.resources.cpus;
     if (asked !== undefined && asked > cpus) {
@@ -90,7 +50,7 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
         `${key("resources.openFiles")}: ${sandbox.resources.openFiles} is more than this host's fs.nr_open (${nrOpen}), so the sandbox could not start; use at most ${nrOpen}, e.g. 8192`,
       );
     }
-    problems.push(...workspaceProblems(sandbox, config.image.agentUid, probe, homeDir, key("workspace")));
+    problems.push(...workspaceProblems(sandbox, agentUid, probe, homeDir, key("workspace")));
     sandbox.mounts.forEach((mount, mountIndex) => {
       const sourceKey = key(`mounts[${mountIndex}].source`);
       const mountLinked = symlinkProblem(sourceKey, mount.source, mount.readOnly, probe, homeDir);
@@ -100,13 +60,6 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
       }
     });
   });
-  const caFile = config.image.extraCaCertsFile;
-  if (caFile) {
-    const pem = probe.readText(caFile);
-    if (pem === undefined) problems.push(`image.extraCaCertsFile: "${caFile}" cannot be read; give a readable PEM file`);
-    else if (!pem.includes("-----BEGIN CERTIFICATE-----"))
-      problems.push(`image.extraCaCertsFile: "${caFile}" holds no PEM certificate ("-----BEGIN CERTIFICATE-----")`);
-  }
   return problems;
 }
 
@@ -114,7 +67,7 @@ export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: str
  * The workspace must exist as a folder, lead nowhere sensitive, and (read-write) be owned by the agent UID.
  * A refused workspace gets no advice about its owner: the fix is another folder, not other IDs.
  */
-function workspaceProblems(sandbox: StackConfig["sandboxes"][number], agentUid: number, probe: HostProbe, homeDir: string, key: string): string[] {
+function workspaceProblems(sandbox: SandboxConfig, agentUid: number, probe: HostProbe, homeDir: string, key: string): string[] {
   const linked = symlinkProblem(key, sandbox.workspace, sandbox.mode === "ro", probe, homeDir);
   if (linked) return [linked];
   const workspace = probe.stat(sandbox.workspace);

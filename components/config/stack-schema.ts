@@ -1,29 +1,20 @@
 /**
- * Stack configuration: one zod schema is the single source of truth for every key, its default and its
- * error message. `parseStackConfig` is pure (tests call it directly); stack-config.ts reads Pulumi config.
+ * The stack configuration assembled from the domains' sections (sandbox, image, runs, engine, refresh):
+ * one zod schema, the single source of truth for every key, its default and its message, plus the rules
+ * across sections (a run names a configured sandbox, sandbox names do not collide on the engine).
+ * `parseStackConfig` is pure (tests call it directly); stack-config.ts reads Pulumi config.
  */
 import { z } from "zod";
+import { dockerHostSchema } from "../engine/config";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
-import { ConfigError, formatIssuePath, strictObject } from "./errors";
-import { runRules } from "./run-rules";
-import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "./sandbox-rules";
-import {
-  dockerHostSchema,
-  type ImageConfig,
-  imageSchema,
-  type RefreshConfig,
-  type RunConfig,
-  refreshSchema,
-  runSchema,
-  type SandboxConfig,
-  sandboxSchema,
-} from "./sections";
-import { UNSAFE_ITEMS } from "./unsafe-settings";
-import { absolutePath, NAME_PATTERN } from "./values";
-
-export { ConfigError } from "./errors";
-export type { HostContext } from "./sandbox-rules";
-export type { DockerHostConfig, ImageConfig, RefreshConfig, RunConfig, SandboxConfig } from "./sections";
+import { type ImageConfig, imageRegistryRules, imageSchema } from "../image/config";
+import { type RunConfig, runRules, runSchema } from "../runs/config";
+import { type SandboxConfig, sandboxSchema } from "../sandbox/config";
+import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "../sandbox/config-rules";
+import { refreshSchema } from "../sandbox/refresh-config";
+import { UNSAFE_ITEMS } from "../sandbox/unsafe-settings";
+import { ConfigError, describeIssue } from "../values/config-error";
+import { absolutePath, NAME_PATTERN, strictObject } from "../values/schema";
 
 /** The namespace of the stack's config keys (`agent-sandbox:workspace`). */
 export const CONFIG_NAMESPACE = "agent-sandbox";
@@ -62,42 +53,6 @@ export function parseStackConfig(raw: Record<string, unknown>, host: HostContext
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue)));
   const { workspace, sandboxes, ...rest } = parsed.data;
   return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace })] };
-}
-
-/**
- * The stack config's refresh thresholds alone, with the messages of the whole schema: the ops scripts
- * (`npm run status`, `npm run refresh`) need them without judging the rest of the config.
- */
-export function parseRefreshConfig(raw: Record<string, unknown>): RefreshConfig {
-  const parsed = refreshSchema.safeParse(raw.refresh);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue, ["refresh"])));
-  return parsed.data;
-}
-
-function describeIssue(issue: z.core.$ZodIssue, parent: PropertyKey[] = []): string[] {
-  const at = [...parent, ...issue.path];
-  if (issue.code === "unrecognized_keys") {
-    return issue.keys.map((key) => `${formatIssuePath([...at, key])}: ${issue.message}`);
-  }
-  return [`${formatIssuePath(at)}: ${issue.message}`];
-}
-
-function imageRegistryRules(image: Loose<ImageConfig>, ctx: z.RefinementCtx): void {
-  const platforms = Array.isArray(image.platforms) ? image.platforms.map(String) : [];
-  if (new Set(platforms).size !== platforms.length) {
-    ctx.addIssue({ code: "custom", path: ["platforms"], message: `lists a platform twice (${platforms.join(", ")})` });
-  }
-  if (image.registry !== undefined) return;
-  if (platforms.length > 1) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["registry"],
-      message: `building for ${platforms.length} platforms (${platforms.join(", ")}) makes a multi-arch image, which only a registry can hold; set image.registry: {address: "ghcr.io", repository: "my-team/agent-sandbox", username: "me"} and pulumi config set --secret registryPassword <password>`,
-    });
-  }
-  if (image.push === true) ctx.addIssue({ code: "custom", path: ["push"], message: 'pushing needs image.registry (e.g. {address: "127.0.0.1:5000"})' });
-  const cache = image.cache as { type?: unknown } | undefined;
-  if (cache?.type === "registry") ctx.addIssue({ code: "custom", path: ["cache"], message: "a registry cache needs image.registry for its credentials" });
 }
 
 const crossReferenceRules =

@@ -1,10 +1,9 @@
 /**
  * `egress.gitRepos` entries: the repositories a sandbox may fetch and push through its credential proxy,
- * written as `host[:port]/path/to/repo`. The parser, and the one rewrite that sends git over HTTPS to the
- * proxy from inside the sandbox.
+ * written as `host[:port]/path/to/repo`, and how they read in messages and in the proxy's paths.
  */
-import { IPV4, isDomainName } from "../egress/allowlist";
-import { HOST_GATEWAY_NAME } from "../egress/network";
+import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
+import { IPV4, isDomainName } from "../values/hostnames";
 
 /** One repository the credential proxy forwards (fetch and push), with the stack's git token added. */
 export interface GitRepo {
@@ -50,19 +49,4 @@ export function gitRepoAuthority(repo: GitRepo): string {
 /** How a listed repository reads in messages and in the proxy's paths: `github.com/org/repo`. */
 export function gitRepoName(repo: GitRepo): string {
   return `${gitRepoAuthority(repo)}/${repo.path}`;
-}
-
-/**
- * Git configuration through the environment (git 2.31+ reads GIT_CONFIG_COUNT/KEY_n/VALUE_n): every
- * `https://` remote goes to the credential proxy's git port as `http://<proxy>/<host>/<path>`, so a listed
- * repository is fetched and pushed there and any other is refused there with the name of the key to change.
- * Prompts are off: the token is the proxy's, and no answer typed inside the sandbox could replace it.
- */
-export function gitThroughProxyEnvironment(proxyGitUrl: string): Record<string, string> {
-  return {
-    GIT_CONFIG_COUNT: "1",
-    GIT_CONFIG_KEY_0: `url.${proxyGitUrl}/.insteadOf`,
-    GIT_CONFIG_VALUE_0: "https://",
-    GIT_TERMINAL_PROMPT: "0",
-  };
 }

@@ -1,4 +1,5 @@
-import { z } from "zod";
+/** The one error a bad configuration raises: every problem found, each as `key.path: what is wrong (a right value)`. */
+import type { z } from "zod";
 
 /** Every configuration problem found, printed together so a developer fixes them in one pass. */
 export class ConfigError extends Error {
@@ -23,16 +24,11 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
   }, "");
 }
 
-/** A strict object whose unknown-key error lists the keys that are valid at that level (typos are the usual cause). */
-export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
-  return z.strictObject(shape, {
-    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
-  });
+/** A zod issue as problem lines, its path under `parent`; an unknown-keys issue names each key. */
+export function describeIssue(issue: z.core.$ZodIssue, parent: readonly PropertyKey[] = []): string[] {
+  const at = [...parent, ...issue.path];
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map((key) => `${formatIssuePath([...at, key])}: ${issue.message}`);
+  }
+  return [`${formatIssuePath(at)}: ${issue.message}`];
 }
-
-/** A whole number with an example in every message, the type error included. */
-export const count = (example: number, minimum: number, why = "", maximum = Number.MAX_SAFE_INTEGER) => {
-  const range = maximum === Number.MAX_SAFE_INTEGER ? `of at least ${minimum}` : `from ${minimum} to ${maximum}`;
-  const error = `must be a whole number ${range}${why ? ` (${why})` : ""}, e.g. ${example}`;
-  return z.int({ error }).min(minimum, { error }).max(maximum, { error });
-};

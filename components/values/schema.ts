@@ -1,10 +1,10 @@
 /**
- * The value syntaxes of the stack config: Docker sizes, healthcheck durations, object names and host
- * paths, each a zod type whose every message shows a right value, and the numbers the engine enforces.
+ * The value syntaxes every config section shares: strict objects, whole numbers, Docker sizes, durations
+ * and ages, object names and absolute paths, each a zod type whose every message shows a right value, and
+ * the numbers the engine enforces. A leaf: it imports nothing of ours, so every domain may use it.
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { workspaceRelativePath } from "../policy-contract/protected-paths";
 
 const SIZE_PATTERN = /^(\d+)([kmg])$/i;
 const BYTES_PER_UNIT: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
@@ -84,17 +84,6 @@ export const duration = (example: string) =>
     })
     .default(example);
 
-/** A path inside the workspace, relative to it, e.g. ".git/hooks". */
-export const workspacePath = z.string({ error: 'must be a path inside the workspace like ".git/hooks"' }).transform((text, ctx) => {
-  const relative = workspaceRelativePath(text);
-  if (relative !== undefined) return relative;
-  ctx.addIssue({
-    code: "custom",
-    message: `${JSON.stringify(text)} is not a path inside the workspace; write it relative to the workspace, e.g. ".git/hooks"`,
-  });
-  return z.NEVER;
-});
-
 const AGE = timeSyntax("an age", { m: 60_000, h: 3_600_000, d: 86_400_000 });
 const AGE_PATTERN = AGE.pattern;
 
@@ -108,3 +97,17 @@ export const age = (example: string) =>
     else if (ageToMilliseconds(value) === 0)
       ctx.addIssue({ code: "custom", message: `${JSON.stringify(value)} would make every sandbox due at once; use e.g. "${example}"` });
   });
+
+/** A strict object whose unknown-key error lists the keys that are valid at that level (typos are the usual cause). */
+export function strictObject<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.strictObject(shape, {
+    error: (issue) => (issue.code === "unrecognized_keys" ? `unknown key (valid here: ${Object.keys(shape).join(", ")})` : undefined),
+  });
+}
+
+/** A whole number with an example in every message, the type error included. */
+export const count = (example: number, minimum: number, why = "", maximum = Number.MAX_SAFE_INTEGER) => {
+  const range = maximum === Number.MAX_SAFE_INTEGER ? `of at least ${minimum}` : `from ${minimum} to ${maximum}`;
+  const error = `must be a whole number ${range}${why ? ` (${why})` : ""}, e.g. ${example}`;
+  return z.int({ error }).min(minimum, { error }).max(maximum, { error });
+};

@@ -1,9 +1,9 @@
 /**
  * Names a sandbox may list under `acknowledgeUnsafe` to accept a setting that weakens isolation. The
- * container-level ones are shared with the policy pack (policy-contract/host-paths.ts), which reads them
+ * container-level ones are shared with the policy pack (guardrails/host-paths.ts), which reads them
  * back from the container's acknowledgement label; open egress is a network matter the policy cannot see.
  */
-import type { UnsafeAcknowledgement } from "../policy-contract/host-paths";
+import type { UnsafeAcknowledgement } from "../guardrails/host-paths";
 
 /** A setting that weakens a sandbox's isolation, accepted only when its `acknowledgeUnsafe` names it. */
 export const UnsafeSetting = {

@@ -4,15 +4,16 @@
  */
 import * as path from "node:path";
 import type { z } from "zod";
-import { AGENT_PROFILES, Agent, type AgentProfile } from "../agents";
-import { gitThroughProxyEnvironment } from "../credentials/git-repos";
+import { AGENT_PROFILES, Agent, AgentAuth, type AgentProfile } from "../agents";
+import { gitThroughProxyEnvironment } from "../credentials/git-rewrite";
+import { EgressMode } from "../egress/config";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
-import { looksLikeSecretEnv } from "../policy-contract/credentials";
-import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../policy-contract/host-paths";
-import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../policy-contract/protected-paths";
-import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "../sandbox/contract";
-import { AgentAuth } from "./choices";
-import type { SandboxConfig } from "./sections";
+import { looksLikeSecretEnv } from "../guardrails/credentials";
+import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../guardrails/host-paths";
+import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../guardrails/protected-paths";
+import type { SandboxConfig } from "./config";
+import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "./contract";
+import { type SandboxTopology, sandboxTopology } from "./topology";
 import { UNSAFE_ITEMS, type UnsafeSetting } from "./unsafe-settings";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -41,8 +42,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   if (Array.isArray(sandbox.cloneCopy) && sandbox.cloneCopy.length > 0 && sandbox.mode !== "clone") {
     ctx.addIssue({ code: "custom", path: ["cloneCopy"], message: 'copies files into a clone, so it needs mode: "clone"; remove it or set mode: clone' });
   }
-  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
-  if (sandbox.hostNetwork === true && egressMode !== "open") {
+  if (sandbox.hostNetwork === true && egressModeOf(sandbox) !== EgressMode.Open) {
     ctx.addIssue({
       code: "custom",
       path: ["hostNetwork"],
@@ -81,12 +81,26 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
   }
 };
 
-const authOf = (sandbox: Loose<SandboxConfig>) => sandbox.auth ?? AgentAuth.Proxy;
+const authOf = (sandbox: Loose<SandboxConfig>) => (sandbox.auth ?? AgentAuth.Proxy) as AgentAuth;
+const egressModeOf = (sandbox: Loose<SandboxConfig>) => ((sandbox.egress as { mode?: unknown } | undefined)?.mode ?? EgressMode.Allowlist) as EgressMode;
+
+const gitReposOf = (sandbox: Loose<SandboxConfig>): unknown[] => {
+  const gitRepos = (sandbox.egress as { gitRepos?: unknown } | undefined)?.gitRepos;
+  return Array.isArray(gitRepos) ? gitRepos : [];
+};
+
+/** The topology the sandbox will have, read from settings that may not have passed the schema yet. */
+function looseTopology(sandbox: Loose<SandboxConfig>): SandboxTopology {
+  return sandboxTopology({
+    hostNetwork: sandbox.hostNetwork === true,
+    auth: authOf(sandbox),
+    egress: { mode: egressModeOf(sandbox), gitRepos: gitReposOf(sandbox) },
+  });
+}
 
 /** The agent whose API the sandbox's credential proxy stands in for (auth proxy, with a network of its own), if any. */
 function proxiedAgent(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
-  const egressMode = (sandbox.egress as { mode?: unknown } | undefined)?.mode ?? "allowlist";
-  if (authOf(sandbox) !== AgentAuth.Proxy || sandbox.hostNetwork === true || egressMode === "none") return undefined;
+  if (!looseTopology(sandbox).agentApiThroughProxy) return undefined;
   return AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
 }
 
@@ -97,22 +111,20 @@ function agentCredentialEnv(sandbox: Loose<SandboxConfig>): readonly string[] {
 
 /** Variables the program sets in a sandbox, each with what for; the proxies' ones where it has them. */
 function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
-  const egress = (sandbox.egress ?? {}) as { mode?: unknown; gitRepos?: unknown };
-  const egressMode = egress.mode ?? "allowlist";
+  const topology = looseTopology(sandbox);
   const own = new Map<string, string>([
     [PROBE_ALLOWED_ENV, "its healthcheck's egress probe; set egress.healthProbe.allowed"],
     [PROBE_DENIED_ENV, "its healthcheck's egress probe; set egress.healthProbe.denied"],
     [MAX_DISK_PERCENT_ENV, "its healthcheck's disk threshold; set healthcheck.maxDiskPercent"],
   ]);
-  if (egressMode === "allowlist")
+  if (topology.egressProxy)
     for (const name of Object.keys(proxyEnvironment(""))) own.set(name, "the egress proxy's address; egress goes through it in allowlist mode");
-  if (sandbox.hostNetwork === true || egressMode === "none") return own;
   const agent = proxiedAgent(sandbox);
   if (agent) {
     own.set(agent.api.baseUrlEnv, "the credential proxy's address under auth proxy; set apiUpstream to send the agent's API requests elsewhere");
     own.set(agent.api.keyEnv, "the placeholder the credential proxy replaces with anthropicApiKey");
   }
-  if (Array.isArray(egress.gitRepos) && egress.gitRepos.length > 0) {
+  if (topology.ownNetwork && gitReposOf(sandbox).length > 0) {
     for (const name of Object.keys(gitThroughProxyEnvironment(""))) own.set(name, "git's way to the credential proxy for egress.gitRepos");
   }
   return own;

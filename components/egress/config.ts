@@ -1,14 +1,32 @@
 /**
- * `sandboxes[i].egress`: the zod schema of the egress config, and what follows from it: the policy the
- * proxy enforces and the probes the sandbox's healthcheck runs through it.
+ * The egress section of a sandbox's config (`sandboxes[i].egress`): its zod schema, its defaults and
+ * rules, and what follows from it: the policy the proxy enforces and the probes the sandbox's healthcheck
+ * runs through it.
  */
 import { z } from "zod";
-import { type Agent, agentProfile } from "../agents";
-import { AgentAuth, EgressMode } from "../config/choices";
-import { count, strictObject } from "../config/errors";
-import { gitRepoSchema } from "../credentials/config";
+import { type Agent, AgentAuth, agentProfile } from "../agents";
+import { count, strictObject } from "../values/schema";
 import { ALLOW_ENTRY_EXAMPLE, type AllowEntry, defaultAllowlist, type EgressPolicy, parseAllowEntry } from "./allowlist";
+import { GIT_REPO_EXAMPLE, parseGitRepo } from "./git-repos";
 import { DENIED_PROBE_URL, PROBE_ALLOWED_ENV, PROBE_DENIED_ENV } from "./network";
+
+/** How a sandbox reaches the network. */
+export const EgressMode = {
+  /** Only through the egress proxy, to allowed names. */
+  Allowlist: "allowlist",
+  /** An ordinary bridge; needs acknowledgeUnsafe: ["open-egress"]. */
+  Open: "open",
+  /** No network at all. */
+  None: "none",
+} as const;
+export type EgressMode = (typeof EgressMode)[keyof typeof EgressMode];
+
+const gitRepoSchema = z.string({ error: `must be a repository string, ${GIT_REPO_EXAMPLE}` }).transform((text, ctx) => {
+  const parsed = parseGitRepo(text);
+  if (parsed.ok) return parsed.repo;
+  ctx.addIssue({ code: "custom", message: parsed.problem });
+  return z.NEVER;
+});
 
 const allowEntrySchema = z.string({ error: `must be a domain name string, ${ALLOW_ENTRY_EXAMPLE}` }).transform((text, ctx) => {
   const parsed = parseAllowEntry(text);

@@ -1,0 +1,15 @@
+/** The engine section of the stack config (`docker`): which Docker engine the stack targets, when not the local socket. */
+import { z } from "zod";
+import { absolutePath, strictObject } from "../values/schema";
+
+export const dockerHostSchema = strictObject({
+  host: z.string().regex(/^(unix|ssh|tcp):\/\/.+/, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
+  certPath: absolutePath("/home/me/.docker/build-box").optional(),
+});
+
+export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
+
+/** A remote engine's paths and CPUs cannot be read from here, so the host checks and workspace protection skip it. */
+export function isRemoteEngine(docker: DockerHostConfig | undefined): boolean {
+  return docker !== undefined && !docker.host.startsWith("unix://");
+}
