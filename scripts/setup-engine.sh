@@ -34,10 +34,13 @@ readonly BUILDER=agent-sandbox
 readonly DAEMON_JSON=/etc/docker/daemon.json
 # Linked there by scripts/setup-pulumi.sh (never Debian's runsc package: it is from 2022 and has no systrap).
 readonly RUNSC=/usr/local/bin/runsc
-# systrap: the platform that needs no virtualisation (kvm hangs on hosts whose /dev/kvm is a nested or
-# PVM device; ptrace is the slow fallback). It is runsc's default already: named so that a default
-# changing upstream changes nothing here.
-readonly RUNSC_ARGS=(--platform=systrap)
+# --platform=systrap: the platform that needs no virtualisation (kvm hangs on hosts whose /dev/kvm is
+#   a nested or PVM device; ptrace is the slow fallback). runsc's default already: named so that a
+#   default changing upstream changes nothing here.
+# --oci-seccomp: without it runsc ignores the container's seccomp profile (Seccomp: 0 inside), and
+#   gVisor's own kernel then grants what Docker's profile refuses under runc: keyctl, user namespaces
+#   (unshare -U). With it the sandbox keeps the engine's profile, as under runc (docs/gvisor-findings.md).
+readonly RUNSC_ARGS=(--platform=systrap --oci-seccomp)
 
 summary=()
 buildkitd_ready=false
