@@ -3,7 +3,9 @@
 # emulation for arm64, local base images (no public registry is reachable), a loopback registry
 # holding copies of those images and, when scripts/setup-pulumi.sh has built it, a BuildKit daemon
 # registered as the buildx builder "agent-sandbox" for the real docker-build provider (see
-# README, "A BuildKit builder for the docker-build provider").
+# README, "A BuildKit builder for the docker-build provider") and, when setup-pulumi.sh has built it,
+# gVisor's runsc registered with dockerd as the runtime "runsc" (only with a dockerd this script
+# started; for any other it prints the daemon.json lines to add and changes nothing).
 #
 #   scripts/setup-engine.sh           idempotent; quick when everything is already in place
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
@@ -29,6 +31,16 @@ readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-
 readonly BUILDKIT_ADDR=unix:///run/agent-sandbox-buildkit/buildkitd.sock
 readonly BUILDKIT_ROOT=/var/lib/agent-sandbox-buildkit
 readonly BUILDER=agent-sandbox
+readonly DAEMON_JSON=/etc/docker/daemon.json
+# Linked there by scripts/setup-pulumi.sh (never Debian's runsc package: it is from 2022 and has no systrap).
+readonly RUNSC=/usr/local/bin/runsc
+# --platform=systrap: the platform that needs no virtualisation (kvm hangs on hosts whose /dev/kvm is
+#   a nested or PVM device; ptrace is the slow fallback). runsc's default already: named so that a
+#   default changing upstream changes nothing here.
+# --oci-seccomp: without it runsc ignores the container's seccomp profile (Seccomp: 0 inside), and
+#   gVisor's own kernel then grants what Docker's profile refuses under runc: keyctl, user namespaces
+#   (unshare -U). With it the sandbox keeps the engine's profile, as under runc (docs/gvisor-findings.md).
+readonly RUNSC_ARGS=(--platform=systrap --oci-seccomp)
 
 summary=()
 buildkitd_ready=false
@@ -82,6 +94,58 @@ restart_dockerd() {
   rm -f "$pidfile"
   note "dockerd stopped ($(since "$t"))"
   ensure_dockerd
+}
+
+# The dockerd recorded in $STATE_DIR/dockerd.pid, if it still runs: the only one this script may change.
+our_dockerd_pid() {
+  local pidfile=$STATE_DIR/dockerd.pid pid
+  [[ -f $pidfile ]] || return 1
+  pid=$(<"$pidfile")
+  [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q dockerd || return 1
+  echo "$pid"
+}
+
+# Through stdin: jq 1.6 would take an argument that starts with -- for an option of its own.
+runsc_runtime() { printf '%s\n' "${RUNSC_ARGS[@]}" | jq -cSnR --arg path "$RUNSC" '{path: $path, runtimeArgs: [inputs]}'; }
+
+# The runtime as dockerd reports it (docker info), normalised for comparison; empty when it has none.
+registered_runsc() { timeout 10 docker info --format '{{json .Runtimes}}' 2>/dev/null | jq -cS '.runsc // empty' 2>/dev/null || true; }
+
+# gVisor's runsc as dockerd's runtime "runsc" (containers choose it with --runtime runsc; the default
+# stays runc). A dockerd this script started gets it in daemon.json, every other key kept, and is told
+# to reload (SIGHUP: dockerd 20.10 reloads `runtimes` without a restart, containers keep running); for
+# any other dockerd the lines to add are printed and nothing changes. Optional: without runsc, a warning.
+ensure_runsc() {
+  if [[ ! -x $RUNSC ]]; then
+    warn "$RUNSC not found: sandboxes cannot run on gVisor; run scripts/setup-pulumi.sh first"
+    note "no runsc (run scripts/setup-pulumi.sh first)"; return
+  fi
+  local want pid current tmp i
+  want=$(runsc_runtime)
+  if [[ $(registered_runsc) == "$want" ]]; then note "runsc registered"; return; fi
+  if ! pid=$(our_dockerd_pid); then
+    echo "setup-engine: this dockerd was not started by this script, so it is left as it is. To run sandboxes on gVisor, add to $DAEMON_JSON (beside its other keys; a runsc entry there already: replace it) and reload dockerd (kill -HUP \$(pidof dockerd), or systemctl reload docker):" >&2
+    jq -n --argjson runsc "$want" '{runtimes: {runsc: $runsc}}' | sed '1d;$d' >&2
+    note "runsc NOT registered (dockerd not ours: daemon.json lines printed above)"; return
+  fi
+  current='{}'
+  if [[ -s $DAEMON_JSON ]]; then
+    current=$(jq -c . "$DAEMON_JSON" 2>/dev/null) && jq -e 'type == "object"' <<<"$current" >/dev/null ||
+      die "$DAEMON_JSON is not a JSON object; fix it, then run this again"
+  fi
+  if ! jq -e --argjson runsc "$want" '.runtimes.runsc == $runsc' <<<"$current" >/dev/null; then
+    mkdir -p "$(dirname "$DAEMON_JSON")"
+    tmp=$(mktemp "$DAEMON_JSON.XXXXXX")
+    jq --argjson runsc "$want" '.runtimes.runsc = $runsc' <<<"$current" >"$tmp"
+    chmod 644 "$tmp"
+    mv "$tmp" "$DAEMON_JSON"
+  fi
+  kill -HUP "$pid"
+  for i in $(seq 20); do
+    [[ $(registered_runsc) == "$want" ]] && { note "runsc registered ($DAEMON_JSON runtimes.runsc: ${RUNSC_ARGS[*]}; dockerd reloaded)"; return; }
+    sleep 0.5
+  done
+  die "dockerd (pid $pid) did not take runtime runsc from $DAEMON_JSON after SIGHUP; see $LOG_DIR/dockerd.log"
 }
 
 # Emulation is optional (only arm64 builds need it), so every failure here is a warning.
@@ -379,6 +443,7 @@ main() {
   else
     ensure_packages
     ensure_dockerd
+    ensure_runsc
     ensure_binfmt
     local native; native=$(dpkg --print-architecture)
     ensure_slim_image "$native" "$SLIM_IMAGE"

@@ -4,16 +4,21 @@
 # download a prebuilt CLI (the YAML and Python hosts run programs that consume a component package,
 # `pulumi package add`). Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
-# the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider").
+# the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider"),
+# and gVisor's runsc and containerd-shim-runsc-v1, the runtime scripts/setup-engine.sh registers with
+# dockerd as "runsc" (sandboxes that should run on gVisor's kernel rather than the host's).
 #
 #   scripts/setup-pulumi.sh                  build what the cache lacks; as root, link into /usr/local/bin
 #                                            and docker-buildx into /usr/local/lib/docker/cli-plugins
-#   scripts/setup-pulumi.sh --print-bin-dir  same, but log to stderr and print only the bin directory
+#   scripts/setup-pulumi.sh --print-bin-dir  same, but log to stderr and print only the bin directory of
+#                                            the Pulumi tools (runsc is for dockerd, which takes a path)
 #   scripts/setup-pulumi.sh --no-link        do not touch /usr/local/bin
 #
 # Versions: scripts/pulumi-tools/pins.env. Build modules: scripts/pulumi-tools/<tool>/go.mod.
-# Cache: $AGENT_SANDBOX_PULUMI_CACHE/<key> (default /var/cache/agent-sandbox/pulumi as root, else
-# ~/.cache/agent-sandbox/pulumi), key = hash of scripts/pulumi-tools and `go version`. A build
+# Cache: $AGENT_SANDBOX_PULUMI_CACHE/<key> for the Pulumi tools and BuildKit, and .../gvisor-<key>
+# for gVisor (default /var/cache/agent-sandbox/pulumi as root, else ~/.cache/agent-sandbox/pulumi);
+# each key is a hash of `go version` and that group's pins and build modules, so a new gVisor pin
+# does not rebuild the Pulumi CLI (20 minutes on 2 cores) nor the other way round. A build
 # happens in a scratch folder and is renamed into place, so an interrupted run leaves no half cache.
 #
 # Modules the Go module proxy does not serve are built from a source copy instead; point these at a
@@ -35,7 +40,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) print_bin_dir=true ;;
     --no-link) link=false ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "setup-pulumi: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -49,12 +54,19 @@ command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go
 
 if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
 cache_root=$(realpath -m "${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}")
-# Comments of pins.env are left out, so correcting one rebuilds nothing.
-key=$( { "$GO" version; cd "$tools" && grep -v '^#' pins.env && find . -type f ! -name pins.env -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+# Two cache keys. Comments of pins.env are left out, so correcting one rebuilds nothing.
+#   key         the Pulumi tools and BuildKit: pins.env but its GVISOR_ lines, every file but gvisor/
+#               (the same bytes the single key hashed before gVisor came, so caches stay valid)
+#   gvisor_key  gVisor: the GVISOR_ lines of pins.env and gvisor/
+go_version=$("$GO" version)
+key=$( { echo "$go_version"; cd "$tools" && grep -v -e '^#' -e '^GVISOR_' pins.env && find . -type f ! -name pins.env ! -path './gvisor/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+gvisor_key=$( { echo "$go_version"; cd "$tools" && grep '^GVISOR_' pins.env && find ./gvisor -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
 cache="$cache_root/$key"
 bin="$cache/bin"
 plugins="$cache/cli-plugins"   # Docker CLI plugins: linked into $plugin_dir, not /usr/local/bin
 plugin_dir=/usr/local/lib/docker/cli-plugins
+gvisor_cache="$cache_root/gvisor-$gvisor_key"
+gvisor_bin="$gvisor_cache/bin"
 
 # name|version the binary must report|ldflags -X variable
 binaries=(
@@ -72,6 +84,11 @@ binaries=(
 plugin_binaries=(
   "docker-buildx|v$BUILDX_VERSION|github.com/docker/buildx/version.Version"
 )
+# the same, in the gVisor cache (the shim has no version of its own: see reported_version)
+gvisor_binaries=(
+  "runsc|$GVISOR_VERSION|gvisor.dev/gvisor/runsc/version.version"
+  "containerd-shim-runsc-v1|$GVISOR_VERSION|"
+)
 
 # The version a binary reports: the CLI and the Node.js and Python language hosts say it; a provider
 # or the YAML language host (it has no -version) is started and asked over GetPluginInfo, as the
@@ -84,6 +101,10 @@ reported_version() { # name bindir
     pulumi-resource-*|pulumi-language-yaml) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
     buildkitd|buildctl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;   # "buildkitd <package> <version> <revision>"
     docker-buildx) "$2/$1" version 2>/dev/null | awk '{ print $2 }' ;;          # "<package> <version> <revision>"
+    runsc) "$2/$1" --version 2>/dev/null | awk 'NR == 1 { print $3 }' ;;        # "runsc version <version>", "spec: <OCI version>"
+    # Its -v prints the containerd library's version: the gVisor module it was built from is asked
+    # instead ("mod", the module of its main package, in the build info Go records in the binary).
+    containerd-shim-runsc-v1) "$GO" version -m "$2/$1" 2>/dev/null | awk '$1 == "mod" && $2 == "gvisor.dev/gvisor" { print $3 }' ;;
   esac
 }
 
@@ -98,6 +119,14 @@ cache_complete() { # dir
     [ -x "$1/cli-plugins/$name" ] && [ "$(reported_version "$name" "$1/cli-plugins")" = "$want" ] || return 1
   done
   [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ] && [ -x "$1/bin/pulumi-language-python-exec" ]
+}
+
+gvisor_complete() { # dir
+  local entry name want
+  for entry in "${gvisor_binaries[@]}"; do
+    IFS='|' read -r name want _ <<<"$entry"
+    [ -x "$1/bin/$name" ] && [ "$(reported_version "$name" "$1/bin")" = "$want" ] || return 1
+  done
 }
 
 # Lays out the pinned source of a module in $dest: from a git repository or checkout named by the
@@ -143,15 +172,28 @@ check_pin() { # moddir module version-or-commit
   case "$have" in "$3"|*-"${3:0:12}") ;; *) die "$1/go.mod requires $2 $have, pins.env says $3";; esac
 }
 
-build() { # name moddir package ldflag-var version [folder in the cache, default bin]
+build() { # name moddir package ldflag-var(or "") version [folder in the cache, default bin]
   local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 out=$tmp/${6:-bin}/$1 t0=$SECONDS
   (cd "$moddir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath \
-    -ldflags "-s -w -X $var=$version" -o "$out" "$pkg") >&2
+    -ldflags "-s -w${var:+ -X $var=$version}" -o "$out" "$pkg") >&2
   log "  built $name $version in $((SECONDS - t0)) s ($(du -h "$out" | cut -f1))"
 }
 
 # A scratch copy of a build module: the build may add go.sum lines there, never in the repository.
 prepare() { rm -rf "${work:?}/$1"; cp -R "$tools/$1" "$work/$1"; }
+
+# Checks a finished scratch build, writes its versions.txt and renames it into place.
+install_cache() { # scratch cache complete-function
+  "$3" "$1" || die "a built binary does not report its pinned version"
+  (cd "$1/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done
+   if [ -d ../cli-plugins ]; then
+     cd ../cli-plugins && for f in *; do printf 'cli-plugins/%s %s\n' "$f" "$(reported_version "$f" .)"; done
+   fi) >"$1/versions.txt"
+  if "$3" "$2"; then rm -rf "$1"   # another run finished first
+  else rm -rf "$2"; chmod 755 "$1"; mv -T "$1" "$2"    # only an incomplete leftover can be at $2
+  fi
+  trap - EXIT
+}
 
 build_all() {
   local work="$cache_root/.work-$key" entry mod
@@ -274,18 +316,44 @@ exec node "$(node -p 'require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { p
 EOF
   chmod +x "$tmp/bin/pulumi-resource-pulumi-nodejs"
 
-  cache_complete "$tmp" || die "a built binary does not report its pinned version"
-  (cd "$tmp/bin" && for f in *; do printf '%s %s\n' "$f" "$(reported_version "$f" .)"; done
-   cd "$tmp/cli-plugins" && for f in *; do printf 'cli-plugins/%s %s\n' "$f" "$(reported_version "$f" .)"; done) >"$tmp/versions.txt"
-  if cache_complete "$cache"; then rm -rf "$tmp"   # another run finished first
-  else rm -rf "$cache"; chmod 755 "$tmp"; mv -T "$tmp" "$cache"    # only an incomplete leftover can be at $cache
-  fi
-  trap - EXIT
+  install_cache "$tmp" "$cache" cache_complete
+  rm -rf "$work"
+}
+
+# gVisor from the module proxy (the Go-buildable branch of google/gvisor), static and CGO off like
+# upstream's release binaries. runsc reports GVISOR_VERSION (upstream's releases say release-<date>.<n>).
+build_gvisor() {
+  local work="$cache_root/.work-gvisor-$gvisor_key"
+  mkdir -p "$work"
+  tmp=$(mktemp -d "$cache_root/.tmp-gvisor-$gvisor_key-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT HUP
+  trap 'exit 143' TERM
+  mkdir -p "$tmp/bin"
+
+  log "runsc, containerd-shim-runsc-v1 $GVISOR_VERSION"
+  check_pin "$tools/gvisor" gvisor.dev/gvisor "$GVISOR_VERSION"
+  prepare gvisor
+  build runsc "$work/gvisor" gvisor.dev/gvisor/runsc gvisor.dev/gvisor/runsc/version.version "$GVISOR_VERSION"
+  build containerd-shim-runsc-v1 "$work/gvisor" gvisor.dev/gvisor/shim "" "$GVISOR_VERSION"
+
+  install_cache "$tmp" "$gvisor_cache" gvisor_complete
   rm -rf "$work"
 }
 
 mkdir -p "$cache_root"
-# One build per key at a time: runs share the scratch folder .work-<key>.
+# One build per key at a time: runs share the scratch folder .work-<key>. gVisor first: its build
+# takes minutes, while another run may hold the Pulumi tools' lock for its whole build.
+exec 7>"$cache_root/.lock-gvisor-$gvisor_key"
+flock -w 3600 7 || die "another setup-pulumi.sh holds $cache_root/.lock-gvisor-$gvisor_key"
+t0=$SECONDS
+if gvisor_complete "$gvisor_cache"; then
+  log "gVisor cached in $gvisor_cache"
+else
+  log "building gVisor into $gvisor_cache (go: $("$GO" env GOVERSION), GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
+  build_gvisor
+  log "built gVisor in $((SECONDS - t0)) s"
+fi
 exec 8>"$cache_root/.lock-$key"
 flock -w 3600 8 || die "another setup-pulumi.sh holds $cache_root/.lock-$key"
 t0=$SECONDS
@@ -302,8 +370,8 @@ link_target() { case "$1" in "$plugins"/*) echo "$plugin_dir/${1##*/}" ;; *) ech
 
 if $link; then
   # Links in /usr/local are for every user: the cache must be readable by them (mktemp makes it 0700).
-  chmod 755 "$cache"
-  for f in "$bin"/* "$plugins"/*; do   # check them all before linking any
+  chmod 755 "$cache" "$gvisor_cache"
+  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/*; do   # check them all before linking any
     target=$(link_target "$f")
     if [ -e "$target" ] || [ -L "$target" ]; then
       case "$(readlink "$target" || true)" in
@@ -313,11 +381,12 @@ if $link; then
     fi
   done
   mkdir -p "$plugin_dir"
-  for f in "$bin"/* "$plugins"/*; do ln -sfn "$f" "$(link_target "$f")"; done
+  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/*; do ln -sfn "$f" "$(link_target "$f")"; done
   log "linked into /usr/local/bin and $plugin_dir"
 fi
 
 if $print_bin_dir; then echo "$bin"; else
   log "binaries in $bin:"; sed 's/^/  /' "$cache/versions.txt" >&2
-  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\"; for buildx: mkdir -p ~/.docker/cli-plugins && ln -sfn $plugins/docker-buildx ~/.docker/cli-plugins/"
+  log "binaries in $gvisor_bin:"; sed 's/^/  /' "$gvisor_cache/versions.txt" >&2
+  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\"; for buildx: mkdir -p ~/.docker/cli-plugins && ln -sfn $plugins/docker-buildx ~/.docker/cli-plugins/; dockerd takes runsc by its path: $gvisor_bin/runsc"
 fi
