@@ -23,10 +23,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseStackConfig } from "../../src/config/schema";
-import { type ContainerSpec, dockerCreateArguments } from "../../src/engine/container-cli";
-import { sandboxObjectNames } from "../../src/engine/naming";
-import { containerArgsFor } from "../../src/sandbox/container";
+import { parseStackConfig } from "../../components/config/stack-schema";
+import { type ContainerSpec, dockerCreateArguments } from "../../components/engine/container-cli";
+import { sandboxObjectNames } from "../../components/engine/naming";
+import { containerArgsFor } from "../../components/sandbox/container";
 import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
 import { GVISOR_RUNTIME, GvisorGate } from "../../testkit/live/runtime-gate";
 
