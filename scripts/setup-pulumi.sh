@@ -4,7 +4,7 @@
 # download a prebuilt CLI (the YAML and Python hosts run programs that consume a component package,
 # `pulumi package add`). Users with the official CLI need none of this. It also builds BuildKit (buildkitd,
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
-# the docker-build provider needs where it cannot pull moby/buildkit (README: "A BuildKit builder for the docker-build provider"),
+# the docker-build provider needs where it cannot pull moby/buildkit (docs/pulumi-tools.md: "A BuildKit builder for the docker-build provider"),
 # and gVisor's runsc and containerd-shim-runsc-v1, the runtime scripts/setup-engine.sh registers with
 # dockerd as "runsc" (sandboxes that should run on gVisor's kernel rather than the host's).
 #

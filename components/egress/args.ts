@@ -7,7 +7,7 @@ export interface EgressArgs {
   readonly mode?: EgressMode;
   /** Names (and ports) allowed on top of the defaults, e.g. ["registry.example.com", "*.github.com:443"]. */
   readonly allow?: string[];
-  /** Start from the default allowlist: the agent's API and sign-in, and the git hosts (default true). */
+  /** Start from the default allowlist: the git hosts, and under auth subscription the agent's API and sign-in (default true). */
   readonly includeDefaults?: boolean;
   /**
    * Hosts of your git remotes, reached over HTTPS by CONNECT; part of the defaults (default ["github.com"]
@@ -29,7 +29,7 @@ export interface EgressArgs {
 
 /** The URLs the sandbox's healthcheck fetches through its egress proxy. */
 export interface HealthProbeArgs {
-  /** Must answer (default: the agent's API when the defaults are on; unset skips this half). */
+  /** Must answer (default: the agent's API under auth subscription with the defaults on; unset there skips this half). */
   readonly allowed?: string;
   /** Must be refused (default "http://egress-denied-probe.invalid/"). */
   readonly denied?: string;

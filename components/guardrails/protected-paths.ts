@@ -9,7 +9,7 @@ import * as path from "node:path";
 
 /**
  * Left out on purpose: package.json and Makefile, which agents edit as ordinary work (a risky edit there
- * is content, which a read-only mount cannot judge); the README says so.
+ * is content, which a read-only mount cannot judge); docs/keys-and-workspace.md says so.
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".git/hooks",

@@ -170,7 +170,7 @@ describe("egress allowlist (live)", () => {
       (stdout) => stdout.trim(),
       (error: Error) => `unreachable: ${error.message}`,
     );
-    expect(probe, "if this engine closed the hole by itself, update the README's engine note").toBe("host-answer");
+    expect(probe, "if this engine closed the hole by itself, update the engine note in docs/egress.md").toBe("host-answer");
   });
 
   it("logs each refused request with time, sandbox and destination", async (context) => {

@@ -230,7 +230,7 @@ async function expectFailedRunAfter(up: Promise<CliResult>, kill: () => void): P
   expect(failed.code, output).not.toBe(0);
   expect(output).toContain("agent run failed (exit 137)");
   expect(await healthOf(NAMES.container)).toBe("running healthy");
-  // Known limit (README, "When something fails"): docker exec does not stop what it started when its client
+  // Known limit (docs/operations.md, "When something fails"): docker exec does not stop what it started when its client
   // dies, so the killed run's agent may still be waiting in the sandbox; stopped here so the next run is alone.
   for (const leftover of (await sandboxProcesses()).filter((process) => process.command === STUCK || process.command.includes("stream-json"))) {
     killQuietly(leftover.pid);
