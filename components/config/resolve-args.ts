@@ -7,7 +7,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SecretsPresent } from "../credentials/plan";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
+import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
+import { dockerClientEnvironment } from "../engine/shell";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
+import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { imageHostProblems } from "../image/config";
 import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
@@ -126,9 +129,19 @@ export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: 
   return { ...args, docker: { host, ...certPath } };
 }
 
+/** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */
+function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
+  const wanting = (targeted.sandboxes ?? []).flatMap((sandbox, index) => (sandbox?.isolation === Isolation.Gvisor ? [index] : []));
+  if (!runtimesProbe || wanting.length === 0) return [];
+  const offered = runtimesProbe(dockerClientEnvironment(targeted.docker));
+  if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
+  const engine = engineAddressOf(targeted.docker?.host, env).url;
+  return wanting.map((index) => missingRuntimeProblem(`sandboxes[${index}].isolation`, GVISOR_RUNTIME, engine, offered));
+}
+
 /**
- * Validates the component's arguments and that an engine answers; secrets become (or stay) Pulumi secrets.
- * `engineProbe` undefined skips the engine check (as under mocks).
+ * Validates the component's arguments and that an engine answers (with the runtimes its sandboxes ask
+ * for); secrets become (or stay) Pulumi secrets. Probes left undefined skip those checks (as under mocks).
  */
 export function resolveArgs(
   args: AgentSandboxesArgs,
@@ -136,11 +149,13 @@ export function resolveArgs(
   homeDir = os.homedir(),
   engineProbe: EngineProbe | undefined = defaultEngineProbe(),
   env: NodeJS.ProcessEnv = process.env,
+  runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
 ): ResolvedArgs {
   const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
   const { plain, restore } = withRunOutputsSetAside(rest);
-  const problems = [...outputProblems(plain), ...engineProblems(plain.docker, engineProbe, env)];
+  const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
+  const problems = [...outputProblems(plain), ...unreachable, ...(unreachable.length > 0 ? [] : runtimeProblems(targeted, runtimesProbe, env))];
   if (plain.image?.registry?.username && registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }

@@ -16,6 +16,7 @@ import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjec
 import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
+import { Isolation } from "../hardening/isolation";
 import { PROXY_USER } from "../image/proxy-image";
 import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
 import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
@@ -29,6 +30,8 @@ export interface CredentialProxyArgs {
   readonly plan: CredentialProxyPlan;
   /** The sandbox's network, where the proxy answers as `credential-proxy`. */
   readonly sandboxNetwork: pulumi.Input<string>;
+  /** Its fixed address there, where the sandbox cannot look names up (a gVisor sandbox); unset: the engine picks one. */
+  readonly sandboxAddress?: string;
   /** A network with a route out (the egress proxy's outbound one); absent when the sandbox's own has one (egress mode open). */
   readonly outboundNetwork?: pulumi.Input<string>;
   /** The proxy image (ProxyImage.imageId): it holds nginx beside Squid. */
@@ -60,12 +63,17 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "do
       limits: { memoryMb: CREDENTIAL_PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
       healthcheckCommand: "/usr/local/bin/credential-proxy-healthcheck",
       health: HEALTHCHECK,
+      // Never gVisor, whatever its sandbox runs under: it resolves names through Docker's DNS, which gVisor cannot reach (docs/security-model.md).
+      isolation: Isolation.Container,
     }),
     mounts: [
       { type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 16 * 1024 * 1024, mode: 0o1777 } },
       { type: "volume", source: args.secretsVolume, target: PROXY_SECRETS_PATH, readOnly: true },
     ],
-    networksAdvanced: [...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []), { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME] }],
+    networksAdvanced: [
+      ...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []),
+      { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME], ...(args.sandboxAddress ? { ipv4Address: args.sandboxAddress } : {}) },
+    ],
     hosts: reachesDockerHost(plan) ? [HOST_GATEWAY_ENTRY] : [],
     labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE }),
     restart: "unless-stopped",

@@ -11,6 +11,7 @@ import { HOST_GATEWAY_ENTRY } from "../engine/host-gateway";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
+import { Isolation } from "../hardening/isolation";
 import { PROXY_USER } from "../image/proxy-image";
 import type { EgressPolicy } from "./allowlist";
 import { deniedLogCommand, PROXY_HOSTNAME } from "./network";
@@ -29,6 +30,8 @@ export interface EgressProxyArgs {
   readonly policy: EgressPolicy;
   /** Name of the sandbox's internal network (sandboxNetworkSettings("allowlist")); the proxy joins it as `egress-proxy`. */
   readonly internalNetwork: pulumi.Input<string>;
+  /** Its fixed address there, where the sandbox cannot look names up (a gVisor sandbox); unset: the engine picks one. */
+  readonly internalAddress?: string;
   /** Image ID of the proxy image (ProxyImage.imageId). */
   readonly imageId: pulumi.Input<string>;
   /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
@@ -37,6 +40,7 @@ export interface EgressProxyArgs {
 
 export interface ProxyNetworks {
   readonly internal: pulumi.Input<string>;
+  readonly internalAddress?: string;
   readonly outbound: pulumi.Input<string>;
 }
 
@@ -56,9 +60,14 @@ export function proxyContainerArgs(
       limits: { memoryMb: PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
       healthcheckCommand: "/usr/local/bin/egress-proxy-healthcheck",
       health: HEALTHCHECK,
+      // Never gVisor, whatever its sandbox runs under: it resolves names through Docker's DNS, which gVisor cannot reach (docs/security-model.md).
+      isolation: Isolation.Container,
     }),
     mounts: [{ type: "tmpfs", target: "/tmp", tmpfsOptions: { sizeBytes: 64 * 1024 * 1024, mode: 0o1777 } }],
-    networksAdvanced: [{ name: networks.outbound }, { name: networks.internal, aliases: [PROXY_HOSTNAME] }],
+    networksAdvanced: [
+      { name: networks.outbound },
+      { name: networks.internal, aliases: [PROXY_HOSTNAME], ...(networks.internalAddress ? { ipv4Address: networks.internalAddress } : {}) },
+    ],
     // Only when host ports are listed does the proxy get a name for the host at all.
     hosts: args.policy.hostPorts.length > 0 ? [HOST_GATEWAY_ENTRY] : [],
     labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), [ROLE_LABEL]: "egress-proxy" }),
@@ -84,7 +93,7 @@ export class EgressProxy extends pulumi.ComponentResource {
     const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: "bridge", labels }, { parent: this });
     const { container, ready } = startedContainer(
       name,
-      proxyContainerArgs(args, { internal: args.internalNetwork, outbound: outbound.name }),
+      proxyContainerArgs(args, { internal: args.internalNetwork, internalAddress: args.internalAddress, outbound: outbound.name }),
       { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv },
       { parent: this },
     );

@@ -79,6 +79,7 @@ const FLAGS: { [K in keyof ContainerSpec]?: ((value: NonNullable<ContainerSpec[K
   ipcMode: single("--ipc"),
   labels: each("--label", (label: NonNullable<ContainerSpec["labels"]>[number]) => `${label.label}=${label.value}`),
   restart: single("--restart"),
+  runtime: single("--runtime"),
   destroyGraceSeconds: single("--stop-timeout"),
   // Whether the provider starts the container and waits for it: the script that creates it decides that.
   start: null,

@@ -5,6 +5,7 @@
  * refuses containers that lose any of it.
  */
 import type * as docker from "@pulumi/docker";
+import { type Isolation, runtimeArgs } from "./isolation";
 
 export const NO_NEW_PRIVILEGES = "no-new-privileges:true";
 
@@ -50,12 +51,14 @@ export interface HardenedContainer {
   /** Absolute path of the check inside the image. */
   readonly healthcheckCommand: string;
   readonly health: HealthTimings;
+  /** The runtime the container runs under: its sandbox's (proxies follow their sandbox). */
+  readonly isolation: Isolation;
 }
 
 /**
  * docker.Container inputs of a hardened container: no capabilities, no privilege gain, a read-only root,
- * memory, swap, CPU and open-file limits, bounded logs, a healthcheck, and created stopped (the pids limit
- * is applied before it starts).
+ * memory, swap, CPU and open-file limits, bounded logs, a healthcheck, its runtime, and created stopped (the
+ * pids limit is applied before it starts).
  */
 export function hardenedContainerArgs(container: HardenedContainer) {
   const { limits, health } = container;
@@ -70,6 +73,7 @@ export function hardenedContainerArgs(container: HardenedContainer) {
     logDriver: "json-file",
     logOpts: { "max-size": "10m", "max-file": "3" },
     healthcheck: { tests: ["CMD", container.healthcheckCommand], ...health },
+    ...runtimeArgs(container.isolation),
     ...CREATED_STOPPED,
   } satisfies Partial<docker.ContainerArgs>;
 }

@@ -1,6 +1,7 @@
 /** The sandbox section of the component's arguments (`sandboxes[i]`) and the refresh thresholds, documented: what each key means and its default. */
 import type { AgentAuth } from "../agents";
 import type { EgressArgs } from "../egress/args";
+import type { Isolation } from "../hardening/isolation";
 import type { RestartPolicy, SandboxMode } from "./config";
 
 /** One sandbox. */
@@ -36,6 +37,12 @@ export interface SandboxArgs {
   readonly healthcheck?: HealthcheckArgs;
   /** Docker restart policy (default unless-stopped). */
   readonly restart?: RestartPolicy;
+  /**
+   * container (default): the engine's default runtime, the host's kernel behind the hardening; gvisor: gVisor's
+   * runsc, a kernel of its own for the agent, on an engine that offers it (its proxies stay on the default
+   * runtime: they need Docker's DNS, which gVisor cannot reach), allowlist egress only, memory at least 64m.
+   */
+  readonly isolation?: Isolation;
   /** How the sandbox reaches the network: through an allowlist proxy (default), not at all, or openly. */
   readonly egress?: EgressArgs;
   /** Mount the Docker socket (root on the host); needs acknowledgeUnsafe: ["docker-socket"]. */

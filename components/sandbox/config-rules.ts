@@ -11,6 +11,8 @@ import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress
 import { looksLikeSecretEnv } from "../guardrails/credentials";
 import { judgeHostBind, looksLikeCredentialPath, SECRETS_PATH } from "../guardrails/host-paths";
 import { DEFAULT_PROTECTED_PATHS, workspaceRelativePath } from "../guardrails/protected-paths";
+import { Isolation } from "../hardening/isolation";
+import { isSize, sizeToMegabytes } from "../values/schema";
 import type { SandboxConfig } from "./config";
 import { MAX_DISK_PERCENT_ENV, OWN_MOUNT_TARGETS } from "./contract";
 import { type SandboxTopology, sandboxTopology } from "./topology";
@@ -57,6 +59,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
         'a sandbox on the host network cannot reach a credential proxy, so its agent has no key; set auth: "subscription" (a login kept in its home volume) or drop hostNetwork',
     });
   }
+  refuseWhatGvisorCannotRun(sandbox, ctx);
   const env = typeof sandbox.env === "object" && sandbox.env !== null ? sandbox.env : {};
   const ownEnv = sandboxOwnEnv(sandbox);
   for (const [name, value] of Object.entries(env)) {
@@ -128,6 +131,30 @@ function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
     for (const name of Object.keys(gitThroughProxyEnvironment(""))) own.set(name, "git's way to the credential proxy for egress.gitRepos");
   }
   return own;
+}
+
+/** runsc itself needs this much of a sandbox's memory limit: below it the sandbox cannot start (docs/gvisor-findings.md). */
+export const GVISOR_MIN_MEMORY_MB = 64;
+
+/** What a gVisor sandbox cannot have: a network whose names only Docker's DNS (out of gVisor's reach) would answer, or too little memory for runsc. */
+function refuseWhatGvisorCannotRun(sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx): void {
+  if (sandbox.isolation !== Isolation.Gvisor) return;
+  const network = looseTopology(sandbox).network;
+  if (network === "open" || network === "host") {
+    ctx.addIssue({
+      code: "custom",
+      path: ["isolation"],
+      message: `gVisor's network stack cannot reach Docker's DNS, so on ${network === "open" ? 'egress.mode "open"' : "the host network"} the agent could look up no name; use egress.mode "allowlist" (its egress proxy looks names up) or isolation "container"`,
+    });
+  }
+  const memory = (sandbox.resources as { memory?: unknown } | undefined)?.memory;
+  if (typeof memory === "string" && isSize(memory) && sizeToMegabytes(memory) < GVISOR_MIN_MEMORY_MB) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["resources", "memory"],
+      message: `${JSON.stringify(memory)} leaves no room for gVisor's own kernel, which needs about ${GVISOR_MIN_MEMORY_MB}m of the limit to start; use at least "${GVISOR_MIN_MEMORY_MB}m" with isolation "gvisor"`,
+    });
+  }
 }
 
 /**

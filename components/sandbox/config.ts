@@ -8,6 +8,7 @@ import { Agent, AgentAuth } from "../agents";
 import { apiUpstreamSchema } from "../credentials/config";
 import { egressConfigSchema } from "../egress/config";
 import { workspaceRelativePath } from "../guardrails/protected-paths";
+import { Isolation } from "../hardening/isolation";
 import { absolutePath, count, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, strictObject } from "../values/schema";
 import { UnsafeSetting } from "./unsafe-settings";
 
@@ -93,6 +94,11 @@ export const sandboxSchema = strictObject({
   env: z.record(z.string(), z.string()).default({}),
   healthcheck: healthcheckSchema,
   restart: z.enum(RestartPolicy).default(RestartPolicy.UnlessStopped),
+  isolation: z
+    .enum(Isolation, {
+      error: 'must be "container" (the engine\'s default runtime) or "gvisor" (gVisor\'s runsc: a kernel of its own for the agent)',
+    })
+    .default(Isolation.Container),
   egress: egressConfigSchema,
   dockerSocket: z.boolean().default(false),
   privileged: z.boolean().default(false),

@@ -17,6 +17,7 @@ import { hardenedContainerArgs } from "../hardening/baseline";
 import { sizeToMegabytes } from "../values/schema";
 import { DEFAULT_CPUS, type SandboxConfig } from "./config";
 import { AGENT_HOME, HOST_REPOSITORY_PATH, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { gvisorNetworkFor, proxyHostEntries } from "./gvisor-network";
 import { type SandboxTopology, sandboxTopology } from "./topology";
 import { protectedMounts, unprotectedLabel } from "./workspace-protection";
 
@@ -69,11 +70,18 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
  * one way out (host ports go through the proxy too); open: an ordinary bridge, with the host reachable as
  * host.docker.internal; none: no network interface but loopback.
  */
-function networkArgsFor(sandbox: SandboxConfig, topology: SandboxTopology, networkName: pulumi.Input<string> | undefined): Partial<docker.ContainerArgs> {
+function networkArgsFor(
+  identity: StackIdentity,
+  sandbox: SandboxConfig,
+  topology: SandboxTopology,
+  networkName: pulumi.Input<string> | undefined,
+): Partial<docker.ContainerArgs> {
   if (topology.network === "host") return { networkMode: "host" };
   if (!topology.ownNetwork || networkName === undefined) return { networkMode: "none" };
   const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
-  return topology.network === "open" ? { ...attached, hosts: [HOST_GATEWAY_ENTRY] } : attached;
+  if (topology.network === "open") return { ...attached, hosts: [HOST_GATEWAY_ENTRY] };
+  const gvisorNetwork = gvisorNetworkFor(identity, sandbox);
+  return gvisorNetwork ? { ...attached, hosts: proxyHostEntries(gvisorNetwork, topology) } : attached;
 }
 
 /** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
@@ -121,11 +129,12 @@ export function containerArgsFor(
       },
       healthcheckCommand: HEALTHCHECK_COMMAND,
       health: { interval: health.interval, timeout: health.timeout, startPeriod: health.startPeriod, retries: health.retries },
+      isolation: sandbox.isolation,
     }),
     privileged: sandbox.privileged,
     init: true,
     mounts: mountsFor(sandbox, refs),
-    ...networkArgsFor(sandbox, topology, refs.networkName),
+    ...networkArgsFor(identity, sandbox, topology, refs.networkName),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
     labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox), ...unprotectedLabel(sandbox) }),

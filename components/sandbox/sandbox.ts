@@ -16,10 +16,12 @@ import { sandboxNetworkSettings } from "../egress/network";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { enginePidsLimit } from "../hardening/isolation";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
 import type { SandboxConfig } from "./config";
 import { agentUserOf, containerArgsFor } from "./container";
 import { WORKSPACE_PATH } from "./contract";
+import { gvisorNetworkFor } from "./gvisor-network";
 import type { RunContainerSource } from "./run-container";
 import { sandboxTopology } from "./topology";
 
@@ -76,9 +78,20 @@ export class Sandbox extends pulumi.ComponentResource {
     const engine = { parent: this };
 
     const topology = sandboxTopology(sandbox);
+    const gvisorNetwork = gvisorNetworkFor(identity, sandbox);
     const network =
       topology.network === "allowlist" || topology.network === "open"
-        ? new docker.Network(`${name}-net`, { name: names.network, driver: "bridge", labels, ...sandboxNetworkSettings(topology.network) }, engine)
+        ? new docker.Network(
+            `${name}-net`,
+            {
+              name: names.network,
+              driver: "bridge",
+              labels,
+              ...sandboxNetworkSettings(topology.network),
+              ...(gvisorNetwork ? { ipamConfigs: [{ subnet: gvisorNetwork.subnet }] } : {}),
+            },
+            engine,
+          )
         : undefined;
     let proxy: EgressProxy | undefined;
     if (network && topology.egressProxy) {
@@ -90,6 +103,7 @@ export class Sandbox extends pulumi.ComponentResource {
           sandboxName: sandbox.name,
           policy: egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth),
           internalNetwork: network.name,
+          internalAddress: gvisorNetwork?.egressProxyAddress,
           imageId: args.proxyImageId,
           dockerEnv: args.dockerEnv,
         },
@@ -106,6 +120,7 @@ export class Sandbox extends pulumi.ComponentResource {
           identity,
           plan: args.credentialProxy.plan,
           sandboxNetwork: network.name,
+          sandboxAddress: gvisorNetwork?.credentialProxyAddress,
           outboundNetwork: proxy?.outboundNetworkName,
           imageId: args.proxyImageId,
           secretsVolume: args.credentialProxy.secretsVolume,
@@ -133,13 +148,17 @@ export class Sandbox extends pulumi.ComponentResource {
     this.runContainer = {
       spec: () => pulumi.output(containerArgs),
       labels: labelsFor(identity, sandbox.name),
-      pidsLimit: sandbox.resources.pids,
+      pidsLimit: enginePidsLimit(sandbox.resources.pids, sandbox.isolation),
       health: sandbox.healthcheck,
     };
 
     const started = new command.local.Command(
       `${name}-start`,
-      startCommandArgs(container, { pidsLimit: sandbox.resources.pids, health: sandbox.healthcheck, dockerEnv: args.dockerEnv }),
+      startCommandArgs(container, {
+        pidsLimit: enginePidsLimit(sandbox.resources.pids, sandbox.isolation),
+        health: sandbox.healthcheck,
+        dockerEnv: args.dockerEnv,
+      }),
       { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : []), ...(credentialProxy ? [credentialProxy.ready] : [])] },
     );
     // In clone mode the sandbox is ready once its clone exists; runs start after that.

@@ -21,6 +21,9 @@ function sizeToBytes(size: string): number {
   return Number(match[1]) * BYTES_PER_UNIT[match[2].toLowerCase()];
 }
 
+/** True for a size in Docker's syntax ("8g", "512m"). */
+export const isSize = (text: string): boolean => SIZE_PATTERN.test(text);
+
 /** "8g" → 8192, "512m" → 512: Docker's own size syntax, in the MB unit the docker provider takes, rounded up (never toward 0, "no limit"). */
 export function sizeToMegabytes(size: string): number {
   return Math.ceil(sizeToBytes(size) / BYTES_PER_MB);

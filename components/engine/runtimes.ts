@@ -1,0 +1,36 @@
+/**
+ * Which container runtimes the engine offers, asked before anything is declared: a sandbox under gVisor on
+ * an engine without runsc would otherwise fail at its container's creation, halfway through a deployment.
+ */
+import { spawnSync } from "node:child_process";
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { SKIP_ENGINE_CHECK } from "./engine-check";
+
+/** The runtime names the engine reports (`docker info`), or undefined when it could not be asked. */
+export type RuntimesProbe = (dockerEnv: Record<string, string>) => readonly string[] | undefined;
+
+export const realRuntimesProbe: RuntimesProbe = (dockerEnv) => {
+  const result = spawnSync("docker", ["info", "--format", "{{json .Runtimes}}"], {
+    encoding: "utf8",
+    timeout: 15_000,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...dockerEnv },
+  });
+  if (result.status !== 0) return undefined;
+  try {
+    return Object.keys(JSON.parse(result.stdout) as Record<string, unknown>);
+  } catch {
+    return undefined;
+  }
+};
+
+/** The probe a real deployment uses; none under Pulumi's mocks or with the engine check switched off. */
+export function defaultRuntimesProbe(env: NodeJS.ProcessEnv = process.env): RuntimesProbe | undefined {
+  if (env[SKIP_ENGINE_CHECK] === "1") return undefined;
+  return pulumi.runtime.getMonitor() instanceof MockMonitor ? undefined : realRuntimesProbe;
+}
+
+/** The problem of a setting that needs `runtime` on an engine that does not offer it (`offered`), naming the key and the fix. */
+export function missingRuntimeProblem(key: string, runtime: string, engine: string, offered: readonly string[]): string {
+  return `${key}: "gvisor" runs the sandbox under the engine's runtime "${runtime}", which the engine at ${engine} does not offer (it offers: ${offered.join(", ") || "none"}); on Docker Engine build and register it with scripts/setup-pulumi.sh and scripts/setup-engine.sh (or add it to daemon.json's "runtimes" and reload dockerd: docs/security-model.md), or set isolation: "container" (Docker Desktop cannot run gVisor)`;
+}
