@@ -174,7 +174,7 @@ check_pin() { # moddir module version-or-commit
 
 build() { # name moddir package ldflag-var(or "") version [folder in the cache, default bin]
   local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 out=$tmp/${6:-bin}/$1 t0=$SECONDS
-  (cd "$moddir" && GOFLAGS=-mod=mod CGO_ENABLED=0 "$GO" build -trimpath \
+  (cd "$moddir" && GOFLAGS=-mod=${mod_mode:-mod} CGO_ENABLED=0 "$GO" build -trimpath \
     -ldflags "-s -w${var:+ -X $var=$version}" -o "$out" "$pkg") >&2
   log "  built $name $version in $((SECONDS - t0)) s ($(du -h "$out" | cut -f1))"
 }
@@ -334,6 +334,13 @@ build_gvisor() {
   log "runsc, containerd-shim-runsc-v1 $GVISOR_VERSION"
   check_pin "$tools/gvisor" gvisor.dev/gvisor "$GVISOR_VERSION"
   prepare gvisor
+  # Our patches (gvisor/*.patch, each saying why) go over a vendored copy in the scratch folder (Go
+  # refuses overlays of the module cache): the cache stays as the proxy served it, no copy is kept.
+  local mod_mode=vendor patch
+  (cd "$work/gvisor" && GOFLAGS=-mod=mod "$GO" mod vendor) >&2
+  for patch in "$tools"/gvisor/*.patch; do
+    (cd "$work/gvisor/vendor/gvisor.dev/gvisor" && git apply -p1 "$patch") || die "gvisor/$(basename "$patch") does not apply to gvisor.dev/gvisor $GVISOR_VERSION"
+  done
   build runsc "$work/gvisor" gvisor.dev/gvisor/runsc gvisor.dev/gvisor/runsc/version.version "$GVISOR_VERSION"
   build containerd-shim-runsc-v1 "$work/gvisor" gvisor.dev/gvisor/shim "" "$GVISOR_VERSION"
 
