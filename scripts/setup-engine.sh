@@ -31,7 +31,13 @@ readonly REGISTRY_ADDR=127.0.0.1:5000
 # The registry a stack pushes to, as a user's would be: HTTPS with a certificate from a CA of ours
 # (trusted by the host, dockerd and the BuildKit daemon) and an htpasswd (bcrypt) login. Its CA, keys,
 # htpasswd and the login file live under REGISTRY_TLS_DIR, so they survive reboots and reruns.
-readonly TLS_REGISTRY_ADDR=127.0.0.1:5443
+# It is addressed by a name (in /etc/hosts, for 127.0.0.1), not by a loopback IP: BuildKit and buildx
+# talk plain HTTP to "localhost" and 127.0.0.0/8 unless a buildkitd config says otherwise, and the
+# docker-build provider's index step (buildx imagetools in the provider) reads only the config stored
+# with a buildx builder, which the remote driver cannot have. A user's registry has a name too.
+readonly TLS_REGISTRY_NAME=registry.agent-sandbox.test
+readonly TLS_REGISTRY_ADDR=$TLS_REGISTRY_NAME:5443
+readonly TLS_REGISTRY_BIND=127.0.0.1:5443
 readonly REGISTRY_TLS_DIR=/var/lib/agent-sandbox-registry
 readonly REGISTRY_TLS_STORAGE=/var/lib/docker-registry-tls
 readonly REGISTRY_USER=agent-sandbox
@@ -282,8 +288,8 @@ replace_if_changed() {
   mv "$source" "$target"
 }
 
-# The CA (10 years) and the server certificate it signs (127.0.0.1 and localhost, 825 days, re-issued
-# 30 days before it expires or when the CA changed). EC P-256 keys: quick to make. Sets pki_changed.
+# The CA (10 years) and the server certificate it signs ($TLS_REGISTRY_NAME, localhost and 127.0.0.1,
+# 825 days, re-issued 30 days before it expires, when the CA changed or when it lacks the name). EC P-256 keys: quick to make. Sets pki_changed.
 pki_changed=false
 ensure_registry_pki() {
   local dir=$REGISTRY_TLS_DIR
@@ -311,14 +317,15 @@ EOF
   fi
   if [[ ! -s $dir/server.crt || ! -s $dir/server.key ]] ||
     ! openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" >/dev/null 2>&1 ||
-    ! openssl x509 -checkend $((30 * 86400)) -noout -in "$dir/server.crt" >/dev/null 2>&1; then
-    cat >"$dir/server.cnf" <<'EOF'
+    ! openssl x509 -checkend $((30 * 86400)) -noout -in "$dir/server.crt" >/dev/null 2>&1 ||
+    ! openssl x509 -noout -ext subjectAltName -in "$dir/server.crt" 2>/dev/null | grep -q "DNS:$TLS_REGISTRY_NAME\b"; then
+    cat >"$dir/server.cnf" <<EOF
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectAltName = DNS:$TLS_REGISTRY_NAME, DNS:localhost, IP:127.0.0.1
 EOF
-    (umask 027 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=127.0.0.1" \
+    (umask 027 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$TLS_REGISTRY_NAME" \
       -keyout "$dir/server.key" -out "$dir/server.csr" 2>>"$LOG_DIR/registry-tls.log" &&
       openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
         -days 825 -extfile "$dir/server.cnf" -out "$dir/server.crt" 2>>"$LOG_DIR/registry-tls.log") ||
@@ -334,23 +341,22 @@ EOF
 # The login: a random password made once, kept only in the root-only login file and (bcrypt) in the
 # htpasswd file; htpasswd reads it on stdin, so it is in no command line. Sets pki_changed on a new htpasswd.
 ensure_registry_login() {
-  local dir=$REGISTRY_TLS_DIR password
-  if [[ ! -s $REGISTRY_LOGIN_FILE ]]; then
+  local dir=$REGISTRY_TLS_DIR password="" tmp
+  [[ -s $REGISTRY_LOGIN_FILE ]] && password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$REGISTRY_LOGIN_FILE")
+  if [[ -z $password ]]; then
     password=$(openssl rand -hex 24)
-    (umask 077 && cat >"$REGISTRY_LOGIN_FILE.tmp" <<EOF
+    rm -f "$dir/htpasswd"
+    note "registry login made ($REGISTRY_LOGIN_FILE)"
+  fi
+  tmp=$(umask 077 && mktemp "$REGISTRY_LOGIN_FILE.XXXXXX")
+  cat >"$tmp" <<EOF
 # Written by scripts/setup-engine.sh: the TLS loopback registry's login (root only). Never print it.
 REGISTRY_ADDRESS=$TLS_REGISTRY_ADDR
 REGISTRY_USERNAME=$REGISTRY_USER
 REGISTRY_PASSWORD=$password
 REGISTRY_CA=$dir/ca.crt
 EOF
-    )
-    mv "$REGISTRY_LOGIN_FILE.tmp" "$REGISTRY_LOGIN_FILE"
-    rm -f "$dir/htpasswd"
-    note "registry login made ($REGISTRY_LOGIN_FILE)"
-  fi
-  password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$REGISTRY_LOGIN_FILE")
-  [[ -n $password ]] || die "$REGISTRY_LOGIN_FILE has no REGISTRY_PASSWORD; delete it to make a new login"
+  replace_if_changed "$REGISTRY_LOGIN_FILE" "$tmp" || true
   if [[ -s $dir/htpasswd ]] && htpasswd -v -i "$dir/htpasswd" "$REGISTRY_USER" <<<"$password" >/dev/null 2>&1; then return; fi
   (umask 027 && htpasswd -c -i -B "$dir/htpasswd.tmp" "$REGISTRY_USER" <<<"$password" >/dev/null 2>>"$LOG_DIR/registry-tls.log") ||
     die "htpasswd failed; see $LOG_DIR/registry-tls.log"
@@ -359,11 +365,16 @@ EOF
   pki_changed=true
 }
 
+# The registry's name, for 127.0.0.1 in /etc/hosts (dockerd, buildkitd and the providers resolve it there).
 # Who trusts the CA: the host's bundle (curl, Go programs such as the docker-build provider and the
 # Pulumi CLI), dockerd (certs.d, read at each pull and push: no restart) and the BuildKit daemon (its
 # config, below in ensure_buildkitd).
 ensure_registry_trust() {
   local ca=$REGISTRY_TLS_DIR/ca.crt tmp
+  if ! grep -Eq "^[[:space:]]*127\.0\.0\.1[[:space:]]+([^#]*[[:space:]])?$TLS_REGISTRY_NAME([[:space:]]|\$)" /etc/hosts; then
+    printf '127.0.0.1 %s # agent-sandbox TLS loopback registry (scripts/setup-engine.sh)\n' "$TLS_REGISTRY_NAME" >>/etc/hosts
+    note "$TLS_REGISTRY_NAME added to /etc/hosts"
+  fi
   tmp=$(mktemp) && cp "$ca" "$tmp"
   if replace_if_changed "$REGISTRY_CA_HOST" "$tmp"; then
     chmod 0644 "$REGISTRY_CA_HOST"
@@ -395,13 +406,13 @@ ensure_tls_registry() {
   ensure_registry_login
   ensure_registry_trust
   local config=$STATE_DIR/registry-tls.yml dir=$REGISTRY_TLS_DIR
-  if port_answers "$TLS_REGISTRY_ADDR"; then
+  if port_answers "$TLS_REGISTRY_BIND"; then
     if $pki_changed && [[ -f $STATE_DIR/registry-tls.pid ]]; then
       stop_recorded registry-tls docker-registry   # it read the old certificate or htpasswd at its start
     elif tls_registry_works; then
       note "TLS registry found on $TLS_REGISTRY_ADDR"; return
     else
-      die "something else listens on $TLS_REGISTRY_ADDR, or the TLS registry there does not take the login in $REGISTRY_LOGIN_FILE; stop it, or run $0 --stop and then $0"
+      die "something else listens on $TLS_REGISTRY_BIND, or the TLS registry there does not take the login in $REGISTRY_LOGIN_FILE; stop it, or run $0 --stop and then $0"
     fi
   fi
   cat >"$config" <<EOF
@@ -411,7 +422,7 @@ storage:
   filesystem: { rootdirectory: $REGISTRY_TLS_STORAGE }
   delete: { enabled: true }
 http:
-  addr: $TLS_REGISTRY_ADDR
+  addr: $TLS_REGISTRY_BIND
   tls:
     certificate: $dir/server.crt
     key: $dir/server.key
@@ -420,9 +431,9 @@ auth:
     realm: agent-sandbox-registry
     path: $dir/htpasswd
 EOF
-  start_registry registry-tls "$TLS_REGISTRY_ADDR" "$config" "$REGISTRY_TLS_STORAGE"
+  start_registry registry-tls "$TLS_REGISTRY_BIND" "$config" "$REGISTRY_TLS_STORAGE"
   tls_registry_works || die "the TLS registry on $TLS_REGISTRY_ADDR does not answer 401 without and 200 with the login; see $LOG_DIR/registry-tls.log"
-  note "TLS registry started on $TLS_REGISTRY_ADDR (login in $REGISTRY_LOGIN_FILE)"
+  note "TLS registry started on $TLS_REGISTRY_ADDR ($TLS_REGISTRY_BIND; login in $REGISTRY_LOGIN_FILE)"
 }
 
 buildkitd_answers() { timeout 10 buildctl --addr "$BUILDKIT_ADDR" debug workers >/dev/null 2>&1; }
@@ -440,7 +451,9 @@ ensure_buildkitd() {
   fi
   local t config=$STATE_DIR/buildkitd.toml sock=${BUILDKIT_ADDR#unix://} wanted
   wanted=$(mktemp)
-  printf '[registry."%s"]\n  http = true\n[registry."%s"]\n  ca = ["%s"]\n' \
+  # BuildKit would talk plain HTTP to the TLS registry were it addressed as 127.0.0.1 (see TLS_REGISTRY_NAME);
+  # http = false keeps it on HTTPS whatever the name resolves to.
+  printf '[registry."%s"]\n  http = true\n[registry."%s"]\n  http = false\n  ca = ["%s"]\n' \
     "$REGISTRY_ADDR" "$TLS_REGISTRY_ADDR" "$REGISTRY_TLS_DIR/ca.crt" >"$wanted"
   if buildkitd_answers; then
     if [[ -f $config ]] && cmp -s "$config" "$wanted"; then
