@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Prepares this Debian host to build and run agent sandboxes: packages, a running dockerd, qemu
 # emulation for arm64, local base images (no public registry is reachable), a loopback registry
-# holding copies of those images and, when scripts/setup-pulumi.sh has built it, a BuildKit daemon
+# holding copies of those images, a second loopback registry like a user's (TLS from a CA of ours,
+# htpasswd login) that stacks push to and, when scripts/setup-pulumi.sh has built it, a BuildKit daemon
 # registered as the buildx builder "agent-sandbox" for the real docker-build provider (see
-# README, "A BuildKit builder for the docker-build provider") and, when setup-pulumi.sh has built it,
-# gVisor's runsc registered with dockerd as the runtime "runsc" (only with a dockerd this script
-# started; for any other it prints the daemon.json lines to add and changes nothing).
+# docs/pulumi-tools.md, "A BuildKit builder for the docker-build provider", and docs/registry.md) and,
+# when setup-pulumi.sh has built it, gVisor's runsc registered with dockerd as the runtime "runsc" (only
+# with a dockerd this script started; for any other it prints the daemon.json lines to add and changes nothing).
 #
 #   scripts/setup-engine.sh           idempotent; quick when everything is already in place
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
-#                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64
+#                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64, and publish
+#                                     amd64+arm64 lists of both ($REGISTRY_ADDR/...-multiarch)
 #   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
 #   scripts/setup-engine.sh --restart-dockerd
 #                                     restart the dockerd an earlier run started, as `systemctl restart
@@ -25,9 +27,30 @@ readonly LOG_DIR=/var/log/agent-sandbox
 readonly SUITE=bookworm
 readonly SLIM_IMAGE=agent-sandbox/debian:bookworm-slim
 readonly NODE_IMAGE=agent-sandbox/node:bookworm
+# Plain HTTP, no login: only the base images live here (Docker and our BuildKit config allow plain
+# HTTP to it because it is loopback); nothing a stack builds is pushed to it.
 readonly REGISTRY_ADDR=127.0.0.1:5000
-# openssl and git: the live suite's test CA and its stand-in git server (git http-backend).
-readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2 curl jq openssl git)
+# The registry a stack pushes to, as a user's would be: HTTPS with a certificate from a CA of ours
+# (trusted by the host, dockerd and the BuildKit daemon) and an htpasswd (bcrypt) login. Its CA, keys,
+# htpasswd and the login file live under REGISTRY_TLS_DIR, so they survive reboots and reruns.
+# It is addressed by a name (in /etc/hosts, for 127.0.0.1), not by a loopback IP: BuildKit and buildx
+# talk plain HTTP to "localhost" and 127.0.0.0/8 unless a buildkitd config says otherwise, and the
+# docker-build provider's index step (buildx imagetools in the provider) reads only the config stored
+# with a buildx builder, which the remote driver cannot have. A user's registry has a name too.
+readonly TLS_REGISTRY_NAME=registry.agent-sandbox.test
+readonly TLS_REGISTRY_ADDR=$TLS_REGISTRY_NAME:5443
+readonly TLS_REGISTRY_BIND=127.0.0.1:5443
+readonly REGISTRY_TLS_DIR=/var/lib/agent-sandbox-registry
+readonly REGISTRY_TLS_STORAGE=/var/lib/docker-registry-tls
+readonly REGISTRY_USER=agent-sandbox
+# Root-only: the address, user, password and CA of the TLS registry, as shell assignments the live tests read.
+readonly REGISTRY_LOGIN_FILE=$REGISTRY_TLS_DIR/login.env
+readonly REGISTRY_CA_HOST=/usr/local/share/ca-certificates/agent-sandbox-registry-ca.crt
+# Tag suffix of the amd64+arm64 lists of the base images (published when --arm64 built the arm64 ones).
+readonly MULTIARCH_SUFFIX=-multiarch
+# openssl and git: the live suite's test CA and its stand-in git server (git http-backend);
+# apache2-utils: htpasswd for the TLS registry's login.
+readonly PACKAGES=(docker.io debootstrap qemu-user-static binfmt-support docker-registry iproute2 curl jq openssl git apache2-utils)
 readonly BUILDKIT_ADDR=unix:///run/agent-sandbox-buildkit/buildkitd.sock
 readonly BUILDKIT_ROOT=/var/lib/agent-sandbox-buildkit
 readonly BUILDER=agent-sandbox
@@ -288,12 +311,26 @@ EOF
   note "$tag built ($(since "$t"))"
 }
 
-registry_answers() { timeout 3 bash -c "exec 3<>/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR#*:}" 2>/dev/null; }
+port_answers() { timeout 3 bash -c "exec 3<>/dev/tcp/${1%:*}/${1#*:}" 2>/dev/null; }
 
-# Debian's own config listens on every interface; ours binds loopback only. Docker allows plain
-# HTTP to 127.0.0.0/8 registries without any insecure-registries setting.
+# Starts Debian's docker-registry as its own user with a config of ours, records its pid as $name.pid,
+# and waits for it to listen. Debian's own config listens on every interface; ours bind loopback only.
+start_registry() {
+  local name=$1 addr=$2 config=$3 storage=$4 i
+  install -d -o docker-registry -g docker-registry "$storage"
+  setsid nohup runuser -u docker-registry -- docker-registry serve "$config" \
+    >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE_DIR/$name.pid"
+  for i in $(seq 20); do
+    port_answers "$addr" && return
+    sleep 0.5
+  done
+  die "$name did not listen on $addr within 10s; see $LOG_DIR/$name.log"
+}
+
+# Docker allows plain HTTP to 127.0.0.0/8 registries without any insecure-registries setting.
 ensure_registry() {
-  if registry_answers; then note "registry found on $REGISTRY_ADDR"; return; fi
+  if port_answers "$REGISTRY_ADDR"; then note "registry found on $REGISTRY_ADDR"; return; fi
   local config=$STATE_DIR/registry.yml
   cat >"$config" <<EOF
 version: 0.1
@@ -304,16 +341,163 @@ storage:
 http:
   addr: $REGISTRY_ADDR
 EOF
-  install -d -o docker-registry -g docker-registry /var/lib/docker-registry
-  setsid nohup runuser -u docker-registry -- docker-registry serve "$config" \
-    >>"$LOG_DIR/registry.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$STATE_DIR/registry.pid"
-  local i
-  for i in $(seq 20); do
-    registry_answers && { note "registry started on $REGISTRY_ADDR"; return; }
-    sleep 0.5
-  done
-  die "registry did not listen on $REGISTRY_ADDR within 10s; see $LOG_DIR/registry.log"
+  start_registry registry "$REGISTRY_ADDR" "$config" /var/lib/docker-registry
+  note "registry started on $REGISTRY_ADDR"
+}
+
+# Writes $2 (a file) to $1 only when it differs; true when it wrote.
+replace_if_changed() {
+  local target=$1 source=$2
+  if [[ -f $target ]] && cmp -s "$target" "$source"; then rm -f "$source"; return 1; fi
+  mv "$source" "$target"
+}
+
+# The CA (10 years) and the server certificate it signs ($TLS_REGISTRY_NAME, localhost and 127.0.0.1,
+# 825 days, re-issued 30 days before it expires, when the CA changed or when it lacks the name). EC P-256 keys: quick to make. Sets pki_changed.
+pki_changed=false
+ensure_registry_pki() {
+  local dir=$REGISTRY_TLS_DIR
+  install -d -m 0750 -o root -g docker-registry "$dir"
+  if [[ ! -s $dir/ca.crt || ! -s $dir/ca.key ]]; then
+    cat >"$dir/ca.cnf" <<'EOF'
+[req]
+distinguished_name = dn
+prompt = no
+x509_extensions = ca
+[dn]
+CN = agent-sandbox loopback registry CA
+[ca]
+basicConstraints = critical, CA:TRUE, pathlen:0
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+EOF
+    (umask 077 && openssl req -x509 -new -config "$dir/ca.cnf" -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -keyout "$dir/ca.key" -out "$dir/ca.crt" -days 3650 2>>"$LOG_DIR/registry-tls.log") ||
+      die "making the registry CA failed; see $LOG_DIR/registry-tls.log"
+    chmod 0644 "$dir/ca.crt"
+    rm -f "$dir/server.crt"
+    pki_changed=true
+    note "registry CA made ($dir/ca.crt)"
+  fi
+  if [[ ! -s $dir/server.crt || ! -s $dir/server.key ]] ||
+    ! openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" >/dev/null 2>&1 ||
+    ! openssl x509 -checkend $((30 * 86400)) -noout -in "$dir/server.crt" >/dev/null 2>&1 ||
+    ! openssl x509 -noout -ext subjectAltName -in "$dir/server.crt" 2>/dev/null | grep -q "DNS:$TLS_REGISTRY_NAME\b"; then
+    cat >"$dir/server.cnf" <<EOF
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:$TLS_REGISTRY_NAME, DNS:localhost, IP:127.0.0.1
+EOF
+    (umask 027 && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$TLS_REGISTRY_NAME" \
+      -keyout "$dir/server.key" -out "$dir/server.csr" 2>>"$LOG_DIR/registry-tls.log" &&
+      openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+        -days 825 -extfile "$dir/server.cnf" -out "$dir/server.crt" 2>>"$LOG_DIR/registry-tls.log") ||
+      die "issuing the registry certificate failed; see $LOG_DIR/registry-tls.log"
+    chgrp docker-registry "$dir/server.key" && chmod 0640 "$dir/server.key"
+    chmod 0644 "$dir/server.crt"
+    rm -f "$dir/server.csr"
+    pki_changed=true
+    note "registry certificate issued"
+  fi
+}
+
+# The login: a random password made once, kept only in the root-only login file and (bcrypt) in the
+# htpasswd file; htpasswd reads it on stdin, so it is in no command line. Sets pki_changed on a new htpasswd.
+ensure_registry_login() {
+  local dir=$REGISTRY_TLS_DIR password="" tmp
+  [[ -s $REGISTRY_LOGIN_FILE ]] && password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$REGISTRY_LOGIN_FILE")
+  if [[ -z $password ]]; then
+    password=$(openssl rand -hex 24)
+    rm -f "$dir/htpasswd"
+    note "registry login made ($REGISTRY_LOGIN_FILE)"
+  fi
+  tmp=$(umask 077 && mktemp "$REGISTRY_LOGIN_FILE.XXXXXX")
+  cat >"$tmp" <<EOF
+# Written by scripts/setup-engine.sh: the TLS loopback registry's login (root only). Never print it.
+REGISTRY_ADDRESS=$TLS_REGISTRY_ADDR
+REGISTRY_USERNAME=$REGISTRY_USER
+REGISTRY_PASSWORD=$password
+REGISTRY_CA=$dir/ca.crt
+EOF
+  replace_if_changed "$REGISTRY_LOGIN_FILE" "$tmp" || true
+  if [[ -s $dir/htpasswd ]] && htpasswd -v -i "$dir/htpasswd" "$REGISTRY_USER" <<<"$password" >/dev/null 2>&1; then return; fi
+  (umask 027 && htpasswd -c -i -B "$dir/htpasswd.tmp" "$REGISTRY_USER" <<<"$password" >/dev/null 2>>"$LOG_DIR/registry-tls.log") ||
+    die "htpasswd failed; see $LOG_DIR/registry-tls.log"
+  chgrp docker-registry "$dir/htpasswd.tmp" && chmod 0640 "$dir/htpasswd.tmp"
+  mv "$dir/htpasswd.tmp" "$dir/htpasswd"
+  pki_changed=true
+}
+
+# The registry's name, for 127.0.0.1 in /etc/hosts (dockerd, buildkitd and the providers resolve it there).
+# Who trusts the CA: the host's bundle (curl, Go programs such as the docker-build provider and the
+# Pulumi CLI), dockerd (certs.d, read at each pull and push: no restart) and the BuildKit daemon (its
+# config, below in ensure_buildkitd).
+ensure_registry_trust() {
+  local ca=$REGISTRY_TLS_DIR/ca.crt tmp
+  if ! grep -Eq "^[[:space:]]*127\.0\.0\.1[[:space:]]+([^#]*[[:space:]])?$TLS_REGISTRY_NAME([[:space:]]|\$)" /etc/hosts; then
+    printf '127.0.0.1 %s # agent-sandbox TLS loopback registry (scripts/setup-engine.sh)\n' "$TLS_REGISTRY_NAME" >>/etc/hosts
+    note "$TLS_REGISTRY_NAME added to /etc/hosts"
+  fi
+  tmp=$(mktemp) && cp "$ca" "$tmp"
+  if replace_if_changed "$REGISTRY_CA_HOST" "$tmp"; then
+    chmod 0644 "$REGISTRY_CA_HOST"
+    update-ca-certificates >>"$LOG_DIR/registry-tls.log" 2>&1 || die "update-ca-certificates failed; see $LOG_DIR/registry-tls.log"
+    note "host trusts the registry CA"
+  fi
+  mkdir -p "/etc/docker/certs.d/$TLS_REGISTRY_ADDR"
+  tmp=$(mktemp) && cp "$ca" "$tmp"
+  if replace_if_changed "/etc/docker/certs.d/$TLS_REGISTRY_ADDR/ca.crt" "$tmp"; then
+    chmod 0644 "/etc/docker/certs.d/$TLS_REGISTRY_ADDR/ca.crt"
+    note "dockerd trusts the registry CA"
+  fi
+}
+
+# /v2/ answers 401 without the login and 200 with it, over TLS verified against our CA. The login goes
+# to curl on stdin (a config line), never on its command line.
+tls_registry_works() {
+  local password code
+  password=$(sed -n 's/^REGISTRY_PASSWORD=//p' "$REGISTRY_LOGIN_FILE")
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$REGISTRY_TLS_DIR/ca.crt" "https://$TLS_REGISTRY_ADDR/v2/") || return 1
+  [[ $code == 401 ]] || return 1
+  code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$REGISTRY_TLS_DIR/ca.crt" -K - "https://$TLS_REGISTRY_ADDR/v2/" \
+    <<<"user = \"$REGISTRY_USER:$password\"") || return 1
+  [[ $code == 200 ]]
+}
+
+ensure_tls_registry() {
+  ensure_registry_pki
+  ensure_registry_login
+  ensure_registry_trust
+  local config=$STATE_DIR/registry-tls.yml dir=$REGISTRY_TLS_DIR
+  if port_answers "$TLS_REGISTRY_BIND"; then
+    if $pki_changed && [[ -f $STATE_DIR/registry-tls.pid ]]; then
+      stop_recorded registry-tls docker-registry   # it read the old certificate or htpasswd at its start
+    elif tls_registry_works; then
+      note "TLS registry found on $TLS_REGISTRY_ADDR"; return
+    else
+      die "something else listens on $TLS_REGISTRY_BIND, or the TLS registry there does not take the login in $REGISTRY_LOGIN_FILE; stop it, or run $0 --stop and then $0"
+    fi
+  fi
+  cat >"$config" <<EOF
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $REGISTRY_TLS_STORAGE }
+  delete: { enabled: true }
+http:
+  addr: $TLS_REGISTRY_BIND
+  tls:
+    certificate: $dir/server.crt
+    key: $dir/server.key
+auth:
+  htpasswd:
+    realm: agent-sandbox-registry
+    path: $dir/htpasswd
+EOF
+  start_registry registry-tls "$TLS_REGISTRY_BIND" "$config" "$REGISTRY_TLS_STORAGE"
+  tls_registry_works || die "the TLS registry on $TLS_REGISTRY_ADDR does not answer 401 without and 200 with the login; see $LOG_DIR/registry-tls.log"
+  note "TLS registry started on $TLS_REGISTRY_ADDR ($TLS_REGISTRY_BIND; login in $REGISTRY_LOGIN_FILE)"
 }
 
 buildkitd_answers() { timeout 10 buildctl --addr "$BUILDKIT_ADDR" debug workers >/dev/null 2>&1; }
@@ -321,20 +505,35 @@ buildkitd_answers() { timeout 10 buildctl --addr "$BUILDKIT_ADDR" debug workers 
 # The docker-build provider cannot use the engine's built-in builder and, without Docker Hub, cannot
 # start moby/buildkit in a container itself; this daemon (built by setup-pulumi.sh) is its builder.
 # It cannot see the engine's images, hence the registry copies below; plain HTTP is allowed to the
-# loopback registry only. Sets buildkitd_ready when it answers.
+# loopback base-image registry only, and the TLS registry's CA is named for pushes there. A daemon
+# this script started with another config is restarted (a build running then fails; rerun it).
+# Sets buildkitd_ready when it answers.
 ensure_buildkitd() {
   if ! command -v buildkitd >/dev/null || ! command -v buildctl >/dev/null; then
     warn "buildkitd/buildctl not on PATH: the real docker-build provider (pulumi-resource-docker-build) needs a BuildKit builder and cannot start one here (no Docker Hub); run scripts/setup-pulumi.sh first"
     note "no buildkitd (run scripts/setup-pulumi.sh first)"; return
   fi
-  if buildkitd_answers; then note "buildkitd found"; buildkitd_ready=true; return; fi
+  local t config=$STATE_DIR/buildkitd.toml sock=${BUILDKIT_ADDR#unix://} wanted
+  wanted=$(mktemp)
+  # BuildKit would talk plain HTTP to the TLS registry were it addressed as 127.0.0.1 (see TLS_REGISTRY_NAME);
+  # http = false keeps it on HTTPS whatever the name resolves to.
+  printf '[registry."%s"]\n  http = true\n[registry."%s"]\n  http = false\n  ca = ["%s"]\n' \
+    "$REGISTRY_ADDR" "$TLS_REGISTRY_ADDR" "$REGISTRY_TLS_DIR/ca.crt" >"$wanted"
+  if buildkitd_answers; then
+    if [[ -f $config ]] && cmp -s "$config" "$wanted"; then
+      rm -f "$wanted"; note "buildkitd found"; buildkitd_ready=true; return
+    fi
+    if [[ ! -f $STATE_DIR/buildkitd.pid ]]; then
+      rm -f "$wanted"
+      warn "a buildkitd this script did not start answers on $BUILDKIT_ADDR; make sure its config trusts $REGISTRY_TLS_DIR/ca.crt for $TLS_REGISTRY_ADDR"
+      note "buildkitd found (not ours)"; buildkitd_ready=true; return
+    fi
+    stop_recorded buildkitd buildkitd   # started with an older config
+  fi
   command -v runc >/dev/null || die "buildkitd's OCI worker needs runc on PATH (Debian's docker.io package brings it)"
-  local t config=$STATE_DIR/buildkitd.toml sock=${BUILDKIT_ADDR#unix://}
   t=$(now)
-  cat >"$config" <<EOF
-[registry."$REGISTRY_ADDR"]
-  http = true
-EOF
+  mv "$wanted" "$config"
+  chmod 0644 "$config"
   mkdir -p "$(dirname "$sock")" "$BUILDKIT_ROOT"
   setsid nohup buildkitd --config "$config" --addr "$BUILDKIT_ADDR" --root "$BUILDKIT_ROOT" \
     --oci-worker=true --containerd-worker=false >>"$LOG_DIR/buildkitd.log" 2>&1 </dev/null 9>&- &
@@ -401,6 +600,60 @@ ensure_registry_images() {
   if ((${#pushed[@]})); then note "pushed ${pushed[*]}"; else note "registry has the base images"; fi
 }
 
+# Prints "<digest> <size> <mediaType> <os>/<architecture>[/<variant>]" of a manifest in the base-image
+# registry (the platform read from its config blob, not trusted from a tag name).
+manifest_entry() {
+  local repo=$1 ref=$2 file config digest platform
+  file=$(mktemp)
+  curl -fsS -o "$file" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "http://$REGISTRY_ADDR/v2/$repo/manifests/$ref" || { rm -f "$file"; return 1; }
+  digest=$(jq -r '.config.digest // empty' "$file")
+  [[ -n $digest ]] || { rm -f "$file"; return 1; }   # a list already, or no image manifest
+  platform=$(curl -fsS "http://$REGISTRY_ADDR/v2/$repo/blobs/$digest" | jq -r '[.os, .architecture, (.variant // empty)] | join("/")') ||
+    { rm -f "$file"; return 1; }
+  echo "sha256:$(sha256sum "$file" | cut -d' ' -f1) $(stat -c %s "$file") $(jq -r .mediaType "$file") $platform"
+  rm -f "$file"
+}
+
+# With the arm64 bases built (--arm64), publishes amd64+arm64 lists of the base images in the base-image
+# registry, $REGISTRY_ADDR/<image>$MULTIARCH_SUFFIX, so each platform of a multi-arch build starts from a
+# base of its own architecture. The list is written by hand (registry API): its bytes, and so its
+# digest, depend only on the two manifests, so a rerun changes nothing.
+ensure_base_lists() {
+  local tag ref repo list file entries entry have wanted published=()
+  for tag in "$SLIM_IMAGE" "$NODE_IMAGE"; do
+    docker image inspect "$tag-arm64" >/dev/null 2>&1 || continue
+    repo=${tag%:*} list=${tag##*:}$MULTIARCH_SUFFIX entries=()
+    for ref in "${tag##*:}" "${tag##*:}-arm64"; do
+      entry=$(manifest_entry "$repo" "$ref") || die "reading $REGISTRY_ADDR/$repo:$ref failed; is it pushed?"
+      entries+=("$entry")
+    done
+    [[ ${entries[0]##* } == linux/amd64 && ${entries[1]##* } == linux/arm64* ]] ||
+      die "$REGISTRY_ADDR/$repo: ${tag##*:} is ${entries[0]##* } and ${tag##*:}-arm64 is ${entries[1]##* }; expected linux/amd64 and linux/arm64"
+    file=$(mktemp)
+    printf '%s\n' "${entries[@]}" | jq -R -s -c '{
+      schemaVersion: 2,
+      mediaType: "application/vnd.docker.distribution.manifest.list.v2+json",
+      manifests: [split("\n")[] | select(length > 0) | split(" ") | {
+        mediaType: .[2], size: (.[1] | tonumber), digest: .[0],
+        platform: (.[3] | split("/") | {os: .[0], architecture: .[1]} + (if .[2] then {variant: .[2]} else {} end))
+      }]
+    }' | tr -d '\n' >"$file"
+    wanted="sha256:$(sha256sum "$file" | cut -d' ' -f1)"
+    have=$(curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
+      "http://$REGISTRY_ADDR/v2/$repo/manifests/$list" 2>/dev/null |
+      tr -d '\r' | awk 'tolower($1) == "docker-content-digest:" { print $2 }') || have=""
+    if [[ $have != "$wanted" ]]; then
+      curl -fsS -X PUT -H 'Content-Type: application/vnd.docker.distribution.manifest.list.v2+json' \
+        --data-binary "@$file" "http://$REGISTRY_ADDR/v2/$repo/manifests/$list" >>"$LOG_DIR/base-images.log" 2>&1 ||
+        die "publishing $REGISTRY_ADDR/$repo:$list failed; see $LOG_DIR/base-images.log"
+      published+=("$REGISTRY_ADDR/$repo:$list")
+    fi
+    rm -f "$file"
+  done
+  if ((${#published[@]})); then note "published ${published[*]} (amd64+arm64)"; fi
+}
+
 # Stops a daemon only if this script recorded it and that pid still runs the same program.
 stop_recorded() {
   local name=$1 program=$2 pidfile=$STATE_DIR/$1.pid pid
@@ -438,6 +691,7 @@ main() {
     restart_dockerd
   elif $stop; then
     stop_recorded buildkitd buildkitd
+    stop_recorded registry-tls docker-registry
     stop_recorded registry docker-registry
     stop_recorded dockerd dockerd
   else
@@ -454,6 +708,8 @@ main() {
     fi
     ensure_registry
     ensure_registry_images
+    ensure_base_lists
+    ensure_tls_registry
     ensure_buildkitd
     if $buildkitd_ready; then ensure_builder; fi
   fi
