@@ -5,8 +5,9 @@
 
 import * as fs from "node:fs";
 import * as os from "node:os";
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { WorkspaceView } from "../components/guardrails/protected-paths";
+import { unpinnedSandboxImages } from "./image-pinning";
 import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */
@@ -50,3 +51,16 @@ function policyFor(rule: ContainerRule): ResourceValidationPolicy {
 }
 
 export const hardeningPolicies: ResourceValidationPolicy[] = CONTAINER_RULES.map(policyFor);
+
+/** The stack-level rules: what only the whole stack shows (whether it pushes to a registry). */
+export const stackPolicies: StackValidationPolicy[] = [
+  {
+    name: "image-pinned-by-digest",
+    description: "A stack that pushes its image to a registry runs every sandbox on that image by digest, never by a tag.",
+    enforcementLevel: "mandatory",
+    validateStack: (args, reportViolation) => {
+      const resources = args.resources.map((resource) => ({ type: resource.type, name: resource.name, props: resource.props }));
+      for (const message of unpinnedSandboxImages(resources)) reportViolation(message);
+    },
+  },
+];

@@ -11,6 +11,7 @@ import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from 
 import { dockerClientEnvironment } from "../engine/shell";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
+import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
 import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
@@ -56,6 +57,7 @@ export function validateStackConfig(
   homeDir: string,
   extraProblems: string[] = [],
   secretsPresent?: SecretsPresent,
+  manifestProbe?: ManifestProbe,
 ): StackConfig {
   let config: StackConfig;
   try {
@@ -70,6 +72,7 @@ export function validateStackConfig(
     ...extraProblems,
     ...(secretsPresent ? credentialProblems(config, secretsPresent, keyOf) : []),
     ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf)),
+    ...basePlatformProblems(config.image, manifestProbe),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
   return remoteHost ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, probe) };
@@ -150,6 +153,7 @@ export function resolveArgs(
   engineProbe: EngineProbe | undefined = defaultEngineProbe(),
   env: NodeJS.ProcessEnv = process.env,
   runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
+  manifestProbe: ManifestProbe | undefined = defaultManifestProbe(env),
 ): ResolvedArgs {
   const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
   const { plain, restore } = withRunOutputsSetAside(rest);
@@ -160,7 +164,7 @@ export function resolveArgs(
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
   const present = { apiKey: anthropicApiKey !== undefined, gitToken: gitToken !== undefined };
-  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present));
+  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe));
   const given = { anthropicApiKey, gitToken, registryPassword };
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {

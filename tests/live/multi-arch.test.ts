@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vit
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer, labelArgs, testLabels } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
-import { type CliResult, PulumiGate, RealStack, runCli } from "../../testkit/live/pulumi-cli";
+import { type CliResult, POLICY_PACK, PulumiGate, RealStack, runCli } from "../../testkit/live/pulumi-cli";
 import {
   type IndexEntry,
   MEDIA_TYPES,
@@ -239,6 +239,13 @@ describe("the agent image multi-arch, pushed to a TLS registry with a login (liv
     await timedUp("no-change up with push configured", ["--expect-no-changes"]);
     expect((await indexOf(STACK)).digest).toBe(first.digest);
     expect((await inspectContainer(NAMES.container)).Id).toBe(first.containerId);
+  });
+
+  it("passes the policy pack, whose image-pinned-by-digest rule judges this pushing stack's real resources", async (context) => {
+    requireReady(context);
+    const checked = await pulumi(["preview", "--policy-pack", POLICY_PACK], { allowFailure: true });
+    expect(checked.code, `${checked.stdout}\n${checked.stderr}`).toBe(0);
+    expect(`${checked.stdout}\n${checked.stderr}`).not.toMatch(/image-pinned-by-digest/);
   });
 
   it("pushes a new digest for a changed Dockerfile and replaces the sandbox with the image it names", async (context) => {

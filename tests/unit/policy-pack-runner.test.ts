@@ -11,7 +11,7 @@ import * as analyzerGrpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as analyzerPb from "@pulumi/pulumi/proto/analyzer_pb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ACKNOWLEDGED_UNSAFE_LABEL } from "../../components/guardrails/host-paths";
-import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
+import { CONTAINER_TYPE, hardeningPolicies, stackPolicies } from "../../policy/policies";
 
 // The gRPC runtime and protobuf well-known types are @pulumi/pulumi's own dependencies: load its copies.
 const fromPulumi = createRequire(require.resolve("@pulumi/pulumi/package.json"));
@@ -64,7 +64,7 @@ describe("policy pack under Pulumi's policy-pack runner", () => {
       client.getAnalyzerInfo(new Empty(), (error, response) => (error ? reject(error) : resolve(response))),
     );
     expect(info.getName()).toBe("agent-sandbox-hardening");
-    expect(info.getPoliciesList().length).toBe(hardeningPolicies.length);
+    expect(info.getPoliciesList().length).toBe(hardeningPolicies.length + stackPolicies.length);
     expect(info.getPoliciesList().every((policy) => policy.getEnforcementlevel() === MANDATORY)).toBe(true);
   });
 
