@@ -17,6 +17,11 @@ export type Isolation = (typeof Isolation)[keyof typeof Isolation];
 /** The name Docker knows gVisor's runtime by (daemon.json `runtimes`, `docker run --runtime`). */
 export const GVISOR_RUNTIME = "runsc";
 
+/** The isolation a container runs under, from the runtime the engine recorded for it (`HostConfig.Runtime`). */
+export function isolationOfRuntime(runtime: string | undefined): Isolation {
+  return runtime === GVISOR_RUNTIME ? Isolation.Gvisor : Isolation.Container;
+}
+
 /**
  * The docker.Container input that selects the runtime. None for `container`: the engine's default, as before
  * the setting existed, so existing stacks see no change.

@@ -7,6 +7,7 @@ import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
 /** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */
@@ -55,6 +56,7 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     container: info.container,
     containerId: inspected.Id,
     state: inspected.State.Status,
+    isolation: isolationOfRuntime(inspected.HostConfig.Runtime),
     health: health?.Status,
     healthOutput: health?.Log?.at(-1)?.Output.trim(),
     createdAt: new Date(inspected.Created),

@@ -2,6 +2,7 @@
  * The pure half of `npm run status`: engine numbers → one row per sandbox, thresholds → "refresh due"
  * with its reasons, and the row as a terminal table or JSON. engine-facts.ts reads the numbers.
  */
+import type { Isolation } from "../../components/hardening/isolation";
 import type { RefreshConfig } from "../../components/sandbox/refresh-config";
 import { ageToMilliseconds } from "../../components/values/schema";
 
@@ -19,6 +20,8 @@ export interface SandboxFacts {
   readonly containerId?: string;
   /** Docker's state (running, exited, …), or missing when the engine has no such container. */
   readonly state: string;
+  /** The kernel the agent meets: the host's (container) or gVisor's, as the engine recorded the runtime. */
+  readonly isolation?: Isolation;
   readonly health?: string;
   readonly healthOutput?: string;
   readonly createdAt?: Date;
@@ -147,6 +150,7 @@ const ofLimit = (used: string | undefined, limit: string | undefined) => (used =
 const COLUMNS: [string, (row: StatusRow) => string][] = [
   ["sandbox", (row) => row.name],
   ["state", (row) => (row.state === "running" ? or(row.health ?? "running") : row.state)],
+  ["isolation", (row) => or(row.isolation)],
   ["age", (row) => (row.ageSeconds === undefined ? "–" : formatAge(row.ageSeconds))],
   ["cpu", (row) => (row.cpuPercent === undefined ? "–" : `${row.cpuPercent.toFixed(1)}%`)],
   [

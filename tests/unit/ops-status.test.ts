@@ -24,6 +24,7 @@ const healthy = (extra: Partial<SandboxFacts> = {}): SandboxFacts => ({
   name: "main",
   container: "agent-sandbox-dev-main",
   state: "running",
+  isolation: "container",
   health: "healthy",
   healthOutput: "healthy: claude 2.1",
   createdAt: new Date(NOW.getTime() - 3600_000),
@@ -127,16 +128,16 @@ describe("the report", () => {
   it("prints one aligned row per sandbox, and why a sandbox is due or unhealthy under the table", () => {
     const table = formatStatusTable("dev", [
       rowOf(),
-      rowOf({ name: "review", workspaceDiskPercent: 86 }),
+      rowOf({ name: "review", workspaceDiskPercent: 86, isolation: "gvisor" }),
       rowOf({ name: "old", health: "unhealthy", healthOutput: "unhealthy: /workspace is 96% full (limit 95%)" }),
     ]);
     expect(table).toBe(
       [
         "stack dev",
-        "sandbox  state      age  cpu   memory        pids       disk  image    denied  risky  refresh",
-        "main     healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
-        "review   healthy    1h   1.3%  23MiB / 8GiB  12 / 1024  86%   current  0       0      due: disk",
-        "old      unhealthy  1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
+        "sandbox  state      isolation  age  cpu   memory        pids       disk  image    denied  risky  refresh",
+        "main     healthy    container  1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
+        "review   healthy    gvisor     1h   1.3%  23MiB / 8GiB  12 / 1024  86%   current  0       0      due: disk",
+        "old      unhealthy  container  1h   1.3%  23MiB / 8GiB  12 / 1024  40%   current  0       0      no",
         "",
         "review: refresh due (disk): workspace disk 86% full, limit 80%; npm run refresh -- review",
         "old: unhealthy; last health check: unhealthy: /workspace is 96% full (limit 95%)",
@@ -158,7 +159,7 @@ describe("the report", () => {
 
   it("shows a missing container without numbers", () => {
     const table = formatStatusTable("dev", [statusRow({ name: "main", container: "c", state: "missing" }, POLICY, IMAGE, NOW)]);
-    expect(table.split("\n")[2]).toBe("main     missing  –    –    –       –     –     –      –       0      no");
+    expect(table.split("\n")[2]).toBe("main     missing  –          –    –    –       –     –     –      –       0      no");
     expect(table).toContain("main: no such container on the engine");
   });
 
