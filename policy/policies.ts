@@ -8,6 +8,7 @@ import * as os from "node:os";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import type { WorkspaceView } from "../components/guardrails/protected-paths";
 import { unpinnedSandboxImages } from "./image-pinning";
+import { type KernelIsolationConfig, kernelIsolationViolations, stackOfUrn } from "./kernel-isolation";
 import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */
@@ -50,7 +51,21 @@ function policyFor(rule: ContainerRule): ResourceValidationPolicy {
   };
 }
 
-export const hardeningPolicies: ResourceValidationPolicy[] = CONTAINER_RULES.map(policyFor);
+/** kernel-isolation: configured per pack run with the stacks that must use gVisor (none by default). */
+const kernelIsolationPolicy: ResourceValidationPolicy = {
+  name: "kernel-isolation",
+  description: "Sandboxes of the stacks named in this policy's config run under gVisor (runtime runsc), not on the host's kernel.",
+  enforcementLevel: "mandatory",
+  configSchema: {
+    properties: { stacks: { type: "array", items: { type: "string" }, description: "Stacks that must use gVisor; `*` matches any characters." } },
+  },
+  validateResource: (args, reportViolation) => {
+    if (args.type !== CONTAINER_TYPE) return;
+    for (const message of kernelIsolationViolations(args.props, stackOfUrn(args.urn), args.getConfig<KernelIsolationConfig>())) reportViolation(message);
+  },
+};
+
+export const hardeningPolicies: ResourceValidationPolicy[] = [...CONTAINER_RULES.map(policyFor), kernelIsolationPolicy];
 
 /** The stack-level rules: what only the whole stack shows (whether it pushes to a registry). */
 export const stackPolicies: StackValidationPolicy[] = [

@@ -4,7 +4,7 @@
  * gVisor's kernel and not the host's, and it still reaches its API only through its credential proxy (found
  * by the fixed address its hosts entries give, since gVisor cannot reach Docker's DNS): the real Claude Code
  * CLI writes a file in the workspace against the stand-in API, the egress proxy refuses what is not allowed,
- * and destroy leaves nothing behind.
+ * the policy pack's kernel-isolation rule accepts it and refuses it back on runc, and destroy leaves nothing.
  */
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
@@ -14,7 +14,7 @@ import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming
 import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
 import { docker, inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
-import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { POLICY_PACK, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { GvisorGate } from "../../testkit/live/runtime-gate";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -35,6 +35,13 @@ let api: FakeMessagesApi;
 let workspace: string;
 let stack: RealStack;
 
+const configFor = (isolation: "gvisor" | "container") =>
+  liveConfig({
+    image: REGISTRY_BASE_IMAGES,
+    sandboxes: [sandboxEntry({ name: "main", workspace, probe, apiPort: api.port, extra: { isolation } })],
+    runs: [{ name: "write-hello", sandbox: "main", prompt: `Create ${WRITTEN_FILE} saying hello.`, maxTurns: 5 }],
+  });
+
 describe("a gVisor sandbox made by the real pulumi up (live)", () => {
   beforeAll(async () => {
     if (!(await gate.ready()) || !(await gvisor.ready())) return;
@@ -42,13 +49,7 @@ describe("a gVisor sandbox made by the real pulumi up (live)", () => {
     api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
     workspace = agentWorkspace("agent-sandbox-gvisor-");
     stack = await RealStack.create(STACK);
-    stack.setConfig(
-      liveConfig({
-        image: REGISTRY_BASE_IMAGES,
-        sandboxes: [sandboxEntry({ name: "main", workspace, probe, apiPort: api.port, extra: { isolation: "gvisor" } })],
-        runs: [{ name: "write-hello", sandbox: "main", prompt: `Create ${WRITTEN_FILE} saying hello.`, maxTurns: 5 }],
-      }),
-    );
+    stack.setConfig(configFor("gvisor"));
     await stack.setSecret("anthropicApiKey", API_KEY);
   });
 
@@ -92,6 +93,26 @@ describe("a gVisor sandbox made by the real pulumi up (live)", () => {
     expect(refused.output).toMatch(/403/);
     const env = await execIn(NAMES.container, "cat /proc/self/environ | tr '\\0' '\\n'");
     expect(env.output).not.toContain(API_KEY);
+  });
+
+  it("passes the policy pack when kernel-isolation names its stack, and is refused there once the sandbox leaves gVisor", async (context) => {
+    gate.requireCli(context);
+    gvisor.requireGvisor(context);
+    const policyConfig = path.join(workspace, "..", `kernel-isolation-${STACK}.json`);
+    fs.writeFileSync(policyConfig, JSON.stringify({ "kernel-isolation": { stacks: [STACK] } }));
+    try {
+      const passed = await stack.pulumi(["preview", "--policy-pack", POLICY_PACK, "--policy-pack-config", policyConfig], { allowFailure: true });
+      expect(passed.code, `${passed.stdout}\n${passed.stderr}`).toBe(0);
+      stack.setConfig(configFor("container"));
+      const refused = await stack.pulumi(["preview", "--policy-pack", POLICY_PACK, "--policy-pack-config", policyConfig], { allowFailure: true });
+      const output = `${refused.stdout}\n${refused.stderr}`;
+      expect(refused.code, output).not.toBe(0);
+      expect(output).toMatch(/kernel-isolation/);
+      expect(output).toContain(`stack "${STACK}" must run its sandboxes under gVisor`);
+    } finally {
+      stack.setConfig(configFor("gvisor"));
+      fs.rmSync(policyConfig, { force: true });
+    }
   });
 
   it("leaves nothing on the engine after destroy", async (context) => {
