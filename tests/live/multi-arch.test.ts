@@ -21,6 +21,7 @@ import { docker, inspectContainer, labelArgs, testLabels } from "../../testkit/l
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, POLICY_PACK, PulumiGate, RealStack, runCli } from "../../testkit/live/pulumi-cli";
 import {
+  BASE_REGISTRY,
   type IndexEntry,
   MEDIA_TYPES,
   MULTIARCH_BASE_IMAGES,
@@ -50,10 +51,10 @@ const pushed = new Set<string>();
 /** Images this suite pulled or created in the engine, removed at the end. */
 const localImages = new Set<string>();
 
-function configFor(): Record<string, unknown> {
+function configFor(bases: { baseImage: string; builderImage: string } = MULTIARCH_BASE_IMAGES): Record<string, unknown> {
   return liveConfig({
     image: {
-      ...MULTIARCH_BASE_IMAGES,
+      ...bases,
       platforms: ["linux/amd64", "linux/arm64"],
       registry: { address: login!.address, repository: REPOSITORY, username: login!.username },
     },
@@ -161,6 +162,22 @@ describe("the agent image multi-arch, pushed to a TLS registry with a login (liv
     }
     await probe?.close();
     if (workspace) fs.rmSync(workspace, { recursive: true, force: true });
+  });
+
+  it("refuses a single-platform base before anything is declared, naming image.baseImage and how to check it", async (context) => {
+    requireReady(context);
+    const single = `${BASE_REGISTRY}/agent-sandbox/debian:bookworm-slim`;
+    stack.setConfig(configFor({ ...MULTIARCH_BASE_IMAGES, baseImage: single }));
+    try {
+      const refused = await pulumi(["preview"], { allowFailure: true });
+      const output = `${refused.stdout}\n${refused.stderr}`;
+      expect(refused.code, output).not.toBe(0);
+      expect(output).toContain(`image.baseImage: "${single}" is a single-platform image, but image.platforms asks for linux/amd64, linux/arm64`);
+      expect(output).toContain(`docker buildx imagetools inspect ${single}`);
+      expect(output).not.toMatch(/docker-build:index:Image/);
+    } finally {
+      stack.setConfig(configFor());
+    }
   });
 
   it("pushes both platforms and the index, and the sandbox runs the image the index digest names", async (context) => {
