@@ -349,29 +349,22 @@ describe("sandbox hardening of the real program (live)", () => {
   it("writes the agent's files to the host workspace owned by 1000:1000, and teardown leaves them exactly as the agent left them", async (context) => {
     const deployed = suite.requireDeployed(context);
     const script = [
-      "mkdir -p /workspace/components/deep",
-      "printf 'export const x = 1;\\n' > /workspace/components/index.ts",
+      "mkdir -p /workspace/src/deep",
+      "printf 'export const x = 1;\\n' > /workspace/src/index.ts",
       "printf '#!/bin/sh\\necho built\\n' > /workspace/build.sh && chmod 0750 /workspace/build.sh",
-      "printf 'private' > /workspace/components/deep/notes.txt && chmod 0600 /workspace/components/deep/notes.txt",
-      "ln -s components/index.ts /workspace/entry.ts",
+      "printf 'private' > /workspace/src/deep/notes.txt && chmod 0600 /workspace/src/deep/notes.txt",
+      "ln -s src/index.ts /workspace/entry.ts",
     ].join(" && ");
     const write = await execIn(ALPHA, script);
     expect(write, JSON.stringify(write)).toMatchObject({ exitCode: 0 });
     const left = snapshot(workspaces.alpha);
     const written = left.filter((entry) => entry.path !== ".");
-    expect(written.map((entry) => entry.path)).toEqual([
-      "build.sh",
-      "entry.ts",
-      "components",
-      "components/deep",
-      "components/deep/notes.txt",
-      "components/index.ts",
-    ]);
+    expect(written.map((entry) => entry.path)).toEqual(["build.sh", "entry.ts", "src", "src/deep", "src/deep/notes.txt", "src/index.ts"]);
     expect(
       written.filter((entry) => entry.owner !== `${AGENT_UID}:${AGENT_GID}`),
       JSON.stringify(left, null, 1),
     ).toEqual([]);
-    expect(written.find((entry) => entry.path === "components/deep/notes.txt")?.mode).toBe("600");
+    expect(written.find((entry) => entry.path === "src/deep/notes.txt")?.mode).toBe("600");
 
     await deployed.teardown();
     const containers = await docker("ps", "-a", "-q", "--filter", `label=${LABEL_PREFIX}.stack=${STACK}`);
