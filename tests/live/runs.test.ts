@@ -148,6 +148,8 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       CpuQuota: info.HostConfig.CpuQuota,
       CpuPeriod: info.HostConfig.CpuPeriod,
       PidsLimit: info.HostConfig.PidsLimit,
+      // A run's agent is kept from the host's kernel as its sandbox's is (runsc under isolation gvisor).
+      Runtime: info.HostConfig.Runtime,
       Ulimits: info.HostConfig.Ulimits,
       Networks: Object.keys(info.NetworkSettings.Networks).sort(),
       // The provider hands the engine its mounts in its own (set) order; the order means nothing, the targets differ.

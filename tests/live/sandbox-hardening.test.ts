@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-proxy";
 import { PROXY_PORT } from "../../components/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { GVISOR_RUNTIME } from "../../components/hardening/isolation";
 import { PROXY_USER } from "../../components/image/proxy-image";
 import { docker, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { liveEnginePids, underGvisor } from "../../testkit/live/isolation";
@@ -211,6 +212,7 @@ describe("sandbox hardening of the real program (live)", () => {
           memory: info.HostConfig.Memory,
           memorySwap: info.HostConfig.MemorySwap,
           init: info.HostConfig.Init,
+          runtime: info.HostConfig.Runtime,
         },
         evidence,
       ).toEqual({
@@ -225,6 +227,8 @@ describe("sandbox hardening of the real program (live)", () => {
         memory: MEMORY_BYTES,
         memorySwap: MEMORY_BYTES,
         init: true,
+        // The run's isolation took effect: gVisor's runsc, or the engine's default runc.
+        runtime: underGvisor ? GVISOR_RUNTIME : "runc",
       });
       const mounts = (info.Mounts as { Source?: string; Destination: string }[]).map((m) => `${m.Source ?? ""} -> ${m.Destination}`);
       expect(
