@@ -136,7 +136,19 @@ function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
 /** runsc itself needs this much of a sandbox's memory limit: below it the sandbox cannot start (docs/gvisor-findings.md). */
 export const GVISOR_MIN_MEMORY_MB = 64;
 
-/** What a gVisor sandbox cannot have: a network whose names only Docker's DNS (out of gVisor's reach) would answer, or too little memory for runsc. */
+/**
+ * The least CPU a gVisor sandbox can be worked with. Under runsc a `docker exec` (the healthcheck, npm run
+ * shell, a run's agent) is served by gVisor's kernel inside the container's CPU quota, about 80 ms of CPU
+ * each: measured, `true` took 8 s at 0.01 CPU, 1.9 s at 0.05 and 0.8 s at 0.1, and a shell with a little work
+ * failed at 0.01 ("OCI runtime exec failed: ... runsc did not terminate successfully"). Under runc the exec
+ * itself costs the quota nothing.
+ */
+export const GVISOR_MIN_CPUS = 0.1;
+
+/**
+ * What a gVisor sandbox cannot have: a network whose names only Docker's DNS (out of gVisor's reach) would
+ * answer, too little memory for runsc, or too little CPU for runsc to serve an exec.
+ */
 function refuseWhatGvisorCannotRun(sandbox: Loose<SandboxConfig>, ctx: z.RefinementCtx): void {
   if (sandbox.isolation !== Isolation.Gvisor) return;
   const network = looseTopology(sandbox).network;
@@ -153,6 +165,14 @@ function refuseWhatGvisorCannotRun(sandbox: Loose<SandboxConfig>, ctx: z.Refinem
       code: "custom",
       path: ["resources", "memory"],
       message: `${JSON.stringify(memory)} leaves no room for gVisor's own kernel, which needs about ${GVISOR_MIN_MEMORY_MB}m of the limit to start; use at least "${GVISOR_MIN_MEMORY_MB}m" with isolation "gvisor"`,
+    });
+  }
+  const cpus = (sandbox.resources as { cpus?: unknown } | undefined)?.cpus;
+  if (typeof cpus === "number" && cpus < GVISOR_MIN_CPUS) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["resources", "cpus"],
+      message: `${cpus} CPU is too little for gVisor's own kernel, which serves every docker exec (the healthcheck, npm run shell, runs) inside the limit: an exec then takes seconds or fails; use at least ${GVISOR_MIN_CPUS} with isolation "gvisor"`,
     });
   }
 }

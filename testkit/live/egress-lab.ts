@@ -3,7 +3,9 @@
  * for the outside world: an internal network (no route out, inhibit_ipv4 so the host has no address on it)
  * holding the sandbox and the proxy, and an "outside" network (198.18.100.0/24, see REFUSED_DESTINATIONS)
  * holding the proxy and two web servers whose network aliases play outside names. Nothing leaves the machine.
- * Used by tests/live/egress.test.ts and scripts/bench/egress.ts.
+ * Used by tests/live/egress.test.ts and scripts/bench/egress.ts. Under AGENT_SANDBOX_LIVE_ISOLATION=gvisor the
+ * sandbox stand-in runs on runsc as the program makes a gVisor sandbox: its network on the program's /28
+ * (gvisorNetworkPlan), the proxy at the plan's fixed address, and a hosts entry for the proxy's name.
  */
 
 import { execFile } from "node:child_process";
@@ -15,8 +17,11 @@ import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-prox
 import { PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
 import { squidConfigFor } from "../../components/egress/squid";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
+import { runtimeArgs } from "../../components/hardening/isolation";
 import { PROXY_USER } from "../../components/image/proxy-image";
+import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
 import { AGENT_USER, BUILD_CLI, BUILD_ENV, LOCAL_IMAGES, labelArgs, networkGateway, testLabels, waitHealthy } from "./engine";
+import { LIVE_ISOLATION, liveEnginePids, underGvisor } from "./isolation";
 
 const run = promisify(execFile);
 const engine = new Docker();
@@ -99,12 +104,25 @@ async function ipOn(container: Docker.Container, network: string): Promise<strin
   return (await container.inspect()).NetworkSettings.Networks[network].IPAddress;
 }
 
+/** The first host address of an IPv4 subnet ("10.213.1.16/28" → "10.213.1.17"). */
+function firstAddressOf(subnet: string): string {
+  const octets = subnet.split("/")[0].split(".").map(Number);
+  return [...octets.slice(0, 3), octets[3] + 1].join(".");
+}
+
 /** Creates networks, test servers, the proxy (with the generated policy) and optionally the sandbox; waits for the proxy to be healthy. */
 export async function startLab(name: string, options: LabOptions): Promise<EgressLab> {
   const internal = `${name}-net`;
   const outside = `${name}-outside`;
   const settings = sandboxNetworkSettings("allowlist");
-  await createNetwork(internal, { Internal: settings.internal, Options: settings.options });
+  // Under gVisor the sandbox cannot ask Docker's DNS for the proxy: the program's fixed addresses stand in.
+  const plan = underGvisor ? gvisorNetworkPlan(internal) : undefined;
+  await createNetwork(internal, {
+    Internal: settings.internal,
+    Options: settings.options,
+    // The gateway named as Docker would pick it (the subnet's first address): with inhibit_ipv4 the engine reports none otherwise.
+    ...(plan ? { IPAM: { Driver: "default", Config: [{ Subnet: plan.subnet, Gateway: firstAddressOf(plan.subnet) }] } } : {}),
+  });
   await createNetwork(outside, { IPAM: { Driver: "default", Config: [{ Subnet: OUTSIDE_SUBNET }] } });
 
   const servers: Record<string, Docker.Container> = {};
@@ -129,7 +147,10 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
       ExtraHosts: [`${HOST_GATEWAY_NAME}:host-gateway`, `${HOST_ALIAS_NAME}:host-gateway`, `${METADATA_NAME}:169.254.169.254`],
     },
   });
-  await engine.getNetwork(internal).connect({ Container: proxy.id, EndpointConfig: { Aliases: [PROXY_HOSTNAME] } });
+  await engine.getNetwork(internal).connect({
+    Container: proxy.id,
+    EndpointConfig: { Aliases: [PROXY_HOSTNAME], ...(plan ? { IPAMConfig: { IPv4Address: plan.egressProxyAddress } } : {}) },
+  });
   await proxy.start();
 
   let sandbox = "";
@@ -141,7 +162,10 @@ export async function startLab(name: string, options: LabOptions): Promise<Egres
       User: AGENT_USER,
       Cmd: ["sleep", "infinity"],
       Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
-      HostConfig: hardened(256, 128),
+      HostConfig: {
+        ...hardened(256, liveEnginePids(128)),
+        ...(plan ? { Runtime: runtimeArgs(LIVE_ISOLATION).runtime, ExtraHosts: [`${PROXY_HOSTNAME}:${plan.egressProxyAddress}`] } : {}),
+      },
     });
     await container.start();
     sandbox = `${name}-sandbox`;

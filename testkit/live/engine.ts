@@ -12,6 +12,8 @@ import Docker from "dockerode";
 import type { TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
+import { GVISOR_RUNTIME } from "../../components/hardening/isolation";
+import { ISOLATION_VARIABLE, underGvisor } from "./isolation";
 import { gatewayOf } from "./network-gateway";
 
 const run = promisify(execFile);
@@ -54,7 +56,6 @@ export const labelArgs = (labels: Record<string, string>): string[] => Object.en
 export async function engineAvailability(): Promise<{ available: true } | { available: false; reason: string }> {
   try {
     await engine.ping();
-    return { available: true };
   } catch (error) {
     const reason = `no Docker engine reachable (${(error as Error).message}); run scripts/setup-engine.sh as root`;
     if (process.env.REQUIRE_DOCKER === "1") {
@@ -63,6 +64,20 @@ export async function engineAvailability(): Promise<{ available: true } | { avai
     console.warn(`[live] skipped: ${reason}`);
     return { available: false, reason };
   }
+  return underGvisor ? gvisorAvailability() : { available: true };
+}
+
+/**
+ * Under AGENT_SANDBOX_LIVE_ISOLATION=gvisor the engine must also offer runsc: without it the suites skip,
+ * except under REQUIRE_GVISOR=1, where its absence fails (a gVisor pass must never pass by skipping).
+ */
+async function gvisorAvailability(): Promise<{ available: true } | { available: false; reason: string }> {
+  const runtimes = Object.keys(((await engine.info()) as { Runtimes?: Record<string, unknown> }).Runtimes ?? {});
+  if (runtimes.includes(GVISOR_RUNTIME)) return { available: true };
+  const reason = `${ISOLATION_VARIABLE}=gvisor but the engine has no runtime "${GVISOR_RUNTIME}" (it knows ${runtimes.join(", ")}); run scripts/setup-pulumi.sh, then scripts/setup-engine.sh, as root`;
+  if (process.env.REQUIRE_GVISOR === "1") throw new Error(`REQUIRE_GVISOR=1 but ${reason}`);
+  console.warn(`[live] skipped: ${reason}`);
+  return { available: false, reason };
 }
 
 /** A suite's engine check: made once in beforeAll, then each test skips with the reason when there is no engine. */

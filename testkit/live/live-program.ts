@@ -13,6 +13,7 @@ import type { TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
 import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
+import { isolationField } from "./isolation";
 import { testCa } from "./test-ca";
 
 export { AGENT_GID, AGENT_UID, execIn, type HostService, LOCAL_IMAGES, startHostService } from "./engine";
@@ -55,7 +56,10 @@ export interface SandboxOptions {
 /** The apiUpstream of a stand-in API on the host at `port`, as the credential proxy reaches it. */
 export const apiUpstreamOf = (port: number): string => `https://${HOST_GATEWAY_NAME}:${port}`;
 
-/** One sandbox entry: fast health checks for tests, the probe allowed through the proxy. */
+/**
+ * One sandbox entry: fast health checks for tests, the probe allowed through the proxy, and the isolation
+ * of this run (AGENT_SANDBOX_LIVE_ISOLATION, testkit/live/isolation.ts) unless the suite names one in `extra`.
+ */
 export function sandboxEntry(options: SandboxOptions): Record<string, unknown> {
   const egress = options.egress ?? {};
   const api = options.apiPort;
@@ -66,6 +70,7 @@ export function sandboxEntry(options: SandboxOptions): Record<string, unknown> {
     name: options.name,
     workspace: options.workspace,
     healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 3 },
+    ...isolationField(),
     ...options.extra,
     ...(api && !legacy ? { apiUpstream: apiUpstreamOf(api) } : {}),
     ...(legacy ? { env: { ANTHROPIC_BASE_URL: `http://${HOST_GATEWAY_NAME}:${api}`, ...extraEnv } } : {}),

@@ -10,6 +10,7 @@ import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../components/credentials/prox
 import { physicalName, sandboxObjectNames } from "../../components/engine/naming";
 import { PROXY_USER } from "../../components/image/proxy-image";
 import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { ConsumerProject, packedLibrary } from "../../testkit/live/package-consumer";
 import { PulumiGate, REGISTRY_BASE_IMAGES } from "../../testkit/live/pulumi-cli";
@@ -66,7 +67,12 @@ describe("a Pulumi YAML program using the component (live)", () => {
     const sandbox = await inspectContainer(container);
     expect(sandbox.State.Health?.Status).toBe("healthy");
     expect(sandbox.Config.User).toBe("1000:1000");
-    expect(sandbox.HostConfig).toMatchObject({ ReadonlyRootfs: true, CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], PidsLimit: 1024 });
+    expect(sandbox.HostConfig).toMatchObject({
+      ReadonlyRootfs: true,
+      CapDrop: ["ALL"],
+      SecurityOpt: ["no-new-privileges:true"],
+      PidsLimit: liveEnginePids(1024),
+    });
 
     // The key reached the credential proxy's secrets, readable by the proxy user there, and not the sandbox.
     const credentialProxy = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").credentialProxy;

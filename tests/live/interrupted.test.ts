@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer } from "../../testkit/live/engine";
+import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -136,7 +137,7 @@ describe("faults survived: interrupted deployments and runs (live, real CLI)", (
     console.log(`[faults] next up: exit ${next.code} after ${elapsed(recovered)}\n${next.stdout}\n${next.stderr}`);
     expect(next.code, `${next.stdout}\n${next.stderr}`).toBe(0);
     expect(`${await healthOf(NAMES.container)} / ${await healthOf(NAMES.proxyContainer)}`).toBe("running healthy / running healthy");
-    expect((await inspectContainer(NAMES.container)).HostConfig.PidsLimit).toBe(1024);
+    expect((await inspectContainer(NAMES.container)).HostConfig.PidsLimit).toBe(liveEnginePids(1024));
     const preview = await stack.pulumi(["preview", "--expect-no-changes", "--diff"], { allowFailure: true });
     expect(preview.code, `${preview.stdout}\n${preview.stderr}`).toBe(0);
     expect(JSON.parse(stack.stateText()).checkpoint.latest.pending_operations ?? [], "the interrupted operation is still in the state").toEqual([]);

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { POLICY_PACK, type PreviewStep, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
 import { treeHash } from "../../testkit/live/workspace-files";
@@ -100,7 +101,7 @@ describe("the real Pulumi engine (live)", () => {
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
     const [sandbox, proxy] = await Promise.all([inspectContainer(NAMES.container), inspectContainer(NAMES.proxyContainer)]);
     expect(`${sandbox.State.Health?.Status} ${proxy.State.Health?.Status}`).toBe("healthy healthy");
-    expect(sandbox.HostConfig.PidsLimit).toBe(1024);
+    expect(sandbox.HostConfig.PidsLimit).toBe(liveEnginePids(1024));
 
     const outputs = await stack.outputs();
     expect(outputs.runOutputs["write-hello"], JSON.stringify(outputs.runOutputs)).toMatchObject({ success: true, result: FINAL_TEXT });

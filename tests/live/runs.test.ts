@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { RUN_LABEL } from "../../components/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
+import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
@@ -147,6 +148,8 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       CpuQuota: info.HostConfig.CpuQuota,
       CpuPeriod: info.HostConfig.CpuPeriod,
       PidsLimit: info.HostConfig.PidsLimit,
+      // A run's agent is kept from the host's kernel as its sandbox's is (runsc under isolation gvisor).
+      Runtime: info.HostConfig.Runtime,
       Ulimits: info.HostConfig.Ulimits,
       Networks: Object.keys(info.NetworkSettings.Networks).sort(),
       // The provider hands the engine its mounts in its own (set) order; the order means nothing, the targets differ.
@@ -159,7 +162,7 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       Env: [...(info.Config.Env ?? [])].sort(),
     });
     expect(hardening(run)).toEqual(hardening(sandbox));
-    expect(hardening(run).PidsLimit).toBe(300);
+    expect(hardening(run).PidsLimit).toBe(liveEnginePids(300));
     expect(hardening(run).Mounts).toContainEqual(expect.objectContaining({ Target: "/workspace/.git/hooks", ReadOnly: true }));
     expect(hardening(sandbox).Networks).toEqual([NAMES.network]);
     // The provider creates on the default bridge and then moves the container to its network (NetworkMode stays

@@ -118,6 +118,14 @@ describe("what the config refuses under gVisor", () => {
     expect(problemsOf({ isolation: "container", resources: { memory: "32m" } })).toEqual([]);
   });
 
+  it("refuses a CPU limit too small for runsc to serve an exec in, naming the least it can", () => {
+    expect(problemsOf({ isolation: "gvisor", resources: { cpus: 0.05 } })).toEqual([
+      expect.stringMatching(/^sandboxes\[0\]\.resources\.cpus: 0\.05 CPU is too little for gVisor's own kernel.*at least 0\.1/),
+    ]);
+    expect(problemsOf({ isolation: "gvisor", resources: { cpus: 0.1 } })).toEqual([]);
+    expect(problemsOf({ isolation: "container", resources: { cpus: 0.01 } })).toEqual([]);
+  });
+
   it("refuses an unknown isolation with the two it knows", () => {
     expect(problemsOf({ isolation: "kata" })).toEqual([expect.stringMatching(/^sandboxes\[0\]\.isolation: must be "container" .* or "gvisor"/)]);
   });
