@@ -3,6 +3,10 @@
  * Pulumi's component host for AgentSandboxes, its schema inferred from the TypeScript types by Pulumi's
  * analyzer, plus what the analyzer cannot infer: which inputs are secrets. Marked there, every generated
  * SDK sends them as secrets, so they are encrypted in the consumer's state from the first step.
+ *
+ * The analyzer finds the library's source from package.json: it takes `exports["."].default` and reads
+ * its `.ts` twin, else `index.ts` or `src/index.ts` at the root. Node takes the `node` condition (the
+ * compiled dist/), so `default` names components/index.js, whose twin is the library's entry.
  */
 import { ComponentProvider } from "@pulumi/pulumi/provider/experimental/provider";
 import { main } from "@pulumi/pulumi/provider/server";

@@ -42,3 +42,8 @@ const GVISOR_IDLE_TASKS = 64;
 export function enginePidsLimit(pids: number, isolation: Isolation): number {
   return isolation === Isolation.Gvisor ? GVISOR_TASKS_PER_PROCESS * pids + GVISOR_IDLE_TASKS : pids;
 }
+
+/** The agent's pids limit from the engine's (enginePidsLimit's inverse), for what `npm run status` reports. */
+export function agentPidsLimit(enginePids: number, isolation: Isolation): number {
+  return isolation === Isolation.Gvisor ? Math.floor((enginePids - GVISOR_IDLE_TASKS) / GVISOR_TASKS_PER_PROCESS) : enginePids;
+}

@@ -7,7 +7,7 @@ import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
-import { isolationOfRuntime } from "../../components/hardening/isolation";
+import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
 /** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */
@@ -61,25 +61,29 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     healthOutput: health?.Log?.at(-1)?.Output.trim(),
     createdAt: new Date(inspected.Created),
     imageId: inspected.Image,
-    pidsLimit: inspected.HostConfig.PidsLimit ?? undefined,
+    pidsLimit: inspected.HostConfig.PidsLimit ? agentPidsLimit(inspected.HostConfig.PidsLimit, isolationOfRuntime(inspected.HostConfig.Runtime)) : undefined,
   };
   if (!inspected.State.Running) return base;
   const container = engine.getContainer(inspected.Id);
   const labels = inspected.Config.Labels ?? {};
   const proxyName = sandboxObjectNames({ project: labels[`${LABEL_PREFIX}.project`], stack: labels[`${LABEL_PREFIX}.stack`] }, name).proxyContainer;
   const probeUrl = inspected.Config.Env.find((entry) => entry.startsWith(`${PROBE_DENIED_ENV}=`))?.split("=")[1] ?? DENIED_PROBE_URL;
-  const [stats, df, denied] = await Promise.all([
+  // Under gVisor the engine's pids count and limit are runsc's own host tasks: the agent's are counted inside.
+  const gvisor = base.isolation === Isolation.Gvisor;
+  const [stats, df, denied, tasksInside] = await Promise.all([
     container.stats({ stream: false }) as unknown as Promise<StatsSample>,
     execOutput(container, ["df", "-P", "/workspace"]),
     info.deniedEgressLog ? deniedSince(engine, proxyName, new Date(inspected.State.StartedAt), probeUrl) : Promise.resolve(undefined),
+    gvisor ? execOutput(container, ["sh", "-c", "ls -d /proc/[0-9]*/task/[0-9]* | wc -l"]) : Promise.resolve(undefined),
   ]);
+  const enginePidsLimit = stats.pids_stats?.limit ?? inspected.HostConfig.PidsLimit ?? undefined;
   return {
     ...base,
     cpuPercent: cpuPercent(stats),
     memoryBytes: memoryUsedBytes(stats),
     memoryLimitBytes: stats.memory_stats.limit,
-    pids: stats.pids_stats?.current,
-    pidsLimit: stats.pids_stats?.limit ?? base.pidsLimit,
+    pids: tasksInside === undefined ? stats.pids_stats?.current : Number(tasksInside.trim()),
+    pidsLimit: enginePidsLimit === undefined ? undefined : agentPidsLimit(enginePidsLimit, base.isolation ?? Isolation.Container),
     workspaceDiskPercent: diskPercentFromDf(df),
     deniedEgress: denied,
   };

@@ -7,7 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { resolveArgs } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
-import { enginePidsLimit } from "../../components/hardening/isolation";
+import { agentPidsLimit, enginePidsLimit } from "../../components/hardening/isolation";
 import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
 import { ConfigError } from "../../components/values/config-error";
 import { realHostProbe } from "../../components/values/host-probe";
@@ -145,5 +145,12 @@ describe("what the config refuses under gVisor", () => {
       /sandboxes\[0\]\.isolation: "gvisor" runs the sandbox under the engine's runtime "runsc", which the engine at unix:\/\/\/var\/run\/docker\.sock does not offer \(it offers: runc\).*setup-engine\.sh/,
     );
     expect(resolve(["runc", "runsc"])).not.toThrow();
+  });
+});
+
+describe("the pids limit npm run status reports", () => {
+  it("is the configured one, runsc's own tasks taken back out", () => {
+    for (const pids of [32, 100, 1024]) expect(agentPidsLimit(enginePidsLimit(pids, "gvisor"), "gvisor")).toBe(pids);
+    expect(agentPidsLimit(1024, "container")).toBe(1024);
   });
 });
