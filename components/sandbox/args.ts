@@ -40,7 +40,8 @@ export interface SandboxArgs {
   /**
    * container (default): the engine's default runtime, the host's kernel behind the hardening; gvisor: gVisor's
    * runsc, a kernel of its own for the agent, on an engine that offers it (its proxies stay on the default
-   * runtime: they need Docker's DNS, which gVisor cannot reach), allowlist egress only, memory at least 64m.
+   * runtime: they need Docker's DNS, which gVisor cannot reach), allowlist egress only, memory at least 64m,
+   * cpus at least 0.1 (gVisor serves each exec inside the limit).
    */
   readonly isolation?: Isolation;
   /** How the sandbox reaches the network: through an allowlist proxy (default), not at all, or openly. */
