@@ -187,3 +187,11 @@ export async function startHostService(body: string): Promise<HostService> {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
+
+/** What the engine recorded of one kind of event (`oom`, `die`…) for a container since `since` (seconds), one `format` line each. */
+export async function engineEvents(container: string, since: number, event: string, format: string): Promise<string> {
+  const until = String(Math.ceil(Date.now() / 1000));
+  return (
+    await docker("events", "--since", String(since), "--until", until, "--filter", `container=${container}`, "--filter", `event=${event}`, "--format", format)
+  ).trim();
+}

@@ -17,7 +17,7 @@ import { containerArgsFor } from "../../components/sandbox/container";
 import { MIN_CPUS, MIN_MEMORY_MB } from "../../components/values/schema";
 import { realizeContainer } from "../../testkit/harness/container";
 import type { Tracked } from "../../testkit/harness/state";
-import { AGENT_GID, AGENT_UID, docker, EngineGate, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
+import { AGENT_GID, AGENT_UID, docker, EngineGate, engineEvents, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
 import { isolationField, underGvisor } from "../../testkit/live/isolation";
 import { readContainerCgroup } from "./support/cgroup";
 
@@ -101,24 +101,7 @@ describe("the smallest accepted limits (live)", () => {
     // Under gVisor the host's OOM killer finds the Sentry (gVisor's kernel, the host process behind every process
     // inside), so the whole sandbox is killed and the exec ends with runsc's error, not 137 (docs/gvisor-findings.md).
     // The limit held all the same: the engine records the container's OOM and its death by SIGKILL.
-    const events = async (event: string, format: string) =>
-      (
-        await docker(
-          "events",
-          "--since",
-          String(since),
-          "--until",
-          String(Math.ceil(Date.now() / 1000)),
-          "--filter",
-          `container=${name}`,
-          "--filter",
-          `event=${event}`,
-          "--format",
-          format,
-        )
-      )
-        .trim()
-        .split("\n");
+    const events = async (event: string, format: string) => (await engineEvents(name, since, event, format)).split("\n");
     const evidence = JSON.stringify({ hog, ooms: await events("oom", "{{.Action}}"), deaths: await events("die", "{{.Actor.Attributes.exitCode}}") });
     expect(hog.exitCode, evidence).not.toBe(0);
     expect(JSON.parse(evidence).ooms, evidence).toContain("oom");
