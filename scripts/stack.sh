@@ -22,4 +22,6 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
   shift
   "${local_backend[@]}" pulumi config set --stack "$stack" workspace "$workspace"
 fi
+# The preview shows every input it would set; added here, after the folder, so `npm run preview -- <folder>` sets it.
+if [ "$verb" = preview ]; then set -- --diff "$@"; fi
 "${local_backend[@]}" pulumi "$verb" --stack "$stack" "$@"
