@@ -4,9 +4,13 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import { validateStackConfig } from "../components/config/resolve-args";
+import { validateStackConfig, withEnvironmentDockerHost } from "../components/config/resolve-args";
 import { readRawConfig } from "../components/config/stack-config";
 import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/stack-schema";
+import type { DockerHostConfig } from "../components/engine/config";
+import { type RuntimesProbe, realRuntimesProbe } from "../components/engine/runtimes";
+import { dockerClientEnvironment } from "../components/engine/shell";
+import { GVISOR_RUNTIME, Isolation } from "../components/hardening/isolation";
 import type { HostProbe } from "../components/values/host-probe";
 
 export interface DeveloperFacts {
@@ -16,6 +20,28 @@ export interface DeveloperFacts {
   /** Owner of the workspace: the agent runs as this UID/GID so files it writes stay the developer's. */
   readonly uid: number;
   readonly gid: number;
+  /** The isolation every sandbox of the stack gets (newStackIsolation). */
+  readonly isolation: Isolation;
+}
+
+/**
+ * A new stack runs its sandboxes under gVisor when the engine offers runsc, and says so in its stack file,
+ * so moving the stack to an engine without it is a config error, not a quietly weaker sandbox.
+ */
+export function newStackIsolation(offered: readonly string[] | undefined): Isolation {
+  return offered?.includes(GVISOR_RUNTIME) ? Isolation.Gvisor : Isolation.Container;
+}
+
+/** Why a new stack got its isolation, for the line that tells the developer. */
+export function isolationReason(isolation: Isolation): string {
+  return isolation === Isolation.Gvisor
+    ? "the engine offers gVisor's runsc, so the agent gets a kernel of its own"
+    : "the engine offers no runsc; docs/security-model.md says how to add it, then set isolation: gvisor";
+}
+
+/** The engine's runtimes, asked where the providers will look (DOCKER_HOST and its TLS files, else the local socket). */
+export function offeredRuntimes(env: NodeJS.ProcessEnv = process.env, probe: RuntimesProbe = realRuntimesProbe): readonly string[] | undefined {
+  return probe(dockerClientEnvironment(withEnvironmentDockerHost<{ docker?: DockerHostConfig }>({}, env).docker));
 }
 
 /** Pulumi's rule for stack names, tightened to what also reads well in container names. */
@@ -42,6 +68,7 @@ export function developerStackFile(facts: DeveloperFacts): { path: string; text:
     // The one-sandbox shortcut, which `npm run up|preview -- <folder>` also sets.
     [`${CONFIG_NAMESPACE}:workspace`]: facts.workspace,
     [`${CONFIG_NAMESPACE}:image`]: { agentUid: facts.uid, agentGid: facts.gid },
+    [`${CONFIG_NAMESPACE}:isolation`]: facts.isolation,
   };
   const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: npm run pulumi -- config set --secret anthropicApiKey <key>\n`;
   return { path: `Pulumi.${facts.stack}.yaml`, text: header + stringify({ config }) };

@@ -8,7 +8,15 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse } from "yaml";
 import { realHostProbe } from "../components/values/host-probe";
-import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "./developer-stack";
+import {
+  developerStackFile,
+  isolationReason,
+  newStackIsolation,
+  offeredRuntimes,
+  stackNamePrefixProblem,
+  stackNameProblem,
+  validateStackFile,
+} from "./developer-stack";
 
 const projectDir = path.resolve(__dirname, "..");
 // npm runs scripts from the project folder; INIT_CWD is where the developer typed the command.
@@ -36,7 +44,8 @@ if (nameProblem) fail(nameProblem);
 const workspace = path.resolve(invokedFrom, workspaceArg ?? repositoryRoot(invokedFrom));
 const owner = realHostProbe.stat(workspace);
 if (!owner?.isDirectory) fail(`workspace "${workspace}" is not a folder on this machine`);
-const file = developerStackFile({ stack, workspace, uid: owner.uid, gid: owner.gid });
+const isolation = newStackIsolation(offeredRuntimes());
+const file = developerStackFile({ stack, workspace, uid: owner.uid, gid: owner.gid, isolation });
 const target = path.join(projectDir, file.path);
 if (fs.existsSync(target)) fail(`${file.path} already exists; pick another name or edit that file`);
 
@@ -46,7 +55,7 @@ try {
   fail((error as Error).message);
 }
 fs.writeFileSync(target, file.text);
-console.log(`Wrote ${file.path} (workspace ${workspace}, agent UID:GID ${owner.uid}:${owner.gid})`);
+console.log(`Wrote ${file.path} (workspace ${workspace}, agent UID:GID ${owner.uid}:${owner.gid}, isolation ${isolation}: ${isolationReason(isolation)})`);
 
 const hasPulumi = spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0;
 if (!hasPulumi) {

@@ -14,7 +14,14 @@ verb="${1:?usage: scripts/stack.sh up|preview [workspace folder] [pulumi flags]}
 shift
 stack="${AGENT_SANDBOX_STACK:-dev}"
 local_backend=(bash scripts/with-local-backend.sh)
-"${local_backend[@]}" pulumi stack select "$stack" 2>/dev/null || "${local_backend[@]}" pulumi stack init "$stack" --secrets-provider passphrase
+if ! "${local_backend[@]}" pulumi stack select "$stack" 2>/dev/null; then
+  "${local_backend[@]}" pulumi stack init "$stack" --secrets-provider passphrase
+  # A new stack says which kernel its agents get (gVisor where the engine offers runsc), unless its file already does.
+  if ! "${local_backend[@]}" pulumi config get --stack "$stack" isolation >/dev/null 2>&1; then
+    isolation="$(npx --no-install tsx scripts/new-stack-isolation.ts)"
+    "${local_backend[@]}" pulumi config set --stack "$stack" isolation "$isolation"
+  fi
+fi
 # What an interrupted earlier up left: a stale lock, pending creates of commands (scripts/recover-interrupted.sh).
 "${local_backend[@]}" bash scripts/recover-interrupted.sh "$stack"
 if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then

@@ -8,6 +8,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { DockerHostArgs } from "../engine/args";
+import type { Isolation } from "../hardening/isolation";
 import type { ImageArgs } from "../image/args";
 import type { RunArgs } from "../runs/args";
 import type { RefreshArgs, SandboxArgs } from "../sandbox/args";
@@ -18,6 +19,11 @@ export interface AgentSandboxesArgs {
   readonly workspace?: string;
   /** The sandboxes, each a hardened container on its own network. Set this or `workspace`. */
   readonly sandboxes?: SandboxArgs[];
+  /**
+   * The isolation of every sandbox that does not set its own (the shortcut's too; see the sandbox's
+   * `isolation`). Unset: container. `npm run stack:new` writes gvisor here when the engine offers runsc.
+   */
+  readonly isolation?: Isolation;
   /** The agent image every sandbox runs. */
   readonly image?: ImageArgs;
   /** Agent runs: one non-interactive agent invocation each, its result a stack output. */

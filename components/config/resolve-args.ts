@@ -132,14 +132,25 @@ export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: 
   return { ...args, docker: { host, ...certPath } };
 }
 
+/** The keys that ask for gVisor: a sandbox's own `isolation`, or the stack's that a sandbox (or the shortcut's) inherits. */
+export function gvisorKeys(args: Pick<AgentSandboxesArgs, "sandboxes" | "isolation">): string[] {
+  const inherited = args.isolation === Isolation.Gvisor ? ["isolation"] : [];
+  if (args.sandboxes === undefined) return inherited;
+  const keys = args.sandboxes.flatMap((sandbox, index) => {
+    if (sandbox?.isolation === undefined) return inherited;
+    return sandbox.isolation === Isolation.Gvisor ? [`sandboxes[${index}].isolation`] : [];
+  });
+  return [...new Set(keys)];
+}
+
 /** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */
 function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
-  const wanting = (targeted.sandboxes ?? []).flatMap((sandbox, index) => (sandbox?.isolation === Isolation.Gvisor ? [index] : []));
+  const wanting = gvisorKeys(targeted);
   if (!runtimesProbe || wanting.length === 0) return [];
   const offered = runtimesProbe(dockerClientEnvironment(targeted.docker));
   if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
   const engine = engineAddressOf(targeted.docker?.host, env).url;
-  return wanting.map((index) => missingRuntimeProblem(`sandboxes[${index}].isolation`, GVISOR_RUNTIME, engine, offered));
+  return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, offered));
 }
 
 /**

@@ -9,7 +9,7 @@ import { dockerHostSchema } from "../engine/config";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { type ImageConfig, imageRegistryRules, imageSchema } from "../image/config";
 import { type RunConfig, runRules, runSchema } from "../runs/config";
-import { type SandboxConfig, sandboxSchema } from "../sandbox/config";
+import { isolationSchema, type SandboxConfig, sandboxSchema } from "../sandbox/config";
 import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "../sandbox/config-rules";
 import { refreshSchema } from "../sandbox/refresh-config";
 import { UNSAFE_ITEMS } from "../sandbox/unsafe-settings";
@@ -34,6 +34,8 @@ export function stackConfigSchemaFor(host: HostContext) {
     /** Shortcut for one sandbox named "main" on this folder. */
     workspace: absolutePath("/home/me/code/project").optional(),
     sandboxes: z.array(sandbox).optional(),
+    /** The runtime of every sandbox that does not name its own (the shortcut's too). */
+    isolation: isolationSchema.optional(),
     image: imageSchema.superRefine(imageRegistryRules as Refinement<ImageConfig>, ALWAYS),
     runs: z.array(runSchema).default([]),
     docker: dockerHostSchema.optional(),
@@ -49,10 +51,25 @@ export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes" | "runs">
  * Throws one ConfigError listing every problem, each as `key.path: what is wrong (a right value)`.
  */
 export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): StackConfig {
-  const parsed = stackConfigSchemaFor(host).safeParse(raw);
+  const parsed = stackConfigSchemaFor(host).safeParse(withStackIsolation(raw));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue)));
-  const { workspace, sandboxes, ...rest } = parsed.data;
-  return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace })] };
+  const { workspace, sandboxes, isolation, ...rest } = parsed.data;
+  return { ...rest, sandboxes: sandboxes ?? [sandboxSchema.parse({ name: "main", workspace, isolation })] };
+}
+
+/**
+ * The stack's `isolation` given to each listed sandbox that does not name its own, before validation, so
+ * the sandbox's own rules (gVisor's minimum memory, its refused networks) judge the runtime it will get.
+ */
+export function withStackIsolation(raw: Record<string, unknown>): Record<string, unknown> {
+  const isolation = isolationSchema.safeParse(raw.isolation);
+  if (!isolation.success || !Array.isArray(raw.sandboxes)) return raw;
+  const sandboxes = raw.sandboxes.map((sandbox) =>
+    typeof sandbox === "object" && sandbox !== null && (sandbox as { isolation?: unknown }).isolation === undefined
+      ? { ...sandbox, isolation: isolation.data }
+      : sandbox,
+  );
+  return { ...raw, sandboxes };
 }
 
 const crossReferenceRules =

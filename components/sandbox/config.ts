@@ -72,6 +72,11 @@ const healthcheckSchema = strictObject({
   maxDiskPercent: count(95, 1, "percent of the disk", 100).default(95),
 }).prefault({});
 
+/** A sandbox's runtime; the stack's `isolation` key (every sandbox's default) is judged by the same schema. */
+export const isolationSchema = z.enum(Isolation, {
+  error: 'must be "container" (the engine\'s default runtime) or "gvisor" (gVisor\'s runsc: a kernel of its own for the agent)',
+});
+
 export const sandboxSchema = strictObject({
   name: objectName,
   workspace: absolutePath("/home/me/code/project"),
@@ -94,11 +99,7 @@ export const sandboxSchema = strictObject({
   env: z.record(z.string(), z.string()).default({}),
   healthcheck: healthcheckSchema,
   restart: z.enum(RestartPolicy).default(RestartPolicy.UnlessStopped),
-  isolation: z
-    .enum(Isolation, {
-      error: 'must be "container" (the engine\'s default runtime) or "gvisor" (gVisor\'s runsc: a kernel of its own for the agent)',
-    })
-    .default(Isolation.Container),
+  isolation: isolationSchema.default(Isolation.Container),
   egress: egressConfigSchema,
   dockerSocket: z.boolean().default(false),
   privileged: z.boolean().default(false),

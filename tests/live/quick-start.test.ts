@@ -9,10 +9,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { inspectContainer } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "../../testkit/live/pulumi-cli";
+import { engineRuntimes, GVISOR_RUNTIME } from "../../testkit/live/runtime-gate";
 
 const STACK = `quickstart-${process.pid}`;
 const gate = new PulumiGate();
@@ -23,8 +25,13 @@ let probe: HostService;
 let workspace: string;
 
 /** `npm run <script> -- <args>` in the copy, as the developer's shell would (their HOME, the stack named by AGENT_SANDBOX_STACK); its stdout. */
-async function npmRun(script: string, args: string[] = []): Promise<string> {
-  return (await runCli("npm", ["run", "--silent", script, "--", ...args], { cwd: programDir, env })).stdout;
+async function npmRun(script: string, args: string[] = [], stack = STACK): Promise<string> {
+  return (await runCli("npm", ["run", "--silent", script, "--", ...args], { cwd: programDir, env: { ...env, AGENT_SANDBOX_STACK: stack } })).stdout;
+}
+
+/** A config value of one of the copy's stack files. */
+function stackFileValue(stack: string, key: string): unknown {
+  return (parse(fs.readFileSync(path.join(programDir, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config[`agent-sandbox:${key}`];
 }
 
 describe("the README's npm scripts with the real CLI (live)", () => {
@@ -70,5 +77,28 @@ describe("the README's npm scripts with the real CLI (live)", () => {
     expect(fs.existsSync(path.join(env.HOME!, ".pulumi-agent-sandbox", ".pulumi", "stacks", PROJECT, `${STACK}.json`))).toBe(true);
     const outputs = JSON.parse(await npmRun("pulumi", ["stack", "output", "sandboxOutputs", "--json", "--stack", STACK]));
     expect(outputs.main.container).toBe(names.container);
+  });
+
+  it("writes the engine's isolation, gVisor where it offers runsc, into a stack that stack:new or npm run preview creates", async (context) => {
+    gate.requireCli(context);
+    const offersGvisor = GVISOR_RUNTIME in (await engineRuntimes());
+    if (process.env.REQUIRE_GVISOR === "1") expect(offersGvisor).toBe(true);
+    const expected = offersGvisor ? "gvisor" : "container";
+
+    const made = `made${process.pid}`;
+    await npmRun("stack:new", [made, workspace]);
+    expect(stackFileValue(made, "isolation")).toBe(expected);
+
+    // A stack file without the key (as the committed dev one) whose stack npm run preview creates gets it too.
+    const previewed = `previewed${process.pid}`;
+    const previewedFile = path.join(programDir, `Pulumi.${previewed}.yaml`);
+    fs.writeFileSync(previewedFile, "config: {}\n");
+    mergeStackConfig(previewedFile, liveConfig({ image: REGISTRY_BASE_IMAGES }));
+    const diff = await npmRun("preview", [workspace], previewed);
+    expect(stackFileValue(previewed, "isolation")).toBe(expected);
+    expect(stackFileValue(previewed, "workspace")).toBe(workspace);
+    // The program read it: the planned sandbox container names its runtime only under gVisor.
+    if (offersGvisor) expect(diff).toMatch(/runtime\s*:\s*"runsc"/);
+    else expect(diff).not.toMatch(/runtime\s*:\s*"runsc"/);
   });
 });

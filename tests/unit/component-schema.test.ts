@@ -54,6 +54,7 @@ describe("the component's package schema", () => {
       "docker",
       "gitToken",
       "image",
+      "isolation",
       "refresh",
       "registryPassword",
       "runs",

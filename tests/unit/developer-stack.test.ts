@@ -6,25 +6,47 @@ import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { physicalName } from "../../components/engine/naming";
 import { realHostProbe } from "../../components/values/host-probe";
-import { developerStackFile, stackNamePrefixProblem, stackNameProblem, validateStackFile } from "../../scripts/developer-stack";
+import {
+  developerStackFile,
+  newStackIsolation,
+  offeredRuntimes,
+  stackNamePrefixProblem,
+  stackNameProblem,
+  validateStackFile,
+} from "../../scripts/developer-stack";
 import { makeWorkspace } from "./support/program";
 
 describe("npm run stack:new", () => {
   it("writes a stack file that the program's own config schema and host checks accept", () => {
     const workspace = makeWorkspace();
-    const file = developerStackFile({ stack: "alice", workspace: workspace.dir, uid: workspace.uid, gid: workspace.gid });
+    const file = developerStackFile({ stack: "alice", workspace: workspace.dir, uid: workspace.uid, gid: workspace.gid, isolation: "gvisor" });
     expect(file.path).toBe("Pulumi.alice.yaml");
     const config = validateStackFile(parse(file.text).config, realHostProbe);
-    expect(config.sandboxes).toMatchObject([{ name: "main", workspace: workspace.dir, agent: "claude", mode: "rw" }]);
+    expect(config.sandboxes).toMatchObject([{ name: "main", workspace: workspace.dir, agent: "claude", mode: "rw", isolation: "gvisor" }]);
     expect(config.image).toMatchObject({ agentUid: workspace.uid, agentGid: workspace.gid });
   });
 
   it("refuses to write a stack whose agent UID could not write the workspace", () => {
     const workspace = makeWorkspace();
-    const file = developerStackFile({ stack: "bob", workspace: workspace.dir, uid: workspace.uid + 1, gid: workspace.gid });
+    const file = developerStackFile({ stack: "bob", workspace: workspace.dir, uid: workspace.uid + 1, gid: workspace.gid, isolation: "container" });
     expect(() => validateStackFile(parse(file.text).config, realHostProbe)).toThrow(
       new RegExp(`- workspace: .* is owned by UID ${workspace.uid} but the agent runs as UID ${workspace.uid + 1}`),
     );
+  });
+
+  it("gives a new stack gVisor where the engine offers runsc, asking the engine the providers will use", () => {
+    expect(newStackIsolation(["io.containerd.runc.v2", "runc", "runsc"])).toBe("gvisor");
+    expect(newStackIsolation(["io.containerd.runc.v2", "runc"])).toBe("container");
+    // An engine that did not answer offers nothing a stack could rely on.
+    expect(newStackIsolation(undefined)).toBe("container");
+    const asked: Record<string, string>[] = [];
+    const probe = (dockerEnv: Record<string, string>) => {
+      asked.push(dockerEnv);
+      return ["runc"];
+    };
+    offeredRuntimes({ DOCKER_HOST: "ssh://me@build-box", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" }, probe);
+    offeredRuntimes({}, probe);
+    expect(asked).toEqual([{ DOCKER_HOST: "ssh://me@build-box", DOCKER_CERT_PATH: "/certs", DOCKER_TLS_VERIFY: "1" }, {}]);
   });
 
   it("rejects stack names that would not read well in container names", () => {

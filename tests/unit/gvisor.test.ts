@@ -5,7 +5,7 @@
  * own tasks, and the refusals before anything is declared.
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { resolveArgs } from "../../components/config/resolve-args";
+import { gvisorKeys, resolveArgs } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { agentPidsLimit, enginePidsLimit } from "../../components/hardening/isolation";
 import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
@@ -126,6 +126,34 @@ describe("what the config refuses under gVisor", () => {
     expect(problemsOf({ isolation: "container", resources: { cpus: 0.01 } })).toEqual([]);
   });
 
+  it("takes the stack's isolation for the shortcut and for every sandbox that does not name its own", () => {
+    expect(parseStackConfig({ workspace: "/srv/code", isolation: "gvisor" }, host).sandboxes[0].isolation).toBe("gvisor");
+    const listed = parseStackConfig(
+      {
+        isolation: "gvisor",
+        sandboxes: [
+          { name: "a", workspace: "/srv/a" },
+          { name: "b", workspace: "/srv/b", isolation: "container" },
+        ],
+      },
+      host,
+    );
+    expect(listed.sandboxes.map((sandbox) => sandbox.isolation)).toEqual(["gvisor", "container"]);
+  });
+
+  it("judges a sandbox by the isolation it inherits, and an unknown stack isolation once, by its own key", () => {
+    expect(() => parseStackConfig({ isolation: "gvisor", sandboxes: [{ name: "a", workspace: "/srv/a", resources: { memory: "32m" } }] }, host)).toThrow(
+      /sandboxes\[0\]\.resources\.memory: "32m" .*at least "64m"/,
+    );
+    let problems: readonly string[] = [];
+    try {
+      parseStackConfig({ isolation: "kata", sandboxes: [{ name: "a", workspace: "/srv/a" }] }, host);
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual([expect.stringMatching(/^isolation: must be "container" .* or "gvisor"/)]);
+  });
+
   it("refuses an unknown isolation with the two it knows", () => {
     expect(problemsOf({ isolation: "kata" })).toEqual([expect.stringMatching(/^sandboxes\[0\]\.isolation: must be "container" .* or "gvisor"/)]);
   });
@@ -145,6 +173,28 @@ describe("what the config refuses under gVisor", () => {
       /sandboxes\[0\]\.isolation: "gvisor" runs the sandbox under the engine's runtime "runsc", which the engine at unix:\/\/\/var\/run\/docker\.sock does not offer \(it offers: runc\).*setup-engine\.sh/,
     );
     expect(resolve(["runc", "runsc"])).not.toThrow();
+  });
+
+  it("names the stack's isolation key when the sandboxes asking for gVisor inherit it", () => {
+    expect(gvisorKeys({ isolation: "gvisor" })).toEqual(["isolation"]);
+    const sandboxes = [
+      { name: "a", workspace: "/srv/a" },
+      { name: "b", workspace: "/srv/b" },
+      { name: "c", workspace: "/srv/c", isolation: "gvisor" as const },
+      { name: "d", workspace: "/srv/d", isolation: "container" as const },
+    ];
+    expect(gvisorKeys({ isolation: "gvisor", sandboxes })).toEqual(["isolation", "sandboxes[2].isolation"]);
+    expect(gvisorKeys({ sandboxes })).toEqual(["sandboxes[2].isolation"]);
+    expect(() =>
+      resolveArgs(
+        { image, workspace: ws.dir, isolation: "gvisor" },
+        realHostProbe,
+        "/home/me",
+        () => undefined,
+        {},
+        () => ["runc"],
+      ),
+    ).toThrow(/^[\s\S]*- isolation: "gvisor" runs the sandbox under the engine's runtime "runsc"/);
   });
 });
 
