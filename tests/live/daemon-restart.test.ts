@@ -18,6 +18,7 @@ import { PROXY_PIDS } from "../../components/egress/egress-proxy";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { AGENT_HOME } from "../../components/sandbox/contract";
 import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { readContainerCgroup } from "./support/cgroup";
@@ -98,8 +99,9 @@ describe("faults survived: the Docker daemon restarts (live, real CLI)", () => {
     const before = await evidence();
     const expected = {
       health: "healthy / healthy",
-      pidsLimits: [SANDBOX_PIDS, PROXY_PIDS],
-      cgroupPidsMax: [String(SANDBOX_PIDS), String(PROXY_PIDS)],
+      // The program's engine limit for the sandbox's isolation (runsc's own tasks count under gVisor).
+      pidsLimits: [liveEnginePids(SANDBOX_PIDS), PROXY_PIDS],
+      cgroupPidsMax: [String(liveEnginePids(SANDBOX_PIDS)), String(PROXY_PIDS)],
       allowed: "probe-ok",
       denied: "403",
       directFails: true,
