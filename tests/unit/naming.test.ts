@@ -88,5 +88,6 @@ describe("names derived from sandbox names", () => {
       }),
       { numRuns: 12 },
     );
-  });
+    // Twelve evaluations of the real program: about 9 s alone, several times that beside CI's live builds.
+  }, 120_000);
 });
