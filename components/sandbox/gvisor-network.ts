@@ -19,8 +19,20 @@ const BLOCKS = 4096;
 const BLOCK_SIZE = 16;
 
 export interface GvisorNetworkPlan {
-  /** The network's subnet, e.g. "10.213.18.32/28" (Docker takes its first address as the gateway). */
+  /** The network's subnet, e.g. "10.213.18.32/28". */
   readonly subnet: string;
+  /**
+   * Its first address, the one Docker would pick. Named anyway: a restarted dockerd reports the gateway it
+   * picked as configured, and a refresh would otherwise propose to replace the network.
+   */
+  readonly gateway: string;
+  /**
+   * Where Docker hands out the addresses it picks (the sandbox's, ephemeral runs'): the upper half, apart
+   * from the proxies' fixed ones. When dockerd restarts, its restart policy starts the containers in no
+   * fixed order; with the whole subnet open the sandbox could take a proxy's address first, and that proxy
+   * then fails "Address already in use" and stays down (seen in tests/live/daemon-restart.test.ts).
+   */
+  readonly dynamicRange: string;
   readonly egressProxyAddress: string;
   readonly credentialProxyAddress: string;
 }
@@ -34,7 +46,13 @@ export function gvisorNetworkPlan(networkName: string): GvisorNetworkPlan {
   const block = createHash("sha256").update(networkName).digest().readUInt16BE(0) % BLOCKS;
   const offset = block * BLOCK_SIZE;
   const address = (host: number) => [...POOL_FIRST_OCTETS, Math.floor((offset + host) / 256), (offset + host) % 256].join(".");
-  return { subnet: `${address(0)}/28`, egressProxyAddress: address(2), credentialProxyAddress: address(3) };
+  return {
+    subnet: `${address(0)}/28`,
+    gateway: address(1),
+    dynamicRange: `${address(8)}/29`,
+    egressProxyAddress: address(2),
+    credentialProxyAddress: address(3),
+  };
 }
 
 /** The plan of a sandbox's own network when it runs under gVisor; undefined otherwise (Docker's DNS serves it). */

@@ -88,7 +88,9 @@ export class Sandbox extends pulumi.ComponentResource {
               driver: "bridge",
               labels,
               ...sandboxNetworkSettings(topology.network),
-              ...(gvisorNetwork ? { ipamConfigs: [{ subnet: gvisorNetwork.subnet }] } : {}),
+              ...(gvisorNetwork
+                ? { ipamConfigs: [{ subnet: gvisorNetwork.subnet, gateway: gvisorNetwork.gateway, ipRange: gvisorNetwork.dynamicRange }] }
+                : {}),
             },
             engine,
           )

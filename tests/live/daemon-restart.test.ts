@@ -60,15 +60,23 @@ async function evidence() {
   };
 }
 
+/** The errors of a connection to an engine that is still coming back (a kept-alive socket it closed, a socket not yet listening). */
+const ENGINE_COMING_BACK = new Set(["EPIPE", "ECONNRESET", "ECONNREFUSED", "ENOENT"]);
+
 /**
  * Polls until the container is healthy or 3 minutes passed, and returns its last inspection. Unlike
- * waitHealthy it waits through "stopped": the engine may answer before it has restarted every container.
+ * waitHealthy it waits through "stopped" (the engine may answer before it has restarted every container)
+ * and through the connection errors of an engine still restarting.
  */
 async function healthyAgain(name: string): Promise<Awaited<ReturnType<typeof inspectContainer>>> {
   const deadline = Date.now() + 180_000;
   for (;;) {
-    const info = await inspectContainer(name);
-    if (info.State.Health?.Status === "healthy" || Date.now() >= deadline) return info;
+    try {
+      const info = await inspectContainer(name);
+      if (info.State.Health?.Status === "healthy" || Date.now() >= deadline) return info;
+    } catch (error) {
+      if (!ENGINE_COMING_BACK.has((error as NodeJS.ErrnoException).code ?? "") || Date.now() >= deadline) throw error;
+    }
     await new Promise((done) => setTimeout(done, 500));
   }
 }

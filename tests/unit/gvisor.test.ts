@@ -48,7 +48,9 @@ describe("a gVisor sandbox as the program declares it", () => {
   });
 
   it("gives its network the planned subnet and its proxies the planned addresses, which the sandbox knows them by", () => {
-    expect(program.one("docker:index/network:Network", "main-net").inputs.ipamConfigs).toEqual([{ subnet: plan.subnet }]);
+    expect(program.one("docker:index/network:Network", "main-net").inputs.ipamConfigs).toEqual([
+      { subnet: plan.subnet, gateway: plan.gateway, ipRange: plan.dynamicRange },
+    ]);
     const addressOn = (name: string) =>
       (program.one(CONTAINER, name).inputs.networksAdvanced as { name: string; ipv4Address?: string }[]).find(
         (network) => network.name === "agent-sandbox-dev-main-net",
@@ -90,8 +92,11 @@ describe("the planned gVisor network", () => {
     const last = (address: string) => Number(address.split(".")[3]);
     expect(base).toMatch(/^10\.213\.\d+\.\d+$/);
     expect(last(base) % 16).toBe(0);
+    expect(last(plan.gateway) - last(base)).toBe(1);
     expect(last(plan.egressProxyAddress) - last(base)).toBe(2);
     expect(last(plan.credentialProxyAddress) - last(base)).toBe(3);
+    // Docker's own picks come from the upper half, which neither proxy's address is in.
+    expect(plan.dynamicRange).toBe(`${base.replace(/\d+$/, String(last(base) + 8))}/29`);
   });
 
   it("puts different sandboxes' networks apart", () => {
