@@ -14,7 +14,7 @@ import { withPromptFiles } from "../../components/runs/prompt-file";
 import { ConfigError } from "../../components/values/config-error";
 import { realHostProbe } from "../../components/values/host-probe";
 import { runWithFakeDocker } from "./support/fake-docker";
-import { evaluateProgram, makeWorkspace } from "./support/program";
+import { type Evaluation, evaluateProgram, makeWorkspace } from "./support/program";
 
 /** 200 KB of text with quotes, a command substitution, non-ASCII (two- to four-byte UTF-8) and no trailing newline. */
 const LONG_PROMPT = `${'Review "this" $(id) — naïve café, 東京, 🦀.\n'.repeat(4000)}The end, without a newline.`;
@@ -82,6 +82,23 @@ describe("a run's prompt file", () => {
 });
 
 describe("a prompt file in the program", () => {
+  it("that is missing fails the program before it declares anything", async () => {
+    const ws = makeWorkspace();
+    let recorded: Evaluation["resources"] = [];
+    await expect(
+      evaluateProgram({
+        config: {
+          workspace: ws.dir,
+          image: { agentUid: ws.uid, agentGid: ws.gid },
+          runs: [{ name: "review", sandbox: "main", promptFile: "/nonexistent/review.md" }],
+        },
+        secrets: { anthropicApiKey: "test-api-key-0000-not-a-real-key" },
+        onResources: (resources) => (recorded = resources),
+      }),
+    ).rejects.toThrow(/runs\[0\]\.promptFile: "\/nonexistent\/review\.md" does not exist/);
+    expect(recorded).toEqual([]);
+  });
+
   it("reaches the run's command as its stdin, and its sha256 is a trigger of the run and of its baseline", async () => {
     const ws = makeWorkspace();
     const file = path.join(folderWith({ "long.md": LONG_PROMPT }), "long.md");
