@@ -1,8 +1,9 @@
 /**
  * The runs section of the stack config (`runs[i]`): its zod schema with every key's default and message,
- * and the rules of a run and across runs: a run's prompt is given inline or as a file, one of the two; a session chain (`resume`) names another run of the same sandbox and never
- * comes back to where it started, one session is continued (not forked) by one run at most, `fork` needs a
- * session to fork, and `keepFinished` needs ephemeral containers to keep.
+ * and the rules of a run and across runs: a prompt is given inline or as a file, one of the two; a session
+ * chain (`resume`) names another run of the same sandbox and never comes back to where it started, one
+ * session is continued (not forked) by one run at most, `fork` needs a session to fork, and `keepFinished`
+ * needs ephemeral containers to keep.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
