@@ -12,6 +12,7 @@ import { type RuntimesProbe, realRuntimesProbe } from "../components/engine/runt
 import { dockerClientEnvironment } from "../components/engine/shell";
 import { GVISOR_RUNTIME, Isolation } from "../components/hardening/isolation";
 import type { HostProbe } from "../components/values/host-probe";
+import { configSizeProblem } from "./pulumi-config-env";
 
 export interface DeveloperFacts {
   readonly stack: string;
@@ -74,8 +75,12 @@ export function developerStackFile(facts: DeveloperFacts): { path: string; text:
   return { path: `Pulumi.${facts.stack}.yaml`, text: header + stringify({ config }) };
 }
 
-/** Reads a stack file's config the way the program does and validates it: schema, then host facts. */
+/**
+ * Reads a stack file's config the way the program does and validates it: whether the CLI can hand it
+ * over at all, then schema, then host facts.
+ */
 export function validateStackFile(config: Record<string, unknown>, probe: HostProbe): StackConfig {
   const asPulumiConfig = Object.fromEntries(Object.entries(config).map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]));
-  return validateStackConfig(readRawConfig(asPulumiConfig).raw, probe, os.homedir());
+  const tooBig = configSizeProblem(config, CONFIG_NAMESPACE);
+  return validateStackConfig(readRawConfig(asPulumiConfig).raw, probe, os.homedir(), tooBig ? [tooBig] : []);
 }

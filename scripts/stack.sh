@@ -31,4 +31,6 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 fi
 # The preview shows every input it would set; added here, after the folder, so `npm run preview -- <folder>` sets it.
 if [ "$verb" = preview ]; then set -- --diff "$@"; fi
+# A config too big for the one environment variable the CLI hands it over in never reaches the program.
+npx --no-install tsx scripts/check-config-size.ts "Pulumi.$stack.yaml"
 "${local_backend[@]}" pulumi "$verb" --stack "$stack" "$@"

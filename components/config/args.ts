@@ -4,7 +4,7 @@
  * component analyzer turns them into the package schema for other languages); each section's interfaces
  * are in its domain's args.ts, validated by that domain's config.ts. Besides the secrets, only a run's
  * prompt and triggers may be outputs of other resources: they flow into that run alone. Everything else
- * decides which resources are declared and is checked before any of them is, so it is a plain value.
+ * decides which resources are declared, or is read before any is (a run's promptFile), so it is a plain value.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { DockerHostArgs } from "../engine/args";
@@ -26,7 +26,7 @@ export interface AgentSandboxesArgs {
   readonly isolation?: Isolation;
   /** The agent image every sandbox runs. */
   readonly image?: ImageArgs;
-  /** Agent runs: one non-interactive agent invocation each, its result a stack output. */
+  /** Agent runs: one non-interactive agent invocation each, its prompt inline or from a file, its result a stack output. */
   readonly runs?: RunArgs[];
   /** The Docker engine to use; unset: the local socket. */
   readonly docker?: DockerHostArgs;

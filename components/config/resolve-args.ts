@@ -13,13 +13,14 @@ import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
+import { withPromptFiles } from "../runs/prompt-file";
 import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
 import { ConfigError } from "../values/config-error";
 import { type HostProbe, realHostProbe } from "../values/host-probe";
 import type { AgentSandboxesArgs } from "./args";
 import { credentialProblems } from "./secret-rules";
-import { parseStackConfig, type StackConfig } from "./stack-schema";
+import { type ParsedStackConfig, parseStackConfig, type StackConfig } from "./stack-schema";
 
 /** Arguments that hold secrets: they stay Pulumi secrets all the way to the credentials volume. */
 export const SECRET_KEYS = ["anthropicApiKey", "gitToken", "registryPassword"] as const;
@@ -43,7 +44,7 @@ function existingProtection(config: StackConfig, probe: HostProbe): Record<strin
 }
 
 /** What the Docker host's filesystem and CPUs say of the sandboxes and of the image's host file. */
-export function hostProblems(config: StackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
+export function hostProblems(config: ParsedStackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
   return [...sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf), ...imageHostProblems(config.image, probe)];
 }
 
@@ -59,19 +60,23 @@ export function validateStackConfig(
   secretsPresent?: SecretsPresent,
   manifestProbe?: ManifestProbe,
 ): StackConfig {
-  let config: StackConfig;
+  let parsed: ParsedStackConfig;
   try {
-    config = parseStackConfig(raw, { homeDir });
+    parsed = parseStackConfig(raw, { homeDir });
   } catch (error) {
     if (error instanceof ConfigError) throw new ConfigError([...error.problems, ...extraProblems]);
     throw error;
   }
+  // Prompt files are read on the machine running Pulumi, where the run's command runs: also for a remote engine.
+  const { runs, problems: promptProblems } = withPromptFiles(parsed.runs, probe);
+  const config: StackConfig = { ...parsed, runs };
   const remoteHost = isRemoteEngine(config.docker);
   const keyOf = raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey;
   const problems = [
     ...extraProblems,
-    ...(secretsPresent ? credentialProblems(config, secretsPresent, keyOf) : []),
-    ...(remoteHost ? [] : hostProblems(config, probe, homeDir, keyOf)),
+    ...promptProblems,
+    ...(secretsPresent ? credentialProblems(parsed, secretsPresent, keyOf) : []),
+    ...(remoteHost ? [] : hostProblems(parsed, probe, homeDir, keyOf)),
     ...basePlatformProblems(config.image, manifestProbe),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
@@ -103,12 +108,15 @@ const known = <T>(value: pulumi.Input<T>, placeholder: T): pulumi.Input<T> => (p
 function withRunOutputsSetAside(args: Omit<AgentSandboxesArgs, SecretKey>) {
   const runs = args.runs?.map((run) => ({
     ...run,
-    prompt: known(run.prompt, "(an output of another resource)"),
+    prompt: run.prompt === undefined ? undefined : known(run.prompt, "(an output of another resource)"),
     triggers: run.triggers?.map((trigger) => known(trigger, "")),
   }));
   const restore = (config: StackConfig): StackConfig =>
     args.runs
-      ? { ...config, runs: config.runs.map((run, index) => ({ ...run, prompt: args.runs![index].prompt, triggers: args.runs![index].triggers ?? [] })) }
+      ? {
+          ...config,
+          runs: config.runs.map((run, index) => ({ ...run, prompt: args.runs![index].prompt ?? run.prompt, triggers: args.runs![index].triggers ?? [] })),
+        }
       : config;
   return { plain: { ...args, ...(runs ? { runs } : {}) }, restore };
 }

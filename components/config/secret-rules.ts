@@ -8,9 +8,9 @@ import type { SecretsPresent } from "../credentials/plan";
 import { connectGitHosts } from "../egress/config";
 import { gitTokenWantedInside, holdsGitToken } from "../sandbox/git-token";
 import type { SandboxKey } from "../sandbox/host-checks";
-import type { StackConfig } from "./stack-schema";
+import type { ParsedStackConfig } from "./stack-schema";
 
-export function credentialProblems(config: StackConfig, present: SecretsPresent, keyOf: SandboxKey): string[] {
+export function credentialProblems(config: ParsedStackConfig, present: SecretsPresent, keyOf: SandboxKey): string[] {
   const problems: string[] = [];
   config.sandboxes.forEach((sandbox, index) => {
     if (gitTokenWantedInside(sandbox, present) && !holdsGitToken(sandbox, present)) {

@@ -44,13 +44,16 @@ export function stackConfigSchemaFor(host: HostContext) {
 }
 
 type ParsedConfig = z.infer<ReturnType<typeof stackConfigSchemaFor>>;
-export type StackConfig = Omit<ParsedConfig, "workspace" | "sandboxes" | "runs"> & { sandboxes: SandboxConfig[]; runs: RunConfig[] };
+/** The stack config as the schema reads it: a run's prompt may still be a file to read (runs/prompt-file.ts). */
+export type ParsedStackConfig = Omit<ParsedConfig, "workspace" | "sandboxes"> & { sandboxes: SandboxConfig[] };
+/** The validated stack config: every run's prompt known. */
+export type StackConfig = Omit<ParsedStackConfig, "runs"> & { runs: RunConfig[] };
 
 /**
  * Validates raw stack config (keys without the `agent-sandbox:` prefix) and applies defaults.
  * Throws one ConfigError listing every problem, each as `key.path: what is wrong (a right value)`.
  */
-export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): StackConfig {
+export function parseStackConfig(raw: Record<string, unknown>, host: HostContext): ParsedStackConfig {
   const parsed = stackConfigSchemaFor(host).safeParse(withStackIsolation(raw));
   if (!parsed.success) throw new ConfigError(parsed.error.issues.flatMap((issue) => describeIssue(issue)));
   const { workspace, sandboxes, isolation, ...rest } = parsed.data;

@@ -96,8 +96,12 @@ export class AgentRun extends pulumi.ComponentResource {
       if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);
       return prompt;
     });
+    // A new version of a prompt file replaces the run (a changed trigger) rather than updating it: an update
+    // hands the command its previous stream in PULUMI_COMMAND_STDOUT, an environment string, which a long
+    // run's stream can push past the 128 KiB that Linux allows one.
+    const promptFile = run.promptFileSha256 ? [`promptFile sha256:${run.promptFileSha256}`] : [];
     // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
-    const triggers = args.resumes ? [...run.triggers, resumedSession] : run.triggers;
+    const triggers = [...run.triggers, ...promptFile, ...(args.resumes ? [resumedSession] : [])];
     // The workspace as it was just before the run: re-taken whenever an input that re-runs the run changes.
     const sandboxEnv = { ...dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
     const baseline = new command.local.Command(

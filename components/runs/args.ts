@@ -7,8 +7,20 @@ export interface RunArgs {
   readonly name: string;
   /** The sandbox to run in. */
   readonly sandbox: string;
-  /** Sent to the agent verbatim on stdin: quotes, `$(...)` and newlines arrive as written and run nothing. May come from another resource. */
-  readonly prompt: pulumi.Input<string>;
+  /**
+   * Sent to the agent verbatim on stdin: quotes, `$(...)` and newlines arrive as written and run nothing.
+   * May come from another resource. Set this or `promptFile`. In stack config, keep it under about 100 KB:
+   * the Pulumi CLI hands the program the whole config in one environment variable, which Linux caps at
+   * 128 KiB; a longer prompt goes in `promptFile`.
+   */
+  readonly prompt?: pulumi.Input<string>;
+  /**
+   * A UTF-8 file whose content is the prompt, sent to the agent byte for byte like `prompt`: absolute, or
+   * relative to the folder Pulumi runs the program in, the project folder (where Pulumi.yaml is) unless its
+   * `main` is elsewhere. Read when the program runs, on the machine running Pulumi; a changed file re-runs
+   * the run. Set this or `prompt`; for prompts of any length.
+   */
+  readonly promptFile?: string;
   /** Most agent turns, at least 1 (default 20). */
   readonly maxTurns?: number;
   /** Model to use; unset: the agent's default. */

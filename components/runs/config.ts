@@ -1,8 +1,9 @@
 /**
  * The runs section of the stack config (`runs[i]`): its zod schema with every key's default and message,
- * and the rules across runs: a session chain (`resume`) names another run of the same sandbox and never
- * comes back to where it started, one session is continued (not forked) by one run at most, `fork` needs a
- * session to fork, and `keepFinished` needs ephemeral containers to keep.
+ * and the rules of a run and across runs: a prompt is given inline or as a file, one of the two; a session
+ * chain (`resume`) names another run of the same sandbox and never comes back to where it started, one
+ * session is continued (not forked) by one run at most, `fork` needs a session to fork, and `keepFinished`
+ * needs ephemeral containers to keep.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
@@ -11,7 +12,8 @@ import { count, objectName, strictObject } from "../values/schema";
 export const runSchema = strictObject({
   name: objectName,
   sandbox: objectName,
-  prompt: z.string().min(1, { error: "must not be empty" }),
+  prompt: z.string().min(1, { error: "must not be empty" }).optional(),
+  promptFile: z.string({ error: 'must be a path like "prompts/review.md"' }).min(1, { error: 'must be a path like "prompts/review.md"' }).optional(),
   maxTurns: count(20, 1).default(20),
   model: z.string().min(1).optional(),
   allowedTools: z.array(z.string().min(1)).default([]),
@@ -23,12 +25,25 @@ export const runSchema = strictObject({
   fork: z.boolean().default(false),
 });
 
-/** A validated run; its prompt and triggers may be outputs of other resources (the config's resolve-args puts them back). */
-export type RunConfig = Omit<z.infer<typeof runSchema>, "prompt" | "triggers"> & { prompt: pulumi.Input<string>; triggers: pulumi.Input<string>[] };
+/** A run as the schema reads it: its prompt inline, or the path of a file holding it (read by prompt-file.ts). */
+export type ParsedRun = z.infer<typeof runSchema>;
+
+/**
+ * A validated run whose prompt is known: inline, read from its promptFile, or an output of another resource
+ * (the config's resolve-args puts those back, and output triggers too).
+ */
+export type RunConfig = Omit<ParsedRun, "prompt" | "triggers"> & {
+  prompt: pulumi.Input<string>;
+  triggers: pulumi.Input<string>[];
+  /** sha256 (hex) of the promptFile's content, when the prompt was read from one. */
+  promptFileSha256?: string;
+};
 
 interface LooseRun {
   readonly name?: unknown;
   readonly sandbox?: unknown;
+  readonly prompt?: unknown;
+  readonly promptFile?: unknown;
   readonly ephemeral?: unknown;
   readonly keepFinished?: unknown;
   readonly resume?: unknown;
@@ -39,6 +54,7 @@ export function runRules(runs: readonly LooseRun[], ctx: z.RefinementCtx): void 
   const byName = new Map(runs.filter((run) => typeof run?.name === "string").map((run) => [run.name as string, run]));
   runs.forEach((run, index) => {
     const issue = (key: string, message: string) => ctx.addIssue({ code: "custom", path: ["runs", index, key], message });
+    if (typeof run === "object" && run !== null) promptSourceRule(run, issue);
     if (typeof run?.keepFinished === "number" && run.keepFinished > 0 && run.ephemeral !== true) {
       issue("keepFinished", "keeps finished ephemeral run containers, but this run is not ephemeral; set ephemeral: true or remove keepFinished");
     }
@@ -68,6 +84,15 @@ export function runRules(runs: readonly LooseRun[], ctx: z.RefinementCtx): void 
       }
     }
   });
+}
+
+/** A run's prompt is inline or in a file: exactly one of the two keys. */
+function promptSourceRule(run: LooseRun, issue: (key: string, message: string) => void): void {
+  if (run.prompt !== undefined && run.promptFile !== undefined) {
+    issue("promptFile", "set either prompt (the text itself) or promptFile (a file holding it), not both; remove one of the two");
+  } else if (run.prompt === undefined && run.promptFile === undefined) {
+    issue("prompt", 'missing; set prompt: "Review the last commit", or promptFile: "prompts/review.md" (a file holding the prompt; a long prompt must be one)');
+  }
 }
 
 /** The names met following `resume` from `start` back to `start`, or undefined when the chain ends. */

@@ -16,6 +16,7 @@ export interface HostProbe {
   /** CPUs of the Docker host (this machine, for a local engine). */
   cpuCount(): number;
   stat(path: string): PathFacts | undefined;
+  /** The file's text; undefined when it cannot be read or is not UTF-8 (a byte order mark is kept). */
   readText(path: string): string | undefined;
   /** Where a path really leads once symlinks are followed. */
   realPath(path: string): string;
@@ -33,7 +34,8 @@ export const realHostProbe: HostProbe = {
   },
   readText(path) {
     try {
-      return fs.readFileSync(path, "utf8");
+      // Strict, so a file that is not UTF-8 is refused rather than read with replacement characters.
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(fs.readFileSync(path));
     } catch {
       return undefined;
     }

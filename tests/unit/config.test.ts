@@ -254,6 +254,23 @@ describe("bad stack config", () => {
     ],
     ["an empty prompt", { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "" }] }, ["runs[0].prompt: must not be empty"]],
     [
+      "a run with a prompt and a prompt file",
+      { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "hi", promptFile: "prompts/fix.md" }] },
+      ["runs[0].promptFile: set either prompt (the text itself) or promptFile (a file holding it), not both; remove one of the two"],
+    ],
+    [
+      "a run with no prompt",
+      { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main" }] },
+      [
+        'runs[0].prompt: missing; set prompt: "Review the last commit", or promptFile: "prompts/review.md" (a file holding the prompt; a long prompt must be one)',
+      ],
+    ],
+    [
+      "an empty prompt file path",
+      { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", promptFile: "" }] },
+      ['runs[0].promptFile: must be a path like "prompts/review.md"'],
+    ],
+    [
       "a secret in plain sandbox env",
       { sandboxes: [sandbox({ env: { GITHUB_TOKEN: "ghx" } })] },
       [
