@@ -5,10 +5,10 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretsPresent } from "../credentials/plan";
+import { engineClient } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
 import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
-import { dockerClientEnvironment } from "../engine/shell";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
@@ -136,7 +136,7 @@ export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: 
 function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
   const wanting = (targeted.sandboxes ?? []).flatMap((sandbox, index) => (sandbox?.isolation === Isolation.Gvisor ? [index] : []));
   if (!runtimesProbe || wanting.length === 0) return [];
-  const offered = runtimesProbe(dockerClientEnvironment(targeted.docker));
+  const offered = runtimesProbe(engineClient(targeted.docker));
   if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
   const engine = engineAddressOf(targeted.docker?.host, env).url;
   return wanting.map((index) => missingRuntimeProblem(`sandboxes[${index}].isolation`, GVISOR_RUNTIME, engine, offered));
