@@ -25,8 +25,8 @@ const CLAUDE_SPECIFIC = new RegExp(
 /** The code that builds the commands the program and the ops scripts run, besides the engine seam itself. */
 const ENGINE_CLIENT_CODE = ["index.ts", "components", "scripts/ops", "policy"];
 const ENGINE_SEAM = path.join("components", "engine");
-const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-const ENGINE_CLIS = KNOWN_ENGINES.map((engine) => escape(engine.cli)).join("|");
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const ENGINE_CLIS = KNOWN_ENGINES.map((engine) => literal(engine.cli)).join("|");
 /**
  * An engine's CLI where a shell reads a command: with its arguments at the start of a string or line or
  * after `&&`, `|`, `||`, `;` or `$(`; after a hand-built prefix (`${env} docker`); or as the program a
