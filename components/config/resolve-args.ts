@@ -5,7 +5,7 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretsPresent } from "../credentials/plan";
-import { engineClient } from "../engine/client";
+import { engineClient, environmentTarget } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
 import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
@@ -121,15 +121,12 @@ function engineProblems(docker: AgentSandboxesArgs["docker"], engineProbe: Engin
 }
 
 /**
- * Without `docker`, the providers take DOCKER_HOST (and DOCKER_CERT_PATH under DOCKER_TLS_VERIFY) from the
- * environment, but the commands' docker CLI starts from an empty one: the same engine is spelled out for
- * all of them. An address of another scheme (fd://, npipe://) is left to the providers.
+ * Without `docker`, the providers take the engine from the environment (DOCKER_HOST…), but the commands'
+ * CLI starts from an empty one: the same engine is spelled out for all of them.
  */
 export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: T, env: NodeJS.ProcessEnv): T {
-  const host = env.DOCKER_HOST;
-  if (args.docker !== undefined || !host || !/^(unix|ssh|tcp):\/\/.+/.test(host)) return args;
-  const certPath = env.DOCKER_TLS_VERIFY && env.DOCKER_CERT_PATH ? { certPath: env.DOCKER_CERT_PATH } : {};
-  return { ...args, docker: { host, ...certPath } };
+  const target = args.docker === undefined ? environmentTarget(env) : undefined;
+  return target ? { ...args, docker: target } : args;
 }
 
 /** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */

@@ -19,6 +19,11 @@ export function engineClient(target?: DockerHostConfig): EngineClient {
   return { ...DOCKER, env: DOCKER.clientEnvironment(target) };
 }
 
+/** The engine the environment names (DOCKER_HOST…): the one the providers reach when the stack names none. */
+export function environmentTarget(env: NodeJS.ProcessEnv): DockerHostConfig | undefined {
+  return DOCKER.environmentTarget(env);
+}
+
 /**
  * The start of every command a script runs on the engine: the CLI under `env -i`, the engine's variables
  * read from the script's environment (`DOCKER_HOST="$DOCKER_HOST"`), never written into the script.

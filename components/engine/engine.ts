@@ -4,7 +4,7 @@
  * lives. The rest of the code reads these fields and never spells an engine: another engine is another
  * `Engine` value here (and a way to choose it in engineClient), not an edit in every command.
  */
-import type { DockerHostConfig } from "./config";
+import { type DockerHostConfig, ENGINE_URL } from "./config";
 
 export interface Engine {
   /** The CLI every command runs, found on PATH. */
@@ -21,6 +21,8 @@ export interface Engine {
   readonly sockets: { readonly paths: readonly string[]; readonly names: readonly string[] };
   /** The variables that point the CLI at `target`; none for the local engine. */
   clientEnvironment(target: DockerHostConfig | undefined): Record<string, string>;
+  /** The engine those variables name in `env`, where the providers look when the stack names none. */
+  environmentTarget(env: NodeJS.ProcessEnv): DockerHostConfig | undefined;
   /** The CLI's own flags that point it at `target`, for a command a person types. */
   hostFlags(target: DockerHostConfig): string[];
   /** The CLI's arguments that print an image's manifest from its registry (an index lists its platforms); `raw`: as JSON. */
@@ -37,6 +39,8 @@ export const DOCKER: Engine = {
   sockets: { paths: ["/var/run/docker.sock", "/run/docker.sock"], names: ["docker.sock", "docker.sock.raw", "containerd.sock"] },
   clientEnvironment: (target) =>
     target ? { DOCKER_HOST: target.host, ...(target.certPath ? { DOCKER_CERT_PATH: target.certPath, DOCKER_TLS_VERIFY: "1" } : {}) } : {},
+  environmentTarget: ({ DOCKER_HOST: host, DOCKER_TLS_VERIFY: tls, DOCKER_CERT_PATH: certPath }) =>
+    host && ENGINE_URL.test(host) ? { host, ...(tls && certPath ? { certPath } : {}) } : undefined,
   hostFlags: (target) => [
     "-H",
     target.host,

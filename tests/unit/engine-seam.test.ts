@@ -4,7 +4,7 @@
  * them in their inputs and commands: a change here would replace containers or re-run commands.
  */
 import { describe, expect, it } from "vitest";
-import { cliCommand, engineClient, runCli, typedCommand } from "../../components/engine/client";
+import { cliCommand, engineClient, environmentTarget, runCli, typedCommand } from "../../components/engine/client";
 import { DOCKER, KNOWN_ENGINES } from "../../components/engine/engine";
 import { exposesEngineSocket } from "../../components/guardrails/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
@@ -26,6 +26,13 @@ describe("the Docker engine", () => {
     expect(engineClient().env).toEqual({});
     expect(engineClient({ host: "ssh://me@box" }).env).toEqual({ DOCKER_HOST: "ssh://me@box" });
     expect(remote.env).toEqual({ DOCKER_HOST: "tcp://build-box:2376", DOCKER_CERT_PATH: "/certs", DOCKER_TLS_VERIFY: "1" });
+  });
+
+  it("reads back from an environment the engine those variables name, and only one the CLI can be pointed at", () => {
+    expect(environmentTarget(remote.env)).toEqual({ host: "tcp://build-box:2376", certPath: "/certs" });
+    expect(environmentTarget({ DOCKER_HOST: "ssh://me@box", DOCKER_CERT_PATH: "/certs" })).toEqual({ host: "ssh://me@box" });
+    expect(environmentTarget({ DOCKER_HOST: "fd://" })).toBeUndefined();
+    expect(environmentTarget({})).toBeUndefined();
   });
 
   it("names the CLI flags of the same engine for a person's check command", () => {
