@@ -12,9 +12,9 @@ import { resolveArgs } from "./config/resolve-args";
 import { credentialProxyPlanFor } from "./credentials/plan";
 import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
 import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles, secretsOnStdin } from "./credentials/secret-files";
+import { engineClient } from "./engine/client";
 import { STACK_OBJECTS } from "./engine/naming";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
-import { dockerClientEnvironment } from "./engine/shell";
 import { SECRETS_PATH } from "./guardrails/host-paths";
 import { AgentImage } from "./image/agent-image";
 import { PROXY_USER, ProxyImage } from "./image/proxy-image";
@@ -87,7 +87,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     const { config, secrets, extraCaCerts, protectedPaths } = resolveArgs(args);
     super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
     const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
-    const dockerEnv = dockerClientEnvironment(config.docker);
+    const engine = engineClient(config.docker);
     // Stacks made by the program before this component hold these resources at the stack's top level; the
     // alias keeps them (children follow their parent's alias), so no replacement loses a home volume's logins.
     const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
@@ -125,7 +125,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
               mountPath: PROXY_SECRETS_PATH,
               script: proxySecretsScript(IMAGE_AGENT.api.keyHeader),
               stdin: secretsOnStdin([secrets.anthropicApiKey, secrets.gitToken], extraCaCerts),
-              dockerEnv,
+              engine,
             },
             inside,
           )
@@ -142,7 +142,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             mountPath: SECRETS_PATH,
             script: SANDBOX_CREDENTIALS_SCRIPT,
             stdin: secretsOnStdin([secrets.gitToken]),
-            dockerEnv,
+            engine,
           },
           // The volume a stack made before this kept its place: a replacement would delete the volume it shares a name with.
           {
@@ -167,7 +167,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             credentialsVolume: holdsGitToken(sandbox, present) ? sandboxCredentials?.volumeName : undefined,
             credentialProxy: proxySecrets && plans.get(sandbox.name) ? { plan: plans.get(sandbox.name)!, secretsVolume: proxySecrets.volumeName } : undefined,
             startAfter: written,
-            dockerEnv,
+            engine,
             proxyImageId: proxyImage?.imageId,
             protectedPaths: protectedPaths[sandbox.name] ?? [],
           },
@@ -193,7 +193,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           agent,
           containerName: sandbox.containerName,
           agentUser: sandbox.agentUser,
-          dockerEnv,
+          engine,
           dependsOn: [sandbox.ready, ...forks.map((fork) => fork.command)],
           container: sandbox.runContainer,
           resumes: resumed && run.resume ? { name: run.resume, sessionId: resumed.sessionId, resource: resumed.command } : undefined,

@@ -4,12 +4,11 @@
  */
 import * as os from "node:os";
 import { stringify } from "yaml";
-import { validateStackConfig, withEnvironmentDockerHost } from "../components/config/resolve-args";
+import { validateStackConfig } from "../components/config/resolve-args";
 import { readRawConfig } from "../components/config/stack-config";
 import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/stack-schema";
-import type { DockerHostConfig } from "../components/engine/config";
+import { engineClient, environmentTarget } from "../components/engine/client";
 import { type RuntimesProbe, realRuntimesProbe } from "../components/engine/runtimes";
-import { dockerClientEnvironment } from "../components/engine/shell";
 import { GVISOR_RUNTIME, Isolation } from "../components/hardening/isolation";
 import type { HostProbe } from "../components/values/host-probe";
 import { configSizeProblem } from "./pulumi-config-env";
@@ -42,7 +41,7 @@ export function isolationReason(isolation: Isolation): string {
 
 /** The engine's runtimes, asked where the providers will look (DOCKER_HOST and its TLS files, else the local socket). */
 export function offeredRuntimes(env: NodeJS.ProcessEnv = process.env, probe: RuntimesProbe = realRuntimesProbe): readonly string[] | undefined {
-  return probe(dockerClientEnvironment(withEnvironmentDockerHost<{ docker?: DockerHostConfig }>({}, env).docker));
+  return probe(engineClient(environmentTarget(env)));
 }
 
 /** Pulumi's rule for stack names, tightened to what also reads well in container names. */

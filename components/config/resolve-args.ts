@@ -5,10 +5,10 @@
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import type { SecretsPresent } from "../credentials/plan";
+import { engineClient, environmentTarget } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
 import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
-import { dockerClientEnvironment } from "../engine/shell";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
@@ -129,15 +129,12 @@ function engineProblems(docker: AgentSandboxesArgs["docker"], engineProbe: Engin
 }
 
 /**
- * Without `docker`, the providers take DOCKER_HOST (and DOCKER_CERT_PATH under DOCKER_TLS_VERIFY) from the
- * environment, but the commands' docker CLI starts from an empty one: the same engine is spelled out for
- * all of them. An address of another scheme (fd://, npipe://) is left to the providers.
+ * Without `docker`, the providers take the engine from the environment (DOCKER_HOST…), but the commands'
+ * CLI starts from an empty one: the same engine is spelled out for all of them.
  */
 export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: T, env: NodeJS.ProcessEnv): T {
-  const host = env.DOCKER_HOST;
-  if (args.docker !== undefined || !host || !/^(unix|ssh|tcp):\/\/.+/.test(host)) return args;
-  const certPath = env.DOCKER_TLS_VERIFY && env.DOCKER_CERT_PATH ? { certPath: env.DOCKER_CERT_PATH } : {};
-  return { ...args, docker: { host, ...certPath } };
+  const target = args.docker === undefined ? environmentTarget(env) : undefined;
+  return target ? { ...args, docker: target } : args;
 }
 
 /** The keys that ask for gVisor: a sandbox's own `isolation`, or the stack's that a sandbox (or the shortcut's) inherits. */
@@ -155,7 +152,7 @@ export function gvisorKeys(args: Pick<AgentSandboxesArgs, "sandboxes" | "isolati
 function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
   const wanting = gvisorKeys(targeted);
   if (!runtimesProbe || wanting.length === 0) return [];
-  const offered = runtimesProbe(dockerClientEnvironment(targeted.docker));
+  const offered = runtimesProbe(engineClient(targeted.docker));
   if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
   const engine = engineAddressOf(targeted.docker?.host, env).url;
   return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, offered));

@@ -11,7 +11,8 @@
 import type * as command from "@pulumi/command";
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { HOST_GATEWAY_ENTRY, HOST_GATEWAY_NAME } from "../engine/host-gateway";
+import type { EngineClient } from "../engine/client";
+import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { hardenedContainerArgs } from "../hardening/baseline";
@@ -38,8 +39,8 @@ export interface CredentialProxyArgs {
   readonly imageId: pulumi.Input<string>;
   /** The stack's proxy secrets volume. */
   readonly secretsVolume: pulumi.Input<string>;
-  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine, which its commands run on. */
+  readonly engine: EngineClient;
   /** What must be complete before the proxy starts: the proxy secrets being written. */
   readonly startAfter: pulumi.Input<pulumi.Resource>[];
 }
@@ -50,7 +51,7 @@ function reachesDockerHost(plan: CredentialProxyPlan): boolean {
 }
 
 /** Everything the credential proxy container is, as docker.Container inputs. */
-export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "dockerEnv" | "startAfter">): docker.ContainerArgs {
+export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "startAfter">): docker.ContainerArgs {
   const { identity, plan } = args;
   return {
     name: sandboxObjectNames(identity, plan.sandboxName).credentialProxy,
@@ -74,7 +75,7 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "do
       ...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []),
       { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME], ...(args.sandboxAddress ? { ipv4Address: args.sandboxAddress } : {}) },
     ],
-    hosts: reachesDockerHost(plan) ? [HOST_GATEWAY_ENTRY] : [],
+    hosts: reachesDockerHost(plan) ? [args.engine.hostGateway] : [],
     labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,
@@ -95,7 +96,7 @@ export function declareCredentialProxy(name: string, args: CredentialProxyArgs, 
   const { container, ready } = startedContainer(
     name,
     credentialProxyContainerArgs(args),
-    { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv },
+    { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, engine: args.engine },
     { parent: sandbox, startAfter: args.startAfter },
   );
   return { containerName: container.name, ready };

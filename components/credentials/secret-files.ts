@@ -8,8 +8,8 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import { cliCommand, type EngineClient } from "../engine/client";
 import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, ROLE_LABEL, type StackIdentity } from "../engine/naming";
-import { cleanEnvPrefix } from "../engine/shell";
 import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { SECRETS_PATH } from "../guardrails/host-paths";
 import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
@@ -52,14 +52,14 @@ export const SANDBOX_CREDENTIALS_SCRIPT = `set -eu; umask 077; IFS= read -r toke
  * inspect`, or a file on the machine running Pulumi. Idempotent, so a rotation simply re-runs it; then
  * every running credential proxy of the stack reloads (nginx re-reads its files on SIGHUP).
  */
-export function secretFilesWriteScript(dockerEnv: Record<string, string>, inContainer: string): string {
-  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+export function secretFilesWriteScript(engine: EngineClient, inContainer: string): string {
+  const cli = cliCommand(engine);
   const label = (name: string, value: string) => `--filter "label=${name}=${value}"`;
   return `set -eu
-${docker} run --rm -i ${HARDENED_RUN_FLAGS.isolation} ${HARDENED_RUN_FLAGS.privileges} \\
+${cli} run --rm -i ${HARDENED_RUN_FLAGS.isolation} ${HARDENED_RUN_FLAGS.privileges} \\
   --user "$WRITER_USER" -v "$SECRETS_VOLUME:$SECRETS_MOUNT" --entrypoint sh "$IMAGE" -c '${inContainer}'
-proxies=$(${docker} ps -q ${label(`${LABEL_PREFIX}.project`, "$PROJECT")} ${label(`${LABEL_PREFIX}.stack`, "$STACK")} ${label(ROLE_LABEL, CREDENTIAL_PROXY_ROLE)})
-if [ -n "$proxies" ]; then ${docker} kill --signal HUP $proxies >/dev/null; fi
+proxies=$(${cli} ps -q ${label(`${LABEL_PREFIX}.project`, "$PROJECT")} ${label(`${LABEL_PREFIX}.stack`, "$STACK")} ${label(ROLE_LABEL, CREDENTIAL_PROXY_ROLE)})
+if [ -n "$proxies" ]; then ${cli} kill --signal HUP $proxies >/dev/null; fi
 `;
 }
 
@@ -76,8 +76,8 @@ export interface SecretFilesArgs {
   readonly script: string;
   /** What the script reads on stdin (a Pulumi secret). */
   readonly stdin: pulumi.Output<string>;
-  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine, which the writer runs on. */
+  readonly engine: EngineClient;
 }
 
 export class SecretFiles extends pulumi.ComponentResource {
@@ -96,9 +96,9 @@ export class SecretFiles extends pulumi.ComponentResource {
     this.written = new command.local.Command(
       `${name}-write`,
       {
-        create: secretFilesWriteScript(args.dockerEnv, args.script),
+        create: secretFilesWriteScript(args.engine, args.script),
         environment: {
-          ...args.dockerEnv,
+          ...args.engine.env,
           WRITER_USER: args.user,
           SECRETS_VOLUME: volume.name,
           SECRETS_MOUNT: args.mountPath,

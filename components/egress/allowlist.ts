@@ -4,7 +4,7 @@
  */
 import { getDomain } from "tldts";
 import { AgentAuth, type AgentProfile } from "../agents";
-import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
+import { HOST_DOMAIN, HOST_GATEWAY_NAME } from "../engine/host-gateway";
 import { hasValidLabels, IPV4 } from "../values/hostnames";
 
 /** Ports an entry without `:port` may use: HTTPS, and HTTP for plain package mirrors. */
@@ -63,7 +63,7 @@ export function parseAllowEntry(text: string): ParsedAllowEntry {
       `is too broad: ${name} is a public suffix, under which anyone can register names; put the wildcard under a registered domain, e.g. "*.example.${name}"`,
     );
   }
-  if (name === HOST_GATEWAY_NAME || name.endsWith(".docker.internal")) {
+  if (name === HOST_GATEWAY_NAME || name.endsWith(`.${HOST_DOMAIN}`)) {
     return fail(`names the Docker host; list its ports under egress.hostPorts instead, e.g. hostPorts: [8080]`);
   }
   return { ok: true, entry: port === undefined ? { host: name, wildcard } : { host: name, wildcard, port } };

@@ -7,7 +7,7 @@
 import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { HOST_GATEWAY_ENTRY } from "../engine/host-gateway";
+import type { EngineClient } from "../engine/client";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
@@ -34,8 +34,8 @@ export interface EgressProxyArgs {
   readonly internalAddress?: string;
   /** Image ID of the proxy image (ProxyImage.imageId). */
   readonly imageId: pulumi.Input<string>;
-  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine, which its commands run on. */
+  readonly engine: EngineClient;
 }
 
 export interface ProxyNetworks {
@@ -46,7 +46,7 @@ export interface ProxyNetworks {
 
 /** Everything the proxy container is, as docker.Container inputs: the hardening and the policy live here. */
 export function proxyContainerArgs(
-  args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId">,
+  args: Pick<EgressProxyArgs, "identity" | "sandboxName" | "policy" | "imageId" | "engine">,
   networks: ProxyNetworks,
 ): docker.ContainerArgs {
   const squidConf = squidConfigFor(args.policy, { sandboxName: args.sandboxName });
@@ -69,7 +69,7 @@ export function proxyContainerArgs(
       { name: networks.internal, aliases: [PROXY_HOSTNAME], ...(networks.internalAddress ? { ipv4Address: networks.internalAddress } : {}) },
     ],
     // Only when host ports are listed does the proxy get a name for the host at all.
-    hosts: args.policy.hostPorts.length > 0 ? [HOST_GATEWAY_ENTRY] : [],
+    hosts: args.policy.hostPorts.length > 0 ? [args.engine.hostGateway] : [],
     labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), [ROLE_LABEL]: "egress-proxy" }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,
@@ -90,18 +90,18 @@ export class EgressProxy extends pulumi.ComponentResource {
     const names = sandboxObjectNames(args.identity, args.sandboxName);
     const labels = providerLabels(labelsFor(args.identity, args.sandboxName));
 
-    const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: "bridge", labels }, { parent: this });
+    const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: args.engine.network.driver, labels }, { parent: this });
     const { container, ready } = startedContainer(
       name,
       proxyContainerArgs(args, { internal: args.internalNetwork, internalAddress: args.internalAddress, outbound: outbound.name }),
-      { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, dockerEnv: args.dockerEnv },
+      { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, engine: args.engine },
       { parent: this },
     );
     this.ready = ready;
 
     this.containerName = container.name;
     this.outboundNetworkName = outbound.name;
-    this.deniedLogCommand = deniedLogCommand(names.proxyContainer, args.dockerEnv);
+    this.deniedLogCommand = deniedLogCommand(names.proxyContainer, args.engine);
     this.registerOutputs({ containerName: this.containerName, deniedLogCommand: this.deniedLogCommand });
   }
 }

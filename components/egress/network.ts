@@ -3,7 +3,8 @@
  * the proxy variables the sandbox gets, the network settings per egress mode, and the variables of the
  * image's egress self-test. Pure: no Pulumi resources (the proxy container is egress-proxy.ts).
  */
-import { humanDockerCommand } from "../engine/shell";
+import { type EngineClient, typedCommand } from "../engine/client";
+import type { Engine } from "../engine/engine";
 
 /** A name no allowlist can hold (.invalid is reserved), so the proxy must refuse it without a lookup. */
 export const DENIED_PROBE_URL = "http://egress-denied-probe.invalid/";
@@ -14,8 +15,6 @@ export const PROBE_DENIED_ENV = "AGENT_EGRESS_PROBE_DENIED";
 export const PROXY_PORT = 3128;
 /** The proxy's network alias on the sandbox's internal network: the host part of the sandbox's proxy URL. */
 export const PROXY_HOSTNAME = "egress-proxy";
-/** Bridge option that leaves the host without an address on the network (see sandboxNetworkSettings). */
-export const INHIBIT_IPV4_OPTION = "com.docker.network.bridge.inhibit_ipv4";
 
 /** The URL a sandbox on the allowlist uses as its proxy: the proxy's alias on the sandbox's internal network. */
 export const PROXY_URL = `http://${PROXY_HOSTNAME}:${PROXY_PORT}`;
@@ -42,11 +41,12 @@ export function proxyEnvironment(proxyUrl: string, direct: readonly string[] = [
  * host gets no address on its bridge: on an internal network the host still answers at the gateway
  * address (every host service bound to 0.0.0.0), which inhibit_ipv4 removes.
  */
-export function sandboxNetworkSettings(mode: "allowlist" | "open"): { internal: boolean; options: Record<string, string> } {
-  return mode === "allowlist" ? { internal: true, options: { [INHIBIT_IPV4_OPTION]: "true" } } : { internal: false, options: {} };
+export function sandboxNetworkSettings(mode: "allowlist" | "open", engine: Engine): { driver: string; internal: boolean; options: Record<string, string> } {
+  const { driver, noHostAddressOption } = engine.network;
+  return mode === "allowlist" ? { driver, internal: true, options: { [noHostAddressOption]: "true" } } : { driver, internal: false, options: {} };
 }
 
 /** The command that prints the requests a sandbox's proxy refused (DOCKER_HOST spelled out for a remote engine). */
-export function deniedLogCommand(proxyContainer: string, dockerEnv: Record<string, string> = {}): string {
-  return `${humanDockerCommand(dockerEnv, ["logs", proxyContainer])} 2>&1 | grep TCP_DENIED`;
+export function deniedLogCommand(proxyContainer: string, engine: EngineClient): string {
+  return `${typedCommand(engine, ["logs", proxyContainer])} 2>&1 | grep TCP_DENIED`;
 }

@@ -2,8 +2,11 @@
 import { z } from "zod";
 import { absolutePath, strictObject } from "../values/schema";
 
+/** The engine addresses the CLI commands can be pointed at; others (fd://, npipe://) are left to the providers. */
+export const ENGINE_URL = /^(unix|ssh|tcp):\/\/.+/;
+
 export const dockerHostSchema = strictObject({
-  host: z.string().regex(/^(unix|ssh|tcp):\/\/.+/, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
+  host: z.string().regex(ENGINE_URL, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
   certPath: absolutePath("/home/me/.docker/build-box").optional(),
 });
 

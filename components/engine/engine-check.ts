@@ -7,8 +7,8 @@
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { DOCKER } from "./engine";
 
-export const DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock";
 /** Set to 1 to skip the check, e.g. when the engine is reached through something a plain connection cannot judge. */
 export const SKIP_ENGINE_CHECK = "AGENT_SANDBOX_SKIP_ENGINE_CHECK";
 const CONNECT_TIMEOUT_MS = 3000;
@@ -28,7 +28,7 @@ export type EngineProbe = (target: ProbeTarget) => string | undefined;
 export function engineAddressOf(dockerHost: unknown, env: NodeJS.ProcessEnv): EngineAddress {
   if (typeof dockerHost === "string" && dockerHost !== "") return { url: dockerHost, setting: "docker.host" };
   if (env.DOCKER_HOST) return { url: env.DOCKER_HOST, setting: "DOCKER_HOST" };
-  return { url: DEFAULT_DOCKER_HOST, setting: "default" };
+  return { url: DOCKER.defaultHost, setting: "default" };
 }
 
 /** Where to connect for an address; undefined for a scheme the probe cannot judge (the providers then report). */
@@ -61,8 +61,7 @@ export function engineProblem(address: EngineAddress, probe: EngineProbe, certPa
       : address.url.startsWith("ssh://")
         ? `no SSH server answers on ${target.host}:${target.port}`
         : `nothing answers on ${target.host}:${target.port}`;
-  const tlsFlags = certPath ? ` --tlsverify --tlscacert ${certPath}/ca.pem --tlscert ${certPath}/cert.pem --tlskey ${certPath}/key.pem` : "";
-  const check = `check it with: docker -H ${address.url}${tlsFlags} info`;
+  const check = `check it with: ${[DOCKER.cli, ...DOCKER.hostFlags({ host: address.url, certPath }), "info"].join(" ")}`;
   switch (address.setting) {
     case "docker.host":
       return `docker.host: ${what} for "${address.url}" (${failure}); start the engine or correct docker.host, then ${check}`;

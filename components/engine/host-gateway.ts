@@ -1,10 +1,11 @@
 /**
- * How a container reaches the Docker host: the name it resolves to the host's address on its network,
- * given to it as an extra hosts entry (Docker's `host-gateway`), and only where the config asks for it.
+ * How a container reaches the engine's host: the name it resolves to the host's address on its network,
+ * given to it as an extra hosts entry, and only where the config asks for it.
  */
+import { DOCKER } from "./engine";
 
-/** The Docker host's name inside a container that has the entry below. */
-export const HOST_GATEWAY_NAME = "host.docker.internal";
+/** The engine host's name inside a container that has the entry below. */
+export const HOST_GATEWAY_NAME = DOCKER.hostGateway.host;
 
-/** The docker.Container `hosts` entry that makes HOST_GATEWAY_NAME resolve to the Docker host. */
-export const HOST_GATEWAY_ENTRY = { host: HOST_GATEWAY_NAME, ip: "host-gateway" } as const;
+/** Names under this domain are the engine's host too, however they are spelled. */
+export const HOST_DOMAIN = DOCKER.hostDomain;

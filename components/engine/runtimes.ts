@@ -2,20 +2,16 @@
  * Which container runtimes the engine offers, asked before anything is declared: a sandbox under gVisor on
  * an engine without runsc would otherwise fail at its container's creation, halfway through a deployment.
  */
-import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { type EngineClient, runCli } from "./client";
 import { SKIP_ENGINE_CHECK } from "./engine-check";
 
-/** The runtime names the engine reports (`docker info`), or undefined when it could not be asked. */
-export type RuntimesProbe = (dockerEnv: Record<string, string>) => readonly string[] | undefined;
+/** The runtime names the engine reports (the CLI's `info`), or undefined when it could not be asked. */
+export type RuntimesProbe = (engine: EngineClient) => readonly string[] | undefined;
 
-export const realRuntimesProbe: RuntimesProbe = (dockerEnv) => {
-  const result = spawnSync("docker", ["info", "--format", "{{json .Runtimes}}"], {
-    encoding: "utf8",
-    timeout: 15_000,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...dockerEnv },
-  });
+export const realRuntimesProbe: RuntimesProbe = (engine) => {
+  const result = runCli(engine, ["info", "--format", "{{json .Runtimes}}"], 15_000);
   if (result.status !== 0) return undefined;
   try {
     return Object.keys(JSON.parse(result.stdout) as Record<string, unknown>);

@@ -5,12 +5,13 @@
  * the filesystem validation step should pass `fs.realpathSync(source)` so a link to /etc is caught too.
  */
 import * as path from "node:path";
+import { KNOWN_ENGINES } from "../engine/engine";
 
-/** Where Docker engines put their API socket; mounting it hands the sandbox root on the host. */
-export const DOCKER_SOCKET_PATHS: readonly string[] = ["/var/run/docker.sock", "/run/docker.sock"];
+/** Where the engines put their API socket; mounting it hands the sandbox root on the host. */
+const ENGINE_SOCKET_PATHS: readonly string[] = KNOWN_ENGINES.flatMap((engine) => engine.sockets.paths);
 
-/** Engine API sockets by file name, wherever they live (rootless engines, Docker Desktop's `.raw`). */
-export const ENGINE_SOCKET_NAMES: readonly string[] = ["docker.sock", "docker.sock.raw", "containerd.sock"];
+/** Engine API sockets by file name, wherever they live. */
+const ENGINE_SOCKET_NAMES: readonly string[] = KNOWN_ENGINES.flatMap((engine) => engine.sockets.names);
 
 /** Docker's namespace modes that share a host namespace with the container. */
 export const HOST_NAMESPACE_MODE = "host";
@@ -71,7 +72,7 @@ export function isSameOrInside(candidate: string, folder: string): boolean {
 /** True when binding this host path gives the container an engine API socket (the file or its folder). */
 export function exposesEngineSocket(hostPath: string, homeDir: string): boolean {
   const normalized = normalizeHostPath(hostPath, homeDir);
-  return ENGINE_SOCKET_NAMES.includes(path.posix.basename(normalized)) || DOCKER_SOCKET_PATHS.some((socket) => path.posix.dirname(socket) === normalized);
+  return ENGINE_SOCKET_NAMES.includes(path.posix.basename(normalized)) || ENGINE_SOCKET_PATHS.some((socket) => path.posix.dirname(socket) === normalized);
 }
 
 /**

@@ -1,11 +1,11 @@
 /**
  * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
- * hardened container is created with `start: false`, given its limit with `docker update`, then started here.
+ * hardened container is created with `start: false`, given its limit with the CLI's `update`, then started here.
  */
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { cleanEnvPrefix } from "../engine/shell";
+import { cliCommand, type EngineClient } from "../engine/client";
 import { durationToMilliseconds } from "../values/schema";
 import type { HealthTimings } from "./baseline";
 
@@ -23,12 +23,12 @@ export function healthWaitSeconds(health: HealthTimings): number {
 /** The start command of a container created stopped; it re-runs whenever the container is replaced. */
 export function startCommandArgs(
   container: docker.Container,
-  settings: { pidsLimit: number; health: HealthTimings; dockerEnv: Record<string, string> },
+  settings: { pidsLimit: number; health: HealthTimings; engine: EngineClient },
 ): command.local.CommandArgs {
   return {
-    create: `set -eu\n${startHealthyLines(settings.dockerEnv)}`,
+    create: `set -eu\n${startHealthyLines(settings.engine)}`,
     environment: {
-      ...settings.dockerEnv,
+      ...settings.engine.env,
       CONTAINER: container.name,
       PIDS_LIMIT: String(settings.pidsLimit),
       HEALTH_TIMEOUT: String(healthWaitSeconds(settings.health)),
@@ -44,7 +44,7 @@ export function startCommandArgs(
 export function startedContainer(
   name: string,
   args: docker.ContainerArgs,
-  settings: { pidsLimit: number; health: HealthTimings; dockerEnv: Record<string, string> },
+  settings: { pidsLimit: number; health: HealthTimings; engine: EngineClient },
   options: { parent: pulumi.Resource; startAfter?: pulumi.Input<pulumi.Resource>[] },
 ): { container: docker.Container; ready: command.local.Command } {
   const container = new docker.Container(name, args, { parent: options.parent, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
@@ -60,16 +60,16 @@ export function startedContainer(
  * engine recorded it, start it and wait until Docker reports it healthy; otherwise they fail with the last
  * health output and logs. CONTAINER, PIDS_LIMIT and HEALTH_TIMEOUT (seconds) arrive as environment variables.
  */
-export function startHealthyLines(dockerEnv: Record<string, string>): string {
-  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
-  return `${docker} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
-applied=$(${docker} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
+export function startHealthyLines(engine: EngineClient): string {
+  const cli = cliCommand(engine);
+  return `${cli} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
+applied=$(${cli} inspect -f '{{.HostConfig.PidsLimit}}' "$CONTAINER")
 if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
-${docker} start "$CONTAINER" >/dev/null
+${cli} start "$CONTAINER" >/dev/null
 deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
 status=starting
 while [ "$(date +%s)" -lt "$deadline" ]; do
-  status=$(${docker} inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}' "$CONTAINER")
+  status=$(${cli} inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Running}}' "$CONTAINER")
   case "$status" in
     "healthy true") exit 0 ;;
     unhealthy*|*" false") break ;;
@@ -77,8 +77,8 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
   sleep 1
 done
 echo "container $CONTAINER did not become healthy (health, running: $status); last health check output:" >&2
-${docker} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
-${docker} logs --tail 20 "$CONTAINER" >&2 || true
+${cli} inspect -f '{{if .State.Health}}{{range .State.Health.Log}}exit {{.ExitCode}}: {{.Output}}{{end}}{{end}}' "$CONTAINER" | tail -n 6 >&2
+${cli} logs --tail 20 "$CONTAINER" >&2 || true
 exit 1
 `;
 }

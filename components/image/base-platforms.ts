@@ -7,14 +7,18 @@
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { engineClient } from "../engine/client";
 import { SKIP_ENGINE_CHECK } from "../engine/engine-check";
 import { type ImageConfig, isMultiArch } from "./config";
 
 /** The raw manifest (or index) of an image reference, or undefined when it cannot be read (the build then reports). */
 export type ManifestProbe = (ref: string) => string | undefined;
 
+/** A manifest comes from the registry, not an engine: the local CLI reads it, with the registry logins of this machine's environment. */
+const LOCAL = engineClient();
+
 export const realManifestProbe: ManifestProbe = (ref) => {
-  const result = spawnSync("docker", ["buildx", "imagetools", "inspect", "--raw", ref], { encoding: "utf8", timeout: 60_000 });
+  const result = spawnSync(LOCAL.cli, LOCAL.manifestArgs(ref, true), { encoding: "utf8", timeout: 60_000 });
   return result.status === 0 ? result.stdout : undefined;
 };
 
@@ -57,7 +61,7 @@ export function basePlatformProblems(image: ImageConfig, probe: ManifestProbe | 
     if (missing.length === 0) return [];
     const holds = offered.length === 0 ? "is a single-platform image" : `lists only ${offered.join(", ")}`;
     return [
-      `${key}: "${ref}" ${holds}, but image.platforms asks for ${image.platforms.join(", ")}: the ${missing.join(", ")} variant would be built on another platform's base and hold its binaries; use a base whose manifest lists every platform (check it with: docker buildx imagetools inspect ${ref})`,
+      `${key}: "${ref}" ${holds}, but image.platforms asks for ${image.platforms.join(", ")}: the ${missing.join(", ")} variant would be built on another platform's base and hold its binaries; use a base whose manifest lists every platform (check it with: ${[LOCAL.cli, ...LOCAL.manifestArgs(ref, false)].join(" ")})`,
     ];
   });
 }

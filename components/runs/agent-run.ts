@@ -8,6 +8,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
 import type { AgentRunSummary } from "../agents/run-summary";
+import type { EngineClient } from "../engine/client";
 import { healthWaitSeconds } from "../hardening/container-start";
 import type { RunContainerSource } from "../sandbox/run-container";
 import type { RunConfig } from "./config";
@@ -33,8 +34,8 @@ export interface AgentRunArgs {
   readonly containerName: pulumi.Input<string>;
   /** `uid:gid` the agent runs as. */
   readonly agentUser: string;
-  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine, which its commands run on. */
+  readonly engine: EngineClient;
   /** Resources that must be complete first: the sandbox's start command. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
   /** The sandbox's container spec; required when the run is ephemeral. */
@@ -60,7 +61,7 @@ export class AgentRun extends pulumi.ComponentResource {
 
   constructor(name: string, args: AgentRunArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentRun", name, {}, opts);
-    const { run, agent, dockerEnv } = args;
+    const { run, agent, engine } = args;
     const resumedSession = args.resumes
       ? args.resumes.sessionId.apply((id) => {
           if (!id) throw new Error(`runs ${run.name}: resume: run "${args.resumes!.name}" reported no session id to resume; see its output`);
@@ -72,14 +73,14 @@ export class AgentRun extends pulumi.ComponentResource {
     const create = pulumi.all([resumedSession, container?.spec()]).apply(([resumeSessionId, spec]) => {
       const request = { ...run, resumeSessionId, forkSession: run.fork };
       return spec && container
-        ? ephemeralRunScript(agent, request, dockerEnv, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })
-        : agentRunScript(agent, request, dockerEnv);
+        ? ephemeralRunScript(agent, request, engine, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })
+        : agentRunScript(agent, request, engine);
     });
     // Kept containers outlive the run's own replacements (a trigger replaces it); they go when the run leaves the stack.
     const cleanup = container
       ? new command.local.Command(
           `${name}-containers`,
-          { delete: removeRunContainersScript(dockerEnv, container.labels, run.name), environment: dockerEnv, logging: "stderr" },
+          { delete: removeRunContainersScript(engine, container.labels, run.name), environment: engine.env, logging: "stderr" },
           { parent: this },
         )
       : undefined;
@@ -103,10 +104,10 @@ export class AgentRun extends pulumi.ComponentResource {
     // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
     const triggers = [...run.triggers, ...promptFile, ...(args.resumes ? [resumedSession] : [])];
     // The workspace as it was just before the run: re-taken whenever an input that re-runs the run changes.
-    const sandboxEnv = { ...dockerEnv, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
+    const sandboxEnv = { ...engine.env, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
     const baseline = new command.local.Command(
       `${name}-baseline`,
-      { create: manifestScript(dockerEnv), environment: sandboxEnv, triggers: [create, stdin, ...triggers], logging: "none" },
+      { create: manifestScript(engine), environment: sandboxEnv, triggers: [create, stdin, ...triggers], logging: "none" },
       { parent: this, dependsOn: args.dependsOn },
     );
     this.command = new command.local.Command(
@@ -114,7 +115,7 @@ export class AgentRun extends pulumi.ComponentResource {
       {
         create,
         stdin,
-        environment: { ...dockerEnv, AGENT_USER: args.agentUser, ...ephemeralEnv },
+        environment: { ...engine.env, AGENT_USER: args.agentUser, ...ephemeralEnv },
         triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.
         logging: "stderr",
@@ -124,7 +125,7 @@ export class AgentRun extends pulumi.ComponentResource {
     const report = new command.local.Command(
       `${name}-changes`,
       {
-        create: reportScript(dockerEnv),
+        create: reportScript(engine),
         environment: { ...sandboxEnv, BASELINE: baseline.stdout },
         // Each execution of the run prints a new stream (a new session), so its stdout marks a re-run.
         triggers: [this.command.id, this.command.stdout],

@@ -1,12 +1,13 @@
 /**
  * The shell scripts an agent run's `local.Command` runs: the agent CLI through `docker exec`, either in the
  * sandbox itself or in a fresh container made for the run from the sandbox's own container spec. The
- * prompt arrives on stdin and is read by no shell; the docker CLI starts from an empty environment.
+ * prompt arrives on stdin and is read by no shell; the engine's CLI starts from an empty environment.
  */
 import type { AgentProfile, AgentRunRequest } from "../agents";
+import { cliCommand, type EngineClient } from "../engine/client";
 import { type ContainerSpec, dockerCreateArguments } from "../engine/container-cli";
 import { LABEL_PREFIX, providerLabels } from "../engine/naming";
-import { cleanEnvPrefix, shellWords } from "../engine/shell";
+import { shellWords } from "../engine/shell";
 import { startHealthyLines } from "../hardening/container-start";
 import { WORKSPACE_PATH } from "../sandbox/contract";
 
@@ -24,16 +25,16 @@ if [ "$status" -ne 0 ]; then
 fi
 `;
 
-function agentExec(agent: AgentProfile, request: AgentRunRequest, dockerEnv: Record<string, string>): string {
-  return `${cleanEnvPrefix(dockerEnv)} docker exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(request))}`;
+function agentExec(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient): string {
+  return `${cliCommand(engine)} exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(request))}`;
 }
 
 /** The run in the sandbox container ($CONTAINER) as $AGENT_USER. */
-export function agentRunScript(agent: AgentProfile, request: AgentRunRequest, dockerEnv: Record<string, string>): string {
+export function agentRunScript(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient): string {
   return `set -u
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-${agentExec(agent, request, dockerEnv)} >"$out" 2>"$err"
+${agentExec(agent, request, engine)} >"$out" 2>"$err"
 ${REPORT}`;
 }
 
@@ -50,10 +51,10 @@ export function runContainerFilters(labels: Record<string, string>, runName: str
 }
 
 /** Removes all but the newest $KEEP_FINISHED containers of the run (`docker ps` lists newest first). */
-export function pruneRunContainersLines(dockerEnv: Record<string, string>, filters: string[]): string {
-  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
-  return `stale=$(${docker} ps -aq ${shellWords(filters)} | tail -n +"$((KEEP_FINISHED + 1))")
-if [ -n "$stale" ]; then ${docker} rm -f -v $stale >/dev/null; fi
+export function pruneRunContainersLines(engine: EngineClient, filters: string[]): string {
+  const cli = cliCommand(engine);
+  return `stale=$(${cli} ps -aq ${shellWords(filters)} | tail -n +"$((KEEP_FINISHED + 1))")
+if [ -n "$stale" ]; then ${cli} rm -f -v $stale >/dev/null; fi
 `;
 }
 
@@ -75,8 +76,8 @@ export interface EphemeralRunSpec {
  * A SIGKILL runs no trap: the run's next start prunes what it left, and its cleanup removes all at destroy.
  * Environment: CONTAINER_PREFIX, AGENT_USER, PIDS_LIMIT, HEALTH_TIMEOUT, KEEP_FINISHED.
  */
-export function ephemeralRunScript(agent: AgentProfile, request: AgentRunRequest, dockerEnv: Record<string, string>, run: EphemeralRunSpec): string {
-  const docker = `${cleanEnvPrefix(dockerEnv)} docker`;
+export function ephemeralRunScript(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient, run: EphemeralRunSpec): string {
+  const cli = cliCommand(engine);
   const filters = runContainerFilters(run.sandboxLabels, run.runName);
   const create = dockerCreateArguments(ephemeralContainerSpec(run.sandboxSpec, run.runName));
   return `set -u
@@ -84,27 +85,27 @@ out=$(mktemp) err=$(mktemp)
 CONTAINER="$CONTAINER_PREFIX-$(date -u +%Y%m%d%H%M%S)-$$"
 finish() {
   trap - EXIT INT TERM HUP
-  if [ "$KEEP_FINISHED" -gt 0 ]; then ${docker} stop -t 5 "$CONTAINER" >/dev/null 2>&1 || true; fi
-  ${pruneRunContainersLines(dockerEnv, filters).trimEnd().replace(/\n/g, "\n  ")}
+  if [ "$KEEP_FINISHED" -gt 0 ]; then ${cli} stop -t 5 "$CONTAINER" >/dev/null 2>&1 || true; fi
+  ${pruneRunContainersLines(engine, filters).trimEnd().replace(/\n/g, "\n  ")}
   rm -f "$out" "$err"
 }
 trap finish EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-${docker} create --name "$CONTAINER" ${shellWords(create)} >/dev/null || exit 1
+${cli} create --name "$CONTAINER" ${shellWords(create)} >/dev/null || exit 1
 ( set -eu
-${startHealthyLines(dockerEnv)}) &
+${startHealthyLines(engine)}) &
 wait $! || exit 1
 exec 3<&0
-${agentExec(agent, request, dockerEnv)} <&3 >"$out" 2>"$err" &
+${agentExec(agent, request, engine)} <&3 >"$out" 2>"$err" &
 wait $!
 ${REPORT}`;
 }
 
 /** Removes every container of the run: the delete of the run's container cleanup, when the run leaves the stack. */
-export function removeRunContainersScript(dockerEnv: Record<string, string>, sandboxLabels: Record<string, string>, runName: string): string {
+export function removeRunContainersScript(engine: EngineClient, sandboxLabels: Record<string, string>, runName: string): string {
   return `set -u
 KEEP_FINISHED=0
-${pruneRunContainersLines(dockerEnv, runContainerFilters(sandboxLabels, runName))}`;
+${pruneRunContainersLines(engine, runContainerFilters(sandboxLabels, runName))}`;
 }

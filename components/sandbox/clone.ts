@@ -5,7 +5,8 @@
  * `bringBack` command, which moves them as a git bundle, so no hook of the clone runs and none of its
  * config is read on the host.
  */
-import { cleanEnvPrefix, humanDockerCommand, shellQuote } from "../engine/shell";
+import { cliCommand, type EngineClient, typedCommand } from "../engine/client";
+import { shellQuote } from "../engine/shell";
 import { AGENT_HOME, HOST_REPOSITORY_PATH, WORKSPACE_PATH } from "./contract";
 
 /**
@@ -27,8 +28,8 @@ export function cloneScript(copy: readonly string[]): string {
 }
 
 /** The shell line that runs the clone script, as the agent user, in the started sandbox the variable CONTAINER names. */
-export function cloneExecLine(dockerEnv: Record<string, string>, agentUser: string, script: string): string {
-  return `${cleanEnvPrefix(dockerEnv)} docker exec -u ${shellQuote(agentUser)} -e HOME=${AGENT_HOME} "$CONTAINER" sh -c ${shellQuote(script)}`;
+export function cloneExecLine(engine: EngineClient, agentUser: string, script: string): string {
+  return `${cliCommand(engine)} exec -u ${shellQuote(agentUser)} -e HOME=${AGENT_HOME} "$CONTAINER" sh -c ${shellQuote(script)}`;
 }
 
 /** Branches of the clone become `sandbox/<name>/<branch>` in the host repository. */
@@ -39,10 +40,10 @@ export const bringBackRefspec = (sandboxName: string) => `+refs/heads/*:refs/hea
  * branches, written by git inside the sandbox, fetched on the host with hooks turned off.
  */
 export function bringBackCommand(
-  dockerEnv: Record<string, string>,
+  engine: EngineClient,
   settings: { container: string; agentUser: string; hostRepository: string; sandboxName: string },
 ): string {
-  const bundle = humanDockerCommand(dockerEnv, [
+  const bundle = typedCommand(engine, [
     "exec",
     "-u",
     settings.agentUser,

@@ -10,7 +10,7 @@ import { credentialProxyEnvironment } from "../credentials/plan";
 import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
 import { healthProbeEnvironment } from "../egress/config";
 import { PROXY_URL, proxyEnvironment } from "../egress/network";
-import { HOST_GATEWAY_ENTRY } from "../engine/host-gateway";
+import type { Engine } from "../engine/engine";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../guardrails/host-paths";
 import { hardenedContainerArgs } from "../hardening/baseline";
@@ -26,6 +26,8 @@ export const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
 const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
 
 export interface ContainerRefs {
+  /** The engine the container runs on: its socket (dockerSocket) and its name for its host (open network). */
+  readonly engine: Engine;
   readonly imageId: pulumi.Input<string>;
   /** The sandbox's own network; absent when it has none (egress mode none, or the host network). */
   readonly networkName?: pulumi.Input<string>;
@@ -61,25 +63,22 @@ function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.in
     { type: "tmpfs", target: TMP_PATH, tmpfsOptions: { sizeBytes: TMP_SIZE_BYTES, mode: 0o1777 } },
     ...sandbox.mounts.map((mount) => ({ type: "bind", source: mount.source, target: mount.target, readOnly: mount.readOnly })),
   ];
-  if (sandbox.dockerSocket) mounts.push({ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" });
+  const [socket] = refs.engine.sockets.paths;
+  if (sandbox.dockerSocket) mounts.push({ type: "bind", source: socket, target: socket });
   return mounts;
 }
 
 /**
  * Where the sandbox's traffic can go. allowlist: only its internal network, where the egress proxy is the
  * one way out (host ports go through the proxy too); open: an ordinary bridge, with the host reachable as
- * host.docker.internal; none: no network interface but loopback.
+ * the engine's name for it (host.docker.internal); none: no network interface but loopback.
  */
-function networkArgsFor(
-  identity: StackIdentity,
-  sandbox: SandboxConfig,
-  topology: SandboxTopology,
-  networkName: pulumi.Input<string> | undefined,
-): Partial<docker.ContainerArgs> {
+function networkArgsFor(identity: StackIdentity, sandbox: SandboxConfig, topology: SandboxTopology, refs: ContainerRefs): Partial<docker.ContainerArgs> {
+  const { networkName } = refs;
   if (topology.network === "host") return { networkMode: "host" };
   if (!topology.ownNetwork || networkName === undefined) return { networkMode: "none" };
   const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
-  if (topology.network === "open") return { ...attached, hosts: [HOST_GATEWAY_ENTRY] };
+  if (topology.network === "open") return { ...attached, hosts: [refs.engine.hostGateway] };
   const gvisorNetwork = gvisorNetworkFor(identity, sandbox);
   return gvisorNetwork ? { ...attached, hosts: proxyHostEntries(gvisorNetwork, topology) } : attached;
 }
@@ -134,7 +133,7 @@ export function containerArgsFor(
     privileged: sandbox.privileged,
     init: true,
     mounts: mountsFor(sandbox, refs),
-    ...networkArgsFor(identity, sandbox, topology, refs.networkName),
+    ...networkArgsFor(identity, sandbox, topology, refs),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
     labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox), ...unprotectedLabel(sandbox) }),

@@ -13,8 +13,8 @@ import type { CredentialProxyPlan } from "../credentials/nginx-conf";
 import { egressPolicyFor } from "../egress/config";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
+import { type EngineClient, typedCommand } from "../engine/client";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
-import { humanDockerCommand } from "../engine/shell";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
@@ -40,8 +40,8 @@ export interface SandboxComponentArgs {
   readonly credentialProxy?: { readonly plan: CredentialProxyPlan; readonly secretsVolume: pulumi.Input<string> };
   /** Resources that must be complete before the sandbox and its proxies start (the secrets being written). */
   readonly startAfter: pulumi.Input<pulumi.Resource>[];
-  /** Environment the docker CLI needs to reach the engine (DOCKER_HOST…); empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine, which its commands run on. */
+  readonly engine: EngineClient;
   /** Image ID of the proxy image (egress and credential proxies); required when the sandbox has either. */
   readonly proxyImageId?: pulumi.Input<string>;
   /** The protected paths that exist in the workspace, mounted read-only over it. */
@@ -75,7 +75,7 @@ export class Sandbox extends pulumi.ComponentResource {
     const { identity, sandbox } = args;
     const names = sandboxObjectNames(identity, sandbox.name);
     const labels = providerLabels(labelsFor(identity, sandbox.name));
-    const engine = { parent: this };
+    const child = { parent: this };
 
     const topology = sandboxTopology(sandbox);
     const gvisorNetwork = gvisorNetworkFor(identity, sandbox);
@@ -85,14 +85,13 @@ export class Sandbox extends pulumi.ComponentResource {
             `${name}-net`,
             {
               name: names.network,
-              driver: "bridge",
               labels,
-              ...sandboxNetworkSettings(topology.network),
+              ...sandboxNetworkSettings(topology.network, args.engine),
               ...(gvisorNetwork
                 ? { ipamConfigs: [{ subnet: gvisorNetwork.subnet, gateway: gvisorNetwork.gateway, ipRange: gvisorNetwork.dynamicRange }] }
                 : {}),
             },
-            engine,
+            child,
           )
         : undefined;
     let proxy: EgressProxy | undefined;
@@ -107,7 +106,7 @@ export class Sandbox extends pulumi.ComponentResource {
           internalNetwork: network.name,
           internalAddress: gvisorNetwork?.egressProxyAddress,
           imageId: args.proxyImageId,
-          dockerEnv: args.dockerEnv,
+          engine: args.engine,
         },
         { parent: this },
       );
@@ -126,14 +125,14 @@ export class Sandbox extends pulumi.ComponentResource {
           outboundNetwork: proxy?.outboundNetworkName,
           imageId: args.proxyImageId,
           secretsVolume: args.credentialProxy.secretsVolume,
-          dockerEnv: args.dockerEnv,
+          engine: args.engine,
           startAfter: args.startAfter,
         },
         this,
       );
     }
-    const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, engine);
-    const clone = sandbox.mode === "clone" ? new docker.Volume(`${name}-clone`, { name: names.clone, labels }, engine) : undefined;
+    const home = new docker.Volume(`${name}-home`, { name: names.home, labels }, child);
+    const clone = sandbox.mode === "clone" ? new docker.Volume(`${name}-clone`, { name: names.clone, labels }, child) : undefined;
 
     const agent = { uid: args.agentUid, gid: args.agentGid };
     const agentUser = agentUserOf(sandbox, agent);
@@ -145,8 +144,9 @@ export class Sandbox extends pulumi.ComponentResource {
       credentialsVolume: args.credentialsVolume,
       protectedPaths: args.protectedPaths,
       cloneVolume: clone?.name,
+      engine: args.engine,
     });
-    const container = new docker.Container(name, containerArgs, { ...engine, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
+    const container = new docker.Container(name, containerArgs, { ...child, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
     this.runContainer = {
       spec: () => pulumi.output(containerArgs),
       labels: labelsFor(identity, sandbox.name),
@@ -159,7 +159,7 @@ export class Sandbox extends pulumi.ComponentResource {
       startCommandArgs(container, {
         pidsLimit: enginePidsLimit(sandbox.resources.pids, sandbox.isolation),
         health: sandbox.healthcheck,
-        dockerEnv: args.dockerEnv,
+        engine: args.engine,
       }),
       { parent: this, dependsOn: [...args.startAfter, ...(proxy ? [proxy.ready] : []), ...(credentialProxy ? [credentialProxy.ready] : [])] },
     );
@@ -168,8 +168,8 @@ export class Sandbox extends pulumi.ComponentResource {
       ? new command.local.Command(
           `${name}-clone`,
           {
-            create: `set -eu\n${cloneExecLine(args.dockerEnv, agentUser, cloneScript(sandbox.cloneCopy))}`,
-            environment: { ...args.dockerEnv, CONTAINER: container.name },
+            create: `set -eu\n${cloneExecLine(args.engine, agentUser, cloneScript(sandbox.cloneCopy))}`,
+            environment: { ...args.engine.env, CONTAINER: container.name },
             triggers: [container.id],
           },
           { parent: this, dependsOn: [started] },
@@ -177,10 +177,10 @@ export class Sandbox extends pulumi.ComponentResource {
       : started;
 
     const exec = ["exec", "-it", "-u", agentUser, "-w", WORKSPACE_PATH, names.container];
-    this.shellCommand = humanDockerCommand(args.dockerEnv, [...exec, "bash"]);
-    this.agentCommand = humanDockerCommand(args.dockerEnv, [...exec, "agent-exec", agentProfile(sandbox.agent).executable]);
+    this.shellCommand = typedCommand(args.engine, [...exec, "bash"]);
+    this.agentCommand = typedCommand(args.engine, [...exec, "agent-exec", agentProfile(sandbox.agent).executable]);
     this.bringBackCommand = clone
-      ? bringBackCommand(args.dockerEnv, { container: names.container, agentUser, hostRepository: sandbox.workspace, sandboxName: sandbox.name })
+      ? bringBackCommand(args.engine, { container: names.container, agentUser, hostRepository: sandbox.workspace, sandboxName: sandbox.name })
       : undefined;
     this.agentUser = agentUser;
     this.containerName = container.name;

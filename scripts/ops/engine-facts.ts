@@ -6,13 +6,14 @@
 import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
+import type { EngineClient } from "../../components/engine/client";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
 /** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */
-export function engineFor(dockerEnv: Record<string, string>): Docker {
-  Object.assign(process.env, dockerEnv);
+export function engineFor(engine: EngineClient): Docker {
+  Object.assign(process.env, engine.env);
   return new Docker();
 }
 

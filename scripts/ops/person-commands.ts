@@ -3,7 +3,8 @@
  * stack's outputs, and what they are told when the sandbox cannot take them. Pure: sandbox.ts runs them.
  */
 import type { SandboxInfo } from "../../components/agent-sandboxes";
-import { humanDockerCommand, shellQuote } from "../../components/engine/shell";
+import { type EngineClient, typedCommand } from "../../components/engine/client";
+import { shellQuote } from "../../components/engine/shell";
 
 export const VERBS = ["shell", "logs", "agent"] as const;
 export type Verb = (typeof VERBS)[number];
@@ -14,10 +15,10 @@ export const USAGE: Record<Verb, string> = {
   agent: "npm run agent -- <sandbox> [prompt] [--stack NAME]",
 };
 
-/** The shell line to run: the stack's own `shell`/`runAgent` output, or `docker logs` of its container. */
-export function personCommand(verb: Verb, info: SandboxInfo, dockerEnv: Record<string, string>, extra: readonly string[]): string {
+/** The shell line to run: the stack's own `shell`/`runAgent` output, or the engine's `logs` of its container. */
+export function personCommand(verb: Verb, info: SandboxInfo, engine: EngineClient, extra: readonly string[]): string {
   if (verb === "shell") return info.shell;
-  if (verb === "logs") return humanDockerCommand(dockerEnv, ["logs", ...extra, info.container]);
+  if (verb === "logs") return typedCommand(engine, ["logs", ...extra, info.container]);
   // The agent CLI takes an initial prompt as its argument and stays interactive.
   return extra.length > 0 ? `${info.runAgent} ${shellQuote(extra.join(" "))}` : info.runAgent;
 }

@@ -41,7 +41,7 @@ if (require.main === module) {
     }
     const state = (await pulumiJson(stackName, ["stack", "export"])) as { deployment?: { resources?: StateResource[] } };
     const resources = state.deployment?.resources ?? [];
-    const engine = engineFor(stack.dockerEnv);
+    const engine = engineFor(stack.engine);
     const before = new Map<string, string | undefined>();
     const targets: string[] = [];
     for (const name of replace.keys()) {

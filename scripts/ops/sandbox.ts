@@ -15,10 +15,10 @@ if (require.main === module) {
     const { stack: stackName, rest } = stackFromArgs(process.argv.slice(3));
     const stack = await readStack(stackName);
     const [name, info] = sandboxNamed(stack, rest[0], USAGE[verb]);
-    const inspected = await inspectOrMissing(engineFor(stack.dockerEnv), info.container);
+    const inspected = await inspectOrMissing(engineFor(stack.engine), info.container);
     const problem = unavailableMessage(verb, stackName, name, inspected?.State.Status ?? "missing");
     if (problem) throw new OpsError(problem);
-    const line = personCommand(verb, info, stack.dockerEnv, rest.slice(1));
-    return spawnSync("sh", ["-c", line], { stdio: "inherit", env: { ...process.env, ...stack.dockerEnv } }).status ?? 1;
+    const line = personCommand(verb, info, stack.engine, rest.slice(1));
+    return spawnSync("sh", ["-c", line], { stdio: "inherit", env: { ...process.env, ...stack.engine.env } }).status ?? 1;
   });
 }

@@ -8,8 +8,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import type { AgentImageInfo, SandboxInfo } from "../../components/agent-sandboxes";
 import { readRawConfig } from "../../components/config/stack-config";
+import { type EngineClient, engineClient } from "../../components/engine/client";
 import { dockerHostSchema } from "../../components/engine/config";
-import { dockerClientEnvironment } from "../../components/engine/shell";
 import { parseRefreshConfig, type RefreshConfig } from "../../components/sandbox/refresh-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "../..");
@@ -27,8 +27,8 @@ export interface OpsStack {
   /** The image ID the stack last built (output agentImage.imageId). */
   readonly agentImageId?: string;
   readonly refresh: RefreshConfig;
-  /** DOCKER_HOST (and TLS variables) of the stack's `docker.host`; empty for the local engine. */
-  readonly dockerEnv: Record<string, string>;
+  /** The stack's engine (its `docker.host`, else the local one), which every command runs on. */
+  readonly engine: EngineClient;
   /** Per sandbox, the risky files its runs created or changed, as `path (run name)`: the runs' riskyChanges outputs. */
   readonly riskyChanges: Record<string, string[]>;
 }
@@ -104,7 +104,7 @@ export function stackFromCli(outputs: Record<string, unknown>, config: Record<st
     sandboxes,
     agentImageId: image?.imageId,
     refresh,
-    dockerEnv: dockerClientEnvironment(dockerHost?.data),
+    engine: engineClient(dockerHost?.data),
     riskyChanges: riskyChangesBySandbox(outputs.runOutputs, raw.runs),
   };
 }

@@ -10,7 +10,7 @@ import { formatStatusTable, type SandboxFacts, type StatusRow, statusExitCode, s
 
 /** Every sandbox's row, gathered in parallel (a stats sample takes the engine about a second). */
 export async function statusRows(stack: OpsStack, now = new Date()): Promise<StatusRow[]> {
-  const engine = engineFor(stack.dockerEnv);
+  const engine = engineFor(stack.engine);
   const facts: SandboxFacts[] = await Promise.all(Object.entries(stack.sandboxes).map(([name, info]) => sandboxFacts(engine, name, info)));
   return facts.map((fact) => ({ ...statusRow(fact, stack.refresh, stack.agentImageId, now), riskyChanges: stack.riskyChanges[fact.name] ?? [] }));
 }

@@ -16,6 +16,7 @@ import { egressConfigSchema, egressPolicyFor } from "../../components/egress/con
 import { PROXY_MEMORY_MB, PROXY_PIDS } from "../../components/egress/egress-proxy";
 import { PROXY_HOSTNAME, PROXY_PORT, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
 import { squidConfigFor } from "../../components/egress/squid";
+import { DOCKER } from "../../components/engine/engine";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { runtimeArgs } from "../../components/hardening/isolation";
 import { PROXY_USER } from "../../components/image/proxy-image";
@@ -114,7 +115,7 @@ function firstAddressOf(subnet: string): string {
 export async function startLab(name: string, options: LabOptions): Promise<EgressLab> {
   const internal = `${name}-net`;
   const outside = `${name}-outside`;
-  const settings = sandboxNetworkSettings("allowlist");
+  const settings = sandboxNetworkSettings("allowlist", DOCKER);
   // Under gVisor the sandbox cannot ask Docker's DNS for the proxy: the program's fixed addresses stand in.
   const plan = underGvisor ? gvisorNetworkPlan(internal) : undefined;
   await createNetwork(internal, {

@@ -25,6 +25,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { type ContainerSpec, dockerCreateArguments } from "../../components/engine/container-cli";
+import { DOCKER } from "../../components/engine/engine";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer, LOCAL_IMAGES } from "../../testkit/live/engine";
@@ -67,7 +68,7 @@ async function startHardened(runtime: Runtime, workspace: string): Promise<strin
     config.sandboxes[0],
     { uid: AGENT_UID, gid: AGENT_GID },
     // Any image with a shell shows the kernel; the agent image's healthcheck is not what is proven here.
-    { imageId: LOCAL_IMAGES.baseImage, homeVolume: names.home, protectedPaths: [] },
+    { imageId: LOCAL_IMAGES.baseImage, homeVolume: names.home, protectedPaths: [], engine: DOCKER },
   ) as ContainerSpec;
   const mounts = [...(spec.mounts ?? []), { type: "bind", source: probe, target: PROBE_TARGET, readOnly: true }];
   created.push(runtime);

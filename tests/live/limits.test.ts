@@ -11,6 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config/stack-schema";
+import { DOCKER } from "../../components/engine/engine";
 import { physicalName, STACK_OBJECTS, sandboxObjectNames } from "../../components/engine/naming";
 import { GVISOR_MIN_CPUS, GVISOR_MIN_MEMORY_MB } from "../../components/sandbox/config-rules";
 import { containerArgsFor } from "../../components/sandbox/container";
@@ -56,6 +57,7 @@ describe("the smallest accepted limits (live)", () => {
         homeVolume: VOLUMES.home,
         protectedPaths: [],
         credentialsVolume: VOLUMES.credentials,
+        engine: DOCKER,
       },
     );
     container = await realizeContainer("tiny", { ...args }, () => {});

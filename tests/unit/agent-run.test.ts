@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude, claudeArguments } from "../../components/agents/claude";
 import { parseStackConfig } from "../../components/config/stack-schema";
+import { type EngineClient, engineClient } from "../../components/engine/client";
 import { agentRunScript } from "../../components/runs/agent-run";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
@@ -13,10 +14,8 @@ const run = (extra: Record<string, unknown> = {}) =>
 const NASTY_PROMPT = `Fix "the bug" in 'main.ts' $(touch /tmp/PWNED-MARKER) \`id\` $HOME; echo done
 second line with a trailing backslash \\`;
 
-function runScript(
-  options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; dockerEnv?: Record<string, string> } = {},
-) {
-  return runWithFakeDocker(agentRunScript(claude, run(), options.dockerEnv ?? {}), {
+function runScript(options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; engine?: EngineClient } = {}) {
+  return runWithFakeDocker(agentRunScript(claude, run(), options.engine ?? engineClient()), {
     stdin: options.prompt ?? NASTY_PROMPT,
     env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
     dockerExit: options.dockerExit,
@@ -62,7 +61,7 @@ describe("an agent run", () => {
   });
 
   it("passes only the engine address through when the stack targets a remote engine", () => {
-    const env = runScript({ dockerEnv: { DOCKER_HOST: "ssh://me@box" }, extraEnv: { DOCKER_HOST: "ssh://me@box" } }).env();
+    const env = runScript({ engine: engineClient({ host: "ssh://me@box" }), extraEnv: { DOCKER_HOST: "ssh://me@box" } }).env();
     expect(env).toMatch(/^DOCKER_HOST=ssh:\/\/me@box$/m);
     expect(env).not.toMatch(/PULUMI_ACCESS_TOKEN/);
   });

@@ -3,14 +3,16 @@
  * between files or between the component's folders; the config assembly (components/config/) is imported
  * only by the top-level component and the program, so the domains own their sections and never depend on
  * it; the value parsers (components/values/) import nothing of ours; the product code never reaches into
- * tests or tooling, scripts never into tests; source files stay small; and everything specific to Claude
- * Code lives in its agent module.
+ * tests or tooling, scripts never into tests; source files stay small; everything specific to Claude
+ * Code lives in its agent module; and only the engine seam (components/engine/) spells an engine's CLI in
+ * a command or its host gateway, sockets and network options.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import madge from "madge";
 import { beforeAll, describe, expect, it } from "vitest";
 import { claude } from "../../components/agents/claude";
+import { KNOWN_ENGINES } from "../../components/engine/engine";
 
 const ROOT = path.resolve(__dirname, "../..");
 const SOURCE_FOLDERS = ["components", "scripts", "policy", "testkit"];
@@ -19,6 +21,31 @@ const MAX_LINES = 300;
 const CLAUDE_SPECIFIC = new RegExp(
   ["anthropic\\.com", "claude\\.ai", "CLAUDE_CODE", "stream-json", "--output-format", claude.defaultVersion.replaceAll(".", "\\.")].join("|"),
 );
+
+/** The code that builds the commands the program and the ops scripts run, besides the engine seam itself. */
+const ENGINE_CLIENT_CODE = ["index.ts", "components", "scripts/ops", "policy"];
+const ENGINE_SEAM = path.join("components", "engine");
+const literal = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+const ENGINE_CLIS = KNOWN_ENGINES.map((engine) => literal(engine.cli)).join("|");
+/**
+ * An engine's CLI where a shell reads a command: with its arguments at the start of a string or line or
+ * after `&&`, `|`, `||`, `;` or `$(`; after a hand-built prefix (`${env} docker`); or as the program a
+ * process is spawned with.
+ */
+const ENGINE_CLI_IN_COMMAND = new RegExp(
+  [
+    `(?:^|[\`"'(;|]|&&|\\$\\()\\s*(?:${ENGINE_CLIS})\\s`,
+    `\\}\\s*(?:${ENGINE_CLIS})(?=[\\s\`"'])`,
+    `(?:spawn|exec)\\w*\\(\\s*[\`"'](?:${ENGINE_CLIS})[\`"']`,
+  ].join("|"),
+);
+/** What else only the seam knows: the host-gateway entry, the API sockets, the network option. */
+const ENGINE_FACTS = KNOWN_ENGINES.flatMap((engine) => [
+  engine.hostGateway.host,
+  engine.hostGateway.ip,
+  engine.network.noHostAddressOption,
+  ...engine.sockets.paths,
+]);
 
 let graph: Record<string, string[]>;
 let cycles: string[][];
@@ -32,6 +59,24 @@ const importsOf = (prefix: string) =>
 function componentFolder(file: string): string | undefined {
   const parts = file.split("/");
   return parts[0] === "components" && parts.length > 2 ? parts[1] : undefined;
+}
+
+/** The lines of a file that are code, not comments, as `file:line: text`. */
+function codeLines(file: string): { where: string; text: string }[] {
+  return fs
+    .readFileSync(path.join(ROOT, file), "utf8")
+    .split("\n")
+    .map((text, index) => ({ where: `${file}:${index + 1}`, text: text.trim() }))
+    .filter(({ text }) => !/^(\/\/|\/\*|\*|import\b)|\bfrom ["'][^"']+["'];?$/.test(text));
+}
+
+/** Lines of the code outside the engine seam that spell what only the seam may know. */
+function engineLeaks(files: readonly string[]): string[] {
+  return files
+    .filter((file) => !file.startsWith(ENGINE_SEAM))
+    .flatMap(codeLines)
+    .filter(({ text }) => ENGINE_CLI_IN_COMMAND.test(text) || ENGINE_FACTS.some((fact) => text.includes(fact)))
+    .map(({ where, text }) => `${where}: ${text}`);
 }
 
 function sourceFiles(folder: string): string[] {
@@ -100,6 +145,11 @@ describe("the code's layout", () => {
       .map((file) => ({ file, lines: fs.readFileSync(path.join(ROOT, file), "utf8").split("\n").length }))
       .filter((entry) => entry.lines > MAX_LINES);
     expect(long).toEqual([]);
+  });
+
+  it("keeps the engine's CLI, host gateway, sockets and network options in components/engine", () => {
+    const files = ENGINE_CLIENT_CODE.flatMap((entry) => (entry.endsWith(".ts") ? [entry] : sourceFiles(entry)));
+    expect(engineLeaks(files)).toEqual([]);
   });
 
   it("keeps what is specific to Claude Code in components/agents/claude", () => {

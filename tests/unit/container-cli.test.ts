@@ -1,11 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { type ContainerSpec, dockerCreateArguments } from "../../components/engine/container-cli";
+import { DOCKER } from "../../components/engine/engine";
 import { containerArgsFor } from "../../components/sandbox/container";
 
 const identity = { project: "agent-sandbox", stack: "dev" };
 const agent = { uid: 1000, gid: 1000 };
-const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", credentialsVolume: "creds", protectedPaths: [".git/hooks"] };
+const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", credentialsVolume: "creds", protectedPaths: [".git/hooks"], engine: DOCKER };
 const sandboxOf = (extra: Record<string, unknown> = {}) =>
   parseStackConfig({ sandboxes: [{ name: "main", workspace: "/home/me/code/app", ...extra }] }, { homeDir: "/home/me" }).sandboxes[0];
 const specOf = (extra: Record<string, unknown> = {}) => containerArgsFor(identity, sandboxOf(extra), agent, refs) as ContainerSpec;

@@ -12,6 +12,7 @@ import { apiUpstreamSchema } from "../../components/credentials/config";
 import { type CredentialProxyPlan, credentialProxyConfig, upstreamOf } from "../../components/credentials/nginx-conf";
 import { credentialProxyEnvironment, credentialProxyPlanFor } from "../../components/credentials/plan";
 import { parseGitRepo } from "../../components/egress/git-repos";
+import { DOCKER } from "../../components/engine/engine";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { holdsGitToken } from "../../components/sandbox/git-token";
 import { listedSandboxKey, shortcutSandboxKey } from "../../components/sandbox/host-checks";
@@ -382,7 +383,7 @@ describe("which sandboxes get a credential proxy", () => {
   ])("%s: %s", (_, extra, expected) => {
     const sandbox = sandboxOf(extra);
     expect(sandboxTopology(sandbox).credentialProxy).toBe(expected);
-    const refs = { imageId: "sha256:agent", networkName: "net", homeVolume: "home", protectedPaths: [], cloneVolume: "clone" };
+    const refs = { imageId: "sha256:agent", networkName: "net", homeVolume: "home", protectedPaths: [], cloneVolume: "clone", engine: DOCKER };
     const envs = containerArgsFor({ project: "p", stack: "s" }, sandbox, { uid: 1000, gid: 1000 }, refs).envs as string[];
     const pointsAtProxy = envs.some((entry) => entry.startsWith(`${claude.api.baseUrlEnv}=`) || entry.startsWith("GIT_CONFIG_COUNT="));
     expect(pointsAtProxy).toBe(expected);

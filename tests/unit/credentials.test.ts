@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { claude } from "../../components/agents/claude";
 import { PROXY_SECRETS_PATH } from "../../components/credentials/proxy-contract";
 import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../components/credentials/secret-files";
+import { engineClient } from "../../components/engine/client";
 import { SECRETS_PATH } from "../../components/guardrails/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
 
@@ -27,7 +28,7 @@ describe("writing the proxy secrets from the Pulumi side", () => {
     STACK: "dev",
   };
   const run = (dockerStdout?: string) =>
-    runWithFakeDocker(secretFilesWriteScript({}, SCRIPT), {
+    runWithFakeDocker(secretFilesWriteScript(engineClient(), SCRIPT), {
       stdin: stdinOf(API_KEY, GIT_TOKEN, CA),
       env: environment,
       dockerStdout,
@@ -45,7 +46,7 @@ describe("writing the proxy secrets from the Pulumi side", () => {
     expect(result.env()).not.toContain(API_KEY);
     expect(result.env()).not.toContain(GIT_TOKEN);
     // The script itself holds no value: they arrive through the command's stdin.
-    expect(secretFilesWriteScript({}, SCRIPT)).not.toContain(API_KEY);
+    expect(secretFilesWriteScript(engineClient(), SCRIPT)).not.toContain(API_KEY);
   });
 
   it("writes through a locked-down throwaway container as the proxy user, the volume at the proxies' mount", () => {
@@ -74,7 +75,7 @@ describe("writing the proxy secrets from the Pulumi side", () => {
   });
 
   it.each(["run", "ps", "kill"])("keeps the Pulumi CLI's environment away from docker %s", (subcommand) => {
-    const result = runWithFakeDocker(secretFilesWriteScript({}, SCRIPT), {
+    const result = runWithFakeDocker(secretFilesWriteScript(engineClient(), SCRIPT), {
       stdin: stdinOf(API_KEY, GIT_TOKEN),
       env: environment,
       dockerStdout: "c0ffee01\n",
@@ -106,7 +107,7 @@ describe("writing the proxy secrets from the Pulumi side", () => {
   });
 
   it("fails, and signals no proxy, when the writer container fails", () => {
-    const result = runWithFakeDocker(secretFilesWriteScript({}, SCRIPT), {
+    const result = runWithFakeDocker(secretFilesWriteScript(engineClient(), SCRIPT), {
       stdin: stdinOf(API_KEY, GIT_TOKEN),
       env: environment,
       dockerExit: 65,
@@ -246,7 +247,7 @@ describe("the sandbox credentials script (only with credentials-in-sandbox)", ()
   });
 
   it("reaches the writer container on stdin through the same host-side script", () => {
-    const result = runWithFakeDocker(secretFilesWriteScript({}, SANDBOX_CREDENTIALS_SCRIPT), {
+    const result = runWithFakeDocker(secretFilesWriteScript(engineClient(), SANDBOX_CREDENTIALS_SCRIPT), {
       stdin: `${GIT_TOKEN}\n${END_OF_SECRETS}\n`,
       env: {
         WRITER_USER: "1000:1000",

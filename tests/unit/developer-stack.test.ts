@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import type { EngineClient } from "../../components/engine/client";
 import { physicalName } from "../../components/engine/naming";
 import { realHostProbe } from "../../components/values/host-probe";
 import {
@@ -40,8 +41,8 @@ describe("npm run stack:new", () => {
     // An engine that did not answer offers nothing a stack could rely on.
     expect(newStackIsolation(undefined)).toBe("container");
     const asked: Record<string, string>[] = [];
-    const probe = (dockerEnv: Record<string, string>) => {
-      asked.push(dockerEnv);
+    const probe = (engine: EngineClient) => {
+      asked.push(engine.env);
       return ["runc"];
     };
     offeredRuntimes({ DOCKER_HOST: "ssh://me@build-box", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" }, probe);

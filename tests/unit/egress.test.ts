@@ -6,6 +6,8 @@ import { connectGitHosts, egressConfigSchema, egressPolicyFor, healthProbeEnviro
 import { proxyContainerArgs } from "../../components/egress/egress-proxy";
 import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
 import { squidConfigFor } from "../../components/egress/squid";
+import { engineClient } from "../../components/engine/client";
+import { DOCKER } from "../../components/engine/engine";
 import { formatIssuePath } from "../../components/values/config-error";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
@@ -273,8 +275,8 @@ describe("sandbox side", () => {
   });
 
   it("prints the denied-log command, with DOCKER_HOST for a remote engine", () => {
-    expect(deniedLogCommand("p-s-main-egress")).toBe("docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
-    expect(deniedLogCommand("p-s-main-egress", { DOCKER_HOST: "ssh://me@box" })).toBe(
+    expect(deniedLogCommand("p-s-main-egress", engineClient())).toBe("docker logs p-s-main-egress 2>&1 | grep TCP_DENIED");
+    expect(deniedLogCommand("p-s-main-egress", engineClient({ host: "ssh://me@box" }))).toBe(
       "DOCKER_HOST='ssh://me@box' docker logs p-s-main-egress 2>&1 | grep TCP_DENIED",
     );
   });
@@ -283,7 +285,10 @@ describe("sandbox side", () => {
 describe("proxy container", () => {
   const identity = { project: "agent-sandbox", stack: "dev" };
   const policy: EgressPolicy = { allow: [{ host: "api.anthropic.com", wildcard: false, port: 443 }], hostPorts: [8080] };
-  const args = proxyContainerArgs({ identity, sandboxName: "main", policy, imageId: "sha256:abc" }, { internal: "net-in", outbound: "net-out" });
+  const args = proxyContainerArgs(
+    { identity, sandboxName: "main", policy, imageId: "sha256:abc", engine: engineClient() },
+    { internal: "net-in", outbound: "net-out" },
+  );
 
   it("runs non-root with no capabilities, no-new-privileges, a read-only root and a memory cap", () => {
     expect(args).toMatchObject({
@@ -309,12 +314,19 @@ describe("proxy container", () => {
 
   it("gets a name for the Docker host only when host ports are listed", () => {
     expect(args.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
-    const closed = proxyContainerArgs({ identity, sandboxName: "main", policy: { ...policy, hostPorts: [] }, imageId: "x" }, { internal: "a", outbound: "b" });
+    const closed = proxyContainerArgs(
+      { identity, sandboxName: "main", policy: { ...policy, hostPorts: [] }, imageId: "x", engine: engineClient() },
+      { internal: "a", outbound: "b" },
+    );
     expect(closed.hosts).toEqual([]);
   });
 
   it("puts the allowlist sandbox on an internal network whose bridge has no host address", () => {
-    expect(sandboxNetworkSettings("allowlist")).toEqual({ internal: true, options: { "com.docker.network.bridge.inhibit_ipv4": "true" } });
-    expect(sandboxNetworkSettings("open")).toEqual({ internal: false, options: {} });
+    expect(sandboxNetworkSettings("allowlist", DOCKER)).toEqual({
+      driver: "bridge",
+      internal: true,
+      options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
+    });
+    expect(sandboxNetworkSettings("open", DOCKER)).toEqual({ driver: "bridge", internal: false, options: {} });
   });
 });

@@ -6,8 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveArgs, withEnvironmentDockerHost } from "../../components/config/resolve-args";
+import { DOCKER } from "../../components/engine/engine";
 import {
-  DEFAULT_DOCKER_HOST,
   defaultEngineProbe,
   type EngineProbe,
   engineAddressOf,
@@ -43,7 +43,7 @@ describe("which engine address is checked", () => {
   it("takes docker.host first, then DOCKER_HOST, then the local socket, as the providers do", () => {
     expect(engineAddressOf("ssh://me@box", { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "ssh://me@box", setting: "docker.host" });
     expect(engineAddressOf(undefined, { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "tcp://other:2375", setting: "DOCKER_HOST" });
-    expect(engineAddressOf(undefined, { DOCKER_HOST: "" })).toEqual({ url: DEFAULT_DOCKER_HOST, setting: "default" });
+    expect(engineAddressOf(undefined, { DOCKER_HOST: "" })).toEqual({ url: DOCKER.defaultHost, setting: "default" });
   });
 
   it("connects to the socket of unix://, the engine port of tcp:// and the SSH port of ssh://", () => {
@@ -71,7 +71,7 @@ describe("the engine problem", () => {
   });
 
   it("says the local socket was used because nothing was set", () => {
-    expect(engineProblem({ url: DEFAULT_DOCKER_HOST, setting: "default" }, refused)).toMatch(
+    expect(engineProblem({ url: DOCKER.defaultHost, setting: "default" }, refused)).toMatch(
       /^docker\.host: not set and DOCKER_HOST is empty, so the engine is the local socket, but no Docker engine answers at unix:\/\/\/var\/run\/docker\.sock .*docker -H unix:\/\/\/var\/run\/docker\.sock info$/,
     );
   });

@@ -5,13 +5,15 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { claude } from "../../components/agents/claude";
 import { parseStackConfig } from "../../components/config/stack-schema";
+import { engineClient } from "../../components/engine/client";
 import type { ContainerSpec } from "../../components/engine/container-cli";
+import { DOCKER } from "../../components/engine/engine";
 import { ephemeralRunScript } from "../../components/runs/run-script";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
 const identity = { project: "agent-sandbox", stack: "dev" };
-const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", credentialsVolume: "creds", protectedPaths: [".git/hooks"] };
+const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", credentialsVolume: "creds", protectedPaths: [".git/hooks"], engine: DOCKER };
 const sandbox = parseStackConfig({ workspace: "/home/me/code/app" }, { homeDir: "/home/me" }).sandboxes[0];
 const sandboxSpec = containerArgsFor(identity, sandbox, { uid: 1000, gid: 1000 }, refs) as ContainerSpec;
 
@@ -40,7 +42,7 @@ function startScript(keepFinished: number, docker: { dir: string }) {
     { workspace: "/home/me/code/app", runs: [{ name: "fix", sandbox: "main", prompt: "p", ephemeral: true, keepFinished }] },
     { homeDir: "/home/me" },
   ).runs[0];
-  const script = ephemeralRunScript(claude, run, {}, { runName: "fix", sandboxSpec, sandboxLabels: { "dev.agent-sandbox.stack": "dev" } });
+  const script = ephemeralRunScript(claude, run, engineClient(), { runName: "fix", sandboxSpec, sandboxLabels: { "dev.agent-sandbox.stack": "dev" } });
   const child = spawn("/bin/sh", ["-c", script], {
     env: {
       PATH: `${docker.dir}:${process.env.PATH}`,

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { parseStackConfig } from "../../components/config/stack-schema";
+import { DOCKER } from "../../components/engine/engine";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { kernelIsolationViolations, stackOfUrn } from "../../policy/kernel-isolation";
 
@@ -46,7 +47,7 @@ describe("the team stack and its policy config", () => {
         { project: "agent-sandbox", stack: "team" },
         sandbox,
         { uid: 1000, gid: 1000 },
-        { imageId: "sha256:x", networkName: "n", homeVolume: "h", protectedPaths: [] },
+        { imageId: "sha256:x", networkName: "n", homeVolume: "h", protectedPaths: [], engine: DOCKER },
       );
       expect(kernelIsolationViolations(JSON.parse(JSON.stringify(inputs)), "team", teamConfig), sandbox.name).toEqual([]);
     }

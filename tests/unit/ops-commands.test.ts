@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { engineClient } from "../../components/engine/client";
 import { engineFor } from "../../scripts/ops/engine-facts";
 import { personCommand, unavailableMessage } from "../../scripts/ops/person-commands";
 import { refreshReport, sandboxUrns } from "../../scripts/ops/refresh-plan";
@@ -52,7 +53,7 @@ describe("reading a stack for the ops scripts", () => {
     expect(stack).toMatchObject({
       agentImageId: "sha256:abc",
       refresh: { maxAge: "72h", maxDiskPercent: 70 },
-      dockerEnv: { DOCKER_HOST: "ssh://me@build-box" },
+      engine: { env: { DOCKER_HOST: "ssh://me@build-box" } },
     });
     expect(stack.sandboxes.main.container).toBe(INFO.container);
   });
@@ -88,13 +89,13 @@ describe("reading a stack for the ops scripts", () => {
 
 describe("the person-facing commands", () => {
   it("run the stack's own shell and agent commands, the prompt as one quoted word", () => {
-    expect(personCommand("shell", INFO, {}, [])).toBe(INFO.shell);
-    expect(personCommand("agent", INFO, {}, [])).toBe(INFO.runAgent);
-    expect(personCommand("agent", INFO, {}, ["fix", "the $(tests)"])).toBe(`${INFO.runAgent} 'fix the $(tests)'`);
+    expect(personCommand("shell", INFO, engineClient(), [])).toBe(INFO.shell);
+    expect(personCommand("agent", INFO, engineClient(), [])).toBe(INFO.runAgent);
+    expect(personCommand("agent", INFO, engineClient(), ["fix", "the $(tests)"])).toBe(`${INFO.runAgent} 'fix the $(tests)'`);
   });
 
   it("print logs from the stack's engine, passing docker logs flags", () => {
-    expect(personCommand("logs", INFO, { DOCKER_HOST: "ssh://me@box" }, ["--tail", "5"])).toBe(
+    expect(personCommand("logs", INFO, engineClient({ host: "ssh://me@box" }), ["--tail", "5"])).toBe(
       "DOCKER_HOST='ssh://me@box' docker logs --tail 5 agent-sandbox-dev-main",
     );
   });
@@ -179,7 +180,7 @@ describe("the engine the ops scripts talk to", () => {
     const saved = process.env.DOCKER_HOST;
     process.env.DOCKER_HOST = "unix:///var/run/docker.sock";
     try {
-      const engine = engineFor({ DOCKER_HOST: "tcp://build-box:2375" }) as unknown as { modem: { host?: string; port?: string; socketPath?: string } };
+      const engine = engineFor(engineClient({ host: "tcp://build-box:2375" })) as unknown as { modem: { host?: string; port?: string; socketPath?: string } };
       expect(engine.modem).toMatchObject({ host: "build-box", port: "2375" });
       expect(engine.modem.socketPath).toBeUndefined();
     } finally {

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { credentialProxyContainerArgs } from "../../components/credentials/credential-proxy";
 import { credentialProxyPlanFor } from "../../components/credentials/plan";
+import { engineClient } from "../../components/engine/client";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { CONTAINER_RULES, containerViolations, ruleViolations } from "../../policy/rules";
 
@@ -15,7 +16,7 @@ function sandboxContainer(extra: Record<string, unknown> = {}, credentialsVolume
     identity,
     sandbox,
     { uid: 1000, gid: 1000 },
-    { imageId: "sha256:agent", networkName: "net", homeVolume: "home", protectedPaths: [], credentialsVolume },
+    { imageId: "sha256:agent", networkName: "net", homeVolume: "home", protectedPaths: [], credentialsVolume, engine: engineClient() },
   );
   return JSON.parse(JSON.stringify(args));
 }
@@ -34,7 +35,14 @@ describe("policy: credentials stay outside the sandbox", () => {
     const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: false })!;
     const inputs = JSON.parse(
       JSON.stringify(
-        credentialProxyContainerArgs({ identity, plan, sandboxNetwork: "net", imageId: "sha256:proxy", secretsVolume: "agent-sandbox-dev-proxy-secrets" }),
+        credentialProxyContainerArgs({
+          identity,
+          plan,
+          sandboxNetwork: "net",
+          imageId: "sha256:proxy",
+          secretsVolume: "agent-sandbox-dev-proxy-secrets",
+          engine: engineClient(),
+        }),
       ),
     );
     expect(containerViolations(inputs, { homeDir })).toEqual([]);

@@ -5,6 +5,7 @@ import { credentialProxyContainerArgs } from "../../components/credentials/crede
 import { credentialProxyPlanFor } from "../../components/credentials/plan";
 import { egressPolicyFor } from "../../components/egress/config";
 import { proxyContainerArgs } from "../../components/egress/egress-proxy";
+import { engineClient } from "../../components/engine/client";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/guardrails/host-paths";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
@@ -35,6 +36,7 @@ function hardenedContainer(options: { credentialsInSandbox?: boolean } = {}): Re
       homeVolume: "agent-sandbox-dev-main-home",
       protectedPaths: [],
       credentialsVolume: options.credentialsInSandbox ? "agent-sandbox-dev-credentials" : undefined,
+      engine: engineClient(),
     },
   );
   return JSON.parse(JSON.stringify(args));
@@ -44,7 +46,7 @@ function hardenedContainer(options: { credentialsInSandbox?: boolean } = {}): Re
 function proxyContainer(): Record<string, unknown> {
   const policy = egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth);
   const args = proxyContainerArgs(
-    { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy" },
+    { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy", engine: engineClient() },
     { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" },
   );
   return JSON.parse(JSON.stringify(args));
@@ -58,6 +60,7 @@ function credentialProxyContainer(): Record<string, unknown> {
     plan,
     sandboxNetwork: "agent-sandbox-dev-main-net",
     outboundNetwork: "agent-sandbox-dev-main-egress-net",
+    engine: engineClient(),
     imageId: "sha256:proxy",
     secretsVolume: "agent-sandbox-dev-proxy-secrets",
   });

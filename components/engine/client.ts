@@ -1,0 +1,51 @@
+/**
+ * The stack's engine as this machine reaches it, and every command line the program and the ops scripts
+ * run on it. The command provider hands its child the Pulumi CLI's whole environment (cloud credentials
+ * included), so a command starts the engine's CLI under `env -i` with only PATH, HOME (the CLI reads its
+ * config there) and the variables that point it at the engine, which travel in the command's environment.
+ */
+import { spawnSync } from "node:child_process";
+import type { DockerHostConfig } from "./config";
+import { DOCKER, type Engine } from "./engine";
+import { shellQuote } from "./shell";
+
+export interface EngineClient extends Engine {
+  /** The variables that point the CLI at the stack's engine (DOCKER_HOST…); empty for the local engine. */
+  readonly env: Record<string, string>;
+}
+
+/** The client of the engine a stack's `docker` section targets (the local one when absent). */
+export function engineClient(target?: DockerHostConfig): EngineClient {
+  return { ...DOCKER, env: DOCKER.clientEnvironment(target) };
+}
+
+/** The engine the environment names (DOCKER_HOST…): the one the providers reach when the stack names none. */
+export function environmentTarget(env: NodeJS.ProcessEnv): DockerHostConfig | undefined {
+  return DOCKER.environmentTarget(env);
+}
+
+/**
+ * The start of every command a script runs on the engine: the CLI under `env -i`, the engine's variables
+ * read from the script's environment (`DOCKER_HOST="$DOCKER_HOST"`), never written into the script.
+ */
+export function cliCommand(client: EngineClient): string {
+  const passed = Object.keys(client.env).map((name) => `${name}="$${name}"`);
+  return ["env -i", 'PATH="$PATH"', 'HOME="$HOME"', ...passed, client.cli].join(" ");
+}
+
+/** The CLI line a person types, with the engine's variables spelled out when it is remote. */
+export function typedCommand(client: EngineClient, args: readonly string[]): string {
+  const prefix = Object.entries(client.env)
+    .map(([name, value]) => `${name}=${shellQuote(value)} `)
+    .join("");
+  return `${prefix}${client.cli} ${args.map((arg) => (/^[A-Za-z0-9_.:/@=-]+$/.test(arg) ? arg : shellQuote(arg))).join(" ")}`;
+}
+
+/** Runs the CLI from this process with the same clean environment as cliCommand's. */
+export function runCli(client: EngineClient, args: readonly string[], timeout: number) {
+  return spawnSync(client.cli, args, {
+    encoding: "utf8",
+    timeout,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/", ...client.env },
+  });
+}
