@@ -97,9 +97,8 @@ export class AgentRun extends pulumi.ComponentResource {
       if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);
       return prompt;
     });
-    // A new version of a prompt file replaces the run (a changed trigger) rather than updating it: an update
-    // hands the command its previous stream in PULUMI_COMMAND_STDOUT, an environment string, which a long
-    // run's stream can push past the 128 KiB that Linux allows one.
+    // A new version of a prompt file replaces the run (a changed trigger) rather than updating it; it was
+    // chosen before the command stopped taking its previous stream in PULUMI_COMMAND_STDOUT (see below).
     const promptFile = run.promptFileSha256 ? [`promptFile sha256:${run.promptFileSha256}`] : [];
     // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
     const triggers = [...run.triggers, ...promptFile, ...(args.resumes ? [resumedSession] : [])];
@@ -119,6 +118,8 @@ export class AgentRun extends pulumi.ComponentResource {
         triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.
         logging: "stderr",
+        // An update (a new prompt) re-runs create; the previous stream as PULUMI_COMMAND_STDOUT would pass 128 KiB.
+        addPreviousOutputInEnv: false,
       },
       { parent: this, dependsOn: [...args.dependsOn, baseline, ...(cleanup ? [cleanup] : []), ...(args.resumes ? [args.resumes.resource] : [])] },
     );

@@ -6,7 +6,8 @@ import { type Inputs, rejectUnmapped } from "./values";
 /**
  * command:local:Command, after pulumi-command provider/pkg/provider/local (commandOutputs.go `run`,
  * commandController.go). The installed SDK (@pulumi/command 1.2.1) declares `logging` and
- * `addPreviousOutputInEnv` (local/command.d.ts), and the program sets `logging`: both are honoured.
+ * `addPreviousOutputInEnv` (local/command.d.ts), and the program sets both (the latter false on a run's
+ * command): both are honoured.
  */
 const FIELDS = ["create", "update", "delete", "dir", "environment", "interpreter", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 

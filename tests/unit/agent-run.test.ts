@@ -119,6 +119,8 @@ describe("agent runs in the program", () => {
     });
     const command = program.one("command:local:Command", "run-hello");
     expect(command.inputs.stdin).toBe(NASTY_PROMPT);
+    // An update (a new prompt) re-runs the command; its previous stream must not go into its environment.
+    expect(command.inputs.addPreviousOutputInEnv).toBe(false);
     expect(command.inputs.create).not.toContain("PWNED");
     expect(command.options.dependsOn).toContain("main-start");
   });
