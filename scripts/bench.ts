@@ -25,7 +25,7 @@ import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/en
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
 import { measureEgressLatency } from "./bench/egress";
-import { docker, dockerRunFloorSeconds, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
+import { docker, dockerRunFloorSeconds, formatMiB, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;
@@ -112,9 +112,9 @@ async function benchSandbox(): Promise<void> {
       record("sandbox start-to-healthy (healthcheck includes the egress self-test)", `${sandboxSeconds.toFixed(2)} s`);
       record("bare docker run start-to-healthy, same image and healthcheck", `${bareSeconds.toFixed(2)} s`);
       record("ratio sandbox / bare", `${(sandboxSeconds / bareSeconds).toFixed(2)}x`, "target <= 1.5x");
-      record("idle memory: sandbox", memoryOf(sandbox));
-      record("idle memory: its egress proxy", memoryOf(sandboxObjectNames(identity, "main").proxyContainer));
-      record("idle memory: its credential proxy", memoryOf(sandboxObjectNames(identity, "main").credentialProxy));
+      record("idle memory: sandbox", formatMiB(memoryOf(sandbox)));
+      record("idle memory: its egress proxy", formatMiB(memoryOf(sandboxObjectNames(identity, "main").proxyContainer)));
+      record("idle memory: its credential proxy", formatMiB(memoryOf(sandboxObjectNames(identity, "main").credentialProxy)));
     } finally {
       docker(["rm", "-f", bare]);
     }
