@@ -10,6 +10,7 @@ import { destroyAll, removeDependents, sweepLabelled } from "./teardown";
 import { type Inputs, stableJson } from "./values";
 
 export { secretConfig } from "../pulumi-wire";
+export { rerunCreate } from "./command";
 export type { RealizedResource } from "./state";
 
 /**
