@@ -54,28 +54,35 @@ function memoryCgroupOf(pid: string): string | undefined {
   }
 }
 
+interface ProcessMemory {
+  readonly mib: number;
+  readonly processes: string[];
+}
+
 /**
- * The host processes that serve a container outside its memory cgroup, which `docker stats` therefore
- * leaves out: the runtime's shim, and under gVisor runsc's own processes. They are found by the container's
- * id on their command line, so only on the engine's own machine (none on a remote engine). Memory is PSS:
- * pages shared with another container's copy of the same binary are split between them, not counted twice.
+ * The host processes of a container's runtime, found by the container's id on their command line (so only
+ * on the engine's own machine, none on a remote one), split by whether they sit in the container's memory
+ * cgroup, which `docker stats` reads: the shim never does; runsc's sentry and gofer do under cgroupfs, yet
+ * the cgroup is not charged for pages of their binary first read elsewhere. Memory is PSS: pages shared
+ * with another container's copy of the same binary are split between them, not counted twice.
  */
-export function outsideCgroupOf(container: string): { mib: number; processes: string[] } {
+export function runtimeProcessesOf(container: string): { inside: ProcessMemory; outside: ProcessMemory } {
   const info: ContainerInspectInfo = JSON.parse(docker(["inspect", container]))[0];
   const own = memoryCgroupOf(String(info.State.Pid));
-  let kib = 0;
-  const processes: string[] = [];
+  const found = { inside: { kib: 0, processes: [] as string[] }, outside: { kib: 0, processes: [] as string[] } };
   for (const pid of fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
     try {
       const command = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-      if (!command.some((arg) => arg.includes(info.Id)) || memoryCgroupOf(pid) === own) continue;
-      kib += Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
-      processes.push(path.basename(command[0]));
+      if (!command.some((arg) => arg.includes(info.Id))) continue;
+      const side = memoryCgroupOf(pid) === own ? found.inside : found.outside;
+      side.kib += Number(/^Pss:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, "utf8"))?.[1] ?? 0);
+      side.processes.push(path.basename(command[0]));
     } catch {
       // The process ended between the listing and the read: it holds no memory any more.
     }
   }
-  return { mib: kib / 1024, processes: processes.sort() };
+  const memory = (side: typeof found.inside) => ({ mib: side.kib / 1024, processes: side.processes.sort() });
+  return { inside: memory(found.inside), outside: memory(found.outside) };
 }
 
 export const secondsSince = (started: number) => (Date.now() - started) / 1000;
