@@ -125,6 +125,7 @@ async function benchSandbox(): Promise<void> {
   } finally {
     await stack.teardown();
     await probe.close();
+    fs.rmSync(workspace, { recursive: true, force: true });
   }
 }
 
