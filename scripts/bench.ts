@@ -10,8 +10,11 @@
  *   - a real `pulumi up` of one sandbox from nothing (images cached) and a no-change `pulumi up`, beside
  *     the floor: `docker run` of the same images until healthy, both proxies side by side and then the
  *     sandbox, as the program orders them (targets: first up within
- *     2x the floor, no-change up under 5 s). Needs the real CLI and plugins (scripts/setup-pulumi.sh).
+ *     2x the floor, no-change up under 5 s). Needs the real CLI and plugins (scripts/setup-pulumi.sh);
+ *   - gVisor against runc, same sandbox config in one run (scripts/bench/isolation.ts): start-to-healthy, a
+ *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine.
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
+ * `npm run bench -- --only <part>` runs one part (the names are PARTS' keys below).
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -25,7 +28,8 @@ import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/en
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
 import { measureEgressLatency } from "./bench/egress";
-import { docker, dockerRunFloorSeconds, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
+import { docker, dockerRunFloorSeconds, formatMiB, healthcheckFlags, memoryOf, secondsSince, startToHealthySeconds } from "./bench/engine-measures";
+import { benchIsolation } from "./bench/isolation";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;
@@ -112,15 +116,16 @@ async function benchSandbox(): Promise<void> {
       record("sandbox start-to-healthy (healthcheck includes the egress self-test)", `${sandboxSeconds.toFixed(2)} s`);
       record("bare docker run start-to-healthy, same image and healthcheck", `${bareSeconds.toFixed(2)} s`);
       record("ratio sandbox / bare", `${(sandboxSeconds / bareSeconds).toFixed(2)}x`, "target <= 1.5x");
-      record("idle memory: sandbox", memoryOf(sandbox));
-      record("idle memory: its egress proxy", memoryOf(sandboxObjectNames(identity, "main").proxyContainer));
-      record("idle memory: its credential proxy", memoryOf(sandboxObjectNames(identity, "main").credentialProxy));
+      record("idle memory: sandbox", formatMiB(memoryOf(sandbox)));
+      record("idle memory: its egress proxy", formatMiB(memoryOf(sandboxObjectNames(identity, "main").proxyContainer)));
+      record("idle memory: its credential proxy", formatMiB(memoryOf(sandboxObjectNames(identity, "main").credentialProxy)));
     } finally {
       docker(["rm", "-f", bare]);
     }
   } finally {
     await stack.teardown();
     await probe.close();
+    fs.rmSync(workspace, { recursive: true, force: true });
   }
 }
 
@@ -217,8 +222,34 @@ function printTable(): void {
   for (const row of rows) console.log(`| ${row.measure} | ${row.value} | ${row.target} |`);
 }
 
+async function benchEgress(): Promise<void> {
+  const latency = await measureEgressLatency({ requests: 300 });
+  record("egress proxy: direct request median / p99", `${latency.directMedianMs.toFixed(2)} / ${latency.directP99Ms.toFixed(2)} ms`);
+  record("egress proxy: through the proxy median / p99", `${latency.proxyMedianMs.toFixed(2)} / ${latency.proxyP99Ms.toFixed(2)} ms`);
+  record("egress proxy: added median", `${(latency.proxyMedianMs - latency.directMedianMs).toFixed(2)} ms`, "target < 5 ms");
+}
+
+/** The parts in the order they run; all but evaluation need the engine. */
+const PARTS: { [name: string]: () => Promise<void> | void } = {
+  evaluation: benchEvaluation,
+  rebuild: benchRebuild,
+  sandbox: benchSandbox,
+  "real-engine": benchRealEngine,
+  egress: benchEgress,
+  isolation: () => benchIsolation(record),
+};
+
+/** `--only <part>`: one part alone, since the whole bench takes minutes; without it, every part. */
+function chosenParts(argv: string[]): string[] {
+  const at = argv.indexOf("--only");
+  if (at === -1) return Object.keys(PARTS);
+  const name = argv[at + 1];
+  if (!(name in PARTS)) throw new Error(`--only takes one of ${Object.keys(PARTS).join(", ")}; got ${JSON.stringify(name)}`);
+  return [name];
+}
+
 async function main(): Promise<void> {
-  benchEvaluation();
+  const parts = chosenParts(process.argv.slice(2));
   let engine = true;
   try {
     docker(["info", "--format", "{{.ServerVersion}}"]);
@@ -226,15 +257,7 @@ async function main(): Promise<void> {
     engine = false;
     console.error("bench: no Docker engine answers; only program evaluation was measured (run scripts/setup-engine.sh)");
   }
-  if (engine) {
-    benchRebuild();
-    await benchSandbox();
-    await benchRealEngine();
-    const latency = await measureEgressLatency({ requests: 300 });
-    record("egress proxy: direct request median / p99", `${latency.directMedianMs.toFixed(2)} / ${latency.directP99Ms.toFixed(2)} ms`);
-    record("egress proxy: through the proxy median / p99", `${latency.proxyMedianMs.toFixed(2)} / ${latency.proxyP99Ms.toFixed(2)} ms`);
-    record("egress proxy: added median", `${(latency.proxyMedianMs - latency.directMedianMs).toFixed(2)} ms`, "target < 5 ms");
-  }
+  for (const part of parts) if (engine || part === "evaluation") await PARTS[part]();
   printTable();
   process.exit(0);
 }

@@ -11,6 +11,7 @@
  * moment it takes to load the TypeScript mock harness.
  */
 "use strict";
+const fs = require("node:fs");
 const path = require("node:path");
 const { performance } = require("node:perf_hooks");
 
@@ -60,6 +61,7 @@ async function main() {
   const ms = performance.now() - started;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   console.log(JSON.stringify({ sandboxes: count, resources: evaluation.resources.length, ms: Math.round(ms), peakRssMb: Math.round(peakRssMb) }));
+  fs.rmSync(workspace.dir, { recursive: true, force: true });
   process.exit(0);
 }
 

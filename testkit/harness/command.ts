@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import type { Tracked } from "./state";
+import type { RealizedResource, Tracked } from "./state";
 import { type Inputs, rejectUnmapped } from "./values";
 
 /**
@@ -11,7 +11,7 @@ import { type Inputs, rejectUnmapped } from "./values";
  */
 const FIELDS = ["create", "update", "delete", "dir", "environment", "interpreter", "stdin", "triggers", "logging", "addPreviousOutputInEnv"];
 
-interface RunResult {
+export interface RunResult {
   stdout: string;
   stderr: string;
 }
@@ -77,6 +77,15 @@ function tracked(name: string, inputs: Inputs, id: string, result: RunResult): T
     },
     exists: async () => true,
   };
+}
+
+/**
+ * Runs a realized command's `create` again with its own environment and stdin, as the provider would on a
+ * replace: how the bench times the very run command the program declared.
+ */
+export function rerunCreate(resource: RealizedResource): Promise<RunResult> {
+  if (resource.type !== "command:local:Command" || !resource.inputs.create) throw new Error(`${resource.name} is no command with a create to run`);
+  return runCommand(String(resource.inputs.create), resource.inputs);
 }
 
 /** Create: runs `create` (never `delete`); the id is the logical name plus 8 random hex characters. */

@@ -1,3 +1,4 @@
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { configEntries, reveal } from "../pulumi-wire";
 import { realizeCommand, updateCommand } from "./command";
@@ -10,6 +11,7 @@ import { destroyAll, removeDependents, sweepLabelled } from "./teardown";
 import { type Inputs, stableJson } from "./values";
 
 export { secretConfig } from "../pulumi-wire";
+export { rerunCreate } from "./command";
 export type { RealizedResource } from "./state";
 
 /**
@@ -92,13 +94,18 @@ function debug(message: string): void {
 }
 
 /**
- * Makes the next import of the program run it again. Under vitest that is vi.resetModules (@pulumi/* stay
- * shared, they are external); a plain process (the bench) deploys once, so there is nothing to reset.
+ * Loads the program so that it runs again. Under vitest that is vi.resetModules (@pulumi/* stay shared, they
+ * are external). A plain process (the bench, which deploys more than once) loads it through require, whose
+ * cache forgets our own modules but not node_modules': the SDK's runtime state must stay the one mocked.
  */
-async function freshProgramModules(): Promise<void> {
-  if (!process.env.VITEST) return;
-  const { vi } = await import("vitest");
-  vi.resetModules();
+async function loadProgram(programPath: string): Promise<Record<string, unknown>> {
+  if (process.env.VITEST) {
+    const { vi } = await import("vitest");
+    vi.resetModules();
+    return (await import(programPath)) as Record<string, unknown>;
+  }
+  for (const key of Object.keys(require.cache)) if (!key.includes(`${path.sep}node_modules${path.sep}`)) delete require.cache[key];
+  return require(programPath) as Record<string, unknown>;
 }
 
 /**
@@ -186,12 +193,10 @@ export async function deployLive(options: DeployOptions): Promise<LiveStack> {
     const { values, secretKeys } = configEntries(options.project, options.config);
     pulumi.runtime.setAllConfig(values, secretKeys);
     await pulumi.runtime.setMocks({ newResource, call }, options.project, options.stack, false);
-    // A fresh module graph so the program runs again on every deploy; @pulumi/* stay shared (node_modules).
-    await freshProgramModules();
     // waitForRPCs (internal, what `disconnect` awaits) settles once every registration has been answered.
     const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs(): Promise<void> }).waitForRPCs;
     try {
-      const program = (await import(options.programPath)) as Record<string, unknown>;
+      const program = await loadProgram(options.programPath);
       const exported = typeof program.default === "function" ? await (program.default as () => unknown)() : program;
       await settledOrStalled(waitForRPCs(), failures, progress);
       outputs = await resolveOutputs((exported ?? {}) as Record<string, unknown>, programErrors);

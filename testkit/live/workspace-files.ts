@@ -32,8 +32,11 @@ export function hostGit(repository: string, ...args: string[]): string {
   }).trim();
 }
 
-/** A git repository on branch main with one commit ("start") of the given files, owned by the agent user. */
-export function agentRepository(prefix: string, files: Record<string, string>): string {
+/**
+ * A git repository on branch main with one commit ("start") of the given files, owned by the agent user;
+ * with `pack`, its objects packed as a clone's are rather than left loose as `git add` leaves them.
+ */
+export function agentRepository(prefix: string, files: Record<string, string>, options: { pack?: boolean } = {}): string {
   const repository = agentWorkspace(prefix);
   hostGit(repository, "init", "-q", "-b", "main");
   for (const [file, content] of Object.entries(files)) {
@@ -42,6 +45,7 @@ export function agentRepository(prefix: string, files: Record<string, string>): 
   }
   hostGit(repository, "add", ".");
   hostGit(repository, "commit", "-q", "-m", "start");
+  if (options.pack) hostGit(repository, "repack", "-adq");
   execFileSync("chown", ["-R", `${AGENT_UID}:${AGENT_GID}`, repository]);
   return repository;
 }

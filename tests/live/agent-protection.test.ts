@@ -7,10 +7,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { type HostService, liveConfig, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { agentRepository, treeHash } from "../../testkit/live/workspace-files";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `agent-protect-${process.pid}`;
 /** Written by the agent's Write tool, then run as one Bash command its permissions allow. */

@@ -14,6 +14,7 @@ import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { type LiveStack, secretConfig } from "../../testkit/harness";
 import { docker, inspectContainer, labelArgs, logsOf, networkGateway, testLabels } from "../../testkit/live/engine";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import {
   AGENT_GID,
   AGENT_UID,
@@ -30,7 +31,6 @@ import {
   testTls,
 } from "../../testkit/live/live-program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `agentrun-${process.pid}`;
 const FAILING_STACK = `agentfail-${process.pid}`;

@@ -11,9 +11,9 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { docker } from "../../testkit/live/engine";
+import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { hasRevision, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, typeAndName } from "../../testkit/live/pulumi-cli";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 /** The last commit whose program declared everything at the stack's top level (components/, no AgentSandboxes). */
 const PROGRAM_BEFORE_COMPONENT = "0a53efeaa12fc512cf089509826df4ce022d0570";

@@ -14,10 +14,10 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vit
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { AGENT_USER, docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { basicAuthorization, type GitServer, gitAvailability, startGitServer } from "../../testkit/live/git-server";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `credproxy-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");

@@ -4,10 +4,10 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { parseAgentStream } from "../../components/agents/claude/stream-json";
+import { credentialProblems, type FakeMessagesApi, type RecordedRequest, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { testCa } from "../../testkit/live/test-ca";
 import { type CliAvailability, claudeCliBinary } from "./support/claude-cli";
 import { runScenario, SCENARIOS, type ScenarioRun, WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { credentialProblems, type FakeMessagesApi, type RecordedRequest, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const postMessages = (api: FakeMessagesApi, body: Record<string, unknown>) =>
   fetch(`${api.url}/v1/messages`, {

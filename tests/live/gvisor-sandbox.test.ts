@@ -13,11 +13,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
 import { docker, inspectContainer } from "../../testkit/live/engine";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { POLICY_PACK, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { GvisorGate } from "../../testkit/live/runtime-gate";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `gvisor-${process.pid}`;
 const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;

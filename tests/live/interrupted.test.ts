@@ -12,10 +12,10 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer } from "../../testkit/live/engine";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
-import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `faults-interrupted-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");

@@ -12,13 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { POLICY_PACK, type PreviewStep, PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
 import { treeHash } from "../../testkit/live/workspace-files";
 import { evaluateProgram } from "../unit/support/program";
 import { WRITTEN_CONTENT, WRITTEN_FILE } from "./support/claude-scenarios";
-import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `real-${process.pid}`;
 const API_KEY = `test-key-${randomBytes(12).toString("hex")}`;

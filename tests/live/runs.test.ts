@@ -11,10 +11,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { RUN_LABEL } from "../../components/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
+import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `runs-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");

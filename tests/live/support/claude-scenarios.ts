@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
+import { type RecordedRequest, type ScriptedTurn, startFakeMessagesApi } from "../../../testkit/live/fake-messages-api";
 import { type ClaudeRunResult, runClaude } from "./claude-cli";
-import { type RecordedRequest, type ScriptedTurn, startFakeMessagesApi } from "./fake-messages-api";
 
 /**
  * Flags for a non-interactive run whose stdout is one JSON object per line. The CLI refuses stream-json
