@@ -12,9 +12,9 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { pulumiConfigEnvBytes } from "../../scripts/pulumi-config-env";
+import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, type HostService, liveConfig, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack, replacedBy, typeAndName } from "../../testkit/live/pulumi-cli";
-import { type FakeMessagesApi, startFakeMessagesApi } from "./support/fake-messages-api";
 
 const STACK = `promptfile-${process.pid}`;
 const PROMPT_FILE = "prompts/long.md";
