@@ -64,7 +64,7 @@ export function parseStackConfig(raw: Record<string, unknown>, host: HostContext
  * The stack's `isolation` given to each listed sandbox that does not name its own, before validation, so
  * the sandbox's own rules (gVisor's minimum memory, its refused networks) judge the runtime it will get.
  */
-export function withStackIsolation(raw: Record<string, unknown>): Record<string, unknown> {
+function withStackIsolation(raw: Record<string, unknown>): Record<string, unknown> {
   const isolation = isolationSchema.safeParse(raw.isolation);
   if (!isolation.success || !Array.isArray(raw.sandboxes)) return raw;
   const sandboxes = raw.sandboxes.map((sandbox) =>
