@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
 import type { AgentRunSummary } from "../agents/run-summary";
 import type { EngineClient } from "../engine/client";
-import { healthWaitSeconds } from "../hardening/container-start";
+import { readinessEnvironment } from "../hardening/container-start";
 import type { RunContainerSource } from "../sandbox/run-container";
 import type { RunConfig } from "./config";
 import { changedPaths, manifestScript, reportScript } from "./risky-changes";
@@ -88,7 +88,7 @@ export class AgentRun extends pulumi.ComponentResource {
       ? {
           CONTAINER_PREFIX: pulumi.interpolate`${args.containerName}-run-${run.name}`,
           PIDS_LIMIT: String(container.pidsLimit),
-          HEALTH_TIMEOUT: String(healthWaitSeconds(container.health)),
+          ...readinessEnvironment(container.health),
           KEEP_FINISHED: String(run.keepFinished),
         }
       : { CONTAINER: args.containerName };

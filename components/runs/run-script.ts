@@ -74,7 +74,7 @@ export interface EphemeralRunSpec {
  * so a signal reaches the trap at once rather than after they end (a shell runs traps only between
  * commands); the agent's stdin is handed over explicitly (fd 3), as a background job's would be /dev/null.
  * A SIGKILL runs no trap: the run's next start prunes what it left, and its cleanup removes all at destroy.
- * Environment: CONTAINER_PREFIX, AGENT_USER, PIDS_LIMIT, HEALTH_TIMEOUT, KEEP_FINISHED.
+ * Environment: CONTAINER_PREFIX, AGENT_USER, PIDS_LIMIT, HEALTH_TIMEOUT, CHECK_TIMEOUT, KEEP_FINISHED.
  */
 export function ephemeralRunScript(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient, run: EphemeralRunSpec): string {
   const cli = cliCommand(engine);

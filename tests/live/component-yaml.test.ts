@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../components/credentials/proxy-contract";
 import { physicalName, sandboxObjectNames } from "../../components/engine/naming";
 import { PROXY_USER } from "../../components/image/proxy-image";
-import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { execIn, waitHealthy } from "../../testkit/live/engine";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { ConsumerProject, packedLibrary } from "../../testkit/live/package-consumer";
@@ -64,7 +64,8 @@ describe("a Pulumi YAML program using the component (live)", () => {
 
     await project.pulumi(["up", "--yes", "--skip-preview"]);
     const container = physicalName({ project: PROJECT, stack: STACK }, "main");
-    const sandbox = await inspectContainer(container);
+    // Ready by its own check at once; the engine's scheduled check turns it healthy an interval later.
+    const sandbox = await waitHealthy(container);
     expect(sandbox.State.Health?.Status).toBe("healthy");
     expect(sandbox.Config.User).toBe("1000:1000");
     expect(sandbox.HostConfig).toMatchObject({

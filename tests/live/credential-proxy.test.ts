@@ -13,7 +13,7 @@ import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { AGENT_USER, docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { AGENT_USER, docker, logsOf, waitHealthy } from "../../testkit/live/engine";
 import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { basicAuthorization, type GitServer, gitAvailability, startGitServer } from "../../testkit/live/git-server";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
@@ -143,7 +143,7 @@ describe("keys never enter the sandbox: the credential proxy (live, real Pulumi 
 
   it("runs the real agent through the credential proxy: the stand-in API got the key as x-api-key only, the agent never saw it", async (context) => {
     const { api, stack } = await upOnce(context);
-    const proxy = await inspectContainer(CREDENTIAL_PROXY);
+    const proxy = await waitHealthy(CREDENTIAL_PROXY);
     expect(`${proxy.State.Status} ${proxy.State.Health?.Status ?? "no healthcheck"}`, "the credential proxy container").toBe("running healthy");
     const runs = (await stack.outputs()).runOutputs;
     expect(runs.main, JSON.stringify(runs)).toMatchObject({ success: true, result: "Done." });

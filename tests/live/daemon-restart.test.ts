@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PROXY_PIDS } from "../../components/egress/egress-proxy";
 import { sandboxObjectNames } from "../../components/engine/naming";
 import { AGENT_HOME } from "../../components/sandbox/contract";
-import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { execIn, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
@@ -93,6 +93,8 @@ describe("faults survived: the Docker daemon restarts (live, real CLI)", () => {
     stack = await RealStack.create(STACK);
     stack.setConfig(liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })] }));
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    // The start calls them ready at their own check; the evidence compares the engine's health, set by its first scheduled check.
+    await Promise.all([waitHealthy(NAMES.container), waitHealthy(NAMES.proxyContainer)]);
   });
 
   afterAll(async () => {

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { gvisorNetworkPlan } from "../../components/sandbox/gvisor-network";
-import { docker, inspectContainer } from "../../testkit/live/engine";
+import { docker, waitHealthy } from "../../testkit/live/engine";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { POLICY_PACK, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
@@ -63,7 +63,7 @@ describe("a gVisor sandbox made by the real pulumi up (live)", () => {
     gate.requireCli(context);
     gvisor.requireGvisor(context);
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
-    const [sandbox, egress, credentials] = await Promise.all([NAMES.container, NAMES.proxyContainer, NAMES.credentialProxy].map(inspectContainer));
+    const [sandbox, egress, credentials] = await Promise.all([NAMES.container, NAMES.proxyContainer, NAMES.credentialProxy].map((name) => waitHealthy(name)));
     expect([sandbox, egress, credentials].map((info) => info.State.Health?.Status)).toEqual(["healthy", "healthy", "healthy"]);
     expect(sandbox.HostConfig.Runtime).toBe("runsc");
     expect([egress.HostConfig.Runtime, credentials.HostConfig.Runtime]).toEqual(["runc", "runc"]);

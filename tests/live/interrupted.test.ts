@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { docker, inspectContainer } from "../../testkit/live/engine";
+import { docker, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
@@ -83,8 +83,9 @@ async function sandboxProcesses(): Promise<{ pid: number; command: string }[]> {
 
 const stuckInBash = async () => ((await sandboxProcesses()).some((process) => process.command === STUCK) ? true : undefined);
 
+/** State and the engine's health once its scheduled check has run (the start itself calls a container ready at its own check). */
 async function healthOf(name: string): Promise<string> {
-  const info = await inspectContainer(name);
+  const info = await waitHealthy(name);
   return `${info.State.Status} ${info.State.Health?.Status}`;
 }
 

@@ -17,7 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
-import { docker, inspectContainer, labelArgs, testLabels } from "../../testkit/live/engine";
+import { docker, inspectContainer, labelArgs, testLabels, waitHealthy } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, POLICY_PACK, PulumiGate, RealStack, runCli } from "../../testkit/live/pulumi-cli";
 import {
@@ -198,7 +198,7 @@ describe("the agent image multi-arch, pushed to a TLS registry with a login (liv
     // The engine pulled the index by digest (its platform's variant); the sandbox runs exactly that image.
     const pinned = `${login!.address}/${REPOSITORY}@${index.digest}`;
     localImages.add(pinned);
-    const sandbox = await inspectContainer(NAMES.container);
+    const sandbox = await waitHealthy(NAMES.container);
     expect(sandbox.Image).toBe(await imageIdOf(pinned));
     expect((await docker("image", "inspect", "--format", "{{.Architecture}}", pinned)).trim()).toBe("amd64");
     expect(sandbox.State.Health?.Status).toBe("healthy");
@@ -281,7 +281,7 @@ describe("the agent image multi-arch, pushed to a TLS registry with a login (liv
 
     const pinned = `${login!.address}/${REPOSITORY}@${index.digest}`;
     localImages.add(pinned);
-    const sandbox = await inspectContainer(NAMES.container);
+    const sandbox = await waitHealthy(NAMES.container);
     expect(sandbox.Id).not.toBe(first.containerId);
     expect(sandbox.Image).toBe(await imageIdOf(pinned));
   });

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { execIn, inspectContainer } from "../../testkit/live/engine";
+import { execIn, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { agentRepository, hostGit } from "../../testkit/live/workspace-files";
@@ -58,7 +58,7 @@ describe("refresh of a clone-mode sandbox (live)", () => {
     );
     expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
 
-    const after = await inspectContainer(CONTAINER);
+    const after = await waitHealthy(CONTAINER);
     expect(after.Id).not.toBe(before);
     expect(after.State.Health?.Status).toBe("healthy");
     expect((await execIn(CONTAINER, "cd /workspace && git log --format=%s")).output.trim().split("\n")).toEqual(["work", "start"]);

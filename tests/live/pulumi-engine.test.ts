@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
-import { docker, inspectContainer, logsOf } from "../../testkit/live/engine";
+import { docker, logsOf, waitHealthy } from "../../testkit/live/engine";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
@@ -99,7 +99,7 @@ describe("the real Pulumi engine (live)", () => {
   it("provisions with up: healthy sandbox and proxy, the run done through the credential proxy, working outputs", async (context) => {
     gate.requireCli(context);
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
-    const [sandbox, proxy] = await Promise.all([inspectContainer(NAMES.container), inspectContainer(NAMES.proxyContainer)]);
+    const [sandbox, proxy] = await Promise.all([waitHealthy(NAMES.container), waitHealthy(NAMES.proxyContainer)]);
     expect(`${sandbox.State.Health?.Status} ${proxy.State.Health?.Status}`).toBe("healthy healthy");
     expect(sandbox.HostConfig.PidsLimit).toBe(liveEnginePids(1024));
 

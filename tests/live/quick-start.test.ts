@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { inspectContainer } from "../../testkit/live/engine";
+import { waitHealthy } from "../../testkit/live/engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { copyProgram, mergeStackConfig, PulumiGate, REGISTRY_BASE_IMAGES, runCli } from "../../testkit/live/pulumi-cli";
 import { engineRuntimes, GVISOR_RUNTIME } from "../../testkit/live/runtime-gate";
@@ -72,7 +72,7 @@ describe("the README's npm scripts with the real CLI (live)", () => {
 
     await npmRun("up", ["--yes", "--skip-preview"]);
     const names = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
-    expect((await inspectContainer(names.container)).State.Health?.Status).toBe("healthy");
+    expect((await waitHealthy(names.container)).State.Health?.Status).toBe("healthy");
     // The state went to the backend Pulumi.yaml names, under this home folder.
     expect(fs.existsSync(path.join(env.HOME!, ".pulumi-agent-sandbox", ".pulumi", "stacks", PROJECT, `${STACK}.json`))).toBe(true);
     const outputs = JSON.parse(await npmRun("pulumi", ["stack", "output", "sandboxOutputs", "--json", "--stack", STACK]));

@@ -197,7 +197,7 @@ describe("sandbox hardening of the real program (live)", () => {
   it("deploys healthy sandboxes whose containers run as 1000:1000 without capabilities, privileges, writable root or the Docker socket, within their limits, on their own network", async (context) => {
     suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
-      const info = await inspectContainer(namesOf(sandbox).container);
+      const info = await waitHealthy(namesOf(sandbox).container);
       const evidence = JSON.stringify({ HostConfig: info.HostConfig, Mounts: info.Mounts, Networks: Object.keys(info.NetworkSettings.Networks) }, null, 1);
       expect(
         {
@@ -243,7 +243,7 @@ describe("sandbox hardening of the real program (live)", () => {
     suite.requireDeployed(context);
     for (const sandbox of ["alpha", "beta"]) {
       const proxy = namesOf(sandbox).proxyContainer;
-      const info = await inspectContainer(proxy);
+      const info = await waitHealthy(proxy);
       expect(
         {
           user: info.Config.User,
@@ -332,7 +332,9 @@ describe("sandbox hardening of the real program (live)", () => {
     const evidence = JSON.stringify({ bomb, current, failuresBefore, failures, hostStatus: host.status, hostError: host.error?.message, beta });
     expect(bomb.output, evidence).not.toContain("spawned all");
     expect(bomb.output, evidence).toMatch(/Cannot fork|Resource temporarily unavailable/);
-    expect(current, evidence).toBeGreaterThanOrEqual(PIDS - 2);
+    // The limit was reached (the failure counter below); by this read the processes of a health check that
+    // held pids at that moment (claude --version among them) may have ended, so the cgroup is near full, not full.
+    expect(current, evidence).toBeGreaterThanOrEqual(PIDS - 16);
     expect(current, evidence).toBeLessThanOrEqual(PIDS);
     expect(failures, evidence).toBeGreaterThan(failuresBefore);
     expect(host.status, evidence).toBe(0);
@@ -440,7 +442,7 @@ describe("sandbox hardening of the real program (live)", () => {
     expect(write.output.trim(), JSON.stringify(write)).toBe(marker);
     const before = (await inspectContainer(ALPHA)).Id;
     await suite.deploy(STACK, configWith(REPLACED_MEMORY));
-    const after = await inspectContainer(ALPHA);
+    const after = await waitHealthy(ALPHA);
     expect(after.Id, "changing resources.memory did not replace the container").not.toBe(before);
     expect(after.HostConfig.Memory).toBe(640 * 1024 * 1024);
     expect(after.HostConfig.PidsLimit, "the replacement lost its pids limit").toBe(liveEnginePids(PIDS));
@@ -497,7 +499,7 @@ describe("sandbox hardening of the real program (live)", () => {
         () => "deployed",
         (error: Error) => error.message,
       );
-      expect(outcome).toContain("did not become healthy");
+      expect(outcome).toContain("did not become ready");
       expect(outcome).toMatch(/full \(limit 1%\)/);
     } finally {
       fs.rmSync(workspace, { recursive: true, force: true });

@@ -17,7 +17,7 @@ const refs = { imageId: "sha256:abc", networkName: "net", homeVolume: "home", cr
 const sandbox = parseStackConfig({ workspace: "/home/me/code/app" }, { homeDir: "/home/me" }).sandboxes[0];
 const sandboxSpec = containerArgsFor(identity, sandbox, { uid: 1000, gid: 1000 }, refs) as ContainerSpec;
 
-/** A stand-in docker that logs each call and answers the start script's inspects as a healthy container would. */
+/** A stand-in docker that logs each call and answers the start script's inspects and check as a ready container would. */
 function fakeDocker(options: { execSeconds?: number; execExit?: number; existing?: string[] }): { dir: string; calls: () => string[] } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
   fs.writeFileSync(path.join(dir, "ps-output"), (options.existing ?? []).join("\n"));
@@ -27,9 +27,9 @@ function fakeDocker(options: { execSeconds?: number; execExit?: number; existing
 echo "$*" >> "${dir}/calls"
 case "$1" in
   create) echo "$@" | grep -q -- '--name' || exit 1 ;;
-  inspect) case "$3" in *PidsLimit*) echo 512 ;; *) echo "healthy true" ;; esac ;;
+  inspect) case "$3" in *PidsLimit*) echo "512 /usr/local/bin/agent-healthcheck" ;; *) echo "true starting" ;; esac ;;
   ps) echo "new-container-id"; cat "${dir}/ps-output" ;;
-  exec) cat >/dev/null; sleep ${options.execSeconds ?? 0}; echo '{"type":"result"}'; exit ${options.execExit ?? 0} ;;
+  exec) [ "$3" = /bin/sh ] && exit 0; cat >/dev/null; sleep ${options.execSeconds ?? 0}; echo '{"type":"result"}'; exit ${options.execExit ?? 0} ;;
 esac
 `,
     { mode: 0o755 },
@@ -51,6 +51,7 @@ function startScript(keepFinished: number, docker: { dir: string }) {
       AGENT_USER: "1000:1000",
       PIDS_LIMIT: "512",
       HEALTH_TIMEOUT: "30",
+      CHECK_TIMEOUT: "5",
       KEEP_FINISHED: String(keepFinished),
     },
   });
@@ -64,7 +65,8 @@ describe("an ephemeral run's script", () => {
     const docker = fakeDocker({});
     expect(await startScript(0, docker).exited).toBe(0);
     const verbs = docker.calls().map((call) => call.split(" ")[0]);
-    expect(verbs.filter((verb) => verb !== "inspect")).toEqual(["create", "update", "start", "exec", "ps", "rm"]);
+    // The second exec is the agent's; the first is the container's own health check, run as soon as it starts.
+    expect(verbs.filter((verb) => verb !== "inspect")).toEqual(["create", "update", "start", "exec", "exec", "ps", "rm"]);
     const create = docker.calls()[0];
     expect(create).toMatch(/^create --name agent-sandbox-dev-main-run-fix-\d{14}-\d+ /);
     expect(create).toContain("--label dev.agent-sandbox.run=fix");
@@ -72,7 +74,9 @@ describe("an ephemeral run's script", () => {
     const name = create.split(" ")[2];
     expect(docker.calls()).toContain(`update --pids-limit 512 ${name}`);
     expect(docker.calls()).toContain(`start ${name}`);
-    expect(docker.calls().find((call) => call.startsWith("exec"))).toContain(`-w /workspace ${name} agent-exec claude -p`);
+    const execs = docker.calls().filter((call) => call.startsWith("exec"));
+    expect(execs[0]).toBe(`exec ${name} /bin/sh -c /usr/local/bin/agent-healthcheck`);
+    expect(execs[1]).toContain(`-w /workspace ${name} agent-exec claude -p`);
     expect(docker.calls().at(-1)).toBe("rm -f -v new-container-id");
   });
 

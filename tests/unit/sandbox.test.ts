@@ -1,5 +1,7 @@
 import * as os from "node:os";
 import { beforeAll, describe, expect, it } from "vitest";
+import { engineClient } from "../../components/engine/client";
+import { startHealthyLines } from "../../components/hardening/container-start";
 import { type Evaluation, evaluateProgram, makeWorkspace, type RecordedResource } from "./support/program";
 
 const CONTAINER = "docker:index/container:Container";
@@ -141,10 +143,11 @@ describe("a sandbox from the defaults (only the workspace configured)", () => {
     expect(options.deleteBeforeReplace).toBe(true);
   });
 
-  it("waits for Docker's health status and fails with the last health output", () => {
-    const script = program.one(COMMAND, "main-start").inputs.create;
-    expect(script).toMatch(/\.State\.Health\.Status/);
-    expect(script).toMatch(/did not become healthy[\s\S]*range \.State\.Health\.Log/);
+  it("starts the container with the readiness lines (tests/unit/container-start.test.ts) and their deadlines", () => {
+    const start = program.one(COMMAND, "main-start").inputs;
+    expect(start.create).toContain(startHealthyLines(engineClient()));
+    // 5 s start period + 4 checks of 15 s interval and 10 s timeout + 30 s; one check may take its 10 s.
+    expect(start.environment).toMatchObject({ HEALTH_TIMEOUT: "135", CHECK_TIMEOUT: "10" });
   });
 
   it("keeps the agent CLI from self-updating or sending non-essential traffic", () => {
