@@ -24,6 +24,20 @@ export function environmentTarget(env: NodeJS.ProcessEnv): DockerHostConfig | un
   return DOCKER.environmentTarget(env);
 }
 
+/** The variables any engine client reads to find its engine, whichever of them a target sets. */
+const ENGINE_VARIABLES = Object.keys(DOCKER.clientEnvironment({ host: DOCKER.defaultHost, certPath: "/" }));
+
+/**
+ * The environment a client library (dockerode) should read to reach the client's engine: a stack that
+ * names an engine gets exactly its variables, none of the shell's; one that names none gets the shell's,
+ * as its providers do. `env` itself is left as it is.
+ */
+export function clientLibraryEnvironment(client: EngineClient, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (Object.keys(client.env).length === 0) return { ...env };
+  const kept = Object.entries(env).filter(([name]) => !ENGINE_VARIABLES.includes(name));
+  return { ...Object.fromEntries(kept), ...client.env };
+}
+
 /**
  * The start of every command a script runs on the engine: the CLI under `env -i`, the engine's variables
  * read from the script's environment (`DOCKER_HOST="$DOCKER_HOST"`), never written into the script.

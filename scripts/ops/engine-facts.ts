@@ -6,15 +6,39 @@
 import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
-import type { EngineClient } from "../../components/engine/client";
+import { clientLibraryEnvironment, type EngineClient } from "../../components/engine/client";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
-/** A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. */
+/**
+ * A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. dockerode reads
+ * the variables once, as it is made; the process's own environment is left as it was, so clients of
+ * several stacks' engines (npm run status -- --all) each reach their own.
+ */
 export function engineFor(engine: EngineClient): Docker {
-  Object.assign(process.env, engine.env);
-  return new Docker();
+  const shell = process.env;
+  process.env = clientLibraryEnvironment(engine, shell);
+  try {
+    return new Docker();
+  } finally {
+    process.env = shell;
+  }
+}
+
+/** How long an engine may take to answer its ping before status calls it unreachable. */
+export const PING_TIMEOUT_MS = 5000;
+
+/** Why the engine does not answer its ping (the connection's error, or the wait), or undefined when it does. */
+export async function engineUnreachable(engine: Docker, timeoutMs = PING_TIMEOUT_MS): Promise<string | undefined> {
+  try {
+    // The typings lag dockerode: its ping takes an abortSignal like every other call.
+    await (engine as unknown as { ping(options: { abortSignal: AbortSignal }): Promise<unknown> }).ping({ abortSignal: AbortSignal.timeout(timeoutMs) });
+    return undefined;
+  } catch (error) {
+    const { name, message } = error as Error;
+    return name === "TimeoutError" || name === "AbortError" ? `no answer within ${timeoutMs / 1000} s` : message;
+  }
 }
 
 /** The container's state, or undefined when the engine has no such container. */

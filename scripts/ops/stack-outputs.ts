@@ -90,18 +90,16 @@ export function configValues(json: unknown): Record<string, string> {
   return Object.fromEntries(entries.flatMap(([key, entry]) => (typeof entry?.value === "string" ? [[key, entry.value]] : [])));
 }
 
-/** The stack's outputs and the config the ops scripts use, validated; errors name the key and the fix. */
-export function stackFromCli(outputs: Record<string, unknown>, config: Record<string, string>, stack: string): OpsStack {
+/** The stack's outputs and the config the ops scripts use, validated; no sandboxes (never brought up) is no error here. */
+export function opsStackOf(outputs: Record<string, unknown>, config: Record<string, string>, stack: string): OpsStack {
   const { raw } = readRawConfig(config);
   const refresh = parseRefreshConfig(raw);
   const dockerHost = raw.docker === undefined ? undefined : dockerHostSchema.safeParse(raw.docker);
   if (dockerHost && !dockerHost.success) throw new OpsError(`docker.host: ${dockerHost.error.issues[0].message} (stack ${stack})`);
-  const sandboxes = outputs.sandboxOutputs as Record<string, SandboxInfo> | undefined;
-  if (!sandboxes || Object.keys(sandboxes).length === 0) throw new OpsError(`stack ${stack} has no sandboxes yet: ${upCommand(stack)}`);
   const image = outputs.agentImage as AgentImageInfo | undefined;
   return {
     stack,
-    sandboxes,
+    sandboxes: (outputs.sandboxOutputs as Record<string, SandboxInfo> | undefined) ?? {},
     agentImageId: image?.imageId,
     refresh,
     engine: engineClient(dockerHost?.data),
@@ -109,10 +107,26 @@ export function stackFromCli(outputs: Record<string, unknown>, config: Record<st
   };
 }
 
-/** Reads the stack through the CLI: its outputs and its config, both at once. */
-export async function readStack(stack: string, run: PulumiRunner = pulumiCli): Promise<OpsStack> {
+/** As opsStackOf, for a command on the stack's sandboxes: errors name the key and the fix, and a stack without sandboxes is one. */
+export function stackFromCli(outputs: Record<string, unknown>, config: Record<string, string>, stack: string): OpsStack {
+  const read = opsStackOf(outputs, config, stack);
+  if (Object.keys(read.sandboxes).length === 0) throw new OpsError(`stack ${stack} has no sandboxes yet: ${upCommand(stack)}`);
+  return read;
+}
+
+/** Reads the stack through the CLI: its outputs and its config, both at once. `allowEmpty`: a stack without sandboxes is no error. */
+export async function readStack(stack: string, run: PulumiRunner = pulumiCli, options: { allowEmpty?: boolean } = {}): Promise<OpsStack> {
   const [outputs, config] = await Promise.all([pulumiJson(stack, ["stack", "output", "--json"], run), pulumiJson(stack, ["config", "--json"], run)]);
-  return stackFromCli(outputs as Record<string, unknown>, configValues(config), stack);
+  return (options.allowEmpty ? opsStackOf : stackFromCli)(outputs as Record<string, unknown>, configValues(config), stack);
+}
+
+/** Every stack of the project on its backend (`pulumi stack ls --json`), by name. */
+export async function listStacks(run: PulumiRunner = pulumiCli): Promise<string[]> {
+  const result = await run(["stack", "ls", "--json"]);
+  if (result.status !== 0) throw new OpsError(`pulumi stack ls failed:\n${result.stderr.trim()}`);
+  const listed: unknown = JSON.parse(result.stdout || "[]");
+  if (!Array.isArray(listed)) throw new OpsError(`pulumi stack ls --json printed no list: ${result.stdout.slice(0, 200)}`);
+  return listed.map((entry: { name?: unknown }) => String(entry?.name)).sort();
 }
 
 /** The sandbox a person named, or the error listing the ones the stack has. */

@@ -18,7 +18,7 @@ export interface SandboxFacts {
   readonly name: string;
   readonly container: string;
   readonly containerId?: string;
-  /** Docker's state (running, exited, …), or missing when the engine has no such container. */
+  /** Docker's state (running, exited, …); missing when the engine has no such container, ENGINE_UNREACHABLE when it did not answer. */
   readonly state: string;
   /** The kernel the agent meets: the host's (container) or gVisor's, as the engine recorded the runtime. */
   readonly isolation?: Isolation;
@@ -35,6 +35,9 @@ export interface SandboxFacts {
   /** Requests its egress proxy refused since the sandbox started, the healthcheck's own probe aside. */
   readonly deniedEgress?: number;
 }
+
+/** The state of a sandbox whose engine did not answer: nothing is known of it but its name and container. */
+export const ENGINE_UNREACHABLE = "engine unreachable";
 
 export type DueKind = "age" | "disk" | "memory" | "image";
 
@@ -163,30 +166,56 @@ const COLUMNS: [string, (row: StatusRow) => string][] = [
   ["image", (row) => (row.imageCurrent === undefined ? "–" : row.imageCurrent ? "current" : "stale")],
   ["denied", (row) => or(row.deniedEgress?.toString())],
   ["risky", (row) => String(row.riskyChanges?.length ?? 0)],
-  ["refresh", (row) => (row.refreshDue ? `due: ${row.refreshReasons.map((reason) => reason.kind).join(", ")}` : "no")],
+  ["refresh", (row) => (row.state === ENGINE_UNREACHABLE ? "–" : row.refreshDue ? `due: ${row.refreshReasons.map((reason) => reason.kind).join(", ")}` : "no")],
 ];
 
-function unhealthyNote(row: StatusRow): string {
-  const what = row.state === "missing" ? "no such container on the engine" : row.state === "running" ? row.health : row.state;
-  const fix = row.state === "running" ? "" : `; npm run refresh -- ${row.name} starts a new one`;
-  return `${row.name}: ${what}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}${fix}`;
-}
+/** The status table's column titles, and one row's cells under them. */
+export const STATUS_TITLES: readonly string[] = COLUMNS.map(([title]) => title);
+export const statusCells = (row: StatusRow): string[] => COLUMNS.map(([, cell]) => cell(row));
 
-/** The rows as an aligned table, then one line per sandbox that is unhealthy (its last health output) or due (why). */
-export function formatStatusTable(stack: string, rows: readonly StatusRow[]): string {
-  const cells = [COLUMNS.map(([title]) => title), ...rows.map((row) => COLUMNS.map(([, cell]) => cell(row)))];
-  const widths = COLUMNS.map((_, column) => Math.max(...cells.map((line) => [...line[column]].length)));
-  const lines = cells.map((line) =>
+/** Lines of cells, each column as wide as its widest cell, two spaces apart. */
+export function alignColumns(cells: readonly (readonly string[])[]): string[] {
+  const widths = cells[0].map((_, column) => Math.max(...cells.map((line) => [...line[column]].length)));
+  return cells.map((line) =>
     line
       .map((cell, column) => cell.padEnd(widths[column]))
       .join("  ")
       .trimEnd(),
   );
-  const notes = rows.flatMap((row) => [
-    ...(row.healthy ? [] : [unhealthyNote(row)]),
-    ...row.refreshReasons.map((reason) => `${row.name}: refresh due (${reason.kind}): ${reason.detail}; npm run refresh -- ${row.name}`),
-    ...(row.riskyChanges ?? []).map((change) => `${row.name}: risky change to review before you run anything in the workspace: ${change}`),
-  ]);
+}
+
+/** How the notes name a sandbox and the command that refreshes it (`npm run refresh -- main`, with `--stack` where needed). */
+export interface NoteStyle {
+  readonly label: (row: StatusRow) => string;
+  readonly refresh: (row: StatusRow) => string;
+}
+
+const ONE_STACK: NoteStyle = { label: (row) => row.name, refresh: (row) => `npm run refresh -- ${row.name}` };
+
+function unhealthyNote(row: StatusRow, style: NoteStyle): string {
+  const what = row.state === "missing" ? "no such container on the engine" : row.state === "running" ? row.health : row.state;
+  const fix = row.state === "running" ? "" : `; ${style.refresh(row)} starts a new one`;
+  return `${style.label(row)}: ${what}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}${fix}`;
+}
+
+/**
+ * The lines under the table for a sandbox: unhealthy (its last health output), due (why) and its risky
+ * changes. A sandbox whose engine did not answer has none: the stack's own line says why.
+ */
+export function rowNotes(row: StatusRow, style: NoteStyle = ONE_STACK): string[] {
+  if (row.state === ENGINE_UNREACHABLE) return [];
+  const label = style.label(row);
+  return [
+    ...(row.healthy ? [] : [unhealthyNote(row, style)]),
+    ...row.refreshReasons.map((reason) => `${label}: refresh due (${reason.kind}): ${reason.detail}; ${style.refresh(row)}`),
+    ...(row.riskyChanges ?? []).map((change) => `${label}: risky change to review before you run anything in the workspace: ${change}`),
+  ];
+}
+
+/** The rows as an aligned table, then one line per sandbox that is unhealthy (its last health output) or due (why). */
+export function formatStatusTable(stack: string, rows: readonly StatusRow[]): string {
+  const lines = alignColumns([STATUS_TITLES, ...rows.map(statusCells)]);
+  const notes = rows.flatMap((row) => rowNotes(row));
   return [`stack ${stack}`, ...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
 }
 

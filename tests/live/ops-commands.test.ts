@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer } from "../../testkit/live/engine";
+import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
@@ -61,6 +61,8 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
       liveConfig({ image: REGISTRY_BASE_IMAGES, sandboxes: [sandboxEntry({ name: "main", workspace, probe })], refresh: { maxDiskPercent: 80 } }),
     );
     await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    // status reports the engine's own health, which its first scheduled check sets an interval after the start.
+    await waitHealthy(NAMES.container);
   });
 
   afterAll(async () => {
@@ -122,7 +124,7 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     expect(refreshed.stdout).toMatch(/replaced main: container \w{12} → \w{12} \(workspace disk \d+% full, limit 80%\); home volume .*-main-home kept/);
     expect(refreshed.stdout).toContain("main: its workspace is as full as before (refresh never touches your code); free space there");
 
-    const after = await inspectContainer(NAMES.container);
+    const after = await waitHealthy(NAMES.container);
     expect(after.Id).not.toBe(before.container.Id);
     expect(after.State.Health?.Status).toBe("healthy");
     expect(after.HostConfig.PidsLimit).toBe(liveEnginePids(1024));
@@ -177,7 +179,7 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     const refreshed = await npmRun("refresh", ["main"]);
     expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
     expect(refreshed.stdout).toContain("(asked for by name)");
-    expect((await inspectContainer(NAMES.container)).State.Health?.Status).toBe("healthy");
+    expect((await waitHealthy(NAMES.container)).State.Health?.Status).toBe("healthy");
   });
 
   it("says a removed sandbox has no container, and refresh by name makes a new one", async (context) => {
@@ -189,6 +191,6 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     const refreshed = await npmRun("refresh", ["main"]);
     expect(refreshed.code, `${refreshed.stdout}\n${refreshed.stderr}`).toBe(0);
     expect(refreshed.stdout).toMatch(/replaced main: container \(none\) → \w{12}/);
-    expect((await inspectContainer(NAMES.container)).State.Health?.Status).toBe("healthy");
+    expect((await waitHealthy(NAMES.container)).State.Health?.Status).toBe("healthy");
   });
 });

@@ -14,30 +14,9 @@ import {
   statusJson,
   statusRow,
 } from "../../scripts/ops/status-report";
+import { healthyFacts, IMAGE, MiB, NOW, POLICY } from "./support/sandbox-facts";
 
-const POLICY = { maxAge: "72h", maxDiskPercent: 80, maxMemoryPercent: 90 };
-const NOW = new Date("2026-12-01T12:00:00Z");
-const IMAGE = "sha256:aaaaaaaaaaaa1111";
-const MiB = 1024 ** 2;
-
-const healthy = (extra: Partial<SandboxFacts> = {}): SandboxFacts => ({
-  name: "main",
-  container: "agent-sandbox-dev-main",
-  state: "running",
-  isolation: "container",
-  health: "healthy",
-  healthOutput: "healthy: claude 2.1",
-  createdAt: new Date(NOW.getTime() - 3600_000),
-  imageId: IMAGE,
-  cpuPercent: 1.25,
-  memoryBytes: 23 * MiB,
-  memoryLimitBytes: 8192 * MiB,
-  pids: 12,
-  pidsLimit: 1024,
-  workspaceDiskPercent: 40,
-  deniedEgress: 0,
-  ...extra,
-});
+const healthy = healthyFacts;
 const rowOf = (extra: Partial<SandboxFacts> = {}) => statusRow(healthy(extra), POLICY, IMAGE, NOW);
 
 describe("refresh due, by the stack's thresholds", () => {
