@@ -153,8 +153,12 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       : undefined;
     const written = [sandboxCredentials?.written, proxySecrets?.written].filter((resource) => resource !== undefined);
 
-    const sandboxes = new Map(
-      config.sandboxes.map((sandbox) => [
+    // A loop, not map(): the SDK records the whole call stack of every resource it registers (each frame
+    // mapped through source maps), so every frame between the program and a sandbox's constructor is paid
+    // by each of its resources; map() added two of the 22.
+    const sandboxes = new Map<string, Sandbox>();
+    for (const sandbox of config.sandboxes) {
+      sandboxes.set(
         sandbox.name,
         new Sandbox(
           sandbox.name,
@@ -173,8 +177,8 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           },
           inside,
         ),
-      ]),
-    );
+      );
+    }
     // A run that resumes another comes after it, so the runs are declared along their session chains.
     const declared = new Map<string, AgentRun>();
     const declare = (run: RunConfig): AgentRun => {

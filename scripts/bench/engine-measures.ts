@@ -1,12 +1,16 @@
 /**
  * Measuring containers on the engine for the bench: start-to-healthy and memory from `docker inspect` and
- * `docker stats`, and the floor a deployed sandbox is compared with, the same containers by `docker run` alone.
+ * `docker stats`, start-to-ready by the program's own start lines, and the floor a deployed sandbox is
+ * compared with: the same containers by `docker run` alone, each ready at its first passing check run by hand.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import type { ContainerInspectInfo } from "dockerode";
-import { waitHealthy } from "../../testkit/live/engine";
+import { engineClient } from "../../components/engine/client";
+import type { HealthTimings } from "../../components/hardening/baseline";
+import { readinessEnvironment, startHealthyLines } from "../../components/hardening/container-start";
 
 const ROOT = path.resolve(__dirname, "../..");
 
@@ -106,9 +110,46 @@ export function healthcheckFlags(info: ContainerInspectInfo): string[] {
   ];
 }
 
+/** The container's recorded health check, as its start lines and a person would run it by hand. */
+const checkOf = (container: string): string => docker(["inspect", "-f", '{{join (slice .Config.Healthcheck.Test 1) " "}}', container]);
+
+const execFileAsync = promisify(execFile);
+
 /**
- * What a person gets with `docker run` alone: the deployed proxy's and sandbox's images, environment, user
- * and healthchecks on one plain network, each run until healthy, one after the other as the program does.
+ * Seconds until the container's first passing check, run by hand in a tight loop as soon as it runs: the
+ * physical floor of readiness, with no schedule of the engine's in it. Asynchronous, as everything here
+ * that waits on a check: the checks probe a host service this very process serves.
+ */
+export async function checkedByHandSeconds(container: string, started: number, timeoutMs = 120_000): Promise<number> {
+  const check = checkOf(container);
+  for (const deadline = Date.now() + timeoutMs; ; ) {
+    const run = await execFileAsync("docker", ["exec", container, "/bin/sh", "-c", check]).then(
+      () => undefined,
+      (error: { stdout?: string; stderr?: string }) => `${error.stdout ?? ""}${error.stderr ?? ""}`,
+    );
+    if (run === undefined) return secondsSince(started);
+    if (Date.now() >= deadline) throw new Error(`${container}: its check did not pass in ${timeoutMs / 1000} s: ${run}`);
+  }
+}
+
+/**
+ * Seconds the program's own start lines (container-start.ts) take to bring a stopped container to ready:
+ * the pids limit applied and verified, the start, the check until it passes.
+ */
+export async function programStartSeconds(container: string, health: HealthTimings, pidsLimit: number): Promise<number> {
+  const started = Date.now();
+  await execFileAsync("/bin/sh", ["-c", `set -eu\n${startHealthyLines(engineClient())}`], {
+    env: { ...process.env, CONTAINER: container, PIDS_LIMIT: String(pidsLimit), ...readinessEnvironment(health) },
+  }).catch((error: { stderr?: string }) => {
+    throw new Error(`the start lines failed on ${container}: ${error.stderr}`);
+  });
+  return secondsSince(started);
+}
+
+/**
+ * What a person gets with `docker run` alone: the deployed proxies' and sandbox's images, environment and
+ * user on one plain network, each run and then checked by hand until its check passes, one after the
+ * other as the program orders them.
  */
 export async function dockerRunFloorSeconds(names: { proxy: string; credentialProxy: string; sandbox: string }, labels: string[]): Promise<number> {
   const network = `${names.sandbox}-floor`;
@@ -141,15 +182,10 @@ export async function dockerRunFloorSeconds(names: { proxy: string; credentialPr
   const started = Date.now();
   const floorNames = [names.proxy, names.credentialProxy, names.sandbox].map((name) => `${name}-floor`);
   try {
-    const runHealthy = async (info: ContainerInspectInfo, name: string, extra: string[]) => {
-      docker(runArgs(info, name, extra));
-      const state = await waitHealthy(name, 120_000);
-      if (state.State.Health?.Status !== "healthy") throw new Error(`${name} did not become healthy: ${JSON.stringify(state.State.Health)}`);
-    };
-    // The two proxies start side by side, as `pulumi up` starts them; the sandbox waits for both.
-    await Promise.all([
-      runHealthy(proxyInfo, floorNames[0], ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]),
-      runHealthy(credentialProxyInfo, floorNames[1], [
+    // The proxies start side by side, as `pulumi up` starts them, and are checked once both run; the sandbox waits for both.
+    docker(runArgs(proxyInfo, floorNames[0], ["--network-alias", "egress-proxy", "--add-host", "host.docker.internal:host-gateway"]));
+    docker(
+      runArgs(credentialProxyInfo, floorNames[1], [
         "--network-alias",
         "credential-proxy",
         "--tmpfs",
@@ -157,11 +193,39 @@ export async function dockerRunFloorSeconds(names: { proxy: string; credentialPr
         "--mount",
         `type=volume,source=${secrets},target=/run/credential-proxy,readonly`,
       ]),
-    ]);
-    await runHealthy(sandboxInfo, floorNames[2], ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]);
-    return secondsSince(started);
+    );
+    await Promise.all([checkedByHandSeconds(floorNames[0], started), checkedByHandSeconds(floorNames[1], started)]);
+    docker(runArgs(sandboxInfo, floorNames[2], ["--mount", `type=bind,source=${workspace},target=/workspace`, "--tmpfs", "/tmp"]));
+    return await checkedByHandSeconds(floorNames[2], started);
   } finally {
     docker(["rm", "-f", ...floorNames]);
     docker(["network", "rm", network]);
   }
+}
+
+/**
+ * Where a `pulumi up` spent its time, from the engine's own events: seconds from the up's start until
+ * its first object (the sandbox's network) and until the agent image was loaded.
+ */
+export function upMilestones(
+  started: number,
+  ended: number,
+  objects: { network: string; agentImageId: string },
+): { firstObject: number; agentImageLoaded: number } {
+  const events = docker(["events", "--since", String(started / 1000), "--until", String(ended / 1000), "--format", "{{json .}}"])
+    .split("\n")
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { Type: string; Action: string; Actor: { ID: string; Attributes?: Record<string, string> }; timeNano: number });
+  const at = (what: string, matches: (event: (typeof events)[number]) => boolean) => {
+    const found = events.find(matches);
+    if (!found) throw new Error(`no engine event of ${what} during the up`);
+    return (found.timeNano / 1e6 - started) / 1000;
+  };
+  return {
+    firstObject: at(
+      "the network's creation",
+      (event) => event.Type === "network" && event.Action === "create" && event.Actor.Attributes?.name === objects.network,
+    ),
+    agentImageLoaded: at("the agent image's load", (event) => event.Type === "image" && event.Action === "load" && event.Actor.ID === objects.agentImageId),
+  };
 }
