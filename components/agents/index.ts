@@ -2,7 +2,8 @@
 import type { AgentProfile } from "./agent";
 import { claude } from "./claude";
 
-export type { AgentProfile, AgentRunRequest } from "./agent";
+export type { AgentProfile, AgentRunOption, AgentRunRequest } from "./agent";
+export { API_KEY_SECRETS, API_PROVIDERS, type ApiKeySecret, type ApiProvider, type ApiProviderName } from "./providers";
 export type { AgentRunSummary } from "./run-summary";
 
 /** How the agent in a sandbox authenticates to its API. */
@@ -21,10 +22,10 @@ export const Agent = {
 } as const;
 export type Agent = (typeof Agent)[keyof typeof Agent];
 
-export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude };
+/** The agent of a sandbox whose config names none. */
+export const DEFAULT_AGENT: Agent = Agent.Claude;
 
-/** The agent whose CLI docker/agent installs: its release is `image.agentVersion`'s default. */
-export const IMAGE_AGENT: AgentProfile = claude;
+export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude };
 
 export function agentProfile(agent: Agent): AgentProfile {
   return AGENT_PROFILES[agent];

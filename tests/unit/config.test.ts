@@ -274,13 +274,13 @@ describe("bad stack config", () => {
       "a secret in plain sandbox env",
       { sandboxes: [sandbox({ env: { GITHUB_TOKEN: "ghx" } })] },
       [
-        "sandboxes[0].env.GITHUB_TOKEN: looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)",
+        "sandboxes[0].env.GITHUB_TOKEN: looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, openaiApiKey, gitToken)",
       ],
     ],
     [
       "an agent version that is a range",
-      { workspace: "/home/me/code/app", image: { agentVersion: "^2" } },
-      ['image.agentVersion: must be an exact version like "2.1.330"'],
+      { workspace: "/home/me/code/app", image: { agentVersions: { claude: "^2" } } },
+      ['image.agentVersions.claude: must be an exact version like "2.1.330"'],
     ],
     [
       "a platform Claude Code does not ship",

@@ -4,6 +4,7 @@
  * credential proxy through ANTHROPIC_BASE_URL with a placeholder key, and the proxy adds the real one.
  */
 import type { AgentProfile, AgentRunRequest } from "../agent";
+import { anthropic } from "../providers/anthropic";
 import { parseAgentStream } from "./stream-json";
 
 /** Claude Code's non-interactive invocation: the prompt comes from stdin, the answer as stream-json. */
@@ -28,21 +29,19 @@ export const claude: AgentProfile = {
   name: "claude",
   executable: "claude",
   defaultVersion: "2.1.330",
-  versionBuildArg: "CLAUDE_CODE_VERSION",
-  apiEndpoint: "api.anthropic.com:443",
+  provider: anthropic,
   signInEndpoints: ["claude.ai:443", "console.anthropic.com:443", "platform.claude.com:443"],
-  apiProbeUrl: "https://api.anthropic.com/",
   api: {
-    defaultUpstream: "https://api.anthropic.com",
     baseUrlEnv: "ANTHROPIC_BASE_URL",
     keyEnv: "ANTHROPIC_API_KEY",
     credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
-    keyHeader: "x-api-key",
-    errorBody: (message) => JSON.stringify({ type: "error", error: { type: "authentication_error", message } }),
   },
   // The image pins the CLI version, so no self-update; and no non-essential traffic (telemetry,
   // preconnects), so the agent talks only to its API.
   envDefaults: { DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+  // Hooks in the settings run commands; .mcp.json starts MCP servers: both on the developer's machine too.
+  protectedPaths: [".claude/settings.json", ".claude/settings.local.json", ".mcp.json"],
+  runOptions: ["maxTurns", "allowedTools", "model", "resume", "fork"],
   cliArguments: claudeArguments,
   parseOutput: parseAgentStream,
 };
