@@ -50,6 +50,10 @@ export interface AgentImageInfo {
 export interface SandboxInfo {
   /** Container name on the engine. */
   readonly container: string;
+  /** The agent CLI it runs (absent in the outputs of a stack last brought up before there were several agents). */
+  readonly agent?: string;
+  /** The image ID (`sha256:…`) its agent's image was last built as: what the sandbox should be running (absent as `agent` is). */
+  readonly imageId?: string;
   /** Its own network; absent with egress mode none or the host network. */
   readonly network?: string;
   /** The agent's home volume: its config and logins survive a replaced container. */
@@ -127,6 +131,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
       );
     }
     const image = images.get(DEFAULT_AGENT) ?? [...images.values()][0];
+    const sandboxAgents = new Map(config.sandboxes.map((sandbox) => [sandbox.name, sandbox.agent]));
     const present = secretsPresent(secrets);
     const topologies = new Map(config.sandboxes.map((sandbox) => [sandbox.name, sandboxTopology(sandbox)]));
     const plans = new Map(
@@ -241,6 +246,8 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           sandboxName,
           {
             container: sandbox.containerName,
+            agent: sandboxAgents.get(sandboxName)!,
+            imageId: images.get(sandboxAgents.get(sandboxName)!)!.imageId,
             network: sandbox.networkName,
             homeVolume: sandbox.homeVolumeName,
             shell: sandbox.shellCommand,

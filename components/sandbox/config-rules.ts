@@ -101,10 +101,16 @@ function looseTopology(sandbox: Loose<SandboxConfig>): SandboxTopology {
   });
 }
 
+/** The agent a sandbox's config names (the default one when it names none); undefined for a name no agent has. */
+export function agentOf(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
+  return Object.hasOwn(AGENT_PROFILES, String(sandbox.agent ?? DEFAULT_AGENT))
+    ? AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? DEFAULT_AGENT]
+    : undefined;
+}
+
 /** The agent whose API the sandbox's credential proxy stands in for (auth proxy, with a network of its own), if any. */
 function proxiedAgent(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
-  if (!looseTopology(sandbox).agentApiThroughProxy) return undefined;
-  return AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? DEFAULT_AGENT];
+  return looseTopology(sandbox).agentApiThroughProxy ? agentOf(sandbox) : undefined;
 }
 
 /** The agent's credential variables a sandbox under auth proxy may not set (its own placeholder key aside). */
