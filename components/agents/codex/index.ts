@@ -1,0 +1,71 @@
+/**
+ * OpenAI's Codex CLI: its endpoints, its non-interactive invocation (`codex exec`), its environment and
+ * the release the image pins. components/agents/codex/image/install-cli.sh installs it.
+ *
+ * Base URL and key: Codex 0.171 takes no base URL from the environment (OPENAI_BASE_URL was removed in
+ * 0.119; only config's `openai_base_url` or a model provider's `base_url` count), so the image's `codex` is
+ * a wrapper that turns OPENAI_BASE_URL into a model provider whose `env_key` is OPENAI_API_KEY. Runs and a
+ * person's interactive `codex` then both reach the credential proxy from the environment alone, with no
+ * config.toml in the home volume. That provider speaks the Responses API over plain HTTPS: the built-in one
+ * first tries a WebSocket, which the proxy does not forward. Requests are `POST <base>/responses` with
+ * `Authorization: Bearer <key>`; OPENAI_BASE_URL is the proxy's root, so the upstream carries the `/v1`.
+ * Without the wrapper, `codex exec` reads its key from CODEX_API_KEY (not OPENAI_API_KEY) and sends it to
+ * api.openai.com. Observed by running the CLI against testkit/live/fake-responses-api.ts (tests/fixtures/codex-stream/README.md).
+ */
+import type { AgentProfile, AgentRunRequest } from "../agent";
+import { parseCodexExec } from "./exec-jsonl";
+
+/** The run options `codex exec` maps: it has no turn limit and no tool allowlist (its tools are a shell and file edits). */
+export const codexSupportedRunOptions = ["model", "resume", "fork"] as const;
+
+/** The key header's value as the Responses API wants it (AgentApi.keyHeader names only the header). */
+export const codexKeyHeaderValue = (key: string): string => `Bearer ${key}`;
+
+/**
+ * Codex's non-interactive invocation: the prompt comes from stdin (`-`), events as JSONL. Its own sandbox
+ * (bubblewrap) and approval prompts are off because the container is the sandbox and nobody is there to
+ * approve; --skip-git-repo-check lets it work in a workspace that is not a clone. `resume` appends to a
+ * session, `fork` copies it into a new one (a new thread id). Analytics are off: config only, no variable.
+ */
+export function codexArguments(run: AgentRunRequest): string[] {
+  const subcommand = run.resumeSessionId ? [run.forkSession ? "fork" : "resume"] : [];
+  const session = run.resumeSessionId ? [run.resumeSessionId] : [];
+  return [
+    codex.executable,
+    "exec",
+    ...subcommand,
+    "--json",
+    "--skip-git-repo-check",
+    "--dangerously-bypass-approvals-and-sandbox",
+    "-c",
+    "analytics.enabled=false",
+    ...(run.model ? ["--model", run.model] : []),
+    ...session,
+    "-",
+  ];
+}
+
+export const codex: AgentProfile = {
+  name: "codex",
+  executable: "codex",
+  defaultVersion: "0.171.0",
+  versionBuildArg: "AGENT_VERSION",
+  apiEndpoint: "api.openai.com:443",
+  // A ChatGPT-plan login signs in at auth.openai.com and then sends its model requests to chatgpt.com's backend.
+  signInEndpoints: ["auth.openai.com:443", "chatgpt.com:443"],
+  apiProbeUrl: "https://api.openai.com/",
+  api: {
+    defaultUpstream: "https://api.openai.com/v1",
+    baseUrlEnv: "OPENAI_BASE_URL",
+    keyEnv: "OPENAI_API_KEY",
+    // CODEX_API_KEY is what `codex exec` reads without the wrapper; CODEX_ACCESS_TOKEN logs in a ChatGPT identity.
+    credentialEnv: ["OPENAI_API_KEY", "CODEX_API_KEY", "CODEX_ACCESS_TOKEN"],
+    keyHeader: "authorization",
+    errorBody: (message) => JSON.stringify({ error: { message, type: "invalid_request_error", param: null, code: "invalid_api_key" } }),
+  },
+  // No variable turns off Codex's update check or analytics: `codex exec` never checks for updates, and
+  // analytics are switched off per run in codexArguments.
+  envDefaults: {},
+  cliArguments: codexArguments,
+  parseOutput: parseCodexExec,
+};
