@@ -1,6 +1,8 @@
 /** The agents the program knows how to run, by the name `sandboxes[i].agent` takes. */
 import type { AgentProfile } from "./agent";
 import { claude } from "./claude";
+import { codex } from "./codex";
+import { opencode } from "./opencode";
 
 export type { AgentProfile, AgentRunRequest } from "./agent";
 export type { AgentRunSummary } from "./run-summary";
@@ -18,10 +20,14 @@ export type AgentAuth = (typeof AgentAuth)[keyof typeof AgentAuth];
 export const Agent = {
   /** Claude Code. */
   Claude: "claude",
+  /** OpenAI's Codex CLI, on the Responses API. */
+  Codex: "codex",
+  /** OpenCode, on Anthropic's Messages API. */
+  OpenCode: "opencode",
 } as const;
 export type Agent = (typeof Agent)[keyof typeof Agent];
 
-export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude };
+export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude, [Agent.Codex]: codex, [Agent.OpenCode]: opencode };
 
 /** The agent whose CLI docker/agent installs: its release is `image.agentVersion`'s default. */
 export const IMAGE_AGENT: AgentProfile = claude;

@@ -10,6 +10,7 @@
  * CLI against testkit/live/fake-messages-api.ts (tests/fixtures/opencode-stream/README.md).
  */
 import type { AgentProfile, AgentRunRequest } from "../agent";
+import { claude } from "../claude";
 import { parseOpencodeRun } from "./run-json";
 
 /**
@@ -45,18 +46,19 @@ export const opencode: AgentProfile = {
   executable: "opencode",
   defaultVersion: "1.18.33",
   versionBuildArg: "AGENT_VERSION",
-  apiEndpoint: "api.anthropic.com:443",
+  // The Messages API's endpoints, variables and error shape are Claude Code's: the claude module names them once.
+  apiEndpoint: claude.apiEndpoint,
   // OpenCode's own logins (OAuth plugins, OpenCode Zen) are not set up in the image: it signs in by key only.
   signInEndpoints: [],
-  apiProbeUrl: "https://api.anthropic.com/",
+  apiProbeUrl: claude.apiProbeUrl,
   api: {
-    defaultUpstream: "https://api.anthropic.com/v1",
-    baseUrlEnv: "ANTHROPIC_BASE_URL",
-    keyEnv: "ANTHROPIC_API_KEY",
+    defaultUpstream: `${claude.api.defaultUpstream}/v1`,
+    baseUrlEnv: claude.api.baseUrlEnv,
+    keyEnv: claude.api.keyEnv,
     // OPENCODE_AUTH_CONTENT is a whole auth.json (provider keys and tokens) in a variable; OPENCODE_API_KEY is an OpenCode Zen key.
     credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "OPENCODE_API_KEY", "OPENCODE_AUTH_CONTENT"],
-    keyHeader: "x-api-key",
-    errorBody: (message) => JSON.stringify({ type: "error", error: { type: "authentication_error", message } }),
+    keyHeader: claude.api.keyHeader,
+    errorBody: claude.api.errorBody,
   },
   // The image pins the CLI, so no self-update; the model catalog stays the one built in (the live one is
   // at models.opencode.ai); no session sharing (opncd.ai) and no language servers downloaded at run time.
