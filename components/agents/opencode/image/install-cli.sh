@@ -5,6 +5,9 @@
 # native binary in its postinstall; the per-arch package holds that binary alone (a Bun executable with
 # everything bundled), so packing it directly needs no install scripts and no Node at runtime. npm pack
 # checks the tarball against the registry's integrity hash.
+# OpenCode does not publish every release for every arch: opencode-linux-arm64 stopped at 1.18.18 while x64
+# has 1.18.33, so an arm64 build of a newer release fails here with the registry's 404 and a hint. The x64
+# build needs AVX2 (Bun); CPUs without it need the opencode-linux-x64-baseline package instead.
 set -eu
 
 case "${TARGETARCH:-}" in
@@ -17,7 +20,11 @@ esac
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-tarball=$(npm pack --silent --cache "$work/npm-cache" "opencode-linux-${arch}@${AGENT_VERSION}")
+package="opencode-linux-${arch}@${AGENT_VERSION}"
+if ! tarball=$(npm pack --silent --cache "$work/npm-cache" "$package"); then
+  echo "install-cli.sh: npm could not fetch $package; releases published for this arch: npm view opencode-linux-${arch} versions" >&2
+  exit 1
+fi
 tar -xzf "$tarball" package/bin/opencode
 mkdir -p /out/bin
 install -m 0755 package/bin/opencode /out/bin/opencode
