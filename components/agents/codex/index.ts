@@ -2,11 +2,12 @@
  * OpenAI's Codex CLI: its endpoints, its non-interactive invocation (`codex exec`), its environment and
  * the release the image pins. components/agents/codex/image/install-cli.sh installs it.
  *
- * Base URL and key: Codex 0.171 takes no base URL from the environment (OPENAI_BASE_URL was removed in
- * 0.119; only config's `openai_base_url` or a model provider's `base_url` count), so the image's `codex` is
- * a wrapper that turns OPENAI_BASE_URL into a model provider whose `env_key` is OPENAI_API_KEY. Runs and a
- * person's interactive `codex` then both reach the credential proxy from the environment alone, with no
- * config.toml in the home volume. That provider speaks the Responses API over plain HTTPS: the built-in one
+ * Base URL and key: Codex 0.171 takes no base URL from the environment (OPENAI_BASE_URL support was removed
+ * in openai/codex#16720; only config's `openai_base_url` or a model provider's `base_url` count), so the
+ * image's `codex` is a wrapper that turns OPENAI_BASE_URL into a model provider whose `env_key` is
+ * OPENAI_API_KEY. It wraps every `codex` command, so runs and a person's interactive `codex` reach the
+ * credential proxy from the environment alone, with no config.toml in the home volume (checked for
+ * `codex exec`; the interactive UI reads the same provider config). That provider speaks the Responses API over plain HTTPS: the built-in one
  * first tries a WebSocket, which the proxy does not forward. Requests are `POST <base>/responses` with
  * `Authorization: Bearer <key>`; OPENAI_BASE_URL is the proxy's root, so the upstream carries the `/v1`.
  * Without the wrapper, `codex exec` reads its key from CODEX_API_KEY (not OPENAI_API_KEY) and sends it to

@@ -14,8 +14,9 @@
 # --dangerously-bypass-approvals-and-sandbox: the container is the sandbox) and codex-resources/voice (voice input).
 #
 # `codex` itself is a small wrapper (below) around the binary, installed as codex-cli: Codex 0.171 takes
-# its API's base URL from config only (OPENAI_BASE_URL was dropped in 0.119), and the sandbox gives the
-# credential proxy's address as an environment variable so that runs and a person's interactive `codex` both use it.
+# its API's base URL from config only (OPENAI_BASE_URL support was removed in openai/codex#16720), and
+# the sandbox gives the credential proxy's address as an environment variable, so that runs and a
+# person's interactive `codex` both use it.
 set -eu
 
 case "${TARGETARCH:-}" in
