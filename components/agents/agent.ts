@@ -19,8 +19,10 @@ export interface AgentRunRequest {
 
 /** How the agent's CLI is pointed at its API: the sandbox sets these, the credential proxy stands in for the API. */
 export interface AgentApi {
-  /** Variable that points the CLI at its API (set to the credential proxy, with the provider's `baseUrlPath`). */
+  /** Variable that points the CLI at its API (set to the credential proxy's root plus `baseUrlPath`). */
   readonly baseUrlEnv: string;
+  /** What the CLI wants after the origin in that URL: `/v1` for CLIs that post to `<base>/messages` or `<base>/responses`, none for those adding the version themselves. */
+  readonly baseUrlPath: string;
   /** Variable the CLI takes an API key from: the sandbox gets only a placeholder there. */
   readonly keyEnv: string;
   /** Variables that carry the agent's credentials; the sandbox config may not set them under `auth: proxy`. */

@@ -11,8 +11,6 @@ export interface ApiProvider {
   readonly secretKey: string;
   /** Where the credential proxy forwards to unless the sandbox's `apiUpstream` says otherwise. */
   readonly defaultUpstream: string;
-  /** What the CLIs expect after the origin in their base URL (OpenAI's SDKs include the version, Anthropic's do not). */
-  readonly baseUrlPath: string;
   /** The API as an allowlist entry: reached by CONNECT only with `auth: subscription` (else the credential proxy stands in). */
   readonly endpoint: string;
   /** URL the sandbox's healthcheck probes through the egress proxy to prove the API is reachable (any HTTP answer counts). */

@@ -46,9 +46,9 @@ export function credentialProxyPlanFor(sandbox: CredentialSettings, secrets: Sec
 
 /** The sandbox's side: its agent's API at the proxy with a placeholder key, and git over HTTPS through it. */
 export function credentialProxyEnvironment(sandbox: CredentialSettings): Record<string, string> {
-  const { api, provider } = agentProfile(sandbox.agent);
+  const { api } = agentProfile(sandbox.agent);
   return {
-    ...(sandbox.auth === AgentAuth.Proxy ? { [api.baseUrlEnv]: `${API_BASE_URL}${provider.baseUrlPath}`, [api.keyEnv]: PLACEHOLDER_KEY } : {}),
+    ...(sandbox.auth === AgentAuth.Proxy ? { [api.baseUrlEnv]: `${API_BASE_URL}${api.baseUrlPath}`, [api.keyEnv]: PLACEHOLDER_KEY } : {}),
     ...(sandbox.egress.gitRepos.length > 0 ? gitThroughProxyEnvironment(GIT_BASE_URL) : {}),
   };
 }

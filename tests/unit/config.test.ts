@@ -314,7 +314,11 @@ describe("bad stack config", () => {
       { sandboxes: [sandbox({ mounts: [{ source: "/home/me/.aws", target: "/home/agent/.aws", readOnly: false }] })] },
       ["sandboxes[0].mounts[0].source: refused: /home/me/.aws looks like a credential and would be writable by the agent; mount it with readOnly: true"],
     ],
-    ["an agent this version does not know", { sandboxes: [sandbox({ agent: "gpt" })] }, ['sandboxes[0].agent: must be an agent this version knows: "claude"']],
+    [
+      "an agent this version does not know",
+      { sandboxes: [sandbox({ agent: "gpt" })] },
+      ['sandboxes[0].agent: must be an agent this version knows: "claude", "codex", "opencode"'],
+    ],
     [
       "a remote engine given as a bare host",
       { workspace: "/home/me/code/app", docker: { host: "build-box" } },

@@ -33,6 +33,8 @@ export const claude: AgentProfile = {
   signInEndpoints: ["claude.ai:443", "console.anthropic.com:443", "platform.claude.com:443"],
   api: {
     baseUrlEnv: "ANTHROPIC_BASE_URL",
+    // Claude Code adds /v1 to the base URL itself.
+    baseUrlPath: "",
     keyEnv: "ANTHROPIC_API_KEY",
     credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
   },

@@ -5,7 +5,6 @@ export const anthropic = {
   name: "anthropic",
   secretKey: "anthropicApiKey",
   defaultUpstream: "https://api.anthropic.com",
-  baseUrlPath: "",
   endpoint: "api.anthropic.com:443",
   probeUrl: "https://api.anthropic.com/",
   keyHeader: "x-api-key",

@@ -5,7 +5,6 @@ export const openai = {
   name: "openai",
   secretKey: "openaiApiKey",
   defaultUpstream: "https://api.openai.com",
-  baseUrlPath: "/v1",
   endpoint: "api.openai.com:443",
   probeUrl: "https://api.openai.com/",
   keyHeader: "Authorization",
