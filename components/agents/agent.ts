@@ -8,7 +8,8 @@ import type { AgentRunSummary } from "./run-summary";
 
 /** What a run asks of the agent, in the agent-neutral terms of the stack config's `runs[i]`. */
 export interface AgentRunRequest {
-  readonly maxTurns: number;
+  /** Most turns, when the run sets a limit (only agents with `maxTurns` in their runOptions get one). */
+  readonly maxTurns?: number;
   readonly model?: string;
   readonly allowedTools: readonly string[];
   /** The session to continue (another run's `sessionId`); unset starts a new one. */

@@ -47,7 +47,14 @@ const sharedMarkers = (agents: readonly AgentProfile[]) => {
 function agentMarkers(agent: AgentProfile): RegExp {
   const shared = sharedMarkers(AGENTS);
   const words = [agent.name, agent.executable].map((word) => `\\b${literal(word)}\\b`);
-  return new RegExp([...words, ...ownMarkers(agent).filter((marker) => !shared.has(marker)).map(literal)].join("|"));
+  return new RegExp(
+    [
+      ...words,
+      ...ownMarkers(agent)
+        .filter((marker) => !shared.has(marker))
+        .map(literal),
+    ].join("|"),
+  );
 }
 
 /** What names one API: its name as a word, its hosts, its key formats, and what the agents calling it share (its SDK's variables). */

@@ -7,6 +7,9 @@ import type { AgentProfile, AgentRunRequest } from "../agent";
 import { anthropic } from "../providers/anthropic";
 import { parseAgentStream } from "./stream-json";
 
+/** The turn limit of a Claude Code run that sets none: a bound on what one run can spend. */
+const CLAUDE_DEFAULT_MAX_TURNS = 20;
+
 /** Claude Code's non-interactive invocation: the prompt comes from stdin, the answer as stream-json. */
 export function claudeArguments(run: AgentRunRequest): string[] {
   return [
@@ -16,7 +19,7 @@ export function claudeArguments(run: AgentRunRequest): string[] {
     "stream-json",
     "--verbose",
     "--max-turns",
-    String(run.maxTurns),
+    String(run.maxTurns ?? CLAUDE_DEFAULT_MAX_TURNS),
     "--permission-mode",
     "acceptEdits",
     ...(run.model ? ["--model", run.model] : []),
