@@ -21,6 +21,8 @@ export interface ApiProvider {
   readonly keyValuePrefix: string;
   /** Formats of this API's keys, so a key pasted into plain config or an environment is recognised. */
   readonly keyFormats: readonly RegExp[];
+  /** `text` with every key of this API in it masked (its prefix kept): error messages may quote a key. */
+  maskKeys(text: string): string;
   /** An answer in the API's own error shape (JSON), which the CLI prints: the credential proxy's reply when the stack has no key. */
   errorBody(message: string): string;
 }

@@ -7,7 +7,9 @@
  * tests/fixtures/codex-stream/; unknown events and fields pass through.
  */
 import { z } from "zod";
+import { openai } from "../providers/openai";
 import type { AgentRunSummary } from "../run-summary";
+import { clip, jsonLines, lastLines } from "../stream-lines";
 
 export const threadStartedSchema = z.looseObject({ type: z.literal("thread.started"), thread_id: z.string() });
 
@@ -23,13 +25,9 @@ export const agentMessageSchema = z.looseObject({
   item: z.looseObject({ type: z.literal("agent_message"), text: z.string() }),
 });
 
-const TAIL_LINES = 5;
-const TAIL_LINE_CHARS = 300;
-
 /** Summarises a whole stdout; never throws, so a broken run still yields a readable failure. */
 export function parseCodexExec(stdout: string): AgentRunSummary {
-  const lines = stdout.split("\n").filter((line) => line.trim() !== "");
-  const events = lines.map(parseJsonObject).filter((value) => value !== undefined);
+  const { lines, objects: events } = jsonLines(stdout);
   const sessionId = events.map((event) => threadStartedSchema.safeParse(event)).findLast((parsed) => parsed.success)?.data.thread_id;
   const turns = events.filter((event) => event.type === "turn.started").length;
   const resultText = events.map((event) => agentMessageSchema.safeParse(event)).findLast((parsed) => parsed.success)?.data.item.text ?? "";
@@ -39,9 +37,9 @@ export function parseCodexExec(stdout: string): AgentRunSummary {
   if (lastEnd?.type === "turn.completed") return { success: true, ...common };
   if (lastEnd !== undefined) {
     const message = turnFailedSchema.safeParse(lastEnd).data?.error?.message?.trim();
-    return { success: false, ...common, error: maskApiKeys(message ? message : "the agent's turn failed and it gave no message") };
+    return { success: false, ...common, error: openai.maskKeys(message ? message : "the agent's turn failed and it gave no message") };
   }
-  return { success: false, ...common, error: maskApiKeys(missingEndMessage(events, lines)) };
+  return { success: false, ...common, error: openai.maskKeys(missingEndMessage(events, lines)) };
 }
 
 /** Killed, crashed or cut-off runs end no turn: say so, with the last error Codex reported and its last lines. */
@@ -49,25 +47,5 @@ function missingEndMessage(events: readonly Record<string, unknown>[], lines: re
   if (lines.length === 0) return "the agent printed nothing on stdout (no turn.completed or turn.failed line)";
   const lastError = events.map((event) => errorEventSchema.safeParse(event)).findLast((parsed) => parsed.success)?.data.message;
   const reported = lastError ? ` Its last error: ${clip(lastError)}.` : "";
-  const tail = lines.slice(-TAIL_LINES).map(clip).join("\n");
-  return `the agent's output ended without turn.completed or turn.failed (killed or crashed?).${reported}\nLast lines:\n${tail}`;
-}
-
-/** OpenAI keys (sk-…, sk-proj-…, sk-svcacct-…, sk-admin-…) keep their prefix and lose the secret part. */
-export function maskApiKeys(text: string): string {
-  return text.replace(/\b(sk-(?:proj-|svcacct-|admin-)?)[A-Za-z0-9_-]{8,}/g, "$1***");
-}
-
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    // Not JSON: a plain warning on stdout carries no run state.
-    return undefined;
-  }
-}
-
-function clip(line: string): string {
-  return line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line;
+  return `the agent's output ended without turn.completed or turn.failed (killed or crashed?).${reported}\n${lastLines(lines)}`;
 }

@@ -7,7 +7,9 @@
  * tests/fixtures/opencode-stream/; unknown events and fields pass through.
  */
 import { z } from "zod";
+import { anthropic } from "../providers/anthropic";
 import type { AgentRunSummary } from "../run-summary";
+import { clip, jsonLines, lastLines } from "../stream-lines";
 
 export const stepFinishSchema = z.looseObject({
   type: z.literal("step_finish"),
@@ -34,13 +36,10 @@ export const errorSchema = z.looseObject({
 
 /** The finish reason of a step that ended the run with an answer; `tool-calls` means another step follows. */
 const FINISHED = "stop";
-const TAIL_LINES = 5;
-const TAIL_LINE_CHARS = 300;
 
 /** Summarises a whole stdout; never throws, so a broken run still yields a readable failure. */
 export function parseOpencodeRun(stdout: string): AgentRunSummary {
-  const lines = stdout.split("\n").filter((line) => line.trim() !== "");
-  const events = lines.map(parseJsonObject).filter((value) => value !== undefined);
+  const { lines, objects: events } = jsonLines(stdout);
   const steps = events.map((event) => stepFinishSchema.safeParse(event)).flatMap((parsed) => (parsed.success ? [parsed.data.part] : []));
   const costs = steps.flatMap((step) => (step.cost === undefined ? [] : [step.cost]));
   const common = {
@@ -55,14 +54,14 @@ export function parseOpencodeRun(stdout: string): AgentRunSummary {
   if (failure !== undefined) {
     const message = failure.data?.message?.trim() || failure.name || "the agent reported an error without a message";
     const status = failure.data?.statusCode === undefined ? "" : ` (HTTP ${failure.data.statusCode})`;
-    return { success: false, ...common, error: maskApiKeys(`${message}${status}`) };
+    return { success: false, ...common, error: anthropic.maskKeys(`${message}${status}`) };
   }
   const lastReason = steps.at(-1)?.reason;
   if (lastReason === FINISHED) return { success: true, ...common };
   if (lastReason !== undefined && lastReason !== "tool-calls") {
     return { success: false, ...common, error: `the agent's last step ended with reason ${lastReason}, not with an answer` };
   }
-  return { success: false, ...common, error: maskApiKeys(unfinishedMessage(events, lines)) };
+  return { success: false, ...common, error: anthropic.maskKeys(unfinishedMessage(events, lines)) };
 }
 
 /** The text parts of the last message that had any, joined: the agent's final answer. */
@@ -95,25 +94,5 @@ function unfinishedMessage(events: readonly Record<string, unknown>[], lines: re
   if (lastTool?.state.status === "error" && lastTool.state.error) {
     return `the agent stopped after its ${lastTool.tool} tool failed: ${clip(lastTool.state.error)}`;
   }
-  const tail = lines.slice(-TAIL_LINES).map(clip).join("\n");
-  return `the agent's output ended before a finished step (killed or crashed?).\nLast lines:\n${tail}`;
-}
-
-/** Anthropic keys (sk-ant-…), which the provider's error messages may quote. */
-export function maskApiKeys(text: string): string {
-  return text.replace(/sk-ant-[A-Za-z0-9_-]+/g, "sk-ant-***");
-}
-
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    // Not JSON: a plain warning on stdout carries no run state.
-    return undefined;
-  }
-}
-
-function clip(line: string): string {
-  return line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line;
+  return `the agent's output ended before a finished step (killed or crashed?).\n${lastLines(lines)}`;
 }

@@ -10,5 +10,6 @@ export const anthropic = {
   keyHeader: "x-api-key",
   keyValuePrefix: "",
   keyFormats: [/^sk-ant-/],
+  maskKeys: (text: string) => text.replace(/sk-ant-[A-Za-z0-9_-]+/g, "sk-ant-***"),
   errorBody: (message: string) => JSON.stringify({ type: "error", error: { type: "authentication_error", message } }),
 } as const satisfies ApiProvider;

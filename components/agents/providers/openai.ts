@@ -11,5 +11,6 @@ export const openai = {
   keyValuePrefix: "Bearer ",
   // Project, service-account and admin keys, and the older user keys (sk- then 48 characters).
   keyFormats: [/^sk-(proj|svcacct|admin)-/, /^sk-[A-Za-z0-9]{48}$/],
+  maskKeys: (text: string) => text.replace(/\b(sk-(?:proj-|svcacct-|admin-)?)[A-Za-z0-9_-]{8,}/g, "$1***"),
   errorBody: (message: string) => JSON.stringify({ error: { message, type: "invalid_request_error", code: "invalid_api_key", param: null } }),
 } as const satisfies ApiProvider;

@@ -1,7 +1,6 @@
 #!/bin/sh
-# Installs OpenAI's Codex CLI into /out/bin, in the agent image's build stage (a Node image).
-# Env: TARGETARCH (amd64|arm64), AGENT_VERSION (a Codex release, e.g. 0.171.0); NODE_EXTRA_CA_CERTS when
-# outbound HTTPS passes a TLS-intercepting proxy. npm pack checks the tarball against the registry's
+# Installs OpenAI's Codex CLI into /out/bin, in the agent image's build stage (a Node image), which runs it
+# in a scratch folder with NPM_ARCH (x64|arm64, from TARGETARCH), AGENT_VERSION and npm's cache set. npm pack checks the tarball against the registry's
 # integrity hash; the per-arch package holds a static (musl) build, so the runtime needs no Node and no libc match.
 #
 # Of the package (about 430 MB unpacked) only two files are kept:
@@ -19,21 +18,15 @@
 # person's interactive `codex` both use it.
 set -eu
 
-case "${TARGETARCH:-}" in
-  amd64) arch=x64 triple=x86_64-unknown-linux-musl ;;
-  arm64) arch=arm64 triple=aarch64-unknown-linux-musl ;;
-  *) echo "install-cli.sh: TARGETARCH='${TARGETARCH:-}' is not supported: build with BuildKit for linux/amd64 or linux/arm64" >&2; exit 1 ;;
+case "$NPM_ARCH" in
+  x64) triple=x86_64-unknown-linux-musl ;;
+  arm64) triple=aarch64-unknown-linux-musl ;;
 esac
-: "${AGENT_VERSION:?install-cli.sh: set AGENT_VERSION to a Codex release, e.g. 0.171.0}"
 
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cd "$work"
 # The per-arch builds are versions of @openai/codex itself, suffixed with the platform.
-tarball=$(npm pack --silent --cache "$work/npm-cache" "@openai/codex@${AGENT_VERSION}-linux-${arch}")
+tarball=$(npm pack --silent "@openai/codex@${AGENT_VERSION}-linux-${NPM_ARCH}")
 vendor="package/vendor/${triple}"
 tar -xzf "$tarball" "${vendor}/bin/codex" "${vendor}/codex-path/rg"
-mkdir -p /out/bin
 install -m 0755 "${vendor}/bin/codex" /out/bin/codex-cli
 install -m 0755 "${vendor}/codex-path/rg" /out/bin/rg
 
