@@ -6,9 +6,9 @@
 import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
-import { agentProfile, IMAGE_AGENT } from "./agents";
+import { type Agent, API_PROVIDERS, agentProfile, DEFAULT_AGENT } from "./agents";
 import type { AgentSandboxesArgs } from "./config/args";
-import { resolveArgs } from "./config/resolve-args";
+import { resolveArgs, secretsPresent } from "./config/resolve-args";
 import { credentialProxyPlanFor } from "./credentials/plan";
 import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
 import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles, secretsOnStdin } from "./credentials/secret-files";
@@ -18,12 +18,21 @@ import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
 import { SECRETS_PATH } from "./guardrails/host-paths";
 import { AgentImage } from "./image/agent-image";
 import { PROXY_USER, ProxyImage } from "./image/proxy-image";
-import { packageFile } from "./package-files";
+import { imageAgent, packageFile } from "./package-files";
 import { AgentRun } from "./runs/agent-run";
 import type { RunConfig } from "./runs/config";
 import { holdsGitToken } from "./sandbox/git-token";
 import { Sandbox } from "./sandbox/sandbox";
 import { sandboxTopology } from "./sandbox/topology";
+
+/** The API providers in the order the proxy secrets writer reads their keys. */
+const PROVIDERS = Object.values(API_PROVIDERS);
+
+/** The agents whose images the stack builds: those its sandboxes run, or the default agent's when it has none. */
+export function imageAgents(sandboxes: readonly { readonly agent: Agent }[]): Agent[] {
+  const agents = [...new Set(sandboxes.map((sandbox) => sandbox.agent))];
+  return agents.length > 0 ? agents : [DEFAULT_AGENT];
+}
 
 /** The agent image the sandboxes run. */
 export interface AgentImageInfo {
@@ -41,6 +50,10 @@ export interface AgentImageInfo {
 export interface SandboxInfo {
   /** Container name on the engine. */
   readonly container: string;
+  /** The agent CLI it runs (absent in the outputs of a stack last brought up before there were several agents). */
+  readonly agent?: string;
+  /** The image ID (`sha256:…`) its agent's image was last built as: what the sandbox should be running (absent as `agent` is). */
+  readonly imageId?: string;
   /** Its own network; absent with egress mode none or the host network. */
   readonly network?: string;
   /** The agent's home volume: its config and logins survive a replaced container. */
@@ -97,12 +110,29 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     ];
     const inside = { ...child, providers };
 
-    const image = new AgentImage(
-      "agent",
-      { image: config.image, identity, contextDir: packageFile("docker/agent"), registryPassword: secrets.registryPassword, extraCaCerts },
-      inside,
-    );
-    const present = { apiKey: secrets.anthropicApiKey !== undefined, gitToken: secrets.gitToken !== undefined };
+    // One image per agent the sandboxes run (the default agent's when there are none), sharing every layer
+    // below the CLI; the default agent's keeps the name and tag a stack had before there were several.
+    const images = new Map<Agent, AgentImage>();
+    for (const agent of imageAgents(config.sandboxes)) {
+      images.set(
+        agent,
+        new AgentImage(
+          agent === DEFAULT_AGENT ? "agent" : `agent-${agent}`,
+          {
+            image: config.image,
+            agent: imageAgent(agent),
+            identity,
+            contextDir: packageFile("docker/agent"),
+            registryPassword: secrets.registryPassword,
+            extraCaCerts,
+          },
+          inside,
+        ),
+      );
+    }
+    const image = images.get(DEFAULT_AGENT) ?? [...images.values()][0];
+    const sandboxAgents = new Map(config.sandboxes.map((sandbox) => [sandbox.name, sandbox.agent]));
+    const present = secretsPresent(secrets);
     const topologies = new Map(config.sandboxes.map((sandbox) => [sandbox.name, sandboxTopology(sandbox)]));
     const plans = new Map(
       config.sandboxes.flatMap((sandbox) =>
@@ -123,8 +153,8 @@ export class AgentSandboxes extends pulumi.ComponentResource {
               imageId: proxyImage.imageId,
               user: PROXY_USER,
               mountPath: PROXY_SECRETS_PATH,
-              script: proxySecretsScript(IMAGE_AGENT.api.keyHeader),
-              stdin: secretsOnStdin([secrets.anthropicApiKey, secrets.gitToken], extraCaCerts),
+              script: proxySecretsScript(PROVIDERS),
+              stdin: secretsOnStdin([...PROVIDERS.map((provider) => secrets[provider.secretKey]), secrets.gitToken], extraCaCerts),
               engine,
             },
             inside,
@@ -165,7 +195,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           {
             identity,
             sandbox,
-            imageId: image.imageId,
+            imageId: images.get(sandbox.agent)!.imageId,
             agentUid: config.image.agentUid,
             agentGid: config.image.agentGid,
             credentialsVolume: holdsGitToken(sandbox, present) ? sandboxCredentials?.volumeName : undefined,
@@ -216,6 +246,8 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           sandboxName,
           {
             container: sandbox.containerName,
+            agent: sandboxAgents.get(sandboxName)!,
+            imageId: images.get(sandboxAgents.get(sandboxName)!)!.imageId,
             network: sandbox.networkName,
             homeVolume: sandbox.homeVolumeName,
             shell: sandbox.shellCommand,

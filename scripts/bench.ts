@@ -25,6 +25,7 @@ import type { ContainerInspectInfo } from "dockerode";
 import { parseStackConfig } from "../components/config/stack-schema";
 import { labelsFor, sandboxObjectNames } from "../components/engine/naming";
 import { imageBuildPlan } from "../components/image/build-plan";
+import { imageAgent } from "../components/package-files";
 import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
@@ -221,7 +222,7 @@ const describeBuild = (build: BuildResult, first: BuildResult) =>
 
 function benchRebuild(): void {
   const config = parseStackConfig({ workspace: "/tmp", image: { ...LOCAL_IMAGES } }, { homeDir: "/nonexistent" });
-  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK });
+  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK }, imageAgent());
   const tag = `agent-sandbox/agent:${STACK}`;
   // A file beside the build context (docker/agent): editing the repository must not rebuild the image.
   const outside = path.join(ROOT, "docker", `.bench-outside-context-${process.pid}`);

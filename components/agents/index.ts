@@ -1,8 +1,11 @@
 /** The agents the program knows how to run, by the name `sandboxes[i].agent` takes. */
 import type { AgentProfile } from "./agent";
 import { claude } from "./claude";
+import { codex } from "./codex";
+import { opencode } from "./opencode";
 
-export type { AgentProfile, AgentRunRequest } from "./agent";
+export type { AgentProfile, AgentRunOption, AgentRunRequest } from "./agent";
+export { API_KEY_SECRETS, API_PROVIDERS, type ApiKeySecret, type ApiProvider, type ApiProviderName } from "./providers";
 export type { AgentRunSummary } from "./run-summary";
 
 /** How the agent in a sandbox authenticates to its API. */
@@ -18,13 +21,17 @@ export type AgentAuth = (typeof AgentAuth)[keyof typeof AgentAuth];
 export const Agent = {
   /** Claude Code. */
   Claude: "claude",
+  /** OpenAI's Codex CLI, on the Responses API. */
+  Codex: "codex",
+  /** OpenCode, on Anthropic's Messages API. */
+  OpenCode: "opencode",
 } as const;
 export type Agent = (typeof Agent)[keyof typeof Agent];
 
-export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude };
+/** The agent of a sandbox whose config names none. */
+export const DEFAULT_AGENT: Agent = Agent.Claude;
 
-/** The agent whose CLI docker/agent installs: its release is `image.agentVersion`'s default. */
-export const IMAGE_AGENT: AgentProfile = claude;
+export const AGENT_PROFILES: Record<Agent, AgentProfile> = { [Agent.Claude]: claude, [Agent.Codex]: codex, [Agent.OpenCode]: opencode };
 
 export function agentProfile(agent: Agent): AgentProfile {
   return AGENT_PROFILES[agent];

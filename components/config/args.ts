@@ -32,8 +32,10 @@ export interface AgentSandboxesArgs {
   readonly docker?: DockerHostArgs;
   /** When `npm run status` reports a sandbox as due for `npm run refresh` (a new container; home volume and workspace kept). */
   readonly refresh?: RefreshArgs;
-  /** Anthropic API key: only the sandboxes' credential proxies read it (auth proxy), never the sandbox, its config or an image. */
+  /** Anthropic API key (Claude Code, OpenCode): only the sandboxes' credential proxies read it (auth proxy), never the sandbox, its config or an image. */
   readonly anthropicApiKey?: pulumi.Input<string>;
+  /** OpenAI API key (Codex): only the sandboxes' credential proxies read it (auth proxy), never the sandbox, its config or an image. */
+  readonly openaiApiKey?: pulumi.Input<string>;
   /** Token for git over HTTPS: the credential proxy adds it to the egress.gitRepos requests (with acknowledged credentials-in-sandbox, the image's credential helper reads it for gitHosts). */
   readonly gitToken?: pulumi.Input<string>;
   /** Password of `image.registry.username`. */

@@ -4,6 +4,7 @@
  */
 import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
+import { API_KEY_SECRETS, type ApiKeySecret } from "../agents";
 import type { SecretsPresent } from "../credentials/plan";
 import { engineClient, environmentTarget } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
@@ -23,8 +24,8 @@ import { credentialProblems } from "./secret-rules";
 import { type ParsedStackConfig, parseStackConfig, type StackConfig } from "./stack-schema";
 
 /** Arguments that hold secrets: they stay Pulumi secrets all the way to the credentials volume. */
-export const SECRET_KEYS = ["anthropicApiKey", "gitToken", "registryPassword"] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
+export const SECRET_KEYS = [...API_KEY_SECRETS, "gitToken", "registryPassword"] as const;
+export type SecretKey = ApiKeySecret | "gitToken" | "registryPassword";
 export type StackSecrets = Partial<Record<SecretKey, pulumi.Output<string>>>;
 
 export interface ResolvedArgs {
@@ -34,6 +35,11 @@ export interface ResolvedArgs {
   readonly extraCaCerts?: pulumi.Output<string>;
   /** Per sandbox, its protected paths that exist in the workspace; none is known for a remote engine. */
   readonly protectedPaths: Record<string, string[]>;
+}
+
+/** Which of the stack's secrets are set, as the plans need to know it (never their values). */
+export function secretsPresent(secrets: Partial<Record<SecretKey, unknown>>): SecretsPresent {
+  return { apiKeys: API_KEY_SECRETS.filter((key) => secrets[key] !== undefined), gitToken: secrets.gitToken !== undefined };
 }
 
 /** The protected paths of each sandbox that exist on this machine, which is the Docker host. */
@@ -171,17 +177,17 @@ export function resolveArgs(
   runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
   manifestProbe: ManifestProbe | undefined = defaultManifestProbe(env),
 ): ResolvedArgs {
-  const { anthropicApiKey, gitToken, registryPassword, ...rest } = args;
+  const given = Object.fromEntries(SECRET_KEYS.map((key) => [key, args[key]])) as Partial<Record<SecretKey, pulumi.Input<string>>>;
+  const rest = Object.fromEntries(Object.entries(args).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)));
   const { plain, restore } = withRunOutputsSetAside(rest);
   const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
   const problems = [...outputProblems(plain), ...unreachable, ...(unreachable.length > 0 ? [] : runtimeProblems(targeted, runtimesProbe, env))];
-  if (plain.image?.registry?.username && registryPassword === undefined) {
+  if (plain.image?.registry?.username && given.registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
-  const present = { apiKey: anthropicApiKey !== undefined, gitToken: gitToken !== undefined };
+  const present = secretsPresent(given);
   const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe));
-  const given = { anthropicApiKey, gitToken, registryPassword };
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {
     const value = given[key];

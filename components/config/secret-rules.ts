@@ -3,7 +3,7 @@
  * whether a run's agent has a key to reach its API with. Checked once the config is parsed, before any
  * resource is declared.
  */
-import { AgentAuth } from "../agents";
+import { AgentAuth, agentProfile } from "../agents";
 import type { SecretsPresent } from "../credentials/plan";
 import { connectGitHosts } from "../egress/config";
 import { gitTokenWantedInside, holdsGitToken } from "../sandbox/git-token";
@@ -24,9 +24,10 @@ export function credentialProblems(config: ParsedStackConfig, present: SecretsPr
   });
   config.runs.forEach((run, index) => {
     const sandbox = config.sandboxes.find((candidate) => candidate.name === run.sandbox);
-    if (sandbox?.auth === AgentAuth.Proxy && !present.apiKey) {
+    const key = sandbox && agentProfile(sandbox.agent).provider.secretKey;
+    if (sandbox?.auth === AgentAuth.Proxy && key && !present.apiKeys.includes(key)) {
       problems.push(
-        `runs[${index}].sandbox: sandbox "${run.sandbox}" reaches its agent's API through the credential proxy (auth: proxy), but the stack has no anthropicApiKey; run: pulumi config set --secret anthropicApiKey <key>, or set auth: "subscription" on the sandbox to use a login kept in its home volume`,
+        `runs[${index}].sandbox: sandbox "${run.sandbox}" reaches its agent's API through the credential proxy (auth: proxy), but the stack has no ${key}; run: pulumi config set --secret ${key} <key>, or set auth: "subscription" on the sandbox to use a login kept in its home volume`,
       );
     }
   });

@@ -8,9 +8,10 @@ import { z } from "zod";
 import { dockerHostSchema } from "../engine/config";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { type ImageConfig, imageRegistryRules, imageSchema } from "../image/config";
+import { agentOptionRules } from "../runs/agent-options";
 import { type RunConfig, runRules, runSchema } from "../runs/config";
 import { isolationSchema, type SandboxConfig, sandboxSchema } from "../sandbox/config";
-import { type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "../sandbox/config-rules";
+import { agentOf, type HostContext, type Loose, refuseSensitiveBinds, refuseUnacknowledgedUnsafe, requestedUnsafeItems } from "../sandbox/config-rules";
 import { refreshSchema } from "../sandbox/refresh-config";
 import { UNSAFE_ITEMS } from "../sandbox/unsafe-settings";
 import { ConfigError, describeIssue } from "../values/config-error";
@@ -111,6 +112,15 @@ const crossReferenceRules =
       runs.map((run) => run?.name),
       "runs",
       "run",
+      ctx,
+    );
+    // The workspace shortcut's one sandbox runs the default agent.
+    agentOptionRules(
+      runs,
+      (name) => {
+        const sandbox = sandboxes ? sandboxes.find((candidate) => candidate?.name === name) : {};
+        return sandbox && agentOf(sandbox);
+      },
       ctx,
     );
     runs.forEach((run, index) => {

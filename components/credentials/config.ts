@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 
-const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';
+const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/v2"';
 
 /** Where the credential proxy sends the agent's API requests: HTTPS only, since the key travels there. */
 export const apiUpstreamSchema = z.string({ error: `must be an https URL, ${UPSTREAM_EXAMPLE}` }).superRefine((text, ctx) => {
@@ -16,7 +16,7 @@ export const apiUpstreamSchema = z.string({ error: `must be an https URL, ${UPST
     return fail("is not a URL");
   }
   if (url.protocol !== "https:") return fail("is not https; the stack's API key would travel in clear text");
-  if (url.username || url.password) return fail("carries credentials; the key is the stack's anthropicApiKey secret");
+  if (url.username || url.password) return fail("carries credentials; the key is the stack's API key secret of the agent's API");
   if (url.search || url.hash) return fail("has a query or fragment; give the origin and at most a path prefix");
   if (!/^[A-Za-z0-9._~/-]*$/.test(url.pathname)) return fail("has characters in its path that are not letters, digits or . _ ~ / -");
 });

@@ -7,9 +7,9 @@
 
 import { type GitRepo, gitRepoAuthority, gitRepoName } from "../egress/git-repos";
 import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
-import { API_KEY_FILE, API_PORT, GIT_AUTHORIZATION_FILE, GIT_PORT, HEALTH_PORT, HOST_GATEWAY_PLACEHOLDER, TRUSTED_CA_FILE } from "./proxy-contract";
+import { API_PORT, apiKeyFile, GIT_AUTHORIZATION_FILE, GIT_PORT, HEALTH_PORT, HOST_GATEWAY_PLACEHOLDER, TRUSTED_CA_FILE } from "./proxy-contract";
 
-/** An HTTPS origin and the path prefix requests go under (a company gateway's `/anthropic`, or none). */
+/** An HTTPS origin and the path prefix requests go under (a company gateway's `/v2`, or none). */
 export interface Upstream {
   readonly host: string;
   readonly port: number;
@@ -22,8 +22,8 @@ export interface CredentialProxyPlan {
   /** The agent API route (`auth: proxy`); absent with `auth: subscription`. */
   readonly api?: {
     readonly upstream: Upstream;
-    /** The header the API reads its key from (the agent profile's). */
-    readonly keyHeader: string;
+    /** The API whose key file (proxy-contract.ts apiKeyFile) sets the key in its header and format. */
+    readonly provider: string;
     /** False when the stack has no key: the route answers `missingKeyBody` instead of forwarding. */
     readonly hasKey: boolean;
     /** The API's own error JSON explaining how to set the key. */
@@ -87,7 +87,7 @@ function apiServer(api: NonNullable<CredentialProxyPlan["api"]>): string[] {
   const target = upstreamTarget(api.upstream.host, api.upstream.port);
   const route = api.hasKey
     ? [
-        ...forwardLines(api.upstream.host, api.upstream.port, ['proxy_set_header Authorization "";', `include ${API_KEY_FILE};`]),
+        ...forwardLines(api.upstream.host, api.upstream.port, ['proxy_set_header Authorization "";', `include ${apiKeyFile(literal(api.provider))};`]),
         `proxy_pass ${target.origin}${literal(api.upstream.pathPrefix)}$request_uri;`,
       ]
     : ["default_type application/json;", `return 401 '${literal(api.missingKeyBody, "'")}';`];

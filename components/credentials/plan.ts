@@ -11,7 +11,8 @@ import { API_BASE_URL, GIT_BASE_URL, PLACEHOLDER_KEY } from "./proxy-contract";
 
 /** Which of the stack's secrets are set (their values are never needed to plan). */
 export interface SecretsPresent {
-  readonly apiKey: boolean;
+  /** The API key secrets the stack sets (`anthropicApiKey`, `openaiApiKey`). */
+  readonly apiKeys: readonly string[];
   readonly gitToken: boolean;
 }
 
@@ -25,17 +26,17 @@ export interface CredentialSettings {
 }
 
 export function credentialProxyPlanFor(sandbox: CredentialSettings, secrets: SecretsPresent): CredentialProxyPlan {
-  const agent = agentProfile(sandbox.agent);
-  const missingKey = `agent-sandbox: the stack has no anthropicApiKey, so the credential proxy of sandbox ${sandbox.name} has no key to add; run: pulumi config set --secret anthropicApiKey <key>, or set auth: subscription on the sandbox to sign in inside it`;
+  const { provider } = agentProfile(sandbox.agent);
+  const missingKey = `agent-sandbox: the stack has no ${provider.secretKey}, so the credential proxy of sandbox ${sandbox.name} has no key to add; run: pulumi config set --secret ${provider.secretKey} <key>, or set auth: subscription on the sandbox to sign in inside it`;
   return {
     sandboxName: sandbox.name,
     api:
       sandbox.auth === AgentAuth.Proxy
         ? {
-            upstream: upstreamOf(sandbox.apiUpstream ?? agent.api.defaultUpstream),
-            keyHeader: agent.api.keyHeader,
-            hasKey: secrets.apiKey,
-            missingKeyBody: agent.api.errorBody(missingKey),
+            upstream: upstreamOf(sandbox.apiUpstream ?? provider.defaultUpstream),
+            provider: provider.name,
+            hasKey: secrets.apiKeys.includes(provider.secretKey),
+            missingKeyBody: provider.errorBody(missingKey),
           }
         : undefined,
     gitRepos: sandbox.egress.gitRepos,
@@ -45,9 +46,9 @@ export function credentialProxyPlanFor(sandbox: CredentialSettings, secrets: Sec
 
 /** The sandbox's side: its agent's API at the proxy with a placeholder key, and git over HTTPS through it. */
 export function credentialProxyEnvironment(sandbox: CredentialSettings): Record<string, string> {
-  const api = agentProfile(sandbox.agent).api;
+  const { api } = agentProfile(sandbox.agent);
   return {
-    ...(sandbox.auth === AgentAuth.Proxy ? { [api.baseUrlEnv]: API_BASE_URL, [api.keyEnv]: PLACEHOLDER_KEY } : {}),
+    ...(sandbox.auth === AgentAuth.Proxy ? { [api.baseUrlEnv]: `${API_BASE_URL}${api.baseUrlPath}`, [api.keyEnv]: PLACEHOLDER_KEY } : {}),
     ...(sandbox.egress.gitRepos.length > 0 ? gitThroughProxyEnvironment(GIT_BASE_URL) : {}),
   };
 }

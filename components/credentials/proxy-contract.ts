@@ -18,8 +18,8 @@ export const GIT_BASE_URL = `http://${CREDENTIAL_PROXY_HOSTNAME}:${GIT_PORT}`;
 
 /** The stack's proxy secrets volume, mounted read-only in every credential proxy (owned by its user, mode 0700). */
 export const PROXY_SECRETS_PATH = "/run/credential-proxy";
-/** nginx lines holding the secrets, written by the secrets writer and included by the configuration. */
-export const API_KEY_FILE = `${PROXY_SECRETS_PATH}/api-key.conf`;
+/** nginx lines holding the secrets, written by the secrets writer and included by the configuration: one key file per API. */
+export const apiKeyFile = (providerName: string) => `${PROXY_SECRETS_PATH}/api-key-${providerName}.conf`;
 export const GIT_AUTHORIZATION_FILE = `${PROXY_SECRETS_PATH}/git-authorization.conf`;
 /** The system CAs plus the stack's extra CA: what the proxy trusts for its upstreams. */
 export const TRUSTED_CA_FILE = `${PROXY_SECRETS_PATH}/trusted-ca.pem`;

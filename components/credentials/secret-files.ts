@@ -8,16 +8,17 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
+import type { ApiProvider } from "../agents";
 import { cliCommand, type EngineClient } from "../engine/client";
 import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabels, ROLE_LABEL, type StackIdentity } from "../engine/naming";
 import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { SECRETS_PATH } from "../guardrails/host-paths";
 import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
-import { API_KEY_FILE, GIT_AUTHORIZATION_FILE, type PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
+import { apiKeyFile, GIT_AUTHORIZATION_FILE, PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
 
 /** The line after the secrets on the writer's stdin: a secret holding a line break would shift it, and is refused. */
 export const END_OF_SECRETS = "--end-of-secrets--";
-const CHECK_END = `IFS= read -r end || true; [ "$end" = "${END_OF_SECRETS}" ] || { echo "anthropicApiKey or gitToken holds a line break, which no key or token has; set it again: pulumi config set --secret <key> <value>" >&2; exit 65; }`;
+const CHECK_END = `IFS= read -r end || true; [ "$end" = "${END_OF_SECRETS}" ] || { echo "an API key or gitToken holds a line break, which no key or token has; set it again: pulumi config set --secret <key> <value>" >&2; exit 65; }`;
 
 /** The writer's stdin: each secret (empty when unset) on a line of its own, END_OF_SECRETS, then the rest (the CA bundle); SecretFiles keeps it secret. */
 export function secretsOnStdin(secrets: readonly (pulumi.Input<string> | undefined)[], rest?: pulumi.Input<string>): pulumi.Output<string> {
@@ -26,18 +27,30 @@ export function secretsOnStdin(secrets: readonly (pulumi.Input<string> | undefin
 }
 
 /**
- * What the writer container runs, reading the API key and the git token as the first two lines of stdin
- * and, after END_OF_SECRETS, the stack's extra CA as the rest. Values are handled by shell builtins only, so they are never an
- * argument of a process; each file is replaced whole (written beside it, then renamed).
+ * What the writer container runs, reading one API key per provider (in `providers`' order) and the git token
+ * as the first lines of stdin and, after END_OF_SECRETS, the stack's extra CA as the rest. Each key becomes
+ * its API's header line (the provider's header and value format). Values are handled by shell builtins only,
+ * so they are never an argument of a process; each file is replaced whole (written beside it, then renamed).
  */
-export function proxySecretsScript(keyHeader: string): string {
+export function proxySecretsScript(providers: readonly ApiProvider[]): string {
   const put = (file: string) => `> ${file}.new && mv ${file}.new ${file}`;
+  const variable = (provider: ApiProvider) => `key_${provider.name}`;
+  const writeKeys = providers.flatMap((provider) => {
+    const key = `"$${variable(provider)}"`;
+    const file = apiKeyFile(provider.name);
+    return [
+      `case ${key} in *[!A-Za-z0-9._~+/=-]*) echo "${provider.secretKey} holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret ${provider.secretKey} <key>" >&2; exit 65 ;; esac`,
+      `if [ -n ${key} ]; then printf "proxy_set_header ${provider.keyHeader} \\"${provider.keyValuePrefix}%s\\";\\n" ${key} ${put(file)}; else rm -f ${file}; fi`,
+    ];
+  });
   return [
     "set -eu; umask 077",
-    "IFS= read -r key || true; IFS= read -r token || true",
+    ...providers.map((provider) => `IFS= read -r ${variable(provider)} || true`),
+    "IFS= read -r token || true",
     CHECK_END,
-    'case "$key" in *[!A-Za-z0-9._~+/=-]*) echo "anthropicApiKey holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret anthropicApiKey <key>" >&2; exit 65 ;; esac',
-    `if [ -n "$key" ]; then printf "proxy_set_header ${keyHeader} \\"%s\\";\\n" "$key" ${put(API_KEY_FILE)}; else rm -f ${API_KEY_FILE}; fi`,
+    ...writeKeys,
+    // Where a single key file was kept before keys were per API.
+    `rm -f ${PROXY_SECRETS_PATH}/api-key.conf`,
     `if [ -n "$token" ]; then printf "proxy_set_header Authorization \\"Basic %s\\";\\n" "$(printf "x-access-token:%s" "$token" | base64 -w0)" ${put(GIT_AUTHORIZATION_FILE)}; else rm -f ${GIT_AUTHORIZATION_FILE}; fi`,
     `cat /etc/ssl/certs/ca-certificates.crt - ${put(TRUSTED_CA_FILE)}`,
   ].join("\n");

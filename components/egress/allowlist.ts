@@ -89,6 +89,6 @@ function mustParse(text: string): AllowEntry {
  */
 export function defaultAllowlist(agent: AgentProfile, auth: AgentAuth, gitHosts: readonly AllowEntry[]): AllowEntry[] {
   const git = gitHosts.map((entry) => ({ ...entry, port: entry.port ?? 443 }));
-  const own = auth === AgentAuth.Subscription ? [agent.apiEndpoint, ...agent.signInEndpoints] : [];
+  const own = auth === AgentAuth.Subscription ? [agent.provider.endpoint, ...agent.signInEndpoints] : [];
   return [...own.map(mustParse), ...git];
 }

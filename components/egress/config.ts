@@ -80,7 +80,7 @@ export type EgressConfig = z.infer<typeof egressConfigSchema>;
 export function healthProbeEnvironment(egress: EgressConfig, agent: Agent, auth: AgentAuth): Record<string, string> {
   // Under auth proxy the API is not on the allowlist: the credential proxy, not CONNECT, reaches it.
   const apiReachable = egress.includeDefaults && auth === AgentAuth.Subscription;
-  const allowed = egress.healthProbe.allowed ?? (apiReachable ? agentProfile(agent).apiProbeUrl : undefined);
+  const allowed = egress.healthProbe.allowed ?? (apiReachable ? agentProfile(agent).provider.probeUrl : undefined);
   return { ...(allowed ? { [PROBE_ALLOWED_ENV]: allowed } : {}), [PROBE_DENIED_ENV]: egress.healthProbe.denied };
 }
 

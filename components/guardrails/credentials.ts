@@ -3,6 +3,7 @@
  * the stack config (which refuses such variables) and the policy pack (which refuses a sandbox container
  * holding any of them, unless acknowledged). Pure: no Pulumi import.
  */
+import { API_PROVIDERS } from "../agents";
 import { STACK_OBJECTS } from "../engine/naming";
 
 /**
@@ -16,7 +17,7 @@ const SECRET_NAME = /(KEY|TOKEN|SECRET|PASSWORD)$/i;
 
 /** Values in the formats of well-known keys and tokens, whatever the variable is called. */
 const KEY_FORMATS: readonly RegExp[] = [
-  /^sk-ant-/,
+  ...Object.values(API_PROVIDERS).flatMap((provider) => provider.keyFormats),
   /^gh[pousr]_[A-Za-z0-9]{20,}/,
   /^github_pat_/,
   /^glpat-/,

@@ -6,10 +6,13 @@
  * acknowledged `unprotected-workspace`. Shared by the program and the policy pack, like host-paths.ts.
  */
 import * as path from "node:path";
+import { AGENT_PROFILES } from "../agents";
 
 /**
  * Left out on purpose: package.json and Makefile, which agents edit as ordinary work (a risky edit there
- * is content, which a read-only mount cannot judge); docs/keys-and-workspace.md says so.
+ * is content, which a read-only mount cannot judge); docs/keys-and-workspace.md says so. Every agent's
+ * settings are protected in every sandbox, whichever agent it runs: the developer may run any of them on
+ * the workspace later.
  */
 export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".git/hooks",
@@ -20,9 +23,7 @@ export const DEFAULT_PROTECTED_PATHS: readonly string[] = [
   ".vscode/settings.json",
   ".devcontainer",
   ".github/workflows",
-  ".claude/settings.json",
-  ".claude/settings.local.json",
-  ".mcp.json",
+  ...Object.values(AGENT_PROFILES).flatMap((agent) => agent.protectedPaths),
 ];
 
 /** The container label naming the default paths a sandbox's config unprotected, e.g. `.vscode/settings.json`. */

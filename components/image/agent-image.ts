@@ -8,12 +8,14 @@ import * as docker from "@pulumi/docker";
 import * as dockerbuild from "@pulumi/docker-build";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackIdentity } from "../engine/naming";
-import { imageBuildPlan, platformSuffix } from "./build-plan";
+import { type ImageAgent, imageBuildPlan, platformSuffix } from "./build-plan";
 import type { ImageConfig } from "./config";
 
 export interface AgentImageArgs {
   /** Validated `image` stack config. */
   readonly image: ImageConfig;
+  /** The agent whose CLI the image holds. */
+  readonly agent: ImageAgent;
   readonly identity: StackIdentity;
   /** Folder holding the Dockerfile, relative to the project so every checkout declares the same inputs. */
   readonly contextDir: string;
@@ -35,7 +37,7 @@ export class AgentImage extends pulumi.ComponentResource {
 
   constructor(name: string, args: AgentImageArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:AgentImage", name, {}, opts);
-    const plan = imageBuildPlan(args.image, args.identity);
+    const plan = imageBuildPlan(args.image, args.identity, args.agent);
     const registry = args.image.registry;
     const registries =
       registry?.username && args.registryPassword ? [{ address: registry.address, username: registry.username, password: args.registryPassword }] : undefined;

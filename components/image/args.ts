@@ -1,14 +1,14 @@
 /** The image section of the component's arguments (`image`), documented: what each key means and its default. */
 import type { BuildCacheType } from "./config";
 
-/** The agent image, built from the package's docker/agent. */
+/** The agent images, built from the package's docker/agent, one per agent the stack's sandboxes run. */
 export interface ImageArgs {
   /** Runtime base of the image (default "debian:bookworm-slim"). */
   readonly baseImage?: string;
   /** Build stage base; it needs npm to fetch the agent CLI (default "node:22-bookworm-slim"). */
   readonly builderImage?: string;
-  /** Exact agent CLI release, so every developer runs the same agent (default: the release this package was tested with). */
-  readonly agentVersion?: string;
+  /** Exact release of each agent CLI, by agent, e.g. { claude: "2.1.330" }, so every developer runs the same agent (default: the release this package was tested with). */
+  readonly agentVersions?: Record<string, string>;
   /** Debian packages added to the image, e.g. ["python3", "nodejs"]. */
   readonly toolchains?: string[];
   /** UID of the agent user, not 0: match your host user so files the agent writes stay yours (default 1000). */

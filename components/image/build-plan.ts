@@ -5,7 +5,7 @@
  */
 import type * as dockerbuild from "@pulumi/docker-build";
 import { CacheMode } from "@pulumi/docker-build";
-import { IMAGE_AGENT } from "../agents";
+import { type Agent, type AgentProfile, DEFAULT_AGENT } from "../agents";
 import type { StackIdentity } from "../engine/naming";
 import { type ImageConfig, isMultiArch } from "./config";
 
@@ -36,10 +36,12 @@ export function imageRepository(image: ImageConfig, identity: StackIdentity): st
   return `${identity.project}/agent`;
 }
 
-function cacheFor(image: ImageConfig, platform: string | undefined): Pick<PlatformBuild, "cacheFrom" | "cacheTo"> {
+/** Each agent's image and each platform keeps a cache of its own (a build's cache export replaces the whole cache). */
+function cacheFor(image: ImageConfig, agent: AgentProfile, platform: string | undefined): Pick<PlatformBuild, "cacheFrom" | "cacheTo"> {
   const cache = image.cache;
   if (!cache) return {};
-  const suffix = platform ? `-${platformSuffix(platform)}` : "";
+  const agentSuffix = agent.name === DEFAULT_AGENT ? "" : `-${agent.name}`;
+  const suffix = `${agentSuffix}${platform ? `-${platformSuffix(platform)}` : ""}`;
   if (cache.type === "local") {
     const dir = `${cache.dir}${suffix}`;
     return { cacheFrom: [{ local: { src: dir } }], cacheTo: [{ local: { dest: dir, mode: CacheMode.Max } }] };
@@ -51,14 +53,27 @@ function cacheFor(image: ImageConfig, platform: string | undefined): Pick<Platfo
   };
 }
 
-/** Everything about the build that follows from config alone. */
-export function imageBuildPlan(image: ImageConfig, identity: StackIdentity): ImageBuildPlan {
+/** The agent an image holds, and the text of its install script (components/agents/<agent>/image/install-cli.sh). */
+export interface ImageAgent {
+  readonly profile: AgentProfile;
+  readonly installScript: string;
+}
+
+/** The stack's tag of an agent's image: the default agent keeps the tag stacks had before there were several. */
+export function agentImageTag(repository: string, identity: StackIdentity, agent: AgentProfile): string {
+  return agent.name === DEFAULT_AGENT ? `${repository}:${identity.stack}` : `${repository}:${identity.stack}-${agent.name}`;
+}
+
+/** Everything about the build of one agent's image that follows from config alone. */
+export function imageBuildPlan(image: ImageConfig, identity: StackIdentity, agent: ImageAgent): ImageBuildPlan {
   const repository = imageRepository(image, identity);
-  const tag = `${repository}:${identity.stack}`;
+  const tag = agentImageTag(repository, identity, agent.profile);
   const buildArgs = {
     BASE_IMAGE: image.baseImage,
     BUILDER_IMAGE: image.builderImage,
-    [IMAGE_AGENT.versionBuildArg]: image.agentVersion,
+    AGENT_INSTALL: agent.installScript,
+    AGENT_VERSION: image.agentVersions[agent.profile.name as Agent],
+    AGENT_EXECUTABLE: agent.profile.executable,
     AGENT_UID: String(image.agentUid),
     AGENT_GID: String(image.agentGid),
     TOOLCHAINS: image.toolchains.join(" "),
@@ -73,7 +88,7 @@ export function imageBuildPlan(image: ImageConfig, identity: StackIdentity): Ima
         tags: [`${tag}-${platformSuffix(platform)}`],
         push: true,
         load: false,
-        ...cacheFor(image, platform),
+        ...cacheFor(image, agent.profile, platform),
       })),
     };
   }
@@ -81,6 +96,6 @@ export function imageBuildPlan(image: ImageConfig, identity: StackIdentity): Ima
   return {
     buildArgs,
     pushed,
-    builds: [{ platform: image.platforms[0], tags: [tag], push: pushed, load: !pushed, ...cacheFor(image, undefined) }],
+    builds: [{ platform: image.platforms[0], tags: [tag], push: pushed, load: !pushed, ...cacheFor(image, agent.profile, undefined) }],
   };
 }

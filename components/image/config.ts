@@ -3,11 +3,11 @@
  * the rules across its keys (a multi-arch build needs a registry), and the check of its one host file.
  */
 import { z } from "zod";
-import { IMAGE_AGENT } from "../agents";
+import { AGENT_PROFILES, type Agent } from "../agents";
 import type { HostProbe } from "../values/host-probe";
 import { absolutePath, count, strictObject } from "../values/schema";
 
-/** Platforms the agent image can be built for: Claude Code ships native binaries for these two only. */
+/** Platforms the agent image can be built for: the agent CLIs ship native binaries for these two only. */
 export const Platform = {
   LinuxAmd64: "linux/amd64",
   LinuxArm64: "linux/arm64",
@@ -49,13 +49,23 @@ const cacheSchema = z.discriminatedUnion("type", [
   strictObject({ type: z.literal(BuildCacheType.Registry), ref: z.string().min(1) }),
 ]);
 
+/** One exact release per agent CLI, each defaulting to the release this package was tested with. */
+const agentVersionsSchema = strictObject(
+  Object.fromEntries(
+    Object.values(AGENT_PROFILES).map((agent) => [
+      agent.name,
+      z
+        .string()
+        .regex(/^\d+\.\d+\.\d+$/, { error: `must be an exact version like "${agent.defaultVersion}"` })
+        .default(agent.defaultVersion),
+    ]),
+  ) as Record<Agent, z.ZodDefault<z.ZodString>>,
+).prefault({});
+
 export const imageSchema = strictObject({
   baseImage: z.string().min(1).default("debian:bookworm-slim"),
   builderImage: z.string().min(1).default("node:22-bookworm-slim"),
-  agentVersion: z
-    .string()
-    .regex(/^\d+\.\d+\.\d+$/, { error: `must be an exact version like "${IMAGE_AGENT.defaultVersion}"` })
-    .default(IMAGE_AGENT.defaultVersion),
+  agentVersions: agentVersionsSchema,
   toolchains: z.array(z.string().regex(/^[a-z0-9][a-z0-9.+-]*$/, { error: 'must be a Debian package name like "python3"' })).default([]),
   agentUid: count(1000, 1, "a non-root UID; see runAsRoot to run as root", MAX_ID).default(1000),
   agentGid: count(1000, 1, "a non-root GID", MAX_ID).default(1000),

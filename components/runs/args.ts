@@ -21,7 +21,7 @@ export interface RunArgs {
    * the run. Set this or `prompt`; for prompts of any length.
    */
   readonly promptFile?: string;
-  /** Most agent turns, at least 1 (default 20). */
+  /** Most agent turns, at least 1 (default 20); only for agents whose CLI has a turn limit (Claude Code). */
   readonly maxTurns?: number;
   /** Model to use; unset: the agent's default. */
   readonly model?: string;

@@ -14,7 +14,8 @@ export const runSchema = strictObject({
   sandbox: objectName,
   prompt: z.string().min(1, { error: "must not be empty" }).optional(),
   promptFile: z.string({ error: 'must be a path like "prompts/review.md"' }).min(1, { error: 'must be a path like "prompts/review.md"' }).optional(),
-  maxTurns: count(20, 1).default(20),
+  // No default here: a limit is only asked of CLIs that have one; each agent profile has its own default.
+  maxTurns: count(20, 1).optional(),
   model: z.string().min(1).optional(),
   allowedTools: z.array(z.string().min(1)).default([]),
   triggers: z.array(z.string()).default([]),

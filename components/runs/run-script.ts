@@ -14,12 +14,12 @@ import { WORKSPACE_PATH } from "../sandbox/contract";
 /** Names the run an ephemeral container was made for; with the sandbox's labels it finds a run's containers. */
 export const RUN_LABEL = `${LABEL_PREFIX}.run`;
 
-/** Prints the stream for parsing; a failing agent fails the resource with its result line and stderr. */
+/** Prints the stream for parsing; a failing agent fails the resource with the stream's last lines (every CLI ends it with its outcome) and stderr. */
 const REPORT = `status=$?
 cat "$out"
 if [ "$status" -ne 0 ]; then
   echo "agent run failed (exit $status):" >&2
-  grep '"type":"result"' "$out" | tail -n 1 >&2
+  tail -n 3 "$out" >&2
   tail -n 20 "$err" >&2
   exit "$status"
 fi

@@ -16,16 +16,16 @@ export interface SandboxArgs {
    * and the host repository changes only when you run the sandbox's `bringBack` output.
    */
   readonly mode?: SandboxMode;
-  /** The agent CLI the sandbox runs: "claude" (the default, and today the only one). */
+  /** The agent CLI the sandbox runs: "claude" (the default, Claude Code), "codex" or "opencode"; each gets an image of its own. */
   readonly agent?: string;
   /**
    * How the agent authenticates to its API. proxy (default): the sandbox's credential proxy adds the
-   * stack's anthropicApiKey outside the sandbox, which holds only a placeholder, and sign-in endpoints are
+   * stack's key for the agent's API (anthropicApiKey, openaiApiKey) outside the sandbox, which holds only a placeholder, and sign-in endpoints are
    * refused. subscription: the agent's own login (OAuth), kept in the home volume; weaker, because the
    * sandbox then holds the login's token.
    */
   readonly auth?: AgentAuth;
-  /** Where the credential proxy sends the agent's API requests, over TLS (default the agent's own API); a company gateway may add a path prefix, e.g. "https://llm-gateway.example.com/anthropic". */
+  /** Where the credential proxy sends the agent's API requests, over TLS (default the agent's own API); a company gateway may add a path prefix, e.g. "https://llm-gateway.example.com/v2". */
   readonly apiUpstream?: string;
   /** CPU, memory, process and open-file limits. */
   readonly resources?: ResourcesArgs;

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import type { z } from "zod";
-import { AGENT_PROFILES, Agent, AgentAuth, type AgentProfile } from "../agents";
+import { AGENT_PROFILES, type Agent, AgentAuth, type AgentProfile, API_KEY_SECRETS, DEFAULT_AGENT } from "../agents";
 import { gitThroughProxyEnvironment } from "../credentials/git-rewrite";
 import { EgressMode } from "../egress/config";
 import { PROBE_ALLOWED_ENV, PROBE_DENIED_ENV, proxyEnvironment } from "../egress/network";
@@ -78,7 +78,7 @@ export const refuseUnacknowledgedUnsafe = (host: HostContext) => (sandbox: Loose
       ctx.addIssue({
         code: "custom",
         path: ["env", name],
-        message: "looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)",
+        message: `looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (${[...API_KEY_SECRETS, "gitToken"].join(", ")})`,
       });
     }
   }
@@ -101,10 +101,16 @@ function looseTopology(sandbox: Loose<SandboxConfig>): SandboxTopology {
   });
 }
 
+/** The agent a sandbox's config names (the default one when it names none); undefined for a name no agent has. */
+export function agentOf(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
+  return Object.hasOwn(AGENT_PROFILES, String(sandbox.agent ?? DEFAULT_AGENT))
+    ? AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? DEFAULT_AGENT]
+    : undefined;
+}
+
 /** The agent whose API the sandbox's credential proxy stands in for (auth proxy, with a network of its own), if any. */
 function proxiedAgent(sandbox: Loose<SandboxConfig>): AgentProfile | undefined {
-  if (!looseTopology(sandbox).agentApiThroughProxy) return undefined;
-  return AGENT_PROFILES[(sandbox.agent as Agent | undefined) ?? Agent.Claude];
+  return looseTopology(sandbox).agentApiThroughProxy ? agentOf(sandbox) : undefined;
 }
 
 /** The agent's credential variables a sandbox under auth proxy may not set (its own placeholder key aside). */
@@ -125,7 +131,7 @@ function sandboxOwnEnv(sandbox: Loose<SandboxConfig>): Map<string, string> {
   const agent = proxiedAgent(sandbox);
   if (agent) {
     own.set(agent.api.baseUrlEnv, "the credential proxy's address under auth proxy; set apiUpstream to send the agent's API requests elsewhere");
-    own.set(agent.api.keyEnv, "the placeholder the credential proxy replaces with anthropicApiKey");
+    own.set(agent.api.keyEnv, `the placeholder the credential proxy replaces with ${agent.provider.secretKey}`);
   }
   if (topology.ownNetwork && gitReposOf(sandbox).length > 0) {
     for (const name of Object.keys(gitThroughProxyEnvironment(""))) own.set(name, "git's way to the credential proxy for egress.gitRepos");

@@ -4,7 +4,7 @@
  * each key means is in args.ts; the rules across keys are in config-rules.ts.
  */
 import { z } from "zod";
-import { Agent, AgentAuth } from "../agents";
+import { Agent, AgentAuth, DEFAULT_AGENT } from "../agents";
 import { apiUpstreamSchema } from "../credentials/config";
 import { egressConfigSchema } from "../egress/config";
 import { workspaceRelativePath } from "../guardrails/protected-paths";
@@ -87,7 +87,7 @@ export const sandboxSchema = strictObject({
         .map((name) => JSON.stringify(name))
         .join(", ")}`,
     })
-    .default(Agent.Claude),
+    .default(DEFAULT_AGENT),
   auth: z
     .enum(AgentAuth, {
       error: 'must be "proxy" (the credential proxy adds the API key outside the sandbox) or "subscription" (a login kept in the home volume)',

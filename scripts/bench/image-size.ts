@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { imageBuildPlan } from "../../components/image/build-plan";
+import { imageAgent } from "../../components/package-files";
 import { BUILD_CLI, BUILD_ENV, LOCAL_IMAGES, labelArgs, testLabels } from "../../testkit/live/engine";
 import { HOST_CA_BUNDLE } from "../../testkit/live/live-program";
 import { docker } from "./engine-measures";
@@ -95,7 +96,7 @@ const targetOf = (size: number, floor: number): string => `target <= ${IMAGE_SIZ
 
 export function benchImageSize(record: Recorder): void {
   const config = parseStackConfig({ workspace: "/tmp", image: { ...LOCAL_IMAGES } }, { homeDir: "/nonexistent" });
-  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK });
+  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK }, imageAgent());
   const baseImage = config.image.baseImage;
   const agentTag = `agent-sandbox/agent:${STACK}`;
   const proxyTag = `agent-sandbox/egress-proxy:${STACK}`;

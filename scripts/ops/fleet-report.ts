@@ -41,7 +41,10 @@ export interface FleetStack {
 
 /** The rows of a stack's sandboxes from what its engine said, with the risky changes its runs reported. */
 export function stackRows(stack: OpsStack, facts: readonly SandboxFacts[], now: Date): StatusRow[] {
-  return facts.map((fact) => ({ ...statusRow(fact, stack.refresh, stack.agentImageId, now), riskyChanges: stack.riskyChanges[fact.name] ?? [] }));
+  return facts.map((fact) => ({
+    ...statusRow(fact, stack.refresh, stack.sandboxes[fact.name]?.imageId ?? stack.agentImageId, now),
+    riskyChanges: stack.riskyChanges[fact.name] ?? [],
+  }));
 }
 
 /** The rows of a stack whose engine did not answer: each sandbox its outputs name, in state ENGINE_UNREACHABLE. */

@@ -24,7 +24,7 @@ export class OpsError extends Error {
 export interface OpsStack {
   readonly stack: string;
   readonly sandboxes: Record<string, SandboxInfo>;
-  /** The image ID the stack last built (output agentImage.imageId). */
+  /** The image ID the stack last built (output agentImage.imageId): a sandbox's own `imageId` says which image it should run, when the stack has several agents. */
   readonly agentImageId?: string;
   readonly refresh: RefreshConfig;
   /** The stack's engine (its `docker.host`, else the local one), which every command runs on. */

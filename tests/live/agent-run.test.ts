@@ -40,7 +40,7 @@ const PROMPT = `Create ${WRITTEN_FILE} saying "hello" and 'hi', never run $(touc
 const FINAL_TEXT = `Created ${WRITTEN_FILE} for you.`;
 const ADDED_NAME = "registry.example.com";
 /** The Claude Code release the program pins when the stack config names none (these stacks name none). */
-const PINNED_VERSION = parseStackConfig({ workspace: "/tmp" }, { homeDir: "/nonexistent" }).image.agentVersion;
+const PINNED_VERSION = parseStackConfig({ workspace: "/tmp" }, { homeDir: "/nonexistent" }).image.agentVersions.claude;
 
 const SCRIPT: ScriptedTurn[] = [
   { kind: "tool_use", name: "Write", input: { file_path: `/workspace/${WRITTEN_FILE}`, content: WRITTEN_CONTENT }, text: `I'll create ${WRITTEN_FILE}.` },

@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { API_KEY_FILE, PLACEHOLDER_KEY } from "../../components/credentials/proxy-contract";
+import { apiKeyFile, PLACEHOLDER_KEY } from "../../components/credentials/proxy-contract";
 import { physicalName, sandboxObjectNames } from "../../components/engine/naming";
 import { PROXY_USER } from "../../components/image/proxy-image";
 import { execIn, waitHealthy } from "../../testkit/live/engine";
@@ -77,7 +77,9 @@ describe("a Pulumi YAML program using the component (live)", () => {
 
     // The key reached the credential proxy's secrets, readable by the proxy user there, and not the sandbox.
     const credentialProxy = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main").credentialProxy;
-    expect((await execIn(credentialProxy, `cat ${API_KEY_FILE}`, { user: PROXY_USER })).output.trim()).toBe(`proxy_set_header x-api-key "${API_KEY}";`);
+    expect((await execIn(credentialProxy, `cat ${apiKeyFile("anthropic")}`, { user: PROXY_USER })).output.trim()).toBe(
+      `proxy_set_header x-api-key "${API_KEY}";`,
+    );
     expect(sandbox.Config.Env).toContain(`ANTHROPIC_API_KEY=${PLACEHOLDER_KEY}`);
     expect(JSON.stringify(sandbox)).not.toContain(API_KEY);
     expect((await execIn(container, "ls -A /run/agent-secrets")).output.trim()).toBe("");

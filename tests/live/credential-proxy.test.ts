@@ -7,7 +7,6 @@
  * exported state (ciphertext only) or the run's outputs. An unlisted repository is refused by the proxy
  * with a message naming egress.gitRepos, and the git host is not reachable through the egress proxy.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from "vitest";
@@ -18,6 +17,7 @@ import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/f
 import { basicAuthorization, type GitServer, gitAvailability, startGitServer } from "../../testkit/live/git-server";
 import { agentWorkspace, execIn, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
+import { scanForSecrets } from "../../testkit/live/secret-scan";
 
 const STACK = `credproxy-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
@@ -61,49 +61,6 @@ const secretsIn = (text: string): string[] =>
   Object.entries(SECRETS)
     .filter(([, value]) => text.includes(value))
     .map(([name]) => name);
-
-/**
- * `docker exec -i` of a script that gets the secrets on stdin (two lines: API key, git token), so no process
- * in the sandbox has them in its command line or environment and no file holds them; the script reads
- * them into shell variables with `read` and hands them to grep through a pipe from printf (builtins).
- */
-function execWithSecretsOnStdin(container: string, user: string, script: string, timeoutMs = 5 * 60_000): Promise<{ exitCode: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("docker", ["exec", "-i", "-u", user, container, "sh", "-c", script], { stdio: ["pipe", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk));
-    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ exitCode: code ?? -1, output });
-    });
-    child.stdin.end(`${API_KEY}\n${GIT_TOKEN}\n`);
-  });
-}
-
-/**
- * Looks for either secret in every file (but /proc, /sys and /dev), every process's environ and cmdline,
- * and the mount table; prints `LEAK <where>` per find and how many process files it could read.
- */
-const LEAK_SCAN = String.raw`
-read -r k1; read -r k2
-[ -n "$k1" ] && [ -n "$k2" ] || { echo "no secrets on stdin"; exit 2; }
-pat() { printf '%s\n' "$k1" "$k2"; }
-for top in /* /.[!.]*; do
-  case "$top" in /proc|/sys|/dev|'/.[!.]*') continue ;; esac
-  [ -e "$top" ] || continue
-  pat | grep -rlsaF -D skip -f - "$top" | sed 's/^/LEAK file /'
-done
-environ=0; cmdline=0
-for file in /proc/[0-9]*/environ /proc/[0-9]*/cmdline /proc/self/mountinfo; do
-  cat "$file" >/dev/null 2>&1 || continue
-  case "$file" in */environ) environ=$((environ + 1)) ;; */cmdline) cmdline=$((cmdline + 1)) ;; esac
-  if pat | grep -qaF -f - "$file" 2>/dev/null; then echo "LEAK $file"; fi
-done
-echo "scanned environ=$environ cmdline=$cmdline"
-`;
 
 describe("keys never enter the sandbox: the credential proxy (live, real Pulumi CLI)", () => {
   beforeAll(async () => {
@@ -161,17 +118,12 @@ describe("keys never enter the sandbox: the credential proxy (live, real Pulumi 
   it("has neither secret in any file, process environment, command line or mount of the sandbox, as the agent or as root, nor in docker inspect", async (context) => {
     await upOnce(context);
     for (const user of [AGENT_USER, "0"]) {
-      const scan = await execWithSecretsOnStdin(NAMES.container, user, LEAK_SCAN);
+      const scan = await scanForSecrets(NAMES.container, user, [API_KEY, GIT_TOKEN]);
       const evidence = `as ${user}:\n${scan.output.slice(-4000)}`;
-      const scanned = /scanned environ=(\d+) cmdline=(\d+)/.exec(scan.output);
-      expect(scanned, evidence).not.toBeNull();
       // Each user reads at least its own processes' files: the scan saw something.
-      expect(Number(scanned![1]), evidence).toBeGreaterThan(0);
-      expect(Number(scanned![2]), evidence).toBeGreaterThan(0);
-      expect(
-        scan.output.split("\n").filter((line) => line.startsWith("LEAK ")),
-        evidence,
-      ).toEqual([]);
+      expect(scan.environ, evidence).toBeGreaterThan(0);
+      expect(scan.cmdline, evidence).toBeGreaterThan(0);
+      expect(scan.leaks, evidence).toEqual([]);
       // The output itself, secrets or not, is checked too: a failing grep must not have printed them.
       expect(secretsIn(scan.output), evidence).toEqual([]);
     }

@@ -230,7 +230,7 @@ describe("the agent image multi-arch, pushed to a TLS registry with a login (liv
       fs.rmSync(files, { recursive: true, force: true });
     }
 
-    const version = (await docker("image", "inspect", "--format", `{{index .Config.Labels "${LABEL_PREFIX}.claude-code-version"}}`, ref)).trim();
+    const version = (await docker("image", "inspect", "--format", `{{index .Config.Labels "${LABEL_PREFIX}.agent-version"}}`, ref)).trim();
     const started = Date.now();
     const printed = await docker(
       "run",

@@ -11,16 +11,62 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import madge from "madge";
 import { beforeAll, describe, expect, it } from "vitest";
-import { claude } from "../../components/agents/claude";
+import { AGENT_PROFILES, type AgentProfile, API_PROVIDERS, type ApiProvider } from "../../components/agents";
 import { KNOWN_ENGINES } from "../../components/engine/engine";
 
 const ROOT = path.resolve(__dirname, "../..");
 const SOURCE_FOLDERS = ["components", "scripts", "policy", "testkit"];
 const MAX_LINES = 300;
-/** Claude Code's endpoints, CLI flags, build argument, output format and pinned release. */
-const CLAUDE_SPECIFIC = new RegExp(
-  ["anthropic\\.com", "claude\\.ai", "CLAUDE_CODE", "stream-json", "--output-format", claude.defaultVersion.replaceAll(".", "\\.")].join("|"),
-);
+/**
+ * What names one agent: its name and executable as words, its release, the variables it reads, its sign-in
+ * hosts, its settings files and the longer flags of its non-interactive invocation (its output format among
+ * them). A marker several agents share (a short flag like `--model`, the variables of the API's own SDK) names
+ * none of them: the API's ones count as the API's markers instead.
+ */
+function ownMarkers(agent: AgentProfile): string[] {
+  const invocation = agent.cliArguments({ maxTurns: 1, allowedTools: [], model: "m" }).filter((arg) => /^-{1,2}[a-z]/.test(arg) && arg.length > 8);
+  return [
+    agent.defaultVersion,
+    agent.api.baseUrlEnv,
+    agent.api.keyEnv,
+    ...agent.api.credentialEnv,
+    ...Object.keys(agent.envDefaults),
+    ...agent.signInEndpoints.map((endpoint) => endpoint.split(":")[0]),
+    ...agent.protectedPaths,
+    ...invocation,
+  ];
+}
+
+const AGENTS = Object.values(AGENT_PROFILES);
+const sharedMarkers = (agents: readonly AgentProfile[]) => {
+  const counts = new Map<string, number>();
+  for (const marker of agents.flatMap((agent) => [...new Set(ownMarkers(agent))])) counts.set(marker, (counts.get(marker) ?? 0) + 1);
+  return new Set([...counts].filter(([, count]) => count > 1).map(([marker]) => marker));
+};
+
+function agentMarkers(agent: AgentProfile): RegExp {
+  const shared = sharedMarkers(AGENTS);
+  const words = [agent.name, agent.executable].map((word) => `\\b${literal(word)}\\b`);
+  return new RegExp(
+    [
+      ...words,
+      ...ownMarkers(agent)
+        .filter((marker) => !shared.has(marker))
+        .map(literal),
+    ].join("|"),
+  );
+}
+
+/** What names one API: its name as a word, its hosts, its key formats, and what the agents calling it share (its SDK's variables). */
+function providerMarkers(provider: ApiProvider): RegExp {
+  const hosts = [new URL(provider.defaultUpstream).hostname, provider.endpoint.split(":")[0], new URL(provider.probeUrl).hostname];
+  const formats = provider.keyFormats.map((format) => format.source.replace(/^\^/, "").replace(/[\\(].*$/, "")).filter((prefix) => prefix.length > 3);
+  const ofItsAgents = sharedMarkers(AGENTS.filter((agent) => agent.provider.name === provider.name));
+  return new RegExp([`\\b${literal(provider.name)}\\b`, ...[...hosts, ...formats, ...ofItsAgents].map(literal)].join("|"));
+}
+
+/** Where the agents and the APIs are listed by name. */
+const REGISTRIES = [path.join("components", "agents", "index.ts"), path.join("components", "agents", "providers", "index.ts")];
 
 /** The code that builds the commands the program and the ops scripts run, besides the engine seam itself. */
 const ENGINE_CLIENT_CODE = ["index.ts", "components", "scripts/ops", "policy"];
@@ -84,6 +130,14 @@ function sourceFiles(folder: string): string[] {
     .readdirSync(path.join(ROOT, folder), { recursive: true, encoding: "utf8" })
     .filter((file) => file.endsWith(".ts"))
     .map((file) => path.join(folder, file));
+}
+
+/** Every file under a folder, scripts and Dockerfiles included. */
+function filesUnder(folder: string): string[] {
+  return fs
+    .readdirSync(path.join(ROOT, folder), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.relative(ROOT, path.join(entry.parentPath, entry.name)));
 }
 
 describe("the code's layout", () => {
@@ -152,15 +206,41 @@ describe("the code's layout", () => {
     expect(engineLeaks(files)).toEqual([]);
   });
 
-  it("keeps what is specific to Claude Code in components/agents/claude", () => {
-    const leaks = sourceFiles("components")
-      .filter((file) => !file.startsWith(path.join("components", "agents", "claude")))
-      .flatMap((file) =>
-        fs
-          .readFileSync(path.join(ROOT, file), "utf8")
-          .split("\n")
-          .flatMap((line, index) => (CLAUDE_SPECIFIC.test(line) ? [`${file}:${index + 1}: ${line.trim()}`] : [])),
-      );
+  it("keeps what is specific to an agent in its folder, and to an API in its provider file (components and docker/)", () => {
+    const files = [...sourceFiles("components"), ...filesUnder("docker")].filter((file) => !file.endsWith(`${path.sep}args.ts`));
+    const agentFolder = (agent: AgentProfile) => path.join("components", "agents", agent.name);
+    const leaks = [
+      ...Object.values(AGENT_PROFILES).map((agent) => ({ homes: [agentFolder(agent)], pattern: agentMarkers(agent) })),
+      ...Object.values(API_PROVIDERS).map((provider) => ({
+        // An API is also named by the agents that call it.
+        homes: [
+          path.join("components", "agents", "providers", `${provider.name}.ts`),
+          ...Object.values(AGENT_PROFILES)
+            .filter((agent) => agent.provider.name === provider.name)
+            .map(agentFolder),
+        ],
+        pattern: providerMarkers(provider),
+      })),
+    ].flatMap(({ homes, pattern }) =>
+      files
+        .filter((file) => !REGISTRIES.includes(file) && !homes.some((home) => file.startsWith(home)))
+        .flatMap((file) =>
+          fs
+            .readFileSync(path.join(ROOT, file), "utf8")
+            .split("\n")
+            .flatMap((line, index) => (pattern.test(line) ? [`${file}:${index + 1}: ${line.trim()}`] : [])),
+        ),
+    );
     expect(leaks).toEqual([]);
+  });
+
+  it("sees a leak: each agent's and provider's markers match what their own folder says", () => {
+    for (const agent of Object.values(AGENT_PROFILES)) {
+      expect(agentMarkers(agent).test(`${agent.executable} --version`)).toBe(true);
+      // Its base-URL variable is its own, or its API's when another agent of that API reads it too.
+      const line = `export ${agent.api.baseUrlEnv}=x`;
+      expect(agentMarkers(agent).test(line) || providerMarkers(agent.provider).test(line)).toBe(true);
+    }
+    for (const provider of Object.values(API_PROVIDERS)) expect(providerMarkers(provider).test(provider.defaultUpstream)).toBe(true);
   });
 });

@@ -55,6 +55,7 @@ describe("the component's package schema", () => {
       "gitToken",
       "image",
       "isolation",
+      "openaiApiKey",
       "refresh",
       "registryPassword",
       "runs",

@@ -274,13 +274,13 @@ describe("bad stack config", () => {
       "a secret in plain sandbox env",
       { sandboxes: [sandbox({ env: { GITHUB_TOKEN: "ghx" } })] },
       [
-        "sandboxes[0].env.GITHUB_TOKEN: looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, gitToken)",
+        "sandboxes[0].env.GITHUB_TOKEN: looks like a secret and would be plain in state and docker inspect; use pulumi config set --secret (anthropicApiKey, openaiApiKey, gitToken)",
       ],
     ],
     [
       "an agent version that is a range",
-      { workspace: "/home/me/code/app", image: { agentVersion: "^2" } },
-      ['image.agentVersion: must be an exact version like "2.1.330"'],
+      { workspace: "/home/me/code/app", image: { agentVersions: { claude: "^2" } } },
+      ['image.agentVersions.claude: must be an exact version like "2.1.330"'],
     ],
     [
       "a platform Claude Code does not ship",
@@ -314,7 +314,11 @@ describe("bad stack config", () => {
       { sandboxes: [sandbox({ mounts: [{ source: "/home/me/.aws", target: "/home/agent/.aws", readOnly: false }] })] },
       ["sandboxes[0].mounts[0].source: refused: /home/me/.aws looks like a credential and would be writable by the agent; mount it with readOnly: true"],
     ],
-    ["an agent this version does not know", { sandboxes: [sandbox({ agent: "gpt" })] }, ['sandboxes[0].agent: must be an agent this version knows: "claude"']],
+    [
+      "an agent this version does not know",
+      { sandboxes: [sandbox({ agent: "gpt" })] },
+      ['sandboxes[0].agent: must be an agent this version knows: "claude", "codex", "opencode"'],
+    ],
     [
       "a remote engine given as a bare host",
       { workspace: "/home/me/code/app", docker: { host: "build-box" } },

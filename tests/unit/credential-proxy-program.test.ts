@@ -98,7 +98,7 @@ describe("the credential proxy container", () => {
         sandboxName: "main",
         api: {
           upstream: { host: "api.anthropic.com", port: 443, pathPrefix: "" },
-          keyHeader: "x-api-key",
+          provider: "anthropic",
           hasKey: true,
           // Unused while the stack has a key.
           missingKeyBody: "unused",
@@ -107,7 +107,7 @@ describe("the credential proxy container", () => {
         hasGitToken: true,
       }),
     );
-    expect(conf).toContain("include /run/credential-proxy/api-key.conf;");
+    expect(conf).toContain("include /run/credential-proxy/api-key-anthropic.conf;");
     expect(conf).toContain("include /run/credential-proxy/git-authorization.conf;");
   });
 
@@ -178,7 +178,7 @@ describe("where the API key and the git token go", () => {
   it("is in no input of any resource but the proxy secrets writer's stdin, which is a secret", () => {
     const writer = program.one(COMMAND, "proxy-secrets-write");
     expect(writer.options.secretInputs).toEqual(["stdin"]);
-    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
+    expect(writer.inputs.stdin).toBe(`${API_KEY}\n\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(writer.inputs.logging).toBe("none");
     const { stdin: _, ...rest } = writer.inputs;
     for (const resource of [
@@ -228,9 +228,9 @@ describe("credential proxy variants in the program", () => {
   it("answers the API's 401 when the stack has no key and no run needs one", async () => {
     const program = await evaluateProgram({ config: { image, workspace: ws.dir } });
     const conf = nginxConfOf(program.one(CONTAINER, "main-credential-proxy"));
-    expect(conf).not.toContain("api-key.conf");
+    expect(conf).not.toContain("api-key-");
     expect(conf).toMatch(/return 401 '\{"type":"error","error":\{"type":"authentication_error","message":"[^']*anthropicApiKey/);
-    expect(program.one(COMMAND, "proxy-secrets-write").inputs.stdin).toBe(`\n\n${END_OF_SECRETS}\n`);
+    expect(program.one(COMMAND, "proxy-secrets-write").inputs.stdin).toBe(`\n\n\n${END_OF_SECRETS}\n`);
   });
 
   it("declares no credential proxy under auth subscription without repositories, nor with no network", async () => {

@@ -6,11 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { claude } from "../../components/agents/claude";
+import { anthropic } from "../../components/agents/providers/anthropic";
 import { credentialProblems } from "../../components/config/secret-rules";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { apiUpstreamSchema } from "../../components/credentials/config";
 import { type CredentialProxyPlan, credentialProxyConfig, upstreamOf } from "../../components/credentials/nginx-conf";
-import { credentialProxyEnvironment, credentialProxyPlanFor } from "../../components/credentials/plan";
+import { credentialProxyEnvironment, credentialProxyPlanFor, type SecretsPresent } from "../../components/credentials/plan";
 import { parseGitRepo } from "../../components/egress/git-repos";
 import { DOCKER } from "../../components/engine/engine";
 import { containerArgsFor } from "../../components/sandbox/container";
@@ -20,7 +21,7 @@ import { sandboxTopology } from "../../components/sandbox/topology";
 import { ConfigError, formatIssuePath } from "../../components/values/config-error";
 
 const EXAMPLE = 'e.g. "github.com/my-org/my-repo" or "git.example.com:8443/group/repo"';
-const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/anthropic"';
+const UPSTREAM_EXAMPLE = 'e.g. "https://llm-gateway.example.com" or "https://llm-gateway.example.com/v2"';
 const host = { homeDir: "/home/me" };
 const sandboxOf = (extra: Record<string, unknown> = {}) =>
   parseStackConfig({ sandboxes: [{ name: "main", workspace: "/home/me/code/app", ...extra }] }, host).sandboxes[0];
@@ -90,8 +91,8 @@ describe("apiUpstreamSchema", () => {
 
   it.each([
     ["http://llm-gateway.example.com", "is not https; the stack's API key would travel in clear text"],
-    ["https://user:secret@llm-gateway.example.com", "carries credentials; the key is the stack's anthropicApiKey secret"],
-    ["https://:secret@llm-gateway.example.com", "carries credentials; the key is the stack's anthropicApiKey secret"],
+    ["https://user:secret@llm-gateway.example.com", "carries credentials; the key is the stack's API key secret of the agent's API"],
+    ["https://:secret@llm-gateway.example.com", "carries credentials; the key is the stack's API key secret of the agent's API"],
     ["https://llm-gateway.example.com/anthropic?key=1", "has a query or fragment; give the origin and at most a path prefix"],
     ["https://llm-gateway.example.com/#frag", "has a query or fragment; give the origin and at most a path prefix"],
     ["https://llm-gateway.example.com/a b", "has characters in its path that are not letters, digits or . _ ~ / -"],
@@ -166,9 +167,9 @@ function locations(block: string[]): string[][] {
 describe("credentialProxyConfig", () => {
   const api = (hasKey: boolean, upstream = "https://api.anthropic.com"): CredentialProxyPlan["api"] => ({
     upstream: upstreamOf(upstream),
-    keyHeader: "x-api-key",
+    provider: "anthropic",
     hasKey,
-    missingKeyBody: claude.api.errorBody("agent-sandbox: the stack has no anthropicApiKey (sandbox main)"),
+    missingKeyBody: anthropic.errorBody("agent-sandbox: the stack has no anthropicApiKey (sandbox main)"),
   });
   const repos = [
     { host: "github.com", port: 443, path: "my-org/my.repo" },
@@ -202,7 +203,7 @@ describe("credentialProxyConfig", () => {
       'proxy_set_header Proxy-Authorization "";',
       'proxy_set_header Cookie "";',
       'proxy_set_header Authorization "";',
-      "include /run/credential-proxy/api-key.conf;",
+      "include /run/credential-proxy/api-key-anthropic.conf;",
       "proxy_pass https://api.anthropic.com:443$request_uri;",
       "}",
       "}",
@@ -212,7 +213,7 @@ describe("credentialProxyConfig", () => {
   it("answers the API's own 401 JSON, naming anthropicApiKey, and forwards nothing when the stack has no key", () => {
     const withoutKey = credentialProxyConfig(plan({ api: api(false) }));
     const server = serverBlock(withoutKey, 8080);
-    expect(withoutKey).not.toContain("api-key.conf");
+    expect(withoutKey).not.toContain("api-key-");
     expect(server.join("\n")).not.toContain("proxy_pass");
     expect(server).toContain("default_type application/json;");
     const returned = server.find((line) => line.startsWith("return 401 "))!;
@@ -371,7 +372,7 @@ describe("credentialProxyConfig", () => {
 });
 
 describe("which sandboxes get a credential proxy", () => {
-  const secrets = { apiKey: true, gitToken: true };
+  const secrets = { apiKeys: ["anthropicApiKey"], gitToken: true };
 
   it.each([
     ["the defaults (allowlist, auth proxy)", {}, true],
@@ -390,10 +391,10 @@ describe("which sandboxes get a credential proxy", () => {
   });
 
   it("plans the agent's API at its default upstream with its key header, and the key's presence", () => {
-    const plan = credentialProxyPlanFor(sandboxOf(), { apiKey: false, gitToken: false })!;
+    const plan = credentialProxyPlanFor(sandboxOf(), { apiKeys: [], gitToken: false })!;
     expect(plan).toMatchObject({
       sandboxName: "main",
-      api: { upstream: { host: "api.anthropic.com", port: 443, pathPrefix: "" }, keyHeader: "x-api-key", hasKey: false },
+      api: { upstream: { host: "api.anthropic.com", port: 443, pathPrefix: "" }, provider: "anthropic", hasKey: false },
       gitRepos: [],
       hasGitToken: false,
     });
@@ -458,21 +459,21 @@ describe("holdsGitToken", () => {
   const ack = { acknowledgeUnsafe: ["credentials-in-sandbox"] };
 
   it("is true only with a token, git hosts by CONNECT, an own network and the acknowledgement", () => {
-    expect(holdsGitToken(sandboxOf(ack), { apiKey: false, gitToken: true })).toBe(true);
-    expect(holdsGitToken(sandboxOf(ack), { apiKey: true, gitToken: false })).toBe(false);
-    expect(holdsGitToken(sandboxOf(), { apiKey: true, gitToken: true })).toBe(false);
-    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitHosts: [] } }), { apiKey: true, gitToken: true })).toBe(false);
-    expect(holdsGitToken(sandboxOf({ ...ack, egress: { mode: "none" } }), { apiKey: true, gitToken: true })).toBe(false);
-    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitHosts: ["gitlab.example.com"] } }), { apiKey: true, gitToken: true })).toBe(true);
+    expect(holdsGitToken(sandboxOf(ack), { apiKeys: [], gitToken: true })).toBe(true);
+    expect(holdsGitToken(sandboxOf(ack), { apiKeys: ["anthropicApiKey"], gitToken: false })).toBe(false);
+    expect(holdsGitToken(sandboxOf(), { apiKeys: ["anthropicApiKey"], gitToken: true })).toBe(false);
+    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitHosts: [] } }), { apiKeys: ["anthropicApiKey"], gitToken: true })).toBe(false);
+    expect(holdsGitToken(sandboxOf({ ...ack, egress: { mode: "none" } }), { apiKeys: ["anthropicApiKey"], gitToken: true })).toBe(false);
+    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitHosts: ["gitlab.example.com"] } }), { apiKeys: ["anthropicApiKey"], gitToken: true })).toBe(true);
   });
 
   it("is false once gitRepos lists repositories: the proxy holds the token then, acknowledged or not", () => {
-    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitRepos: ["github.com/org/repo"] } }), { apiKey: true, gitToken: true })).toBe(false);
+    expect(holdsGitToken(sandboxOf({ ...ack, egress: { gitRepos: ["github.com/org/repo"] } }), { apiKeys: ["anthropicApiKey"], gitToken: true })).toBe(false);
   });
 });
 
 describe("config rules of the credential proxy", () => {
-  const problemsWith = (raw: Record<string, unknown>, present: { apiKey: boolean; gitToken: boolean }) => {
+  const problemsWith = (raw: Record<string, unknown>, present: SecretsPresent) => {
     const config = parseStackConfig(raw, host);
     return credentialProblems(config, present, raw.sandboxes === undefined ? shortcutSandboxKey : listedSandboxKey);
   };
@@ -487,35 +488,35 @@ describe("config rules of the credential proxy", () => {
     `${key}: the stack has a gitToken, and git to whole hosts (${hosts}) would read it inside the sandbox, where a hijacked agent could push with it anywhere; list the repositories the agent may fetch and push, e.g. gitRepos: ["github.com/my-org/my-repo"], so the credential proxy adds the token outside the sandbox, or accept the weaker setup with acknowledgeUnsafe: ["credentials-in-sandbox"]`;
 
   it("needs anthropicApiKey for a run on an auth-proxy sandbox, at runs[i].sandbox", () => {
-    expect(problemsWith(listed({}, [RUN]), { apiKey: false, gitToken: false })).toEqual([NO_KEY]);
-    expect(problemsWith(listed({}, [RUN]), { apiKey: true, gitToken: false })).toEqual([]);
-    expect(problemsWith(listed({ auth: "subscription" }, [RUN]), { apiKey: false, gitToken: false })).toEqual([]);
+    expect(problemsWith(listed({}, [RUN]), { apiKeys: [], gitToken: false })).toEqual([NO_KEY]);
+    expect(problemsWith(listed({}, [RUN]), { apiKeys: ["anthropicApiKey"], gitToken: false })).toEqual([]);
+    expect(problemsWith(listed({ auth: "subscription" }, [RUN]), { apiKeys: [], gitToken: false })).toEqual([]);
     // A sandbox without runs needs no key: its proxy answers the API's 401 explaining how to set one.
-    expect(problemsWith(listed(), { apiKey: false, gitToken: false })).toEqual([]);
+    expect(problemsWith(listed(), { apiKeys: [], gitToken: false })).toEqual([]);
   });
 
   it("names every run that lacks the key, by its index", () => {
     const runs = [RUN, { name: "s", sandbox: "main", prompt: "again" }];
-    expect(problemsWith(listed({}, runs), { apiKey: false, gitToken: false })).toEqual([NO_KEY, NO_KEY.replace("runs[0]", "runs[1]")]);
+    expect(problemsWith(listed({}, runs), { apiKeys: [], gitToken: false })).toEqual([NO_KEY, NO_KEY.replace("runs[0]", "runs[1]")]);
   });
 
   it("refuses a git token that git to whole hosts would read inside the sandbox, at egress.gitRepos", () => {
-    expect(problemsWith(listed(), { apiKey: true, gitToken: true })).toEqual([tokenInside("sandboxes[0].egress.gitRepos")]);
-    expect(problemsWith({ workspace: "/srv/app" }, { apiKey: true, gitToken: true })).toEqual([tokenInside("egress.gitRepos")]);
-    expect(problemsWith(listed({ egress: { gitHosts: ["gitlab.example.com", "*.example.org"] } }), { apiKey: true, gitToken: true })).toEqual([
+    expect(problemsWith(listed(), { apiKeys: ["anthropicApiKey"], gitToken: true })).toEqual([tokenInside("sandboxes[0].egress.gitRepos")]);
+    expect(problemsWith({ workspace: "/srv/app" }, { apiKeys: ["anthropicApiKey"], gitToken: true })).toEqual([tokenInside("egress.gitRepos")]);
+    expect(problemsWith(listed({ egress: { gitHosts: ["gitlab.example.com", "*.example.org"] } }), { apiKeys: ["anthropicApiKey"], gitToken: true })).toEqual([
       tokenInside("sandboxes[0].egress.gitRepos", "gitlab.example.com, example.org"),
     ]);
   });
 
   it("accepts the git token with repositories listed, with the acknowledgement, with no CONNECT git host, or where no network reaches one", () => {
-    const present = { apiKey: true, gitToken: true };
+    const present = { apiKeys: ["anthropicApiKey"], gitToken: true };
     expect(problemsWith(listed({ egress: { gitRepos: ["github.com/org/repo"] } }), present)).toEqual([]);
     expect(problemsWith(listed({ acknowledgeUnsafe: ["credentials-in-sandbox"] }), present)).toEqual([]);
     expect(problemsWith(listed({ egress: { gitHosts: [] } }), present)).toEqual([]);
     // Without the defaults no git host is on the allowlist, so git cannot reach one by CONNECT.
     expect(problemsWith(listed({ egress: { includeDefaults: false } }), present)).toEqual([]);
     expect(problemsWith(listed({ egress: { mode: "none" } }), present)).toEqual([]);
-    expect(problemsWith(listed(), { apiKey: true, gitToken: false })).toEqual([]);
+    expect(problemsWith(listed(), { apiKeys: ["anthropicApiKey"], gitToken: false })).toEqual([]);
   });
 
   it("refuses gitHosts together with gitRepos, at gitHosts", () => {

@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { claude } from "../../components/agents/claude";
+import { API_PROVIDERS } from "../../components/agents";
 import { PROXY_SECRETS_PATH } from "../../components/credentials/proxy-contract";
 import { END_OF_SECRETS, proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, secretFilesWriteScript } from "../../components/credentials/secret-files";
 import { engineClient } from "../../components/engine/client";
@@ -13,10 +13,10 @@ import { runWithFakeDocker } from "./support/fake-docker";
 const API_KEY = "test-api-key-0000-not-a-real-key";
 const GIT_TOKEN = "ghx-token";
 const CA = "-----BEGIN CERTIFICATE-----\nMIIBextra\n-----END CERTIFICATE-----\n";
-const SCRIPT = proxySecretsScript(claude.api.keyHeader);
+const SCRIPT = proxySecretsScript(Object.values(API_PROVIDERS));
 
-/** What the program hands the writer's stdin: the key, the token, the end line, then the stack's extra CA (secretsOnStdin). */
-const stdinOf = (key: string, token: string, ca = "") => [key, token, END_OF_SECRETS, ca].join("\n");
+/** What the program hands the writer's stdin: one key per API (here Anthropic's, then OpenAI's), the token, the end line, then the stack's extra CA (secretsOnStdin). */
+const stdinOf = (key: string, token: string, ca = "", openaiKey = "") => [key, openaiKey, token, END_OF_SECRETS, ca].join("\n");
 
 describe("writing the proxy secrets from the Pulumi side", () => {
   const environment = {
@@ -137,8 +137,8 @@ describe("the proxy secrets script (in the writer container)", () => {
   it("writes the key and the token as exactly the nginx lines the configuration includes, and the trusted CAs", () => {
     const { result, files, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(API_KEY, GIT_TOKEN, CA));
     expect(result.status, result.stderr).toBe(0);
-    expect(files()).toEqual(["api-key.conf", "git-authorization.conf", "trusted-ca.pem"]);
-    expect(read("api-key.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
+    expect(files()).toEqual(["api-key-anthropic.conf", "git-authorization.conf", "trusted-ca.pem"]);
+    expect(read("api-key-anthropic.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
     const basic = Buffer.from(`x-access-token:${GIT_TOKEN}`).toString("base64");
     expect(read("git-authorization.conf")).toBe(`proxy_set_header Authorization "Basic ${basic}";\n`);
     expect(read("trusted-ca.pem")).toBe(`SYSTEM CAS\n${CA}`);
@@ -159,14 +159,14 @@ describe("the proxy secrets script (in the writer container)", () => {
   });
 
   it("removes the file of an unset secret, so a rotation away from a key or token takes effect", () => {
-    const seed = { "api-key.conf": 'proxy_set_header x-api-key "old";\n', "git-authorization.conf": "old token line\n" };
+    const seed = { "api-key-anthropic.conf": 'proxy_set_header x-api-key "old";\n', "git-authorization.conf": "old token line\n" };
     const noKey = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf("", GIT_TOKEN), seed);
     expect(noKey.result.status, noKey.result.stderr).toBe(0);
     expect(noKey.files()).toEqual(["git-authorization.conf", "trusted-ca.pem"]);
     const noToken = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(API_KEY, ""), seed);
     expect(noToken.result.status, noToken.result.stderr).toBe(0);
-    expect(noToken.files()).toEqual(["api-key.conf", "trusted-ca.pem"]);
-    expect(noToken.read("api-key.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
+    expect(noToken.files()).toEqual(["api-key-anthropic.conf", "trusted-ca.pem"]);
+    expect(noToken.read("api-key-anthropic.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
     const neither = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf("", ""), seed);
     expect(neither.result.status, neither.result.stderr).toBe(0);
     expect(neither.files()).toEqual(["trusted-ca.pem"]);
@@ -183,23 +183,23 @@ describe("the proxy secrets script (in the writer container)", () => {
     // A key file saved with Windows line ends.
     ["a carriage return", "sk-ant-abc\r"],
   ])("refuses a key holding %s with exit 65, naming anthropicApiKey, and writes nothing", (_, key) => {
-    const seed = { "api-key.conf": 'proxy_set_header x-api-key "kept";\n' };
+    const seed = { "api-key-anthropic.conf": 'proxy_set_header x-api-key "kept";\n' };
     const { result, files, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(key, GIT_TOKEN), seed);
     expect(result.status).toBe(65);
     expect(result.stderr).toContain("anthropicApiKey holds characters no API key has");
     expect(result.stderr).toContain("pulumi config set --secret anthropicApiKey <key>");
     expect(result.stderr).not.toContain(key);
-    expect(files()).toEqual(["api-key.conf"]);
-    expect(read("api-key.conf")).toBe('proxy_set_header x-api-key "kept";\n');
+    expect(files()).toEqual(["api-key-anthropic.conf"]);
+    expect(read("api-key-anthropic.conf")).toBe('proxy_set_header x-api-key "kept";\n');
   });
 
   it("refuses a key or token holding a line break, which would shift the lines after it, and writes nothing", () => {
-    const seed = { "api-key.conf": "old key line\n", "git-authorization.conf": "old token line\n" };
+    const seed = { "api-key-anthropic.conf": "old key line\n", "git-authorization.conf": "old token line\n" };
     for (const stdin of [stdinOf(`${API_KEY}\nextra`, GIT_TOKEN, CA), stdinOf(API_KEY, `${GIT_TOKEN}\nextra`, CA)]) {
       const { result, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdin, seed);
       expect(result.status, result.stderr).toBe(65);
       expect(result.stderr).toContain("holds a line break");
-      expect(read("api-key.conf")).toBe("old key line\n");
+      expect(read("api-key-anthropic.conf")).toBe("old key line\n");
       expect(read("git-authorization.conf")).toBe("old token line\n");
     }
     const sandbox = runInContainer(SANDBOX_CREDENTIALS_SCRIPT, SECRETS_PATH, `${GIT_TOKEN}\nextra\n${END_OF_SECRETS}\n`);
@@ -211,19 +211,30 @@ describe("the proxy secrets script (in the writer container)", () => {
     const key = "sk-ant-api03-AZaz09._~+/=-x";
     const { result, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(key, ""));
     expect(result.status, result.stderr).toBe(0);
-    expect(read("api-key.conf")).toBe(`proxy_set_header x-api-key "${key}";\n`);
+    expect(read("api-key-anthropic.conf")).toBe(`proxy_set_header x-api-key "${key}";\n`);
   });
 
-  it("uses the agent's key header, which it takes as an argument", () => {
-    const { result, read } = runInContainer(proxySecretsScript("x-other-key"), PROXY_SECRETS_PATH, stdinOf(API_KEY, ""));
+  it("writes each API's key in that API's header and value format, to a file of its own", () => {
+    const openaiKey = "sk-proj-AZaz09._~+/=-x";
+    const { result, files, read } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(API_KEY, "", "", openaiKey), {
+      "api-key.conf": "the single key file of an older version\n",
+    });
     expect(result.status, result.stderr).toBe(0);
-    expect(read("api-key.conf")).toBe(`proxy_set_header x-other-key "${API_KEY}";\n`);
+    expect(files()).toEqual(["api-key-anthropic.conf", "api-key-openai.conf", "trusted-ca.pem"]);
+    expect(read("api-key-anthropic.conf")).toBe(`proxy_set_header x-api-key "${API_KEY}";\n`);
+    expect(read("api-key-openai.conf")).toBe(`proxy_set_header Authorization "Bearer ${openaiKey}";\n`);
+  });
+
+  it("names the secret to set again when an API's key holds characters no key has", () => {
+    const { result } = runInContainer(SCRIPT, PROXY_SECRETS_PATH, stdinOf(API_KEY, "", "", 'sk-proj-"quoted"'));
+    expect(result.status).toBe(65);
+    expect(result.stderr).toContain("openaiApiKey holds characters no API key has");
   });
 
   it("never puts a value on a command line: it reads stdin with the shell's read and prints with printf", () => {
-    expect(SCRIPT).toMatch(/IFS= read -r key/);
+    expect(SCRIPT).toMatch(/IFS= read -r key_anthropic/);
     expect(SCRIPT).toMatch(/IFS= read -r token/);
-    expect(SCRIPT).not.toMatch(/echo "\$key"|echo "\$token"/);
+    expect(SCRIPT).not.toMatch(/echo "\$key|echo "\$token"/);
     // The script goes inside single quotes of `sh -c '…'` on the host side.
     expect(SCRIPT).not.toContain("'");
   });

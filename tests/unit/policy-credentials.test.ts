@@ -32,7 +32,7 @@ describe("policy: credentials stay outside the sandbox", () => {
 
   it("passes the credential proxy, which mounts the proxy secrets by design", () => {
     const [sandbox] = parseStackConfig({ workspace: "/home/dev/components/app" }, { homeDir }).sandboxes;
-    const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: false })!;
+    const plan = credentialProxyPlanFor(sandbox, { apiKeys: ["anthropicApiKey"], gitToken: false })!;
     const inputs = JSON.parse(
       JSON.stringify(
         credentialProxyContainerArgs({

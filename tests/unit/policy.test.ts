@@ -54,7 +54,7 @@ function proxyContainer(): Record<string, unknown> {
 
 /** The sandbox's credential proxy container as the program declares it. */
 function credentialProxyContainer(): Record<string, unknown> {
-  const plan = credentialProxyPlanFor(sandbox, { apiKey: true, gitToken: true })!;
+  const plan = credentialProxyPlanFor(sandbox, { apiKeys: ["anthropicApiKey"], gitToken: true })!;
   const args = credentialProxyContainerArgs({
     identity,
     plan,

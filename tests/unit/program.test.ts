@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { END_OF_SECRETS } from "../../components/credentials/secret-files";
+import { imageAgent } from "../../components/package-files";
 import { type Evaluation, evaluateProgram, makeWorkspace, mockDigestOf } from "./support/program";
 
 const ws = makeWorkspace();
@@ -123,7 +124,7 @@ describe("secrets", () => {
     const program = await withSecrets();
     const writer = program.one("command:local:Command", "proxy-secrets-write");
     expect(writer.options.secretInputs).toEqual(["stdin"]);
-    expect(writer.inputs.stdin).toBe(`${API_KEY}\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
+    expect(writer.inputs.stdin).toBe(`${API_KEY}\n\n${GIT_TOKEN}\n${END_OF_SECRETS}\n`);
     expect(writer.inputs.logging).toBe("none");
     for (const key of ["create", "environment"]) {
       expect(JSON.stringify(writer.inputs[key])).not.toContain(API_KEY);
@@ -171,11 +172,15 @@ describe("the agent image", () => {
   });
 
   it("passes the pinned CLI version, base images and toolchains as build args", async () => {
-    const program = await evaluateProgram({ config: base({ image: { agentVersion: "2.1.300", baseImage: "my/base:1", toolchains: ["python3", "make"] } }) });
+    const program = await evaluateProgram({
+      config: base({ image: { agentVersions: { claude: "2.1.300" }, baseImage: "my/base:1", toolchains: ["python3", "make"] } }),
+    });
     expect(program.one("docker-build:index:Image", "agent").inputs.buildArgs).toEqual({
       BASE_IMAGE: "my/base:1",
       BUILDER_IMAGE: "node:22-bookworm-slim",
-      CLAUDE_CODE_VERSION: "2.1.300",
+      AGENT_INSTALL: imageAgent().installScript,
+      AGENT_VERSION: "2.1.300",
+      AGENT_EXECUTABLE: "claude",
       AGENT_UID: String(ws.uid),
       AGENT_GID: String(ws.gid),
       TOOLCHAINS: "python3 make",

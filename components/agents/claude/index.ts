@@ -4,7 +4,11 @@
  * credential proxy through ANTHROPIC_BASE_URL with a placeholder key, and the proxy adds the real one.
  */
 import type { AgentProfile, AgentRunRequest } from "../agent";
+import { anthropic } from "../providers/anthropic";
 import { parseAgentStream } from "./stream-json";
+
+/** The turn limit of a Claude Code run that sets none: a bound on what one run can spend. */
+const CLAUDE_DEFAULT_MAX_TURNS = 20;
 
 /** Claude Code's non-interactive invocation: the prompt comes from stdin, the answer as stream-json. */
 export function claudeArguments(run: AgentRunRequest): string[] {
@@ -15,7 +19,7 @@ export function claudeArguments(run: AgentRunRequest): string[] {
     "stream-json",
     "--verbose",
     "--max-turns",
-    String(run.maxTurns),
+    String(run.maxTurns ?? CLAUDE_DEFAULT_MAX_TURNS),
     "--permission-mode",
     "acceptEdits",
     ...(run.model ? ["--model", run.model] : []),
@@ -28,21 +32,21 @@ export const claude: AgentProfile = {
   name: "claude",
   executable: "claude",
   defaultVersion: "2.1.330",
-  versionBuildArg: "CLAUDE_CODE_VERSION",
-  apiEndpoint: "api.anthropic.com:443",
+  provider: anthropic,
   signInEndpoints: ["claude.ai:443", "console.anthropic.com:443", "platform.claude.com:443"],
-  apiProbeUrl: "https://api.anthropic.com/",
   api: {
-    defaultUpstream: "https://api.anthropic.com",
     baseUrlEnv: "ANTHROPIC_BASE_URL",
+    // Claude Code adds /v1 to the base URL itself.
+    baseUrlPath: "",
     keyEnv: "ANTHROPIC_API_KEY",
     credentialEnv: ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_OAUTH_TOKEN"],
-    keyHeader: "x-api-key",
-    errorBody: (message) => JSON.stringify({ type: "error", error: { type: "authentication_error", message } }),
   },
   // The image pins the CLI version, so no self-update; and no non-essential traffic (telemetry,
   // preconnects), so the agent talks only to its API.
   envDefaults: { DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
+  // Hooks in the settings run commands; .mcp.json starts MCP servers: both on the developer's machine too.
+  protectedPaths: [".claude/settings.json", ".claude/settings.local.json", ".mcp.json"],
+  runOptions: ["maxTurns", "allowedTools", "model", "resume", "fork"],
   cliArguments: claudeArguments,
   parseOutput: parseAgentStream,
 };

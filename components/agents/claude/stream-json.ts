@@ -5,7 +5,9 @@
  * checked. Shapes come from real runs recorded in tests/fixtures/claude-stream/.
  */
 import { z } from "zod";
+import { anthropic } from "../providers/anthropic";
 import type { AgentRunSummary } from "../run-summary";
+import { clip, jsonLines, lastLines } from "../stream-lines";
 
 export const systemInitLineSchema = z.looseObject({
   type: z.literal("system"),
@@ -60,13 +62,9 @@ export type ApiRetryLine = z.infer<typeof apiRetryLineSchema>;
 export type AssistantLine = z.infer<typeof assistantLineSchema>;
 export type ResultLine = z.infer<typeof resultLineSchema>;
 
-const TAIL_LINES = 5;
-const TAIL_LINE_CHARS = 300;
-
 /** Summarises a whole stdout; never throws, so a broken run still yields a readable failure. */
 export function parseAgentStream(stdout: string): AgentRunSummary {
-  const lines = stdout.split("\n").filter((line) => line.trim() !== "");
-  const objects = lines.map(parseJsonObject).filter((value) => value !== undefined);
+  const { lines, objects } = jsonLines(stdout);
   const lastResult = objects.findLast((value) => value.type === "result");
   if (lastResult === undefined) return missingResultSummary(objects, lines);
 
@@ -89,7 +87,7 @@ export function summaryFromResult(result: ResultLine): AgentRunSummary {
   if (success) return { success, ...common };
   const messages = result.errors?.filter((message) => message.trim() !== "") ?? [];
   const own = messages.length > 0 ? messages.join("; ") : result.result?.trim();
-  return { success, ...common, error: maskApiKeys(own ? own : `the agent ended with ${result.subtype} and gave no message`) };
+  return { success, ...common, error: anthropic.maskKeys(own ? own : `the agent ended with ${result.subtype} and gave no message`) };
 }
 
 /** Killed, crashed or cut-off runs print no result line: say so and show what they printed last. */
@@ -99,8 +97,7 @@ function missingResultSummary(objects: readonly Record<string, unknown>[], lines
   const retrying = retry
     ? ` It was retrying a failed API call: attempt ${retry.attempt} of ${retry.max_retries}, HTTP ${retry.error_status ?? "?"} ${retry.error ?? ""}.`.trimEnd()
     : "";
-  const tail = lines.slice(-TAIL_LINES).map(clip).join("\n");
-  return failedSummary(objects, `the agent's output ended without a result line (killed or crashed?).${retrying}\nLast lines:\n${tail}`);
+  return failedSummary(objects, `the agent's output ended without a result line (killed or crashed?).${retrying}\n${lastLines(lines)}`);
 }
 
 function failedSummary(objects: readonly Record<string, unknown>[], error: string): AgentRunSummary {
@@ -111,23 +108,5 @@ function failedSummary(objects: readonly Record<string, unknown>[], error: strin
       return parsed.success ? [parsed.data.message.id] : [];
     }),
   );
-  return { success: false, resultText: "", turns: responses.size, durationMs: 0, sessionId: init?.session_id, error: maskApiKeys(error) };
-}
-
-export function maskApiKeys(text: string): string {
-  return text.replace(/sk-ant-[A-Za-z0-9_-]+/g, "sk-ant-***");
-}
-
-function parseJsonObject(line: string): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(line);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    // Not JSON: the CLI or a wrapper printed a plain warning on stdout; it carries no run state.
-    return undefined;
-  }
-}
-
-function clip(line: string): string {
-  return line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line;
+  return { success: false, resultText: "", turns: responses.size, durationMs: 0, sessionId: init?.session_id, error: anthropic.maskKeys(error) };
 }
