@@ -1,7 +1,7 @@
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { clientLibraryEnvironment, engineClient } from "../../components/engine/client";
-import { engineFor, engineUnreachable } from "../../scripts/ops/engine-facts";
+import { countOf, engineFor, engineUnreachable } from "../../scripts/ops/engine-facts";
 import {
   engineLabel,
   type FleetStack,
@@ -44,6 +44,16 @@ const ALICE: FleetStack = {
 };
 const EMPTY: FleetStack = { stack: "new", engine: { ...LOCAL, reachable: null }, sandboxes: [] };
 const BROKEN: FleetStack = { stack: "broken", error: "docker.host: must be a URL (stack broken)", sandboxes: [] };
+
+describe("the task count of a gVisor sandbox", () => {
+  it("is the number wc -l printed, and no number when the output is anything else", () => {
+    expect(countOf("12\n")).toBe(12);
+    expect(countOf("0")).toBe(0);
+    // What a merged stderr looked like before it was dropped: a task ended while ls listed it.
+    expect(countOf("ls: cannot access '/proc/57/task/[0-9]*': No such file or directory\n12\n")).toBeUndefined();
+    expect(countOf("")).toBeUndefined();
+  });
+});
 
 describe("the image a sandbox should run", () => {
   const CODEX_IMAGE = `sha256:${"c".repeat(64)}`;
