@@ -29,7 +29,7 @@ import { sandboxTopology } from "./sandbox/topology";
 const PROVIDERS = Object.values(API_PROVIDERS);
 
 /** The agents whose images the stack builds: those its sandboxes run, or the default agent's when it has none. */
-export function imageAgents(sandboxes: readonly { readonly agent: Agent }[]): Agent[] {
+function imageAgents(sandboxes: readonly { readonly agent: Agent }[]): Agent[] {
   const agents = [...new Set(sandboxes.map((sandbox) => sandbox.agent))];
   return agents.length > 0 ? agents : [DEFAULT_AGENT];
 }
@@ -88,7 +88,7 @@ export interface RunInfo {
 
 /** Hardened Docker sandboxes for AI coding agents: the agent image, one sandbox per entry, and agent runs. */
 export class AgentSandboxes extends pulumi.ComponentResource {
-  /** The agent image. */
+  /** The default agent's image (in a stack whose sandboxes all run another agent, the first one's); each sandbox's is its `imageId`. */
   public readonly agentImage: pulumi.Output<AgentImageInfo>;
   /** The sandboxes by name. */
   public readonly sandboxes: pulumi.Output<{ [name: string]: SandboxInfo }>;

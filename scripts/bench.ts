@@ -14,7 +14,9 @@
  *     passes, both proxies side by side and then the sandbox, as the program orders them (targets: first
  *     up within 1.5x the floor, no-change up under 3 s). Needs the real CLI and plugins (scripts/setup-pulumi.sh);
  *   - gVisor against runc, same sandbox config in one run (scripts/bench/isolation.ts): start-to-healthy, a
- *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine.
+ *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
+ *   - for each agent (Claude Code, Codex, OpenCode), a run by the program's run command against the bare CLI
+ *     in the same sandbox (scripts/bench/agent-runs.ts; target: within 1.1x).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  * `npm run bench -- --only <part>[,<part>...]` runs those parts (the names are PARTS' keys below).
  */
@@ -29,6 +31,7 @@ import { imageAgent } from "../components/package-files";
 import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
 import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
+import { benchAgentRuns } from "./bench/agent-runs";
 import { measureEgressLatency } from "./bench/egress";
 import {
   checkedByHandSeconds,
@@ -36,6 +39,7 @@ import {
   dockerRunFloorSeconds,
   formatMiB,
   healthcheckFlags,
+  median,
   memoryOf,
   programStartSeconds,
   secondsSince,
@@ -64,7 +68,6 @@ const record = (measure: string, value: string, target = "") => {
 /** The component's default healthcheck (15 s interval): what a user's sandbox has unless the stack sets one. */
 const DEFAULT_HEALTHCHECK = { healthcheck: {} };
 const DEFAULT_HEALTH = parseStackConfig({ workspace: "/tmp" }, { homeDir: "/nonexistent" }).sandboxes[0].healthcheck;
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 /**
  * Start-to-ready of a deployed sandbox by the program's own start lines, beside the floor: a container of
@@ -259,6 +262,7 @@ const PARTS: { [name: string]: () => Promise<void> | void } = {
   egress: benchEgress,
   isolation: () => benchIsolation(record),
   image: () => benchImageSize(record),
+  agents: () => benchAgentRuns(record),
 };
 
 /** `--only <part>[,<part>...]`: those parts alone, in PARTS' order, since the whole bench takes minutes; without it, every part. */

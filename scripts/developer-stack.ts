@@ -70,7 +70,7 @@ export function developerStackFile(facts: DeveloperFacts): { path: string; text:
     [`${CONFIG_NAMESPACE}:image`]: { agentUid: facts.uid, agentGid: facts.gid },
     [`${CONFIG_NAMESPACE}:isolation`]: facts.isolation,
   };
-  const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: npm run pulumi -- config set --secret anthropicApiKey <key>\n`;
+  const header = `# ${facts.stack}'s own stack, written by \`npm run stack:new\`. Secrets: npm run pulumi -- config set --secret anthropicApiKey <key> (openaiApiKey for Codex sandboxes)\n`;
   return { path: `Pulumi.${facts.stack}.yaml`, text: header + stringify({ config }) };
 }
 

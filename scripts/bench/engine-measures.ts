@@ -91,6 +91,13 @@ export function runtimeProcessesOf(container: string): { inside: ProcessMemory; 
 
 export const secondsSince = (started: number) => (Date.now() - started) / 1000;
 
+/** The middle sample (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 /** `docker run` flags that give a container the healthcheck another one has, read from its inspect output. */
 export function healthcheckFlags(info: ContainerInspectInfo): string[] {
   const health = info.Config.Healthcheck;

@@ -24,7 +24,7 @@ import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from ".
 import { type HostService, LiveSuite, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { engineRuntimes } from "../../testkit/live/runtime-gate";
 import { agentRepository } from "../../testkit/live/workspace-files";
-import { docker, formatMiB, memoryOf, runtimeProcessesOf, secondsSince, startToHealthy } from "./engine-measures";
+import { docker, formatMiB, median, memoryOf, runtimeProcessesOf, secondsSince, startToHealthy } from "./engine-measures";
 
 export type Recorder = (measure: string, value: string, target?: string) => void;
 
@@ -115,12 +115,6 @@ ${git} commit -q -m "bench round ${round}"
 t2=$(date +%s%N)
 echo "$((t1 - t0)) $((t2 - t1)) $(${git} show --stat --format= HEAD | tail -n 1)"`;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-};
 
 /** Repetition `index`'s order of the two: flipped each time, so neither is always first after a pause. */
 const inTurn = (index: number) => (index % 2 === 0 ? ISOLATIONS : [...ISOLATIONS].reverse());

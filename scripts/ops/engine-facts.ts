@@ -51,6 +51,12 @@ export async function inspectOrMissing(engine: Docker, name: string): Promise<Do
   }
 }
 
+/** The count a `wc -l` printed; undefined for anything else (the exec's output carries stderr too). */
+export function countOf(output: string): number | undefined {
+  const text = output.trim();
+  return /^\d+$/.test(text) ? Number(text) : undefined;
+}
+
 async function execOutput(container: Docker.Container, cmd: string[]): Promise<string> {
   const exec = await container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
   const stream = await exec.start({ hijack: true, stdin: false });
@@ -99,7 +105,8 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     container.stats({ stream: false }) as unknown as Promise<StatsSample>,
     execOutput(container, ["df", "-P", "/workspace"]),
     info.deniedEgressLog ? deniedSince(engine, proxyName, new Date(inspected.State.StartedAt), probeUrl) : Promise.resolve(undefined),
-    gvisor ? execOutput(container, ["sh", "-c", "ls -d /proc/[0-9]*/task/[0-9]* | wc -l"]) : Promise.resolve(undefined),
+    // A task that ends between the glob and ls is a race, not an error: its complaint is dropped.
+    gvisor ? execOutput(container, ["sh", "-c", "ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l"]) : Promise.resolve(undefined),
   ]);
   const enginePidsLimit = stats.pids_stats?.limit ?? inspected.HostConfig.PidsLimit ?? undefined;
   return {
@@ -107,7 +114,7 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     cpuPercent: cpuPercent(stats),
     memoryBytes: memoryUsedBytes(stats),
     memoryLimitBytes: stats.memory_stats.limit,
-    pids: tasksInside === undefined ? stats.pids_stats?.current : Number(tasksInside.trim()),
+    pids: tasksInside === undefined ? stats.pids_stats?.current : countOf(tasksInside),
     pidsLimit: enginePidsLimit === undefined ? undefined : agentPidsLimit(enginePidsLimit, base.isolation ?? Isolation.Container),
     workspaceDiskPercent: diskPercentFromDf(df),
     deniedEgress: denied,

@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { listenOn } from "./listen";
 import { answerMessages, type ScriptedTurn, sendError, sendJson, USAGE } from "./messages-wire";
+import { headerValue, keyElsewhere, parseJson, type StandIn, type StandInOptions, type StandInRequest, scriptCursor } from "./stand-in";
 
 /**
  * A local stand-in for the Anthropic Messages API, enough for a Claude Code `-p` run: the agent talks to it
@@ -12,44 +13,14 @@ import { answerMessages, type ScriptedTurn, sendError, sendJson, USAGE } from ".
 
 export type { ScriptedTurn };
 
-export interface RecordedRequest {
-  readonly method: string;
-  /** Path including the query string, e.g. `/v1/messages?beta=true`. */
-  readonly path: string;
-  readonly headers: http.IncomingHttpHeaders;
+export interface RecordedRequest extends StandInRequest {
   /** The `x-api-key` header as received, so tests can prove the key reached the API. */
   readonly apiKey: string | undefined;
-  /** The `authorization` header as received (set when the CLI authenticates with a bearer token). */
-  readonly authorization: string | undefined;
-  /** The parsed JSON body, or the raw text when it is not JSON. */
-  readonly body: unknown;
-  /** Index in the script of the turn that answered; undefined for side calls, preflights and an exhausted script. */
-  readonly scriptIndex: number | undefined;
 }
 
-export interface FakeMessagesApiOptions {
-  /** Address to bind: 127.0.0.1 for host runs, the bridge gateway or 0.0.0.0 for sandboxes. Default 127.0.0.1. */
-  readonly host?: string;
-  /** Port to bind; 0 (the default) picks a free one. */
-  readonly port?: number;
-  readonly script: readonly ScriptedTurn[];
-  /**
-   * Serve over https with this key pair (testkit/live/test-ca.ts's testTls()), as the real API is reached
-   * by the credential proxy; plain http (the default) for host-side runs that point the CLI at it directly.
-   */
-  readonly tls?: { readonly key: string; readonly cert: string };
-}
-
-export interface FakeMessagesApi {
-  /** Base URL for ANTHROPIC_BASE_URL, using the bound host (0.0.0.0 is reported as 127.0.0.1); https:// with `tls`. */
-  readonly url: string;
-  readonly port: number;
-  /** Every request received, in arrival order; the array fills up while the server runs. */
-  readonly requests: RecordedRequest[];
-  /** What credentialProblems finds in the requests so far: empty when the key arrived only where it belongs. */
-  credentialProblems(apiKey: string): string[];
-  close(): Promise<void>;
-}
+export type FakeMessagesApiOptions = StandInOptions<ScriptedTurn>;
+/** `url` is the base URL for ANTHROPIC_BASE_URL. */
+export type FakeMessagesApi = StandIn<RecordedRequest>;
 
 /**
  * What is wrong with how the requests carried the API key `apiKey`: each /v1/messages request whose
@@ -65,12 +36,7 @@ export function credentialProblems(requests: readonly RecordedRequest[], apiKey:
     if (isMessages && request.apiKey !== apiKey) {
       problems.push(`${where}: x-api-key is ${request.apiKey === undefined ? "missing" : "not the configured key"}`);
     }
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (name === "x-api-key") continue;
-      if (headerValue(value)?.includes(apiKey)) problems.push(`${where}: header ${name} contains the key`);
-    }
-    if (request.path.includes(apiKey)) problems.push(`${where}: the path contains the key`);
-    if ((typeof request.body === "string" ? request.body : JSON.stringify(request.body)).includes(apiKey)) problems.push(`${where}: the body contains the key`);
+    problems.push(...keyElsewhere(request, apiKey, "x-api-key", where));
   });
   return problems;
 }
@@ -146,23 +112,6 @@ function isSideCall(body: unknown): boolean {
   return !hasTools && typeof maxTokens === "number" && maxTokens <= 1024;
 }
 
-/** Returns the index of the turn that answers the next main-loop request, undefined once the script ran out. */
-function scriptCursor(script: readonly ScriptedTurn[]): () => number | undefined {
-  let index = 0;
-  let answered = 0;
-  return () => {
-    const turn = script[index];
-    if (turn === undefined) return undefined;
-    const current = index;
-    answered += 1;
-    if (answered >= (turn.kind === "error" ? (turn.times ?? 1) : 1)) {
-      index += 1;
-      answered = 0;
-    }
-    return current;
-  };
-}
-
 const sideCallAnswer: ScriptedTurn = { kind: "text", text: "ok" };
 
 /** Running out of script is a test bug: answer with a non-retryable error that names it. */
@@ -173,16 +122,4 @@ function exhausted(scriptLength: number, requestNumber: number): ScriptedTurn {
     errorType: "invalid_request_error",
     message: `fake-messages-api: script exhausted (${scriptLength} turns) at request #${requestNumber}; add turns to the script`,
   };
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(", ") : value;
 }

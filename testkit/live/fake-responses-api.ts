@@ -2,6 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import { listenOn } from "./listen";
 import { type ResponsesTurn, sendOpenAiError, streamResponse } from "./responses-wire";
+import { headerValue, keyElsewhere, parseJson, type StandIn, type StandInOptions, type StandInRequest, scriptCursor } from "./stand-in";
 
 /**
  * A local stand-in for the OpenAI Responses API, enough for a `codex exec` run: the agent talks to it
@@ -12,39 +13,12 @@ import { type ResponsesTurn, sendOpenAiError, streamResponse } from "./responses
 
 export type { ResponsesTurn };
 
-export interface RecordedResponsesRequest {
-  readonly method: string;
-  /** Path including the query string, e.g. `/v1/responses`. */
-  readonly path: string;
-  readonly headers: http.IncomingHttpHeaders;
-  /** The `authorization` header as received (`Bearer <key>`), so tests can prove the key reached the API. */
-  readonly authorization: string | undefined;
-  /** The parsed JSON body, or the raw text when it is not JSON. */
-  readonly body: unknown;
-  /** Index in the script of the turn that answered; undefined for other paths and an exhausted script. */
-  readonly scriptIndex: number | undefined;
-}
+/** `authorization` carries the key (`Bearer <key>`), so tests can prove it reached the API. */
+export type RecordedResponsesRequest = StandInRequest;
 
-export interface FakeResponsesApiOptions {
-  /** Address to bind: 127.0.0.1 for host runs, the bridge gateway or 0.0.0.0 for sandboxes. Default 127.0.0.1. */
-  readonly host?: string;
-  /** Port to bind; 0 (the default) picks a free one. */
-  readonly port?: number;
-  readonly script: readonly ResponsesTurn[];
-  /** Serve over https with this key pair (testkit/live/test-ca.ts's testTls()), as the credential proxy reaches the real API. */
-  readonly tls?: { readonly key: string; readonly cert: string };
-}
-
-export interface FakeResponsesApi {
-  /** Base URL including `/v1`, as OPENAI_BASE_URL takes it (0.0.0.0 is reported as 127.0.0.1); https:// with `tls`. */
-  readonly url: string;
-  readonly port: number;
-  /** Every request received, in arrival order; the array fills up while the server runs. */
-  readonly requests: RecordedResponsesRequest[];
-  /** What credentialProblems finds in the requests so far: empty when the key arrived only where it belongs. */
-  credentialProblems(apiKey: string): string[];
-  close(): Promise<void>;
-}
+export type FakeResponsesApiOptions = StandInOptions<ResponsesTurn>;
+/** `url` is the base URL including `/v1`, as OPENAI_BASE_URL takes it. */
+export type FakeResponsesApi = StandIn<RecordedResponsesRequest>;
 
 const RESPONSES_PATH = "/v1/responses";
 
@@ -61,12 +35,7 @@ export function responsesCredentialProblems(requests: readonly RecordedResponses
     if (request.path.split("?")[0] === RESPONSES_PATH && request.authorization !== `Bearer ${apiKey}`) {
       problems.push(`${where}: authorization is ${request.authorization === undefined ? "missing" : "not Bearer and the configured key"}`);
     }
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (name === "authorization") continue;
-      if (headerValue(value)?.includes(apiKey)) problems.push(`${where}: header ${name} contains the key`);
-    }
-    if (request.path.includes(apiKey)) problems.push(`${where}: the path contains the key`);
-    if ((typeof request.body === "string" ? request.body : JSON.stringify(request.body)).includes(apiKey)) problems.push(`${where}: the body contains the key`);
+    problems.push(...keyElsewhere(request, apiKey, "authorization", where));
   });
   return problems;
 }
@@ -112,23 +81,6 @@ export async function startFakeResponsesApi(options: FakeResponsesApiOptions): P
   };
 }
 
-/** Returns the index of the turn that answers the next request, undefined once the script ran out. */
-function scriptCursor(script: readonly ResponsesTurn[]): () => number | undefined {
-  let index = 0;
-  let answered = 0;
-  return () => {
-    const turn = script[index];
-    if (turn === undefined) return undefined;
-    const current = index;
-    answered += 1;
-    if (answered >= (turn.kind === "error" ? (turn.times ?? 1) : 1)) {
-      index += 1;
-      answered = 0;
-    }
-    return current;
-  };
-}
-
 /** Running out of script is a test bug: answer with a non-retryable error that names it. */
 function exhausted(scriptLength: number, requestNumber: number): ResponsesTurn {
   return {
@@ -138,16 +90,4 @@ function exhausted(scriptLength: number, requestNumber: number): ResponsesTurn {
     code: "script_exhausted",
     message: `fake-responses-api: script exhausted (${scriptLength} turns) at request #${requestNumber}; add turns to the script`,
   };
-}
-
-function parseJson(raw: string): unknown {
-  try {
-    return JSON.parse(raw);
-  } catch {
-    return raw;
-  }
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value.join(", ") : value;
 }

@@ -262,8 +262,10 @@ describe("agent runs of the real program (live)", () => {
         );
       expect("error" in outcome, `the deploy succeeded: ${JSON.stringify((outcome as { deployed?: LiveStack }).deployed?.outputs)}`).toBe(true);
       const message = (outcome as { error: Error }).error.message;
-      // The script's own report: its failure line followed by the CLI's result line carrying the API's error.
-      expect(message).toMatch(/agent run failed \(exit [1-9]\d*\):\n\{[^\n]*"result":"API Error: 400 scripted refusal for the live test"[^\n]*"type":"result"/);
+      // The script's own report: its failure line followed by the stream's last lines, the CLI's result line with the API's error among them.
+      expect(message).toMatch(
+        /agent run failed \(exit [1-9]\d*\):\n(?:[^\n]*\n){0,2}\{[^\n]*"result":"API Error: 400 scripted refusal for the live test"[^\n]*"type":"result"/,
+      );
       expect(message.includes(API_KEY), "the failure message carries the API key").toBe(false);
     } finally {
       fs.rmSync(failingWorkspace, { recursive: true, force: true });

@@ -2,7 +2,8 @@
  * Issue #22's proof: one stack with three sandboxes, Claude Code, Codex and OpenCode, each running its real
  * CLI from its own image, deployed with the real Pulumi CLI. Each agent's stand-in API (Anthropic's Messages
  * API for Claude Code and OpenCode, OpenAI's Responses API for Codex, all over TLS) scripts a run that writes
- * a file in the workspace with a shell command and answers; a second run resumes that session. Each key
+ * a file in the workspace with a shell command and answers; a second run resumes that session and a third
+ * forks it. Each key
  * reaches only its own API, in that API's header and format, through the sandbox's credential proxy; neither
  * key is anywhere inside any sandbox, and every agent's settings files are read-only in every sandbox.
  */
@@ -32,20 +33,26 @@ const contentOf = (agent: Agent) => `hello from ${agent}`;
 const writeCommand = (agent: Agent) => `printf '${contentOf(agent)}\\n' > ${fileOf(agent)} && cat ${fileOf(agent)}`;
 const answerOf = (agent: Agent) => `Wrote ${fileOf(agent)}.`;
 const recallOf = (agent: Agent) => `Earlier I wrote ${fileOf(agent)} for you.`;
+const branchOf = (agent: Agent) => `On this branch ${agent} would write it in French.`;
 
-/** Each stand-in's script: the writing run (a shell call, then the answer), then the resumed run's answer. */
+/**
+ * Each stand-in's script: the writing run (a shell call, then the answer), then the forked run's answer, then
+ * the resumed run's (the program starts a session's continuation after the runs forking it).
+ */
 function messagesScript(agent: "claude" | "opencode"): ScriptedTurn[] {
   // Each CLI's own name for its shell tool.
   const shellTool = agent === "claude" ? "Bash" : "bash";
   return [
     { kind: "tool_use", name: shellTool, input: { command: writeCommand(agent), description: "write the file" } },
     { kind: "text", text: answerOf(agent) },
+    { kind: "text", text: branchOf(agent) },
     { kind: "text", text: recallOf(agent) },
   ];
 }
 const RESPONSES_SCRIPT = [
   { kind: "function_call", name: "exec_command", arguments: { cmd: writeCommand("codex") } },
   { kind: "message", text: answerOf("codex") },
+  { kind: "message", text: branchOf("codex") },
   { kind: "message", text: recallOf("codex") },
 ] as const;
 
@@ -98,6 +105,7 @@ describe("Claude Code, Codex and OpenCode side by side, each through its own cre
         runs: AGENTS.flatMap((agent) => [
           { name: `${agent}-write`, sandbox: agent, prompt: `Write ${fileOf(agent)}.`, ...(agent === "claude" ? { allowedTools: ["Bash"] } : {}) },
           { name: `${agent}-recall`, sandbox: agent, prompt: "What did you write?", resume: `${agent}-write` },
+          { name: `${agent}-branch`, sandbox: agent, prompt: "What if it were French?", resume: `${agent}-write`, fork: true },
         ]),
       }),
     );
@@ -138,14 +146,18 @@ describe("Claude Code, Codex and OpenCode side by side, each through its own cre
     }
   });
 
-  it("resumes each agent's session: the second run continues the first's and gets the next answer", async (context) => {
+  it("resumes and forks each agent's session: the continuation keeps the session, the fork branches a new one", async (context) => {
     const { outputs } = await upOnce(context);
     for (const agent of AGENTS) {
-      const [first, resumed] = [outputs.runOutputs[`${agent}-write`], outputs.runOutputs[`${agent}-recall`]];
-      const evidence = `${agent}: ${JSON.stringify({ first, resumed })}`;
+      const [first, resumed, forked] = [`${agent}-write`, `${agent}-recall`, `${agent}-branch`].map((name) => outputs.runOutputs[name]);
+      const evidence = `${agent}: ${JSON.stringify({ first, resumed, forked })}`;
       expect(resumed.success, evidence).toBe(true);
       expect(resumed.result, evidence).toContain(recallOf(agent));
       expect(resumed.sessionId, evidence).toBe(first.sessionId);
+      expect(forked.success, evidence).toBe(true);
+      expect(forked.result, evidence).toContain(branchOf(agent));
+      expect(forked.sessionId, evidence).toMatch(/\S{8,}/);
+      expect(forked.sessionId, evidence).not.toBe(first.sessionId);
     }
   });
 

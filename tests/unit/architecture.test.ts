@@ -3,8 +3,8 @@
  * between files or between the component's folders; the config assembly (components/config/) is imported
  * only by the top-level component and the program, so the domains own their sections and never depend on
  * it; the value parsers (components/values/) import nothing of ours; the product code never reaches into
- * tests or tooling, scripts never into tests; source files stay small; everything specific to Claude
- * Code lives in its agent module; and only the engine seam (components/engine/) spells an engine's CLI in
+ * tests or tooling, scripts never into tests; source files stay small; everything specific to an agent
+ * lives in its folder and to an API in its provider file; and only the engine seam (components/engine/) spells an engine's CLI in
  * a command or its host gateway, sockets and network options.
  */
 import * as fs from "node:fs";
@@ -207,6 +207,7 @@ describe("the code's layout", () => {
   });
 
   it("keeps what is specific to an agent in its folder, and to an API in its provider file (components and docker/)", () => {
+    // The documented arguments (args.ts) are the config reference: they name the agents and secrets a user sets.
     const files = [...sourceFiles("components"), ...filesUnder("docker")].filter((file) => !file.endsWith(`${path.sep}args.ts`));
     const agentFolder = (agent: AgentProfile) => path.join("components", "agents", agent.name);
     const leaks = [

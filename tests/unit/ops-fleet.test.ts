@@ -1,8 +1,17 @@
 import * as net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { clientLibraryEnvironment, engineClient } from "../../components/engine/client";
-import { engineFor, engineUnreachable } from "../../scripts/ops/engine-facts";
-import { engineLabel, type FleetStack, fleetExitCode, fleetJson, formatFleetTable, stackProblem, unreachableRows } from "../../scripts/ops/fleet-report";
+import { countOf, engineFor, engineUnreachable } from "../../scripts/ops/engine-facts";
+import {
+  engineLabel,
+  type FleetStack,
+  fleetExitCode,
+  fleetJson,
+  formatFleetTable,
+  stackProblem,
+  stackRows,
+  unreachableRows,
+} from "../../scripts/ops/fleet-report";
 import { listStacks, type OpsStack, type PulumiRunner, readStack } from "../../scripts/ops/stack-outputs";
 import { mapLimited, stackReport, statusArgs } from "../../scripts/ops/status";
 import { ENGINE_UNREACHABLE, type SandboxFacts, statusRow } from "../../scripts/ops/status-report";
@@ -35,6 +44,38 @@ const ALICE: FleetStack = {
 };
 const EMPTY: FleetStack = { stack: "new", engine: { ...LOCAL, reachable: null }, sandboxes: [] };
 const BROKEN: FleetStack = { stack: "broken", error: "docker.host: must be a URL (stack broken)", sandboxes: [] };
+
+describe("the task count of a gVisor sandbox", () => {
+  it("is the number wc -l printed, and no number when the output is anything else", () => {
+    expect(countOf("12\n")).toBe(12);
+    expect(countOf("0")).toBe(0);
+    // What a merged stderr looked like before it was dropped: a task ended while ls listed it.
+    expect(countOf("ls: cannot access '/proc/57/task/[0-9]*': No such file or directory\n12\n")).toBeUndefined();
+    expect(countOf("")).toBeUndefined();
+  });
+});
+
+describe("the image a sandbox should run", () => {
+  const CODEX_IMAGE = `sha256:${"c".repeat(64)}`;
+  const stackWith = (imageId?: string): OpsStack => ({
+    ...opsStack("dev", ["cx"]),
+    sandboxes: { cx: { container: "agent-sandbox-dev-cx", agent: "codex", imageId } as OpsStack["sandboxes"][string] },
+  });
+
+  it("is the sandbox's own agent's image, not the default agent's", () => {
+    const [current] = stackRows(stackWith(CODEX_IMAGE), [facts({ name: "cx", imageId: CODEX_IMAGE })], NOW);
+    expect(current.imageCurrent).toBe(true);
+    expect(current.refreshReasons).toEqual([]);
+    const [stale] = stackRows(stackWith(CODEX_IMAGE), [facts({ name: "cx", imageId: IMAGE })], NOW);
+    expect(stale.imageCurrent).toBe(false);
+    expect(stale.refreshReasons.map((reason) => reason.kind)).toEqual(["image"]);
+  });
+
+  it("is the stack's agentImage for a stack last brought up before sandboxes said theirs", () => {
+    const [row] = stackRows(stackWith(undefined), [facts({ name: "cx", imageId: IMAGE })], NOW);
+    expect(row.imageCurrent).toBe(true);
+  });
+});
 
 describe("status flags", () => {
   it("reads one stack by default, every stack with --all, and --json with either", () => {
