@@ -17,6 +17,7 @@ import { STACK_OBJECTS } from "./engine/naming";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
 import { SECRETS_PATH } from "./guardrails/host-paths";
 import { AgentImage } from "./image/agent-image";
+import { agentSuffix } from "./image/build-plan";
 import { PROXY_USER, ProxyImage } from "./image/proxy-image";
 import { imageAgent, packageFile } from "./package-files";
 import { AgentRun } from "./runs/agent-run";
@@ -110,14 +111,13 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     ];
     const inside = { ...child, providers };
 
-    // One image per agent the sandboxes run (the default agent's when there are none), sharing every layer
-    // below the CLI; the default agent's keeps the name and tag a stack had before there were several.
+    // One image per agent the sandboxes run (the default agent's when there are none), sharing every layer below the CLI.
     const images = new Map<Agent, AgentImage>();
     for (const agent of imageAgents(config.sandboxes)) {
       images.set(
         agent,
         new AgentImage(
-          agent === DEFAULT_AGENT ? "agent" : `agent-${agent}`,
+          `agent${agentSuffix(agent)}`,
           {
             image: config.image,
             agent: imageAgent(agent),

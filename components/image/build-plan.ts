@@ -40,8 +40,7 @@ export function imageRepository(image: ImageConfig, identity: StackIdentity): st
 function cacheFor(image: ImageConfig, agent: AgentProfile, platform: string | undefined): Pick<PlatformBuild, "cacheFrom" | "cacheTo"> {
   const cache = image.cache;
   if (!cache) return {};
-  const agentSuffix = agent.name === DEFAULT_AGENT ? "" : `-${agent.name}`;
-  const suffix = `${agentSuffix}${platform ? `-${platformSuffix(platform)}` : ""}`;
+  const suffix = `${agentSuffix(agent.name)}${platform ? `-${platformSuffix(platform)}` : ""}`;
   if (cache.type === "local") {
     const dir = `${cache.dir}${suffix}`;
     return { cacheFrom: [{ local: { src: dir } }], cacheTo: [{ local: { dest: dir, mode: CacheMode.Max } }] };
@@ -59,15 +58,18 @@ export interface ImageAgent {
   readonly installScript: string;
 }
 
-/** The stack's tag of an agent's image: the default agent keeps the tag stacks had before there were several. */
-export function agentImageTag(repository: string, identity: StackIdentity, agent: AgentProfile): string {
-  return agent.name === DEFAULT_AGENT ? `${repository}:${identity.stack}` : `${repository}:${identity.stack}-${agent.name}`;
+/**
+ * What sets an agent's image apart in its resource name, tag and build cache: nothing for the default
+ * agent, whose image keeps what stacks had before there were several (no replacement), `-<agent>` otherwise.
+ */
+export function agentSuffix(agent: string): string {
+  return agent === DEFAULT_AGENT ? "" : `-${agent}`;
 }
 
 /** Everything about the build of one agent's image that follows from config alone. */
 export function imageBuildPlan(image: ImageConfig, identity: StackIdentity, agent: ImageAgent): ImageBuildPlan {
   const repository = imageRepository(image, identity);
-  const tag = agentImageTag(repository, identity, agent.profile);
+  const tag = `${repository}:${identity.stack}${agentSuffix(agent.profile.name)}`;
   const buildArgs = {
     BASE_IMAGE: image.baseImage,
     BUILDER_IMAGE: image.builderImage,

@@ -25,7 +25,7 @@ const REQUESTED: Record<AgentRunOption, (run: LooseRunOptions) => boolean> = {
 };
 
 /** The options a run sets that `agent` does not have. */
-export function unsupportedRunOptions(run: LooseRunOptions, agent: AgentProfile): AgentRunOption[] {
+function unsupportedRunOptions(run: LooseRunOptions, agent: AgentProfile): AgentRunOption[] {
   return (Object.keys(REQUESTED) as AgentRunOption[]).filter((option) => REQUESTED[option](run) && !agent.runOptions.includes(option));
 }
 

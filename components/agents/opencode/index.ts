@@ -4,10 +4,11 @@
  * runs it on Anthropic's models, so it shares the Messages API and its credential proxy with Claude Code.
  *
  * Base URL and key: OpenCode's Anthropic provider (the AI SDK's) reads ANTHROPIC_BASE_URL and
- * ANTHROPIC_API_KEY from the environment; no opencode.json and no OPENCODE_CONFIG_CONTENT are needed. Unlike
- * Claude Code it takes the base URL with the `/v1` (it posts to `<base>/messages`). A step limit
- * (`agent.<name>.steps`) and tool permissions exist only in OpenCode's config, not as flags of a run. The key goes out as `x-api-key`. Observed by running the
- * CLI against testkit/live/fake-messages-api.ts (tests/fixtures/opencode-stream/README.md).
+ * ANTHROPIC_API_KEY from the environment; no opencode.json and no OPENCODE_CONFIG_CONTENT are needed.
+ * Unlike Claude Code it takes the base URL with the `/v1` (it posts to `<base>/messages`); the key goes out
+ * as `x-api-key`. A step limit (`agent.<name>.steps`) and tool permissions exist only in OpenCode's config,
+ * not as flags of a run. Observed by running the CLI against testkit/live/fake-messages-api.ts
+ * (tests/fixtures/opencode-stream/README.md).
  */
 import type { AgentProfile, AgentRunRequest } from "../agent";
 import { anthropic } from "../providers/anthropic";
