@@ -12,6 +12,8 @@
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
 #                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64, and publish
 #                                     amd64+arm64 lists of both ($REGISTRY_ADDR/...-multiarch)
+#   scripts/setup-engine.sh --podman  also Podman's Docker-compatible API at unix:///run/podman/podman.sock
+#                                     (scripts/podman/setup.sh)
 #   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
 #   scripts/setup-engine.sh --restart-dockerd
 #                                     restart the dockerd an earlier run started, as `systemctl restart
@@ -67,6 +69,8 @@ readonly RUNSC_ARGS=(--platform=systrap --oci-seccomp)
 
 summary=()
 buildkitd_ready=false
+# shellcheck source=podman/setup.sh
+. "$(dirname "${BASH_SOURCE[0]}")/podman/setup.sh"
 note() { summary+=("$1"); }
 warn() { echo "setup-engine: WARNING: $*" >&2; }
 die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
@@ -75,7 +79,7 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 
 ensure_packages() {
   local missing=() pkg
-  for pkg in "${PACKAGES[@]}"; do
+  for pkg in "$@"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
   done
   if ((${#missing[@]} == 0)); then note "packages ok"; return; fi
@@ -672,13 +676,14 @@ stop_recorded() {
 }
 
 main() {
-  local arm64=false stop=false restart=false arg
+  local arm64=false stop=false restart=false podman=false arg
   for arg in "$@"; do
     case $arg in
       --arm64) arm64=true ;;
       --stop) stop=true ;;
       --restart-dockerd) restart=true ;;
-      *) die "unknown argument '$arg'; use --arm64, --stop or --restart-dockerd" ;;
+      --podman) podman=true ;;
+      *) die "unknown argument '$arg'; use --arm64, --podman, --stop or --restart-dockerd" ;;
     esac
   done
   ((EUID == 0)) || die "must run as root (it installs packages and starts dockerd); try: sudo $0"
@@ -690,12 +695,13 @@ main() {
   if $restart; then
     restart_dockerd
   elif $stop; then
+    stop_podman
     stop_recorded buildkitd buildkitd
     stop_recorded registry-tls docker-registry
     stop_recorded registry docker-registry
     stop_recorded dockerd dockerd
   else
-    ensure_packages
+    ensure_packages "${PACKAGES[@]}"
     ensure_dockerd
     ensure_runsc
     ensure_binfmt
@@ -712,6 +718,7 @@ main() {
     ensure_tls_registry
     ensure_buildkitd
     if $buildkitd_ready; then ensure_builder; fi
+    if $podman; then ensure_podman; fi
   fi
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-engine: ${joined}total $(since "$start")"
