@@ -59,6 +59,9 @@ function mockedState(type: string, name: string, inputs: Record<string, any>, op
       return { ...inputs, ref: `${inputs.tag}@${mockDigestOf(inputs.sources)}` };
     case "docker:index/remoteImage:RemoteImage":
       return { ...inputs, imageId: mockDigestOf([inputs.name, inputs.pullTriggers]), repoDigest: inputs.name };
+    case "docker:index/network:Network":
+      // An engine gives every network it makes a gateway, whether or not the program asked for one.
+      return { ...inputs, name: inputs.name ?? name, ipamConfigs: inputs.ipamConfigs ?? [{ subnet: "10.89.7.0/24", gateway: "10.89.7.1" }] };
     case "command:local:Command":
       // The agent's own command prints the stream; its companions (risky-change manifests, container cleanup) print none here.
       return { ...inputs, stdout: name.startsWith("run-") && !/-(baseline|changes|containers)$/.test(name) ? (options.runStdout ?? "") : "", stderr: "" };

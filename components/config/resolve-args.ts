@@ -6,9 +6,10 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { API_KEY_SECRETS, type ApiKeySecret } from "../agents";
 import type { SecretsPresent } from "../credentials/plan";
-import { engineClient, environmentTarget } from "../engine/client";
-import { isRemoteEngine } from "../engine/config";
+import { engineClient, environmentTarget, resolvedTarget } from "../engine/client";
+import { type DockerHostConfig, isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
+import { defaultEngineIdentityProbe, type EngineIdentityProbe, engineIdentityProblems, engineSettingProblems } from "../engine/engine-kind";
 import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
@@ -130,17 +131,22 @@ function withRunOutputsSetAside(args: Omit<AgentSandboxesArgs, SecretKey>) {
 /** The engine's problem, if a probe finds nothing answering where the providers will look (engine-check.ts). */
 function engineProblems(docker: AgentSandboxesArgs["docker"], engineProbe: EngineProbe | undefined, env: NodeJS.ProcessEnv): string[] {
   if (!engineProbe) return [];
-  const problem = engineProblem(engineAddressOf(docker?.host, env), engineProbe, typeof docker?.certPath === "string" ? docker.certPath : undefined);
+  const problem = engineProblem(engineAddressOf(docker, env), engineProbe, typeof docker?.certPath === "string" ? docker.certPath : undefined);
   return problem ? [problem] : [];
 }
 
 /**
- * Without `docker`, the providers take the engine from the environment (DOCKER_HOST…), but the commands'
- * CLI starts from an empty one: the same engine is spelled out for all of them.
+ * The engine every client reaches, spelled out: without `docker.host` the providers take a Docker engine from
+ * the environment (DOCKER_HOST…) but the commands' CLI starts from an empty one, and an engine named by
+ * `docker.engine` is at its own socket (client.ts resolvedTarget).
  */
 export function withEnvironmentDockerHost<T extends { docker?: unknown }>(args: T, env: NodeJS.ProcessEnv): T {
-  const target = args.docker === undefined ? environmentTarget(env) : undefined;
-  return target ? { ...args, docker: target } : args;
+  const section = args.docker as DockerHostConfig | undefined;
+  // Anything else than an object is the schema's to report.
+  if (section !== undefined && (typeof section !== "object" || section === null)) return args;
+  if (section?.host !== undefined) return args;
+  const target = section?.engine === undefined || section.engine === "docker" ? environmentTarget(env) : resolvedTarget(section);
+  return target ? { ...args, docker: { ...section, ...target } } : args;
 }
 
 /** The keys that ask for gVisor: a sandbox's own `isolation`, or the stack's that a sandbox (or the shortcut's) inherits. */
@@ -160,8 +166,15 @@ function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimes
   if (!runtimesProbe || wanting.length === 0) return [];
   const offered = runtimesProbe(engineClient(targeted.docker));
   if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
-  const engine = engineAddressOf(targeted.docker?.host, env).url;
+  const engine = engineAddressOf(targeted.docker, env).url;
   return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, offered));
+}
+
+/** Whether the engine answering is the one the stack is declared for (engine-kind.ts). */
+function identityProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, identityProbe: EngineIdentityProbe | undefined, env: NodeJS.ProcessEnv): string[] {
+  if (!identityProbe) return [];
+  const client = engineClient(targeted.docker);
+  return engineIdentityProblems(client, identityProbe(client), engineAddressOf(targeted.docker, env).url);
 }
 
 /**
@@ -176,13 +189,17 @@ export function resolveArgs(
   env: NodeJS.ProcessEnv = process.env,
   runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
   manifestProbe: ManifestProbe | undefined = defaultManifestProbe(env),
+  identityProbe: EngineIdentityProbe | undefined = defaultEngineIdentityProbe(env),
 ): ResolvedArgs {
   const given = Object.fromEntries(SECRET_KEYS.map((key) => [key, args[key]])) as Partial<Record<SecretKey, pulumi.Input<string>>>;
   const rest = Object.fromEntries(Object.entries(args).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)));
   const { plain, restore } = withRunOutputsSetAside(rest);
   const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
-  const problems = [...outputProblems(plain), ...unreachable, ...(unreachable.length > 0 ? [] : runtimeProblems(targeted, runtimesProbe, env))];
+  const settings = engineSettingProblems(plain.docker, gvisorKeys(plain));
+  const answering =
+    unreachable.length > 0 || settings.length > 0 ? [] : [...identityProblems(targeted, identityProbe, env), ...runtimeProblems(targeted, runtimesProbe, env)];
+  const problems = [...outputProblems(plain), ...unreachable, ...settings, ...answering];
   if (plain.image?.registry?.username && given.registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }

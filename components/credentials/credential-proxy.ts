@@ -35,6 +35,8 @@ export interface CredentialProxyArgs {
   readonly sandboxAddress?: string;
   /** A network with a route out (the egress proxy's outbound one); absent when the sandbox's own has one (egress mode open). */
   readonly outboundNetwork?: pulumi.Input<string>;
+  /** The gateway of the network it leaves by (the outbound one, else the sandbox's), for an engine that names its host by address. */
+  readonly outboundGateway: () => pulumi.Input<string>;
   /** The proxy image (ProxyImage.imageId): it holds nginx beside Squid. */
   readonly imageId: pulumi.Input<string>;
   /** The stack's proxy secrets volume. */
@@ -75,7 +77,7 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "st
       ...(args.outboundNetwork ? [{ name: args.outboundNetwork }] : []),
       { name: args.sandboxNetwork, aliases: [CREDENTIAL_PROXY_HOSTNAME], ...(args.sandboxAddress ? { ipv4Address: args.sandboxAddress } : {}) },
     ],
-    hosts: reachesDockerHost(plan) ? [args.engine.hostGateway] : [],
+    hosts: reachesDockerHost(plan) ? [args.engine.hostGatewayEntry(args.outboundGateway)] : [],
     labels: providerLabels({ ...labelsFor(identity, plan.sandboxName), [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,

@@ -8,6 +8,7 @@ import type * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import type { EngineClient } from "../engine/client";
+import { networkGateway } from "../engine/host-gateway";
 import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
@@ -42,6 +43,8 @@ export interface ProxyNetworks {
   readonly internal: pulumi.Input<string>;
   readonly internalAddress?: string;
   readonly outbound: pulumi.Input<string>;
+  /** The outbound network's gateway, read only by an engine that names its host by address. */
+  readonly outboundGateway: () => pulumi.Input<string>;
 }
 
 /** Everything the proxy container is, as docker.Container inputs: the hardening and the policy live here. */
@@ -69,7 +72,7 @@ export function proxyContainerArgs(
       { name: networks.internal, aliases: [PROXY_HOSTNAME], ...(networks.internalAddress ? { ipv4Address: networks.internalAddress } : {}) },
     ],
     // Only when host ports are listed does the proxy get a name for the host at all.
-    hosts: args.policy.hostPorts.length > 0 ? [args.engine.hostGateway] : [],
+    hosts: args.policy.hostPorts.length > 0 ? [args.engine.hostGatewayEntry(networks.outboundGateway)] : [],
     labels: providerLabels({ ...labelsFor(args.identity, args.sandboxName), [ROLE_LABEL]: "egress-proxy" }),
     restart: "unless-stopped",
     destroyGraceSeconds: 5,
@@ -80,6 +83,8 @@ export class EgressProxy extends pulumi.ComponentResource {
   public readonly containerName: pulumi.Output<string>;
   /** Its network with a route out, which the sandbox's credential proxy shares. */
   public readonly outboundNetworkName: pulumi.Output<string>;
+  /** That network's gateway, for an engine that names its host by address. */
+  public readonly outboundGateway: () => pulumi.Output<string>;
   /** Completes once the proxy runs healthy with its policy loaded; the sandbox's start should depend on it. */
   public readonly ready: command.local.Command;
   /** The command that prints this sandbox's refused requests. */
@@ -90,10 +95,20 @@ export class EgressProxy extends pulumi.ComponentResource {
     const names = sandboxObjectNames(args.identity, args.sandboxName);
     const labels = providerLabels(labelsFor(args.identity, args.sandboxName));
 
-    const outbound = new docker.Network(`${name}-net`, { name: names.proxyNetwork, driver: args.engine.network.driver, labels }, { parent: this });
+    const outbound = new docker.Network(
+      `${name}-net`,
+      { name: names.proxyNetwork, driver: args.engine.network.driver, labels },
+      { parent: this, ignoreChanges: [...args.engine.unreportedNetworkInputs] },
+    );
+    this.outboundGateway = networkGateway(outbound);
     const { container, ready } = startedContainer(
       name,
-      proxyContainerArgs(args, { internal: args.internalNetwork, internalAddress: args.internalAddress, outbound: outbound.name }),
+      proxyContainerArgs(args, {
+        internal: args.internalNetwork,
+        internalAddress: args.internalAddress,
+        outbound: outbound.name,
+        outboundGateway: this.outboundGateway,
+      }),
       { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, engine: args.engine },
       { parent: this },
     );

@@ -38,12 +38,16 @@ export function proxyEnvironment(proxyUrl: string, direct: readonly string[] = [
 /**
  * The sandbox's own network by egress mode (`none` has no network: the container runs with network mode
  * "none"). For `allowlist` it is internal (no route out, Docker's DNS answers only names on it) and the
- * host gets no address on its bridge: on an internal network the host still answers at the gateway
- * address (every host service bound to 0.0.0.0), which inhibit_ipv4 removes.
+ * host cannot be reached on it: on an internal network the host still answers at the gateway address
+ * (every host service bound to 0.0.0.0), which the engine's isolated-network options close.
  */
-export function sandboxNetworkSettings(mode: "allowlist" | "open", engine: Engine): { driver: string; internal: boolean; options: Record<string, string> } {
-  const { driver, noHostAddressOption } = engine.network;
-  return mode === "allowlist" ? { driver, internal: true, options: { [noHostAddressOption]: "true" } } : { driver, internal: false, options: {} };
+export function sandboxNetworkSettings(
+  mode: "allowlist" | "open",
+  engine: Engine,
+  networkName: string,
+): { driver: string; internal: boolean; options: Record<string, string> } {
+  const { driver } = engine.network;
+  return mode === "allowlist" ? { driver, internal: true, options: engine.isolatedNetworkOptions(networkName) } : { driver, internal: false, options: {} };
 }
 
 /** The command that prints the requests a sandbox's proxy refused (DOCKER_HOST spelled out for a remote engine). */

@@ -5,8 +5,9 @@
  * config there) and the variables that point it at the engine, which travel in the command's environment.
  */
 import { spawnSync } from "node:child_process";
+import type { DockerHostArgs } from "./args";
 import type { DockerHostConfig } from "./config";
-import { DOCKER, type Engine } from "./engine";
+import { DOCKER, type Engine, engineOfKind } from "./engine";
 import { shellQuote } from "./shell";
 
 export interface EngineClient extends Engine {
@@ -14,9 +15,24 @@ export interface EngineClient extends Engine {
   readonly env: Record<string, string>;
 }
 
-/** The client of the engine a stack's `docker` section targets (the local one when absent). */
-export function engineClient(target?: DockerHostConfig): EngineClient {
-  return { ...DOCKER, env: DOCKER.clientEnvironment(target) };
+/**
+ * The stack's `docker` section with the address every client uses: its `host`, else the socket of the engine
+ * it names when that is not Docker (for Docker the providers and the CLI then read DOCKER_HOST, or the
+ * local socket). Undefined when the section leaves both to those defaults.
+ */
+export function resolvedTarget(docker: DockerHostArgs | undefined): DockerHostConfig | undefined {
+  if (docker === undefined) return undefined;
+  const engine = engineOfKind(docker.engine);
+  const host = docker.host ?? (engine === DOCKER ? undefined : engine.defaultHost);
+  const section = { ...docker, engine: engine.kind };
+  return host === undefined ? (docker.engine === undefined ? undefined : section) : { ...section, host };
+}
+
+/** The client of the engine a stack's `docker` section targets (the local Docker engine when absent). */
+export function engineClient(docker?: DockerHostArgs): EngineClient {
+  const target = resolvedTarget(docker);
+  const engine = engineOfKind(target?.engine);
+  return { ...engine, env: engine.clientEnvironment(target) };
 }
 
 /** The engine the environment names (DOCKER_HOST…): the one the providers reach when the stack names none. */

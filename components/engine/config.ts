@@ -5,8 +5,13 @@ import { absolutePath, strictObject } from "../values/schema";
 /** The engine addresses the CLI commands can be pointed at; others (fd://, npipe://) are left to the providers. */
 export const ENGINE_URL = /^(unix|ssh|tcp):\/\/.+/;
 
+/** The engines a stack can target (components/engine/engine.ts). */
+export const ENGINE_KINDS = ["docker", "podman"] as const;
+export type EngineKind = (typeof ENGINE_KINDS)[number];
+
 export const dockerHostSchema = strictObject({
-  host: z.string().regex(ENGINE_URL, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }),
+  engine: z.enum(ENGINE_KINDS).optional(),
+  host: z.string().regex(ENGINE_URL, { error: 'must be a URL like "ssh://me@build-box" or "tcp://build-box:2376"' }).optional(),
   certPath: absolutePath("/home/me/.docker/build-box").optional(),
 });
 
@@ -14,5 +19,5 @@ export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
 
 /** A remote engine's paths and CPUs cannot be read from here, so the host checks and workspace protection skip it. */
 export function isRemoteEngine(docker: DockerHostConfig | undefined): boolean {
-  return docker !== undefined && !docker.host.startsWith("unix://");
+  return docker?.host !== undefined && !docker.host.startsWith("unix://");
 }

@@ -7,7 +7,7 @@
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { DOCKER } from "./engine";
+import { DOCKER, engineOfKind } from "./engine";
 
 /** Set to 1 to skip the check, e.g. when the engine is reached through something a plain connection cannot judge. */
 export const SKIP_ENGINE_CHECK = "AGENT_SANDBOX_SKIP_ENGINE_CHECK";
@@ -16,7 +16,7 @@ const CONNECT_TIMEOUT_MS = 3000;
 /** The engine address the providers will use, and the setting that chose it. */
 export interface EngineAddress {
   readonly url: string;
-  readonly setting: "docker.host" | "DOCKER_HOST" | "default";
+  readonly setting: "docker.host" | "docker.engine" | "DOCKER_HOST" | "default";
 }
 
 /** What a probe connects to: a unix socket (asked for Docker's /_ping), or a TCP port (the engine's, or ssh's). */
@@ -25,8 +25,11 @@ export type ProbeTarget = { readonly kind: "unix"; readonly path: string } | { r
 /** Why nothing answers at the target (the connection's own error), or undefined when something does. */
 export type EngineProbe = (target: ProbeTarget) => string | undefined;
 
-export function engineAddressOf(dockerHost: unknown, env: NodeJS.ProcessEnv): EngineAddress {
-  if (typeof dockerHost === "string" && dockerHost !== "") return { url: dockerHost, setting: "docker.host" };
+/** The address: `docker.host`; else the socket of the engine `docker.engine` names, when not Docker; else DOCKER_HOST or the local socket. */
+export function engineAddressOf(docker: { readonly host?: unknown; readonly engine?: unknown } | undefined, env: NodeJS.ProcessEnv): EngineAddress {
+  if (typeof docker?.host === "string" && docker.host !== "") return { url: docker.host, setting: "docker.host" };
+  const named = engineOfKind(docker?.engine === "podman" ? "podman" : undefined);
+  if (named !== DOCKER) return { url: named.defaultHost, setting: "docker.engine" };
   if (env.DOCKER_HOST) return { url: env.DOCKER_HOST, setting: "DOCKER_HOST" };
   return { url: DOCKER.defaultHost, setting: "default" };
 }
@@ -65,6 +68,8 @@ export function engineProblem(address: EngineAddress, probe: EngineProbe, certPa
   switch (address.setting) {
     case "docker.host":
       return `docker.host: ${what} for "${address.url}" (${failure}); start the engine or correct docker.host, then ${check}`;
+    case "docker.engine":
+      return `docker.engine: ${what} at ${address.url}, where the engine it names listens when docker.host is not set (${failure}); start it (scripts/setup-engine.sh --podman does on Debian), or set docker.host to where it listens, then ${check}`;
     case "DOCKER_HOST":
       return `DOCKER_HOST: ${what} for "${address.url}", taken from the environment since docker.host is not set (${failure}); start the engine, correct or unset DOCKER_HOST, or set docker.host, then ${check}`;
     default:

@@ -6,6 +6,7 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
 import { cliCommand, type EngineClient } from "../engine/client";
+import type { Engine } from "../engine/engine";
 import { durationToMilliseconds } from "../values/schema";
 import type { HealthTimings } from "./baseline";
 
@@ -23,6 +24,11 @@ function healthWaitSeconds(health: HealthTimings): number {
 /** The environment startHealthyLines reads its deadlines from. */
 export function readinessEnvironment(health: HealthTimings): { HEALTH_TIMEOUT: string; CHECK_TIMEOUT: string } {
   return { HEALTH_TIMEOUT: String(healthWaitSeconds(health)), CHECK_TIMEOUT: String(Math.max(1, Math.ceil(durationSeconds(health.timeout)))) };
+}
+
+/** The container variables that carry its pids limit to an engine that applies it as the container starts (Engine.pidsLimit). */
+export function pidsLimitEnvironment(engine: Engine, pidsLimit: number): string[] {
+  return engine.pidsLimit.kind === "prestart-hook" ? [`${engine.pidsLimit.variable}=${pidsLimit}`] : [];
 }
 
 /** The start command of a container created stopped; it re-runs whenever the container is replaced. */
@@ -52,7 +58,12 @@ export function startedContainer(
   settings: { pidsLimit: number; health: HealthTimings; engine: EngineClient },
   options: { parent: pulumi.Resource; startAfter?: pulumi.Input<pulumi.Resource>[] },
 ): { container: docker.Container; ready: command.local.Command } {
-  const container = new docker.Container(name, args, { parent: options.parent, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
+  const envs = [...((args.envs as string[] | undefined) ?? []), ...pidsLimitEnvironment(settings.engine, settings.pidsLimit)];
+  const container = new docker.Container(
+    name,
+    { ...args, ...(envs.length > 0 ? { envs } : {}) },
+    { parent: options.parent, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
+  );
   const ready = new command.local.Command(`${name}-start`, startCommandArgs(container, settings), {
     parent: options.parent,
     ...(options.startAfter ? { dependsOn: options.startAfter } : {}),
@@ -61,24 +72,24 @@ export function startedContainer(
 }
 
 /**
- * Shell lines (POSIX sh, after `set -eu`) that apply the pids limit to the created container, verify the
- * engine recorded it, start it and wait until it is ready: until the container's own health check, run
- * by these lines in a tight loop, passes. Docker before 25 runs its first scheduled check only one full
- * interval after the start (15 s by default), so waiting for its status would wait for its schedule, not
- * for the container; its healthcheck stays for ongoing health and for `status`. They fail with the last
- * check's output and the logs when the container stops, Docker reports it unhealthy, or HEALTH_TIMEOUT
- * passes. CONTAINER, PIDS_LIMIT, HEALTH_TIMEOUT and CHECK_TIMEOUT (seconds, one check's limit) arrive as
- * environment variables (readinessEnvironment).
+ * Shell lines (POSIX sh, after `set -eu`) that give the created container its pids limit, verify it took,
+ * start it and wait until it is ready: until the container's own health check, run by these lines in a
+ * tight loop, passes. Docker before 25 runs its first scheduled check only one full interval after the
+ * start (15 s by default), so waiting for its status would wait for its schedule, not for the container;
+ * its healthcheck stays for ongoing health and for `status`. On an engine that applies the limit as the
+ * container starts (Podman's prestart hook), the container's own pids cgroup is read once it runs, and a
+ * container without its limit is stopped. They fail with the last check's output and the logs when the
+ * container stops, the engine reports it unhealthy, or HEALTH_TIMEOUT passes. CONTAINER, PIDS_LIMIT,
+ * HEALTH_TIMEOUT and CHECK_TIMEOUT (seconds, one check's limit) arrive as environment variables
+ * (readinessEnvironment).
  */
 export function startHealthyLines(engine: EngineClient): string {
   const cli = cliCommand(engine);
-  return `${cli} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null
-# The limit the engine recorded, then the check as it recorded it (run through the shell, as the CLI's --health-cmd is).
+  return `${engine.pidsLimit.kind === "update" ? `${cli} update --pids-limit "$PIDS_LIMIT" "$CONTAINER" >/dev/null\n` : ""}# The limit the engine recorded, then the check as it recorded it (run through the shell, as the CLI's --health-cmd is).
 recorded=$(${cli} inspect -f '{{.HostConfig.PidsLimit}} {{if .Config.Healthcheck}}{{join (slice .Config.Healthcheck.Test 1) " "}}{{end}}' "$CONTAINER")
 applied=\${recorded%% *} check=\${recorded#* }
-if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
-${cli} start "$CONTAINER" >/dev/null
-deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
+${engine.pidsLimit.kind === "update" ? limitRecordedLine : ""}${cli} start "$CONTAINER" >/dev/null
+${engine.pidsLimit.kind === "prestart-hook" ? limitInCgroupLines(cli) : ""}deadline=$(( $(date +%s) + HEALTH_TIMEOUT ))
 check_output=$(mktemp)
 # One run of the check, killed after CHECK_TIMEOUT as Docker's own would be; a container without one is ready once it runs.
 check_passes() {
@@ -108,5 +119,33 @@ until check_passes; do
   sleep 0.1
 done
 rm -f "$check_output"
+${engine.scheduledHealth ? "" : recordHealthLine(engine)}`;
+}
+
+const limitRecordedLine = `if [ "$applied" != "$PIDS_LIMIT" ]; then echo "the engine did not apply pids limit $PIDS_LIMIT to $CONTAINER (it reports $applied)" >&2; exit 1; fi
+`;
+
+/**
+ * The limit as the container's own pids cgroup has it (v1, else v2), checked before anything else runs in it;
+ * a container that already stopped is left to the readiness lines below, which report why.
+ */
+function limitInCgroupLines(cli: string): string {
+  return `limit_read=$(mktemp)
+applied=$(${cli} exec "$CONTAINER" /bin/sh -c 'read -r limit < /sys/fs/cgroup/pids/pids.max || read -r limit < /sys/fs/cgroup/pids.max; echo "$limit"' 2>"$limit_read" || echo unreadable)
+if [ "$applied" != "$PIDS_LIMIT" ] && [ "$(${cli} inspect -f '{{.State.Running}}' "$CONTAINER")" = true ]; then
+  ${cli} stop -t 1 "$CONTAINER" >/dev/null 2>&1 || true
+  echo "the engine's host did not apply pids limit $PIDS_LIMIT to $CONTAINER (its pids cgroup says $applied): install the engine's pids-limit hook (scripts/setup-engine.sh --podman; docs/engines-and-images.md)" >&2
+  cat "$limit_read" >&2
+  rm -f "$limit_read"
+  exit 1
+fi
+rm -f "$limit_read"
+`;
+}
+
+/** The passing check recorded as the engine's own, for an engine that runs none on its own (Podman without systemd): `status` reads it. */
+function recordHealthLine(engine: EngineClient): string {
+  const words = engine.healthCheckNow('"$DOCKER_HOST"', '"$CONTAINER"');
+  return `env -i PATH="$PATH" HOME="$HOME" ${words.join(" ")} >/dev/null 2>&1 || true
 `;
 }

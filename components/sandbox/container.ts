@@ -14,6 +14,8 @@ import type { Engine } from "../engine/engine";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../guardrails/host-paths";
 import { hardenedContainerArgs } from "../hardening/baseline";
+import { pidsLimitEnvironment } from "../hardening/container-start";
+import { enginePidsLimit } from "../hardening/isolation";
 import { sizeToMegabytes } from "../values/schema";
 import { DEFAULT_CPUS, type SandboxConfig } from "./config";
 import { AGENT_HOME, HOST_REPOSITORY_PATH, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
@@ -31,6 +33,8 @@ export interface ContainerRefs {
   readonly imageId: pulumi.Input<string>;
   /** The sandbox's own network; absent when it has none (egress mode none, or the host network). */
   readonly networkName?: pulumi.Input<string>;
+  /** Its gateway, read only by an engine that names its host by address (an open network's sandbox). */
+  readonly networkGateway?: () => pulumi.Input<string>;
   readonly homeVolume: pulumi.Input<string>;
   /** The sandbox credentials volume (the git token), only where the config acknowledged credentials-in-sandbox. */
   readonly credentialsVolume?: pulumi.Input<string>;
@@ -78,10 +82,18 @@ function networkArgsFor(identity: StackIdentity, sandbox: SandboxConfig, topolog
   if (topology.network === "host") return { networkMode: "host" };
   if (!topology.ownNetwork || networkName === undefined) return { networkMode: "none" };
   const attached = { networksAdvanced: [{ name: networkName, aliases: [sandbox.name] }] };
-  if (topology.network === "open") return { ...attached, hosts: [refs.engine.hostGateway] };
+  if (topology.network === "open") {
+    const gateway = refs.networkGateway ?? missingGateway(sandbox.name);
+    return { ...attached, hosts: [refs.engine.hostGatewayEntry(gateway)] };
+  }
   const gvisorNetwork = gvisorNetworkFor(identity, sandbox);
   return gvisorNetwork ? { ...attached, hosts: proxyHostEntries(gvisorNetwork, topology) } : attached;
 }
+
+/** A gateway asked of a sandbox declared without its network's: a bug of the caller, named when the engine needs it. */
+const missingGateway = (sandbox: string) => (): never => {
+  throw new Error(`sandbox ${sandbox}: its engine names the host by its network's gateway, which was not given`);
+};
 
 /** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
 export function agentUserOf(sandbox: SandboxConfig, agent: { uid: number; gid: number }): string {
@@ -108,7 +120,9 @@ export function containerArgsFor(
     [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent),
   })
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([name, value]) => `${name}=${value}`);
+    .map(([name, value]) => `${name}=${value}`)
+    // Last, so the engine's hook reads it over any spelling of the same name in sandbox.env.
+    .concat(pidsLimitEnvironment(refs.engine, enginePidsLimit(sandbox.resources.pids, sandbox.isolation)));
   return {
     name: sandboxObjectNames(identity, sandbox.name).container,
     hostname: sandbox.name,

@@ -14,6 +14,7 @@ import { egressPolicyFor } from "../egress/config";
 import { EgressProxy } from "../egress/egress-proxy";
 import { sandboxNetworkSettings } from "../egress/network";
 import { type EngineClient, typedCommand } from "../engine/client";
+import { networkGateway } from "../engine/host-gateway";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
@@ -86,12 +87,12 @@ export class Sandbox extends pulumi.ComponentResource {
             {
               name: names.network,
               labels,
-              ...sandboxNetworkSettings(topology.network, args.engine),
+              ...sandboxNetworkSettings(topology.network, args.engine, names.network),
               ...(gvisorNetwork
                 ? { ipamConfigs: [{ subnet: gvisorNetwork.subnet, gateway: gvisorNetwork.gateway, ipRange: gvisorNetwork.dynamicRange }] }
                 : {}),
             },
-            child,
+            { ...child, ignoreChanges: [...args.engine.unreportedNetworkInputs] },
           )
         : undefined;
     let proxy: EgressProxy | undefined;
@@ -123,6 +124,7 @@ export class Sandbox extends pulumi.ComponentResource {
           sandboxNetwork: network.name,
           sandboxAddress: gvisorNetwork?.credentialProxyAddress,
           outboundNetwork: proxy?.outboundNetworkName,
+          outboundGateway: proxy?.outboundGateway ?? networkGateway(network),
           imageId: args.proxyImageId,
           secretsVolume: args.credentialProxy.secretsVolume,
           engine: args.engine,
@@ -140,6 +142,7 @@ export class Sandbox extends pulumi.ComponentResource {
     const containerArgs = containerArgsFor(identity, sandbox, agent, {
       imageId: args.imageId,
       networkName: network?.name,
+      ...(network ? { networkGateway: networkGateway(network) } : {}),
       homeVolume: home.name,
       credentialsVolume: args.credentialsVolume,
       protectedPaths: args.protectedPaths,

@@ -3,6 +3,8 @@
  * cgroup's CPU, memory and pids, its workspace disk (df inside it) and its egress proxy's refusals. The
  * engine is the stack's (`docker.host`): its DOCKER_HOST reaches dockerode as it would the docker CLI.
  */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
@@ -10,6 +12,8 @@ import { clientLibraryEnvironment, type EngineClient } from "../../components/en
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
+
+const execFileAsync = promisify(execFile);
 
 /**
  * A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. dockerode reads
@@ -39,6 +43,23 @@ export async function engineUnreachable(engine: Docker, timeoutMs = PING_TIMEOUT
     const { name, message } = error as Error;
     return name === "TimeoutError" || name === "AbortError" ? `no answer within ${timeoutMs / 1000} s` : message;
   }
+}
+
+/**
+ * Runs each container's health check once, where the engine keeps no schedule of its own (Podman without
+ * systemd), so the health read next is current; a failing check is recorded as such, never thrown.
+ */
+export async function checkHealthNow(client: EngineClient, containers: readonly string[]): Promise<void> {
+  if (client.scheduledHealth) return;
+  const host = client.env.DOCKER_HOST ?? client.defaultHost;
+  await Promise.all(
+    containers.map(async (container) => {
+      const [cli, ...args] = client.healthCheckNow(host, container);
+      await execFileAsync(cli, args, { timeout: 60_000, env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/" } }).catch(
+        () => undefined,
+      );
+    }),
+  );
 }
 
 /** The container's state, or undefined when the engine has no such container. */

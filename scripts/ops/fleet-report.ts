@@ -68,6 +68,7 @@ export function engineLabel(engine: EngineAddress | undefined): string {
 
 const SETTING_TEXT: Record<EngineAddress["setting"], string> = {
   "docker.host": "its docker.host",
+  "docker.engine": "the socket of its docker.engine, as it sets no docker.host",
   DOCKER_HOST: "DOCKER_HOST of this shell, as the stack sets no docker.host",
   default: "the local socket, as neither docker.host nor DOCKER_HOST is set",
 };

@@ -8,7 +8,7 @@
 import type Docker from "dockerode";
 import { environmentTarget, typedCommand } from "../../components/engine/client";
 import { engineAddressOf } from "../../components/engine/engine-check";
-import { engineFor, engineUnreachable, sandboxFacts } from "./engine-facts";
+import { checkHealthNow, engineFor, engineUnreachable, sandboxFacts } from "./engine-facts";
 import { type FleetStack, fleetExitCode, fleetJson, formatFleetTable, stackProblem, stackRows, unreachableRows } from "./fleet-report";
 import { listStacks, OpsError, type OpsStack, readStack, runScript, stackFromArgs } from "./stack-outputs";
 import { formatStatusTable, type StatusRow, statusExitCode, statusJson } from "./status-report";
@@ -32,12 +32,16 @@ export function statusArgs(argv: readonly string[], env: NodeJS.ProcessEnv = pro
 
 /** Every sandbox's row, gathered in parallel (a stats sample takes the engine about a second). */
 export async function statusRows(stack: OpsStack, engine: Docker = engineFor(stack.engine), now = new Date()): Promise<StatusRow[]> {
+  await checkHealthNow(
+    stack.engine,
+    Object.values(stack.sandboxes).map((info) => info.container),
+  );
   return stackRows(stack, await Promise.all(Object.entries(stack.sandboxes).map(([name, info]) => sandboxFacts(engine, name, info))), now);
 }
 
 /** One stack as the fleet shows it: its engine (asked only when it has sandboxes) and its rows; never throws. */
 export async function stackReport(stack: OpsStack, now = new Date(), env: NodeJS.ProcessEnv = process.env): Promise<FleetStack> {
-  const address = { ...engineAddressOf(environmentTarget(stack.engine.env)?.host, env), check: typedCommand(stack.engine, ["info"]) };
+  const address = { ...engineAddressOf(environmentTarget(stack.engine.env), env), check: typedCommand(stack.engine, ["info"]) };
   if (Object.keys(stack.sandboxes).length === 0) return { stack: stack.stack, engine: { ...address, reachable: null }, sandboxes: [] };
   const engine = engineFor(stack.engine);
   const reason = await engineUnreachable(engine);

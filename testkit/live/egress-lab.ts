@@ -115,7 +115,7 @@ function firstAddressOf(subnet: string): string {
 export async function startLab(name: string, options: LabOptions): Promise<EgressLab> {
   const internal = `${name}-net`;
   const outside = `${name}-outside`;
-  const settings = sandboxNetworkSettings("allowlist", DOCKER);
+  const settings = sandboxNetworkSettings("allowlist", DOCKER, internal);
   // Under gVisor the sandbox cannot ask Docker's DNS for the proxy: the program's fixed addresses stand in.
   const plan = underGvisor ? gvisorNetworkPlan(internal) : undefined;
   await createNetwork(internal, {

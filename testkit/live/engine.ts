@@ -3,6 +3,8 @@
  * suite makes, and the host HTTP service the sandboxes are sent to. One version of each, for every suite.
  */
 
+// First: it points DOCKER_HOST at the run's engine before any client below is made.
+import "./live-engine";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";

@@ -14,6 +14,7 @@ import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { deployLive, LiveDeployError, type LiveStack } from "../harness";
 import { AGENT_GID, AGENT_UID, EngineGate, type HostService, LOCAL_IMAGES } from "./engine";
 import { isolationField } from "./isolation";
+import { engineField } from "./live-engine";
 import { testCa } from "./test-ca";
 
 export { AGENT_GID, AGENT_UID, execIn, type HostService, LOCAL_IMAGES, startHostService } from "./engine";
@@ -84,7 +85,7 @@ export function sandboxEntry(options: SandboxOptions): Record<string, unknown> {
  */
 export function liveConfig(extra: Record<string, unknown>): Record<string, unknown> {
   const { image, ...rest } = extra;
-  return { image: { ...LOCAL_IMAGES, extraCaCertsFile: testCa().bundleFile, ...(image as object | undefined) }, ...rest };
+  return { image: { ...LOCAL_IMAGES, extraCaCertsFile: testCa().bundleFile, ...(image as object | undefined) }, ...engineField(), ...rest };
 }
 
 export function deployProgram(stack: string, config: Record<string, unknown>, programPath = PROGRAM): Promise<LiveStack> {

@@ -85,13 +85,13 @@ const ENGINE_CLI_IN_COMMAND = new RegExp(
     `(?:spawn|exec)\\w*\\(\\s*[\`"'](?:${ENGINE_CLIS})[\`"']`,
   ].join("|"),
 );
-/** What else only the seam knows: the host-gateway entry, the API sockets, the network option. */
+/** What else only the seam knows: the host-gateway entry, the API sockets, the isolated network's options. */
 const ENGINE_FACTS = KNOWN_ENGINES.flatMap((engine) => [
   engine.hostGateway.host,
   engine.hostGateway.ip,
-  engine.network.noHostAddressOption,
+  ...Object.keys(engine.isolatedNetworkOptions("net")),
   ...engine.sockets.paths,
-]);
+]).filter((fact) => fact !== "");
 
 let graph: Record<string, string[]>;
 let cycles: string[][];

@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { engineClient } from "../../components/engine/client";
-import { readinessEnvironment, startHealthyLines } from "../../components/hardening/container-start";
+import { PODMAN } from "../../components/engine/engine";
+import { pidsLimitEnvironment, readinessEnvironment, startHealthyLines } from "../../components/hardening/container-start";
 
 const HEALTH = { interval: "15s", timeout: "2s", startPeriod: "5s", retries: 3 };
 
@@ -17,6 +18,8 @@ interface FakeContainer {
   readonly state?: string;
   /** The recorded healthcheck's command, empty for a container without one. */
   readonly check?: string;
+  /** What the container's own pids cgroup says (pids.max), read on an engine that applies the limit at the start. */
+  readonly cgroupPidsMax?: string;
 }
 
 const dirs: string[] = [];
@@ -25,7 +28,7 @@ afterEach(() => {
 });
 
 /** Runs the start lines against a stand-in docker that plays `container`; returns the exit code, stderr and each call. */
-async function start(container: FakeContainer, env: Record<string, string> = {}) {
+async function start(container: FakeContainer, env: Record<string, string> = {}, client = engineClient()) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "container-start-"));
   dirs.push(dir);
   fs.writeFileSync(path.join(dir, "checks"), container.checks.join("\n"));
@@ -36,9 +39,12 @@ echo "$*" >> "${dir}/calls"
 case "$1" in
   inspect) case "$3" in
     *PidsLimit*) echo "64 ${container.check ?? "/usr/local/bin/agent-healthcheck"}" ;;
+    "{{.State.Running}}") echo "${(container.state ?? "true starting").split(" ")[0]}" ;;
     *) echo "${container.state ?? "true starting"}" ;;
   esac ;;
-  exec)
+  exec) case "$*" in
+    *pids.max*) echo "${container.cgroupPidsMax ?? "64"}"; exit 0 ;;
+  esac
     code=$(head -n 1 "${dir}/checks")
     [ "$(wc -l < "${dir}/checks")" -gt 0 ] && sed -i 1d "${dir}/checks"
     sleep ${container.checkSeconds ?? 0}
@@ -49,7 +55,8 @@ esac
 `,
     { mode: 0o755 },
   );
-  const child = spawn("/bin/sh", ["-c", `set -eu\n${startHealthyLines(engineClient())}`], {
+  fs.writeFileSync(path.join(dir, "podman"), `#!/bin/sh\necho "podman $*" >> "${dir}/calls"\n`, { mode: 0o755 });
+  const child = spawn("/bin/sh", ["-c", `set -eu\n${startHealthyLines(client)}`], {
     env: { PATH: `${dir}:${process.env.PATH}`, HOME: os.homedir(), CONTAINER: "c1", PIDS_LIMIT: "64", ...readinessEnvironment(HEALTH), ...env },
   });
   let stderr = "";
@@ -59,7 +66,8 @@ esac
   const started = Date.now();
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trimEnd().split("\n");
-  return { code, stderr, calls, seconds: (Date.now() - started) / 1000, execs: calls.filter((call) => call.startsWith("exec")) };
+  const execs = calls.filter((call) => call.startsWith("exec") && !call.includes("pids.max"));
+  return { code, stderr, calls, seconds: (Date.now() - started) / 1000, execs };
 }
 
 describe("starting a container created stopped", () => {
@@ -102,5 +110,34 @@ describe("starting a container created stopped", () => {
     const result = await start({ checks: [1], check: "" });
     expect(result.code, result.stderr).toBe(0);
     expect(result.execs).toEqual([]);
+  });
+});
+
+describe("starting a container on Podman, whose host applies the pids limit as it starts", () => {
+  const podman = engineClient({ engine: "podman" });
+
+  it("gives no update (Podman's Docker API has none), reads the limit from the container's own cgroup, and records the passing check", async () => {
+    const result = await start({ checks: [1, 0] }, { DOCKER_HOST: PODMAN.defaultHost }, podman);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.calls.some((call) => call.startsWith("update"))).toBe(false);
+    const started = result.calls.indexOf("start c1");
+    expect(result.calls[started + 1]).toMatch(/^exec c1 \/bin\/sh -c read -r limit < \/sys\/fs\/cgroup\/pids\/pids.max/);
+    expect(result.execs).toEqual(Array(2).fill("exec c1 /bin/sh -c /usr/local/bin/agent-healthcheck"));
+    // Podman without systemd keeps no health schedule: the start records the check the engine would have run.
+    expect(result.calls.at(-1)).toBe(`podman --url ${PODMAN.defaultHost} healthcheck run c1`);
+  });
+
+  it("stops a container whose cgroup lacks the limit (no hook on the host) and fails, naming the fix", async () => {
+    const result = await start({ checks: [0], cgroupPidsMax: "max" }, { DOCKER_HOST: PODMAN.defaultHost }, podman);
+    expect(result.code).toBe(1);
+    expect(result.calls).toContain("stop -t 1 c1");
+    expect(result.execs).toEqual([]);
+    expect(result.stderr).toContain("did not apply pids limit 64 to c1 (its pids cgroup says max)");
+    expect(result.stderr).toContain("scripts/setup-engine.sh --podman");
+  });
+
+  it("carries the limit in the container's environment on Podman, and nowhere on Docker", () => {
+    expect(pidsLimitEnvironment(podman, 64)).toEqual(["AGENT_SANDBOX_PIDS_LIMIT=64"]);
+    expect(pidsLimitEnvironment(engineClient(), 64)).toEqual([]);
   });
 });

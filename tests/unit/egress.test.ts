@@ -7,7 +7,7 @@ import { proxyContainerArgs } from "../../components/egress/egress-proxy";
 import { deniedLogCommand, proxyEnvironment, sandboxNetworkSettings } from "../../components/egress/network";
 import { squidConfigFor } from "../../components/egress/squid";
 import { engineClient } from "../../components/engine/client";
-import { DOCKER } from "../../components/engine/engine";
+import { DOCKER, PODMAN, PODMAN_ISOLATED_BRIDGE_PREFIX } from "../../components/engine/engine";
 import { formatIssuePath } from "../../components/values/config-error";
 
 /** Problems as the stack config prints them: `path: message`, an unknown key's path ending in the key. */
@@ -287,7 +287,7 @@ describe("proxy container", () => {
   const policy: EgressPolicy = { allow: [{ host: "api.anthropic.com", wildcard: false, port: 443 }], hostPorts: [8080] };
   const args = proxyContainerArgs(
     { identity, sandboxName: "main", policy, imageId: "sha256:abc", engine: engineClient() },
-    { internal: "net-in", outbound: "net-out" },
+    { internal: "net-in", outbound: "net-out", outboundGateway: () => "10.0.0.1" },
   );
 
   it("runs non-root with no capabilities, no-new-privileges, a read-only root and a memory cap", () => {
@@ -316,17 +316,28 @@ describe("proxy container", () => {
     expect(args.hosts).toEqual([{ host: "host.docker.internal", ip: "host-gateway" }]);
     const closed = proxyContainerArgs(
       { identity, sandboxName: "main", policy: { ...policy, hostPorts: [] }, imageId: "x", engine: engineClient() },
-      { internal: "a", outbound: "b" },
+      { internal: "a", outbound: "b", outboundGateway: () => "10.0.0.1" },
     );
     expect(closed.hosts).toEqual([]);
   });
 
   it("puts the allowlist sandbox on an internal network whose bridge has no host address", () => {
-    expect(sandboxNetworkSettings("allowlist", DOCKER)).toEqual({
+    expect(sandboxNetworkSettings("allowlist", DOCKER, "dev-main-net")).toEqual({
       driver: "bridge",
       internal: true,
       options: { "com.docker.network.bridge.inhibit_ipv4": "true" },
     });
-    expect(sandboxNetworkSettings("open", DOCKER)).toEqual({ driver: "bridge", internal: false, options: {} });
+    expect(sandboxNetworkSettings("open", DOCKER, "dev-main-net")).toEqual({ driver: "bridge", internal: false, options: {} });
+  });
+
+  it("names a Podman sandbox's internal bridge for the host's firewall chain, the same name for the same network", () => {
+    const { options } = sandboxNetworkSettings("allowlist", PODMAN, "dev-main-net");
+    const bridge = options["com.docker.network.bridge.name"];
+    expect(bridge).toMatch(new RegExp(`^${PODMAN_ISOLATED_BRIDGE_PREFIX}[0-9a-f]{11}$`));
+    // Linux takes at most 15 characters for an interface name.
+    expect(bridge.length).toBeLessThanOrEqual(15);
+    expect(sandboxNetworkSettings("allowlist", PODMAN, "dev-main-net").options).toEqual(options);
+    expect(sandboxNetworkSettings("allowlist", PODMAN, "dev-other-net").options).not.toEqual(options);
+    expect(sandboxNetworkSettings("open", PODMAN, "dev-main-net").options).toEqual({});
   });
 });

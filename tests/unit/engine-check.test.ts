@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { resolveArgs, withEnvironmentDockerHost } from "../../components/config/resolve-args";
-import { DOCKER } from "../../components/engine/engine";
+import { DOCKER, PODMAN } from "../../components/engine/engine";
 import {
   defaultEngineProbe,
   type EngineProbe,
@@ -40,8 +40,10 @@ async function listening(server: net.Server, where: string | number): Promise<vo
 }
 
 describe("which engine address is checked", () => {
-  it("takes docker.host first, then DOCKER_HOST, then the local socket, as the providers do", () => {
-    expect(engineAddressOf("ssh://me@box", { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "ssh://me@box", setting: "docker.host" });
+  it("takes docker.host first, then docker.engine's socket, then DOCKER_HOST, then the local socket, as the providers do", () => {
+    expect(engineAddressOf({ host: "ssh://me@box" }, { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "ssh://me@box", setting: "docker.host" });
+    expect(engineAddressOf({ engine: "podman" }, { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: PODMAN.defaultHost, setting: "docker.engine" });
+    expect(engineAddressOf({ engine: "docker" }, { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "tcp://other:2375", setting: "DOCKER_HOST" });
     expect(engineAddressOf(undefined, { DOCKER_HOST: "tcp://other:2375" })).toEqual({ url: "tcp://other:2375", setting: "DOCKER_HOST" });
     expect(engineAddressOf(undefined, { DOCKER_HOST: "" })).toEqual({ url: DOCKER.defaultHost, setting: "default" });
   });

@@ -17,8 +17,12 @@ describe("the Docker engine", () => {
       cli: "docker",
       defaultHost: "unix:///var/run/docker.sock",
       hostGateway: { host: "host.docker.internal", ip: "host-gateway" },
-      network: { driver: "bridge", noHostAddressOption: "com.docker.network.bridge.inhibit_ipv4" },
+      network: { driver: "bridge" },
+      pidsLimit: { kind: "update" },
+      scheduledHealth: true,
     });
+    expect(DOCKER.isolatedNetworkOptions("any-net")).toEqual({ "com.docker.network.bridge.inhibit_ipv4": "true" });
+    expect(DOCKER.hostGatewayEntry(() => "10.0.0.1")).toEqual({ host: "host.docker.internal", ip: "host-gateway" });
     expect(DOCKER.sockets.paths[0]).toBe("/var/run/docker.sock");
   });
 

@@ -38,6 +38,7 @@ describe("policy: credentials stay outside the sandbox", () => {
         credentialProxyContainerArgs({
           identity,
           plan,
+          outboundGateway: () => "10.0.0.1",
           sandboxNetwork: "net",
           imageId: "sha256:proxy",
           secretsVolume: "agent-sandbox-dev-proxy-secrets",

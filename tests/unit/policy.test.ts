@@ -47,7 +47,7 @@ function proxyContainer(): Record<string, unknown> {
   const policy = egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth);
   const args = proxyContainerArgs(
     { identity, sandboxName: sandbox.name, policy, imageId: "sha256:proxy", engine: engineClient() },
-    { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net" },
+    { internal: "agent-sandbox-dev-main-net", outbound: "agent-sandbox-dev-main-egress-net", outboundGateway: () => "10.0.0.1" },
   );
   return JSON.parse(JSON.stringify(args));
 }
@@ -58,6 +58,7 @@ function credentialProxyContainer(): Record<string, unknown> {
   const args = credentialProxyContainerArgs({
     identity,
     plan,
+    outboundGateway: () => "10.0.0.1",
     sandboxNetwork: "agent-sandbox-dev-main-net",
     outboundNetwork: "agent-sandbox-dev-main-egress-net",
     engine: engineClient(),
