@@ -12,6 +12,8 @@
 #   scripts/setup-engine.sh --arm64   also build the arm64 base images (slow: emulated second stage)
 #                                     tagged $SLIM_IMAGE-arm64 and $NODE_IMAGE-arm64, and publish
 #                                     amd64+arm64 lists of both ($REGISTRY_ADDR/...-multiarch)
+#   scripts/setup-engine.sh --remote  also start a second engine reachable only over ssh:// on loopback
+#                                     (scripts/remote-engine.sh; docs/engines-and-images.md)
 #   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
 #   scripts/setup-engine.sh --restart-dockerd
 #                                     restart the dockerd an earlier run started, as `systemctl restart
@@ -671,14 +673,18 @@ stop_recorded() {
   rm -f "$pidfile"
 }
 
+# shellcheck source=scripts/remote-engine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/remote-engine.sh"
+
 main() {
-  local arm64=false stop=false restart=false arg
+  local arm64=false stop=false restart=false remote=false arg
   for arg in "$@"; do
     case $arg in
       --arm64) arm64=true ;;
       --stop) stop=true ;;
       --restart-dockerd) restart=true ;;
-      *) die "unknown argument '$arg'; use --arm64, --stop or --restart-dockerd" ;;
+      --remote) remote=true ;;
+      *) die "unknown argument '$arg'; use --arm64, --remote, --stop or --restart-dockerd" ;;
     esac
   done
   ((EUID == 0)) || die "must run as root (it installs packages and starts dockerd); try: sudo $0"
@@ -690,6 +696,7 @@ main() {
   if $restart; then
     restart_dockerd
   elif $stop; then
+    stop_remote_engine
     stop_recorded buildkitd buildkitd
     stop_recorded registry-tls docker-registry
     stop_recorded registry docker-registry
@@ -712,6 +719,7 @@ main() {
     ensure_tls_registry
     ensure_buildkitd
     if $buildkitd_ready; then ensure_builder; fi
+    if $remote; then ensure_remote_engine; fi
   fi
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-engine: ${joined}total $(since "$start")"
