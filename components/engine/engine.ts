@@ -27,6 +27,10 @@ export interface Engine {
   hostFlags(target: DockerHostConfig): string[];
   /** The CLI's arguments that print an image's manifest from its registry (an index lists its platforms); `raw`: as JSON. */
   manifestArgs(ref: string, raw: boolean): string[];
+  /** The CLI's arguments that connect stdin/stdout to the engine's API, however the client reaches it (ssh included). */
+  readonly dialArgs: readonly string[];
+  /** Whether `target` is reached over ssh, where the CLI runs the system's ssh (which needs the shell's ssh agent). */
+  overSsh(target: DockerHostConfig | undefined): boolean;
 }
 
 export const DOCKER: Engine = {
@@ -49,6 +53,8 @@ export const DOCKER: Engine = {
       : []),
   ],
   manifestArgs: (ref, raw) => ["buildx", "imagetools", "inspect", ...(raw ? ["--raw"] : []), ref],
+  dialArgs: ["system", "dial-stdio"],
+  overSsh: (target) => target?.host.startsWith("ssh://") ?? false,
 };
 
 /** Every engine the program knows: a socket of any of them is refused as a bind, whichever one a stack runs on. */
