@@ -9,13 +9,13 @@ import type { SecretsPresent } from "../credentials/plan";
 import { engineClient, environmentTarget } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
-import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
+import { defaultEngineFactsProbe, type EngineFacts, type EngineFactsProbe, missingRuntimeProblem } from "../engine/runtimes";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
 import { withPromptFiles } from "../runs/prompt-file";
-import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
+import { cpuProblems, listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
 import { ConfigError } from "../values/config-error";
 import { type HostProbe, realHostProbe } from "../values/host-probe";
@@ -49,14 +49,30 @@ function existingProtection(config: StackConfig, probe: HostProbe): Record<strin
   return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
 }
 
-/** What the Docker host's filesystem and CPUs say of the sandboxes and of the image's host file. */
-export function hostProblems(config: ParsedStackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
-  return [...sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf), ...imageHostProblems(config.image, probe)];
+/**
+ * What the Docker host's filesystem and CPUs say of the sandboxes, and this machine of the image's files.
+ * For a remote engine (`remote`) only what it reports of itself (its CPUs, when known) and the image's
+ * files, which are read on this machine whatever the engine.
+ */
+export function hostProblems(
+  config: ParsedStackConfig,
+  probe: HostProbe,
+  homeDir: string,
+  keyOf: SandboxKey = listedSandboxKey,
+  remote?: { readonly cpus?: number },
+): string[] {
+  const cpus = remote ? remote.cpus : probe.cpuCount();
+  return [
+    ...(cpus === undefined ? [] : cpuProblems(config.sandboxes, cpus, keyOf)),
+    ...(remote ? [] : sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf)),
+    ...imageHostProblems(config.image, probe),
+  ];
 }
 
 /**
- * Schema, then the Docker host's facts (skipped for a remote engine, whose paths and CPUs cannot be read
- * from here), then the host's defaults; every problem, `extraProblems` included, in one ConfigError.
+ * Schema, then the Docker host's facts (for a remote engine, whose paths cannot be read from here, only
+ * the CPUs it reported, `engineCpus`), then the host's defaults; every problem, `extraProblems` included,
+ * in one ConfigError.
  */
 export function validateStackConfig(
   raw: Record<string, unknown>,
@@ -65,6 +81,7 @@ export function validateStackConfig(
   extraProblems: string[] = [],
   secretsPresent?: SecretsPresent,
   manifestProbe?: ManifestProbe,
+  engineCpus?: number,
 ): StackConfig {
   let parsed: ParsedStackConfig;
   try {
@@ -82,11 +99,12 @@ export function validateStackConfig(
     ...extraProblems,
     ...promptProblems,
     ...(secretsPresent ? credentialProblems(parsed, secretsPresent, keyOf) : []),
-    ...(remoteHost ? [] : hostProblems(parsed, probe, homeDir, keyOf)),
+    ...hostProblems(parsed, probe, homeDir, keyOf, remoteHost ? { cpus: engineCpus } : undefined),
     ...basePlatformProblems(config.image, manifestProbe),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
-  return remoteHost ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, probe) };
+  const hostCpus = remoteHost ? engineCpus : probe.cpuCount();
+  return hostCpus === undefined ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, hostCpus) };
 }
 
 /**
@@ -154,14 +172,21 @@ export function gvisorKeys(args: Pick<AgentSandboxesArgs, "sandboxes" | "isolati
   return [...new Set(keys)];
 }
 
+/**
+ * What the engine says of itself, asked only when needed: the runtimes when a sandbox asks for gVisor, the
+ * CPUs when the engine is remote (a local one's are this machine's). Not asked of an engine that does not answer.
+ */
+function askEngine(targeted: Omit<AgentSandboxesArgs, SecretKey>, probe: EngineFactsProbe | undefined): EngineFacts | undefined {
+  const needed = gvisorKeys(targeted).length > 0 || isRemoteEngine(targeted.docker);
+  return probe && needed ? probe(engineClient(targeted.docker)) : undefined;
+}
+
 /** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */
-function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
+function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, facts: EngineFacts | undefined, env: NodeJS.ProcessEnv): string[] {
   const wanting = gvisorKeys(targeted);
-  if (!runtimesProbe || wanting.length === 0) return [];
-  const offered = runtimesProbe(engineClient(targeted.docker));
-  if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
+  if (!facts || wanting.length === 0 || facts.runtimes.includes(GVISOR_RUNTIME)) return [];
   const engine = engineAddressOf(targeted.docker?.host, env).url;
-  return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, offered));
+  return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, facts.runtimes));
 }
 
 /**
@@ -174,7 +199,7 @@ export function resolveArgs(
   homeDir = os.homedir(),
   engineProbe: EngineProbe | undefined = defaultEngineProbe(),
   env: NodeJS.ProcessEnv = process.env,
-  runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
+  engineFactsProbe: EngineFactsProbe | undefined = defaultEngineFactsProbe(env),
   manifestProbe: ManifestProbe | undefined = defaultManifestProbe(env),
 ): ResolvedArgs {
   const given = Object.fromEntries(SECRET_KEYS.map((key) => [key, args[key]])) as Partial<Record<SecretKey, pulumi.Input<string>>>;
@@ -182,12 +207,13 @@ export function resolveArgs(
   const { plain, restore } = withRunOutputsSetAside(rest);
   const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
-  const problems = [...outputProblems(plain), ...unreachable, ...(unreachable.length > 0 ? [] : runtimeProblems(targeted, runtimesProbe, env))];
+  const facts = unreachable.length > 0 ? undefined : askEngine(targeted, engineFactsProbe);
+  const problems = [...outputProblems(plain), ...unreachable, ...runtimeProblems(targeted, facts, env)];
   if (plain.image?.registry?.username && given.registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
   const present = secretsPresent(given);
-  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe));
+  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe, facts?.cpus));
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {
     const value = given[key];

@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { cpuLimitArgs } from "../../components/hardening/baseline";
+import { DEFAULT_CPUS } from "../../components/sandbox/config";
 import { docker } from "../../testkit/live/engine";
 import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
@@ -115,6 +117,9 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     console.log(`[live] pulumi up on ${REMOTE_HOST}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const [sandbox, proxy] = await Promise.all([waitRemoteHealthy(NAMES.container), waitRemoteHealthy(NAMES.proxyContainer)]);
     expect(`${sandbox.State.Health?.Status} ${proxy.State.Health?.Status}`, JSON.stringify(sandbox.State)).toBe("healthy healthy");
+    // The CPU default is the remote engine's word (its NCPU), not this machine's.
+    const { NCPU } = await remoteEngine.info();
+    expect(sandbox.HostConfig.CpuQuota).toBe(cpuLimitArgs(Math.min(DEFAULT_CPUS, NCPU)).cpuQuota);
     const outputs = await stack.outputs();
     expect(outputs.runOutputs["write-hello"], JSON.stringify(outputs.runOutputs)).toMatchObject({ success: true, result: FINAL_TEXT });
     expect(fs.readFileSync(path.join(workspace, WRITTEN_FILE), "utf8")).toBe(WRITTEN_CONTENT);

@@ -50,8 +50,24 @@ describe("host checks", () => {
       "sandboxes[0].resources.cpus: 8 is more than the 2 CPUs of this Docker host, which Docker refuses; use at most 2",
     ]);
     const unset = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid });
-    expect(withHostDefaults(unset.sandboxes, twoCpus)[0].resources.cpus).toBe(2);
-    expect(withHostDefaults(unset.sandboxes, { cpuCount: () => 16 })[0].resources.cpus).toBe(4);
+    expect(withHostDefaults(unset.sandboxes, 2)[0].resources.cpus).toBe(2);
+    expect(withHostDefaults(unset.sandboxes, 16)[0].resources.cpus).toBe(4);
+  });
+
+  it("on a remote engine checks only the CPUs the engine reports and the CA file, which is read here", () => {
+    const remote = { docker: { host: "ssh://me@build-box" } };
+    const missing = {
+      docker: remote.docker,
+      image: { extraCaCertsFile: "/nonexistent/ca.pem" },
+      sandboxes: [{ name: "main", workspace: "/srv/code", resources: { cpus: 8 } }],
+    };
+    expect(() => validateStackConfig(missing, realHostProbe, home, [], undefined, undefined, 2)).toThrow(
+      /resources\.cpus: 8 is more than the 2 CPUs of this Docker host[\s\S]*image\.extraCaCertsFile: "\/nonexistent\/ca\.pem" cannot be read/,
+    );
+    // A path of the remote host, not of this machine: not judged here.
+    const config = { ...remote, sandboxes: [{ name: "main", workspace: "/srv/code" }] };
+    expect(validateStackConfig(config, realHostProbe, home, [], undefined, undefined, 2).sandboxes[0].resources.cpus).toBe(2);
+    expect(validateStackConfig(config, realHostProbe, home).sandboxes[0].resources.cpus).toBeUndefined();
   });
 
   it("refuses a CA file that holds no certificate", () => {
