@@ -10,7 +10,8 @@
 #   authorized_keys starts empty: a client (the live test) authorizes a key it made itself.
 # - the loopback base-image registry bridged into the namespace's loopback (socat into a unix socket and
 #   out again on the host), so the remote engine pulls 127.0.0.1:5000 as the main one does.
-# Expects setup-engine.sh's STATE_DIR, LOG_DIR, REGISTRY_ADDR and helpers (note, die, now, since, stop_recorded).
+# Expects setup-engine.sh's STATE_DIR, LOG_DIR, REGISTRY_ADDR and helpers (note, warn, die, now, since,
+# port_answers, stop_recorded).
 
 readonly REMOTE_NS=agent-sandbox-remote
 readonly REMOTE_RUN=/run/agent-sandbox-remote
@@ -20,11 +21,14 @@ readonly REMOTE_SSH_DIR=/var/lib/agent-sandbox-remote-ssh
 readonly REMOTE_USER=agent-sandbox-remote
 readonly REMOTE_SSH_PORT=2722
 readonly REMOTE_PACKAGES=(openssh-server socat)
+# Runs the rest of its arguments every half second until they succeed, at most $1 times.
+retry() { local times=$1 i; shift; for ((i = 0; i < times; i++)); do "$@" && return; sleep 0.5; done; return 1; }
 # nsenter, not `ip netns exec`: that one also mounts a fresh /sys, hiding the cgroup mounts dockerd needs.
 in_remote_ns() { nsenter "--net=/run/netns/$REMOTE_NS" "$@"; }
 
 # Debian's openssh-server starts its own sshd on port 22 when installed; only ours is wanted, so the
-# package's service is kept from starting (policy-rc.d, as in images) when no policy exists already.
+# package's service is kept from starting (policy-rc.d, as in images, when no policy exists already) and,
+# under systemd, disabled. A machine that had openssh-server keeps its sshd as it was.
 ensure_remote_packages() {
   local missing=() pkg policy=/usr/sbin/policy-rc.d made_policy=false
   for pkg in "${REMOTE_PACKAGES[@]}"; do
@@ -38,6 +42,10 @@ ensure_remote_packages() {
     die "installing ${missing[*]} failed"
   }
   $made_policy && rm -f "$policy"
+  # Nor at the next boot: systemd would start the package's sshd on every address.
+  if [[ " ${missing[*]} " == *" openssh-server "* ]] && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now ssh.service >/dev/null 2>&1 || warn "systemctl disable ssh.service failed: the package's own sshd may start on port 22"
+  fi
   note "installed ${missing[*]}"
 }
 
@@ -60,7 +68,7 @@ ensure_remote_dockerd() {
   ip netns list | grep -qw "^$REMOTE_NS" || { ip netns add "$REMOTE_NS" && note "network namespace $REMOTE_NS created"; }
   ip -n "$REMOTE_NS" link set lo up
   if remote_engine_answers; then note "remote dockerd found"; return; fi
-  local t i; t=$(now)
+  local t; t=$(now)
   mkdir -p "$REMOTE_RUN" "$REMOTE_DATA"
   [[ -f $REMOTE_RUN/daemon.json ]] || echo '{}' >"$REMOTE_RUN/daemon.json"
   setsid nohup nsenter "--net=/run/netns/$REMOTE_NS" dockerd --config-file "$REMOTE_RUN/daemon.json" \
@@ -68,17 +76,14 @@ ensure_remote_dockerd() {
     --pidfile "$REMOTE_RUN/dockerd.pid" --containerd-namespace "$REMOTE_NS" --containerd-plugins-namespace "$REMOTE_NS-plugins" \
     --cgroup-parent "/$REMOTE_NS" >>"$LOG_DIR/remote-dockerd.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE_DIR/remote-dockerd.pid"
-  for i in $(seq 60); do
-    remote_engine_answers && { note "remote dockerd started in netns $REMOTE_NS ($(since "$t"))"; return; }
-    sleep 1
-  done
-  die "the remote dockerd did not answer on $REMOTE_SOCKET within 60s; see $LOG_DIR/remote-dockerd.log"
+  retry 120 remote_engine_answers || die "the remote dockerd did not answer on $REMOTE_SOCKET within 60s; see $LOG_DIR/remote-dockerd.log"
+  note "remote dockerd started in netns $REMOTE_NS ($(since "$t"))"
 }
 
 # 127.0.0.1:5000 inside the namespace is the host's registry: socat listens there (started inside the
 # namespace) into a unix socket that a socat on the host carries on to the registry.
 ensure_remote_registry_bridge() {
-  local sock=$REMOTE_RUN/registry.sock i
+  local sock=$REMOTE_RUN/registry.sock
   if in_remote_ns timeout 3 bash -c "exec 3<>/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR#*:}" 2>/dev/null; then
     note "registry bridged into $REMOTE_NS"; return
   fi
@@ -90,11 +95,9 @@ ensure_remote_registry_bridge() {
   setsid nohup nsenter "--net=/run/netns/$REMOTE_NS" socat "TCP-LISTEN:${REGISTRY_ADDR#*:},bind=${REGISTRY_ADDR%:*},fork,reuseaddr" \
     "UNIX-CONNECT:$sock" >>"$LOG_DIR/remote-bridge.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE_DIR/remote-registry-ns.pid"
-  for i in $(seq 20); do
-    in_remote_ns curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null && { note "registry bridged into $REMOTE_NS"; return; }
-    sleep 0.5
-  done
-  die "the registry does not answer at $REGISTRY_ADDR inside $REMOTE_NS; see $LOG_DIR/remote-bridge.log"
+  retry 20 in_remote_ns curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null ||
+    die "the registry does not answer at $REGISTRY_ADDR inside $REMOTE_NS; see $LOG_DIR/remote-bridge.log"
+  note "registry bridged into $REMOTE_NS"
 }
 
 remote_sshd_config() {
@@ -123,7 +126,7 @@ EOF
 }
 
 ensure_remote_sshd() {
-  local config=$REMOTE_SSH_DIR/sshd_config wanted t i
+  local config=$REMOTE_SSH_DIR/sshd_config wanted t
   install -d -m 0700 "$REMOTE_SSH_DIR"
   install -d -m 0755 /run/sshd
   [[ -f $REMOTE_SSH_DIR/ssh_host_ed25519_key ]] ||
@@ -140,11 +143,8 @@ ensure_remote_sshd() {
   t=$(now)
   setsid nohup /usr/sbin/sshd -D -e -f "$config" >>"$LOG_DIR/remote-sshd.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE_DIR/remote-sshd.pid"
-  for i in $(seq 20); do
-    port_answers "127.0.0.1:$REMOTE_SSH_PORT" && { note "remote sshd started on 127.0.0.1:$REMOTE_SSH_PORT ($(since "$t"))"; return; }
-    sleep 0.5
-  done
-  die "sshd did not listen on 127.0.0.1:$REMOTE_SSH_PORT within 10s; see $LOG_DIR/remote-sshd.log"
+  retry 20 port_answers "127.0.0.1:$REMOTE_SSH_PORT" || die "sshd did not listen on 127.0.0.1:$REMOTE_SSH_PORT within 10s; see $LOG_DIR/remote-sshd.log"
+  note "remote sshd started on 127.0.0.1:$REMOTE_SSH_PORT ($(since "$t"))"
 }
 
 ensure_remote_engine() {

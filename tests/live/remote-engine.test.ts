@@ -13,7 +13,7 @@ import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming
 import { cpuLimitArgs } from "../../components/hardening/baseline";
 import { DEFAULT_CPUS } from "../../components/sandbox/config";
 import { docker } from "../../testkit/live/engine";
-import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
+import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 import { REMOTE_HOST, RemoteClient, RemoteEngineGate, remoteDocker, remoteEngine } from "../../testkit/live/remote-engine";
@@ -23,6 +23,10 @@ const STACK = `remote-${process.pid}`;
 const NAMES = sandboxObjectNames({ project: PROJECT, stack: STACK }, "main");
 const API_KEY = "test-key-remote-engine";
 const FINAL_TEXT = `Created ${WRITTEN_FILE} on the remote engine.`;
+const SCRIPT: ScriptedTurn[] = [
+  { kind: "tool_use", name: "Write", input: { file_path: `/workspace/${WRITTEN_FILE}`, content: WRITTEN_CONTENT }, text: "Writing it." },
+  { kind: "text", text: FINAL_TEXT },
+];
 const gate = new PulumiGate();
 const remote = new RemoteEngineGate();
 let client: RemoteClient;
@@ -76,15 +80,7 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     if (!(await gate.ready()) || !(await remote.ready())) return;
     client = RemoteClient.create();
     probe = await startHostService("probe-ok\n");
-    api = await startFakeMessagesApi({
-      host: "0.0.0.0",
-      port: 0,
-      tls: testTls(),
-      script: [
-        { kind: "tool_use", name: "Write", input: { file_path: `/workspace/${WRITTEN_FILE}`, content: WRITTEN_CONTENT }, text: "Writing it." },
-        { kind: "text", text: FINAL_TEXT },
-      ],
-    });
+    api = await startFakeMessagesApi({ host: "0.0.0.0", port: 0, tls: testTls(), script: SCRIPT });
     await client.bridgePort(probe.port);
     await client.bridgePort(api.port);
     workspace = agentWorkspace("agent-sandbox-remote-ws-");
