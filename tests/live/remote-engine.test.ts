@@ -162,6 +162,23 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     expect(session.stdout).toMatch(/1000\s+\/workspace/);
   });
 
+  it("leaves a workspace missing on the remote host to the engine, which refuses the container naming it", async (context) => {
+    gate.requireCli(context);
+    remote.requireRemote(context);
+    // Not judged here (this machine's filesystem says nothing of the remote one's): the engine's word decides.
+    const missing = `${workspace}-not-on-the-remote-host`;
+    stack.setConfig(
+      liveConfig({
+        image: REGISTRY_BASE_IMAGES,
+        docker: { host: REMOTE_HOST },
+        sandboxes: [sandboxEntry({ name: "main", workspace: missing, probe, apiPort: api.port })],
+      }),
+    );
+    const up = await stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
+    expect(up.code).not.toBe(0);
+    expect(`${up.stdout}\n${up.stderr}`).toContain(`bind source path does not exist: ${missing}`);
+  });
+
   it("destroy leaves nothing of the stack on the remote engine, and the local engine never had any of it", async (context) => {
     gate.requireCli(context);
     remote.requireRemote(context);
