@@ -15,6 +15,7 @@ import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
 import { withPromptFiles } from "../runs/prompt-file";
+import { SandboxMode } from "../sandbox/config";
 import { cpuProblems, listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
 import { ConfigError } from "../values/config-error";
@@ -35,6 +36,8 @@ export interface ResolvedArgs {
   readonly extraCaCerts?: pulumi.Output<string>;
   /** Per sandbox, its protected paths that exist in the workspace; none is known for a remote engine. */
   readonly protectedPaths: Record<string, string[]>;
+  /** What the deployment should say without refusing it: a remote engine's read-write workspaces go unprotected. */
+  readonly warnings: string[];
 }
 
 /** Which of the stack's secrets are set, as the plans need to know it (never their values). */
@@ -47,6 +50,18 @@ function existingProtection(config: StackConfig, probe: HostProbe): Record<strin
   if (isRemoteEngine(config.docker)) return {};
   const view = { exists: (hostPath: string) => probe.stat(hostPath) !== undefined, realPath: (hostPath: string) => probe.realPath(hostPath) };
   return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
+}
+
+/** The read-write workspaces a remote engine leaves unprotected: none of their paths can be read from here. */
+export function remoteProtectionWarnings(config: StackConfig): string[] {
+  const host = config.docker?.host;
+  if (!host || !isRemoteEngine(config.docker)) return [];
+  return config.sandboxes
+    .filter((sandbox) => sandbox.mode === SandboxMode.ReadWrite)
+    .map(
+      (sandbox) =>
+        `sandbox ${sandbox.name}: workspace protection cannot run for the remote engine ${host} (its workspace cannot be read from here), so no path of ${sandbox.workspace} is mounted read-only and the agent could plant code that host runs (git hooks, editor tasks); use mode: clone or mode: ro for an agent you would not trust with that`,
+    );
 }
 
 /**
@@ -221,5 +236,5 @@ export function resolveArgs(
   }
   const caFile = config.image.extraCaCertsFile;
   const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
-  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe) };
+  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe), warnings: remoteProtectionWarnings(config) };
 }

@@ -109,7 +109,9 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     gate.requireCli(context);
     remote.requireRemote(context);
     const started = Date.now();
-    await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    const up = await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    // What cannot be protected is said, not silently left out (docs/engines-and-images.md).
+    expect(up.stdout).toContain(`sandbox main: workspace protection cannot run for the remote engine ${REMOTE_HOST}`);
     console.log(`[live] pulumi up on ${REMOTE_HOST}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const [sandbox, proxy] = await Promise.all([waitRemoteHealthy(NAMES.container), waitRemoteHealthy(NAMES.proxyContainer)]);
     expect(`${sandbox.State.Health?.Status} ${proxy.State.Health?.Status}`, JSON.stringify(sandbox.State)).toBe("healthy healthy");

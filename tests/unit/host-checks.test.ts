@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostProblems, validateStackConfig } from "../../components/config/resolve-args";
+import { hostProblems, remoteProtectionWarnings, validateStackConfig } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { withHostDefaults } from "../../components/sandbox/host-checks";
 import { ConfigError } from "../../components/values/config-error";
@@ -68,6 +68,24 @@ describe("host checks", () => {
     const config = { ...remote, sandboxes: [{ name: "main", workspace: "/srv/code" }] };
     expect(validateStackConfig(config, realHostProbe, home, [], undefined, undefined, 2).sandboxes[0].resources.cpus).toBe(2);
     expect(validateStackConfig(config, realHostProbe, home).sandboxes[0].resources.cpus).toBeUndefined();
+  });
+
+  it("warns that a remote engine's read-write workspaces go unprotected, and says so of no other", () => {
+    const sandboxes = [
+      { name: "main", workspace: "/srv/code" },
+      { name: "reviewer", workspace: "/srv/code", mode: "ro" },
+    ];
+    const remote = validateStackConfig({ docker: { host: "ssh://me@build-box" }, sandboxes }, realHostProbe, home, [], undefined, undefined, 2);
+    expect(remoteProtectionWarnings(remote)).toEqual([
+      "sandbox main: workspace protection cannot run for the remote engine ssh://me@build-box (its workspace cannot be read from here), so no path of /srv/code is mounted read-only and the agent could plant code that host runs (git hooks, editor tasks); use mode: clone or mode: ro for an agent you would not trust with that",
+    ]);
+    const workspace = makeWorkspace();
+    const local = validateStackConfig(
+      { image: { agentUid: workspace.uid, agentGid: workspace.gid }, sandboxes: [{ name: "main", workspace: workspace.dir }] },
+      realHostProbe,
+      home,
+    );
+    expect(remoteProtectionWarnings(local)).toEqual([]);
   });
 
   it("refuses a CA file that holds no certificate", () => {
