@@ -65,7 +65,7 @@ ensure_remote_user() {
 }
 
 ensure_remote_dockerd() {
-  ip netns list | grep -qw "^$REMOTE_NS" || { ip netns add "$REMOTE_NS" && note "network namespace $REMOTE_NS created"; }
+  [[ -e /run/netns/$REMOTE_NS ]] || { ip netns add "$REMOTE_NS" && note "network namespace $REMOTE_NS created"; }
   ip -n "$REMOTE_NS" link set lo up
   if remote_engine_answers; then note "remote dockerd found"; return; fi
   local t; t=$(now)
@@ -82,11 +82,11 @@ ensure_remote_dockerd() {
 
 # 127.0.0.1:5000 inside the namespace is the host's registry: socat listens there (started inside the
 # namespace) into a unix socket that a socat on the host carries on to the registry.
+remote_registry_answers() { in_remote_ns curl -fsS --max-time 3 -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null; }
+
 ensure_remote_registry_bridge() {
   local sock=$REMOTE_RUN/registry.sock
-  if in_remote_ns timeout 3 bash -c "exec 3<>/dev/tcp/${REGISTRY_ADDR%:*}/${REGISTRY_ADDR#*:}" 2>/dev/null; then
-    note "registry bridged into $REMOTE_NS"; return
-  fi
+  if remote_registry_answers; then note "registry bridged into $REMOTE_NS"; return; fi
   local half
   for half in remote-registry-host remote-registry-ns; do [[ -f $STATE_DIR/$half.pid ]] && stop_recorded "$half" socat; done
   rm -f "$sock"
@@ -95,7 +95,7 @@ ensure_remote_registry_bridge() {
   setsid nohup nsenter "--net=/run/netns/$REMOTE_NS" socat "TCP-LISTEN:${REGISTRY_ADDR#*:},bind=${REGISTRY_ADDR%:*},fork,reuseaddr" \
     "UNIX-CONNECT:$sock" >>"$LOG_DIR/remote-bridge.log" 2>&1 </dev/null 9>&- &
   echo $! >"$STATE_DIR/remote-registry-ns.pid"
-  retry 20 in_remote_ns curl -fsS -o /dev/null "http://$REGISTRY_ADDR/v2/" 2>/dev/null ||
+  retry 20 remote_registry_answers ||
     die "the registry does not answer at $REGISTRY_ADDR inside $REMOTE_NS; see $LOG_DIR/remote-bridge.log"
   note "registry bridged into $REMOTE_NS"
 }
