@@ -58,6 +58,12 @@ async function stackObjects(run: (...args: string[]) => Promise<string> | string
 const remoteObjects = () => stackObjects(remoteDocker, false);
 const localObjects = () => stackObjects(docker, true);
 
+/** The stack's config: one sandbox on the remote engine, its stand-in API and probe bridged there. */
+function configFor(sandboxWorkspace: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const sandbox = sandboxEntry({ name: "main", workspace: sandboxWorkspace, probe, apiPort: api.port, extra });
+  return liveConfig({ image: REGISTRY_BASE_IMAGES, docker: { host: REMOTE_HOST }, sandboxes: [sandbox] });
+}
+
 /** Polls the remote engine until the container is healthy or stopped, or a minute passed. */
 async function waitRemoteHealthy(name: string) {
   const deadline = Date.now() + 60_000;
@@ -86,14 +92,7 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     workspace = agentWorkspace("agent-sandbox-remote-ws-");
     localBefore = await localObjects();
     stack = await RealStack.create(STACK, { env: { PATH: client.path } });
-    stack.setConfig(
-      liveConfig({
-        image: REGISTRY_BASE_IMAGES,
-        docker: { host: REMOTE_HOST },
-        sandboxes: [sandboxEntry({ name: "main", workspace, probe, apiPort: api.port })],
-        runs: [{ name: "write-hello", sandbox: "main", prompt: `Create ${WRITTEN_FILE}.`, maxTurns: 5 }],
-      }),
-    );
+    stack.setConfig({ ...configFor(workspace), runs: [{ name: "write-hello", sandbox: "main", prompt: `Create ${WRITTEN_FILE}.`, maxTurns: 5 }] });
     await stack.setSecret("anthropicApiKey", API_KEY);
   });
 
@@ -164,18 +163,22 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     expect(session.stdout).toMatch(/1000\s+\/workspace/);
   });
 
+  it("asks the remote engine, not this one, what it offers: gVisor is refused there before anything is declared", async (context) => {
+    gate.requireCli(context);
+    remote.requireRemote(context);
+    // This machine's engine registers runsc (setup-engine.sh); the remote one does not.
+    stack.setConfig(configFor(workspace, { isolation: "gvisor" }));
+    const preview = await stack.pulumi(["preview"], { allowFailure: true });
+    expect(preview.code).not.toBe(0);
+    expect(`${preview.stdout}\n${preview.stderr}`).toContain(`runsc", which the engine at ${REMOTE_HOST} does not offer`);
+  });
+
   it("leaves a workspace missing on the remote host to the engine, which refuses the container naming it", async (context) => {
     gate.requireCli(context);
     remote.requireRemote(context);
     // Not judged here (this machine's filesystem says nothing of the remote one's): the engine's word decides.
     const missing = `${workspace}-not-on-the-remote-host`;
-    stack.setConfig(
-      liveConfig({
-        image: REGISTRY_BASE_IMAGES,
-        docker: { host: REMOTE_HOST },
-        sandboxes: [sandboxEntry({ name: "main", workspace: missing, probe, apiPort: api.port })],
-      }),
-    );
+    stack.setConfig(configFor(missing));
     const up = await stack.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
     expect(up.code).not.toBe(0);
     expect(`${up.stdout}\n${up.stderr}`).toContain(`bind source path does not exist: ${missing}`);
