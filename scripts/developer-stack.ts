@@ -41,7 +41,8 @@ export function isolationReason(isolation: Isolation): string {
 
 /** The engine's runtimes, asked where the providers will look (DOCKER_HOST and its TLS files, else the local socket). */
 export function offeredRuntimes(env: NodeJS.ProcessEnv = process.env, probe: EngineFactsProbe = realEngineFactsProbe): readonly string[] | undefined {
-  return probe(engineClient(environmentTarget(env)))?.runtimes;
+  const answer = probe(engineClient(environmentTarget(env)));
+  return "failure" in answer ? undefined : answer.runtimes;
 }
 
 /** Pulumi's rule for stack names, tightened to what also reads well in container names. */

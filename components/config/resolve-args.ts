@@ -6,10 +6,17 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { API_KEY_SECRETS, type ApiKeySecret } from "../agents";
 import type { SecretsPresent } from "../credentials/plan";
-import { engineClient, environmentTarget } from "../engine/client";
+import { engineClient, environmentTarget, typedCommand } from "../engine/client";
 import { isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
-import { defaultEngineFactsProbe, type EngineFacts, type EngineFactsProbe, missingRuntimeProblem } from "../engine/runtimes";
+import {
+  defaultEngineFactsProbe,
+  type EngineFacts,
+  type EngineFactsProbe,
+  type EngineFailure,
+  missingRuntimeProblem,
+  remoteEngineProblem,
+} from "../engine/runtimes";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
@@ -191,14 +198,30 @@ export function gvisorKeys(args: Pick<AgentSandboxesArgs, "sandboxes" | "isolati
  * What the engine says of itself, asked only when needed: the runtimes when a sandbox asks for gVisor, the
  * CPUs when the engine is remote (a local one's are this machine's). Not asked of an engine that does not answer.
  */
-function askEngine(targeted: Omit<AgentSandboxesArgs, SecretKey>, probe: EngineFactsProbe | undefined): EngineFacts | undefined {
+function askEngine(targeted: Omit<AgentSandboxesArgs, SecretKey>, probe: EngineFactsProbe | undefined): EngineFacts | EngineFailure | undefined {
   const needed = gvisorKeys(targeted).length > 0 || isRemoteEngine(targeted.docker);
   return probe && needed ? probe(engineClient(targeted.docker)) : undefined;
 }
 
-/** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */
-function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, facts: EngineFacts | undefined, env: NodeJS.ProcessEnv): string[] {
+/**
+ * A remote engine the CLI could not ask (its port answered the engine check, but ssh or the engine refused),
+ * else the sandboxes asking for gVisor on an engine that has no runsc. A local engine that could not be
+ * asked answered its ping: the providers say what went wrong.
+ */
+function engineFactProblems(
+  targeted: Omit<AgentSandboxesArgs, SecretKey>,
+  answer: EngineFacts | EngineFailure | undefined,
+  env: NodeJS.ProcessEnv,
+  stackHost: unknown,
+): string[] {
+  if (answer && "failure" in answer) {
+    if (!isRemoteEngine(targeted.docker)) return [];
+    const address = engineAddressOf(stackHost, env);
+    const client = engineClient(targeted.docker);
+    return [remoteEngineProblem(address.setting, address.url, answer.failure, typedCommand(client, ["info"]))];
+  }
   const wanting = gvisorKeys(targeted);
+  const facts = answer;
   if (!facts || wanting.length === 0 || facts.runtimes.includes(GVISOR_RUNTIME)) return [];
   const engine = engineAddressOf(targeted.docker?.host, env).url;
   return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, facts.runtimes));
@@ -222,8 +245,9 @@ export function resolveArgs(
   const { plain, restore } = withRunOutputsSetAside(rest);
   const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
-  const facts = unreachable.length > 0 ? undefined : askEngine(targeted, engineFactsProbe);
-  const problems = [...outputProblems(plain), ...unreachable, ...runtimeProblems(targeted, facts, env)];
+  const answer = unreachable.length > 0 ? undefined : askEngine(targeted, engineFactsProbe);
+  const facts = answer && !("failure" in answer) ? answer : undefined;
+  const problems = [...outputProblems(plain), ...unreachable, ...engineFactProblems(targeted, answer, env, plain.docker?.host)];
   if (plain.image?.registry?.username && given.registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }

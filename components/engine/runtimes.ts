@@ -15,17 +15,22 @@ export interface EngineFacts {
   readonly cpus?: number;
 }
 
-/** What the engine reports (the CLI's `info`), or undefined when it could not be asked. */
-export type EngineFactsProbe = (engine: EngineClient) => EngineFacts | undefined;
+/** Why the engine could not be asked: the CLI's own error (over ssh, ssh's: a refused key, an unknown host key). */
+export interface EngineFailure {
+  readonly failure: string;
+}
+
+/** What the engine reports (the CLI's `info`), or why it could not be asked. */
+export type EngineFactsProbe = (engine: EngineClient) => EngineFacts | EngineFailure;
 
 export const realEngineFactsProbe: EngineFactsProbe = (engine) => {
   const result = runCli(engine, ["info", "--format", "{{json .Runtimes}} {{.NCPU}}"], 15_000);
-  if (result.status !== 0) return undefined;
+  if (result.status !== 0) return { failure: result.stderr?.trim() || result.error?.message || `${engine.cli} info exited ${result.status ?? result.signal}` };
   const [runtimes, cpus] = result.stdout.trim().split(" ");
   try {
     return { runtimes: Object.keys(JSON.parse(runtimes) as Record<string, unknown>), ...(Number(cpus) > 0 ? { cpus: Number(cpus) } : {}) };
   } catch {
-    return undefined;
+    return { failure: `${engine.cli} info printed no runtimes: ${result.stdout.trim()}` };
   }
 };
 
@@ -33,6 +38,11 @@ export const realEngineFactsProbe: EngineFactsProbe = (engine) => {
 export function defaultEngineFactsProbe(env: NodeJS.ProcessEnv = process.env): EngineFactsProbe | undefined {
   if (env[SKIP_ENGINE_CHECK] === "1") return undefined;
   return pulumi.runtime.getMonitor() instanceof MockMonitor ? undefined : realEngineFactsProbe;
+}
+
+/** The problem of a remote engine whose port answers but whose engine the CLI cannot ask (`failure`), naming the setting and the check. */
+export function remoteEngineProblem(setting: string, url: string, failure: string, check: string): string {
+  return `${setting}: the engine at "${url}" does not answer (${failure}); over ssh, check that your key is authorized there, its host key is in your known_hosts and its user may use the engine, then check it with: ${check}`;
 }
 
 /** The problem of a setting that needs `runtime` on an engine that does not offer it (`offered`), naming the key and the fix. */

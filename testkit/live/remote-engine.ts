@@ -65,6 +65,27 @@ function check(command: string, args: string[], input?: string): string {
   return result.stdout;
 }
 
+/**
+ * Writes an `ssh` into `dir/bin` that reads an ssh config of its own: the suite's key, `knownHosts`, strict
+ * host key checking, no questions. Returns a PATH with it first.
+ */
+function sshShim(dir: string, key: string, knownHosts: string): string {
+  const config = path.join(dir, "ssh_config");
+  const lines = [
+    "Host 127.0.0.1",
+    `  IdentityFile ${key}`,
+    "  IdentitiesOnly yes",
+    `  UserKnownHostsFile ${knownHosts}`,
+    "  StrictHostKeyChecking yes",
+    "  BatchMode yes",
+  ];
+  fs.writeFileSync(config, `${lines.join("\n")}\n`);
+  fs.mkdirSync(path.join(dir, "bin"), { recursive: true });
+  const ssh = check("sh", ["-c", "command -v ssh"]).trim();
+  fs.writeFileSync(path.join(dir, "bin", "ssh"), `#!/bin/sh\nexec ${ssh} -F ${config} "$@"\n`, { mode: 0o755 });
+  return `${path.join(dir, "bin")}:${process.env.PATH}`;
+}
+
 /** A suite's client of the remote engine: its key, known_hosts, ssh config and bridges; `close` takes them all back. */
 export class RemoteClient {
   private readonly bridges: ChildProcess[] = [];
@@ -72,41 +93,27 @@ export class RemoteClient {
   private constructor(
     readonly dir: string,
     private readonly keyLine: string,
+    /** PATH with the suite's `ssh` first: it knows the engine's host key. */
+    readonly path: string,
+    /** PATH with an `ssh` that has the same key but has never seen the engine's host key. */
+    readonly pathWithoutHostKey: string,
   ) {}
 
-  /** Makes the key and authorizes it, scans the host key into the suite's known_hosts, writes the ssh config and the `ssh` shim. */
+  /** Makes the key and authorizes it, scans the host key into the suite's known_hosts, writes the ssh configs and `ssh` shims. */
   static create(): RemoteClient {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-remote-client-"));
     const key = path.join(dir, "id_ed25519");
     check("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `agent-sandbox-live-${process.pid}`, "-f", key]);
     const keyLine = fs.readFileSync(`${key}.pub`, "utf8").trim();
     fs.appendFileSync(AUTHORIZED_KEYS, `${keyLine}\n`);
-    const knownHosts = path.join(dir, "known_hosts");
     const scanned = check("ssh-keyscan", ["-p", String(SSH_PORT), "-t", "ed25519", "127.0.0.1"]);
     if (!scanned.trim()) throw new Error(`ssh-keyscan found no host key on 127.0.0.1:${SSH_PORT}`);
-    fs.writeFileSync(knownHosts, scanned);
-    const config = path.join(dir, "ssh_config");
-    fs.writeFileSync(
-      config,
-      [
-        "Host 127.0.0.1",
-        `  IdentityFile ${key}`,
-        "  IdentitiesOnly yes",
-        `  UserKnownHostsFile ${knownHosts}`,
-        "  StrictHostKeyChecking yes",
-        "  BatchMode yes",
-        "",
-      ].join("\n"),
-    );
-    fs.mkdirSync(path.join(dir, "bin"));
-    const ssh = check("sh", ["-c", "command -v ssh"]).trim();
-    fs.writeFileSync(path.join(dir, "bin", "ssh"), `#!/bin/sh\nexec ${ssh} -F ${config} "$@"\n`, { mode: 0o755 });
-    return new RemoteClient(dir, keyLine);
-  }
-
-  /** PATH with the suite's `ssh` first. */
-  get path(): string {
-    return `${path.join(this.dir, "bin")}:${process.env.PATH}`;
+    const [known, stranger] = [path.join(dir, "known"), path.join(dir, "stranger")];
+    fs.mkdirSync(known);
+    fs.mkdirSync(stranger);
+    fs.writeFileSync(path.join(known, "known_hosts"), scanned);
+    fs.writeFileSync(path.join(stranger, "known_hosts"), "");
+    return new RemoteClient(dir, keyLine, sshShim(known, key, path.join(known, "known_hosts")), sshShim(stranger, key, path.join(stranger, "known_hosts")));
   }
 
   /**

@@ -173,6 +173,17 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     expect(`${preview.stdout}\n${preview.stderr}`).toContain(`runsc", which the engine at ${REMOTE_HOST} does not offer`);
   });
 
+  it("checks the engine's host key: an ssh that has never seen it stops preview before anything is declared", async (context) => {
+    gate.requireCli(context);
+    remote.requireRemote(context);
+    stack.setConfig(configFor(workspace));
+    const preview = await stack.run("pulumi", ["preview", "--non-interactive"], { PATH: client.pathWithoutHostKey }, { allowFailure: true });
+    const output = `${preview.stdout}\n${preview.stderr}`;
+    expect(preview.code, output).not.toBe(0);
+    expect(output).toContain(`docker.host: the engine at "${REMOTE_HOST}" does not answer`);
+    expect(output).toContain("Host key verification failed");
+  });
+
   it("leaves a workspace missing on the remote host to the engine, which refuses the container naming it", async (context) => {
     gate.requireCli(context);
     remote.requireRemote(context);

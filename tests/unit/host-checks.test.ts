@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostProblems, remoteProtectionWarnings, validateStackConfig } from "../../components/config/resolve-args";
+import { hostProblems, remoteProtectionWarnings, resolveArgs, validateStackConfig } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { withHostDefaults } from "../../components/sandbox/host-checks";
 import { ConfigError } from "../../components/values/config-error";
@@ -68,6 +68,34 @@ describe("host checks", () => {
     const config = { ...remote, sandboxes: [{ name: "main", workspace: "/srv/code" }] };
     expect(validateStackConfig(config, realHostProbe, home, [], undefined, undefined, 2).sandboxes[0].resources.cpus).toBe(2);
     expect(validateStackConfig(config, realHostProbe, home).sandboxes[0].resources.cpus).toBeUndefined();
+  });
+
+  it("stops a remote engine whose port answers but which the CLI cannot ask, with ssh's own error and the check", () => {
+    const refused = { failure: "error during connect: … stderr=Host key verification failed." };
+    const args = { docker: { host: "ssh://me@build-box" }, workspace: "/srv/code" };
+    expect(() =>
+      resolveArgs(
+        args,
+        realHostProbe,
+        home,
+        () => undefined,
+        {},
+        () => refused,
+      ),
+    ).toThrow(
+      "docker.host: the engine at \"ssh://me@build-box\" does not answer (error during connect: … stderr=Host key verification failed.); over ssh, check that your key is authorized there, its host key is in your known_hosts and its user may use the engine, then check it with: DOCKER_HOST='ssh://me@build-box' docker info",
+    );
+    // Chosen by the shell's DOCKER_HOST, the problem names that.
+    expect(() =>
+      resolveArgs(
+        { workspace: "/srv/code" },
+        realHostProbe,
+        home,
+        () => undefined,
+        { DOCKER_HOST: "ssh://me@build-box" },
+        () => refused,
+      ),
+    ).toThrow(/DOCKER_HOST: the engine at "ssh:\/\/me@build-box" does not answer/);
   });
 
   it("warns that a remote engine's read-write workspaces go unprotected, and says so of no other", () => {
