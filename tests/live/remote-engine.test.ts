@@ -35,6 +35,8 @@ let api: FakeMessagesApi;
 let workspace: string;
 let stack: RealStack;
 let localBefore: string;
+/** When the suite started (seconds), for the local engine's events since. */
+let startedAt: number;
 
 /**
  * The stack's objects on an engine (`run` runs the docker CLI there): labelled with the stack or named after
@@ -75,10 +77,10 @@ async function waitRemoteHealthy(name: string) {
 }
 
 /** `npm run <script> -- <args> --stack <stack>` in the stack's copy, with a HOME of its own. */
-function npmRun(script: string, args: string[] = [], input?: string): Promise<CliResult> {
+function npmRun(script: string, args: string[] = []): Promise<CliResult> {
   const home = path.join(stack.root, "home");
   fs.mkdirSync(home, { recursive: true });
-  return stack.run("npm", ["run", "--silent", script, "--", ...args, "--stack", STACK], { HOME: home }, { allowFailure: true, input });
+  return stack.run("npm", ["run", "--silent", script, "--", ...args, "--stack", STACK], { HOME: home }, { allowFailure: true });
 }
 
 describe("a stack on a remote Docker host over ssh (live)", () => {
@@ -90,6 +92,7 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     await client.bridgePort(probe.port);
     await client.bridgePort(api.port);
     workspace = agentWorkspace("agent-sandbox-remote-ws-");
+    startedAt = Math.floor(Date.now() / 1000);
     localBefore = await localObjects();
     stack = await RealStack.create(STACK, { env: { PATH: client.path } });
     stack.setConfig({ ...configFor(workspace), runs: [{ name: "write-hello", sandbox: "main", prompt: `Create ${WRITTEN_FILE}.`, maxTurns: 5 }] });
@@ -202,5 +205,9 @@ describe("a stack on a remote Docker host over ssh (live)", () => {
     await stack.pulumi(["destroy", "--yes", "--skip-preview"]);
     expect(await remoteObjects()).toBe("");
     expect(await localObjects()).toBe(localBefore);
+    // Nor made and removed in between: no event of the local engine since the start names the stack.
+    const until = String(Math.ceil(Date.now() / 1000));
+    const events = await docker("events", "--since", String(startedAt), "--until", until, "--format", "{{.Type}} {{.Action}} {{json .Actor.Attributes}}");
+    expect(events.split("\n").filter((line) => line.includes(STACK))).toEqual([]);
   });
 });
