@@ -98,8 +98,9 @@ export class AgentSandboxes extends pulumi.ComponentResource {
 
   constructor(name: string, args: AgentSandboxesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered, the component itself included.
-    const { config, secrets, extraCaCerts, protectedPaths } = resolveArgs(args);
+    const { config, secrets, extraCaCerts, protectedPaths, warnings } = resolveArgs(args);
     super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
+    for (const warning of warnings) pulumi.log.warn(warning, this);
     const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
     const engine = engineClient(config.docker);
     // Stacks made by the program before this component hold these resources at the stack's top level; the

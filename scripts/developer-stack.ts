@@ -8,7 +8,7 @@ import { validateStackConfig } from "../components/config/resolve-args";
 import { readRawConfig } from "../components/config/stack-config";
 import { CONFIG_NAMESPACE, type StackConfig } from "../components/config/stack-schema";
 import { engineClient, environmentTarget } from "../components/engine/client";
-import { type RuntimesProbe, realRuntimesProbe } from "../components/engine/runtimes";
+import { type EngineFactsProbe, realEngineFactsProbe } from "../components/engine/runtimes";
 import { GVISOR_RUNTIME, Isolation } from "../components/hardening/isolation";
 import type { HostProbe } from "../components/values/host-probe";
 import { configSizeProblem } from "./pulumi-config-env";
@@ -40,8 +40,9 @@ export function isolationReason(isolation: Isolation): string {
 }
 
 /** The engine's runtimes, asked where the providers will look (DOCKER_HOST and its TLS files, else the local socket). */
-export function offeredRuntimes(env: NodeJS.ProcessEnv = process.env, probe: RuntimesProbe = realRuntimesProbe): readonly string[] | undefined {
-  return probe(engineClient(environmentTarget(env)));
+export function offeredRuntimes(env: NodeJS.ProcessEnv = process.env, probe: EngineFactsProbe = realEngineFactsProbe): readonly string[] | undefined {
+  const answer = probe(engineClient(environmentTarget(env)));
+  return "failure" in answer ? undefined : answer.runtimes;
 }
 
 /** Pulumi's rule for stack names, tightened to what also reads well in container names. */

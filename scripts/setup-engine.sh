@@ -14,6 +14,8 @@
 #                                     amd64+arm64 lists of both ($REGISTRY_ADDR/...-multiarch)
 #   scripts/setup-engine.sh --podman  also Podman's Docker-compatible API at unix:///run/podman/podman.sock
 #                                     (scripts/podman/setup.sh)
+#   scripts/setup-engine.sh --remote  also start a second engine reachable only over ssh:// on loopback
+#                                     (scripts/remote-engine.sh; docs/engines-and-images.md)
 #   scripts/setup-engine.sh --stop    stop only the daemons an earlier run started
 #   scripts/setup-engine.sh --restart-dockerd
 #                                     restart the dockerd an earlier run started, as `systemctl restart
@@ -675,15 +677,19 @@ stop_recorded() {
   rm -f "$pidfile"
 }
 
+# shellcheck source=scripts/remote-engine.sh
+source "$(dirname "${BASH_SOURCE[0]}")/remote-engine.sh"
+
 main() {
-  local arm64=false stop=false restart=false podman=false arg
+  local arm64=false stop=false restart=false podman=false remote=false arg
   for arg in "$@"; do
     case $arg in
       --arm64) arm64=true ;;
       --stop) stop=true ;;
       --restart-dockerd) restart=true ;;
       --podman) podman=true ;;
-      *) die "unknown argument '$arg'; use --arm64, --podman, --stop or --restart-dockerd" ;;
+      --remote) remote=true ;;
+      *) die "unknown argument '$arg'; use --arm64, --podman, --remote, --stop or --restart-dockerd" ;;
     esac
   done
   ((EUID == 0)) || die "must run as root (it installs packages and starts dockerd); try: sudo $0"
@@ -696,6 +702,7 @@ main() {
     restart_dockerd
   elif $stop; then
     stop_podman
+    stop_remote_engine
     stop_recorded buildkitd buildkitd
     stop_recorded registry-tls docker-registry
     stop_recorded registry docker-registry
@@ -719,6 +726,7 @@ main() {
     ensure_buildkitd
     if $buildkitd_ready; then ensure_builder; fi
     if $podman; then ensure_podman; fi
+    if $remote; then ensure_remote_engine; fi
   fi
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-engine: ${joined}total $(since "$start")"

@@ -6,17 +6,25 @@ import * as os from "node:os";
 import * as pulumi from "@pulumi/pulumi";
 import { API_KEY_SECRETS, type ApiKeySecret } from "../agents";
 import type { SecretsPresent } from "../credentials/plan";
-import { engineClient, environmentTarget, resolvedTarget } from "../engine/client";
+import { engineClient, environmentTarget, resolvedTarget, typedCommand } from "../engine/client";
 import { type DockerHostConfig, isRemoteEngine } from "../engine/config";
 import { defaultEngineProbe, type EngineProbe, engineAddressOf, engineProblem } from "../engine/engine-check";
-import { defaultEngineIdentityProbe, type EngineIdentityProbe, engineIdentityProblems, engineSettingProblems } from "../engine/engine-kind";
-import { defaultRuntimesProbe, missingRuntimeProblem, type RuntimesProbe } from "../engine/runtimes";
+import { engineIdentityProblems, engineSettingProblems } from "../engine/engine-kind";
+import {
+  defaultEngineFactsProbe,
+  type EngineFacts,
+  type EngineFactsProbe,
+  type EngineFailure,
+  missingRuntimeProblem,
+  remoteEngineProblem,
+} from "../engine/runtimes";
 import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
 import { withPromptFiles } from "../runs/prompt-file";
-import { listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
+import { SandboxMode } from "../sandbox/config";
+import { cpuProblems, listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
 import { protectionFor } from "../sandbox/workspace-protection";
 import { ConfigError } from "../values/config-error";
 import { type HostProbe, realHostProbe } from "../values/host-probe";
@@ -36,6 +44,8 @@ export interface ResolvedArgs {
   readonly extraCaCerts?: pulumi.Output<string>;
   /** Per sandbox, its protected paths that exist in the workspace; none is known for a remote engine. */
   readonly protectedPaths: Record<string, string[]>;
+  /** What the deployment should say without refusing it: a remote engine's read-write workspaces go unprotected. */
+  readonly warnings: string[];
 }
 
 /** Which of the stack's secrets are set, as the plans need to know it (never their values). */
@@ -50,14 +60,42 @@ function existingProtection(config: StackConfig, probe: HostProbe): Record<strin
   return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
 }
 
-/** What the Docker host's filesystem and CPUs say of the sandboxes and of the image's host file. */
-export function hostProblems(config: ParsedStackConfig, probe: HostProbe, homeDir: string, keyOf: SandboxKey = listedSandboxKey): string[] {
-  return [...sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf), ...imageHostProblems(config.image, probe)];
+/** The read-write workspaces a remote engine leaves unprotected: none of their paths can be read from here. */
+export function remoteProtectionWarnings(config: StackConfig): string[] {
+  const host = config.docker?.host;
+  if (!host || !isRemoteEngine(config.docker)) return [];
+  return config.sandboxes
+    .filter((sandbox) => sandbox.mode === SandboxMode.ReadWrite)
+    .map(
+      (sandbox) =>
+        `sandbox ${sandbox.name}: workspace protection cannot run for the remote engine ${host} (its workspace cannot be read from here), so no path of ${sandbox.workspace} is mounted read-only and the agent could plant code that host runs (git hooks, editor tasks); use mode: clone or mode: ro for an agent you would not trust with that`,
+    );
 }
 
 /**
- * Schema, then the Docker host's facts (skipped for a remote engine, whose paths and CPUs cannot be read
- * from here), then the host's defaults; every problem, `extraProblems` included, in one ConfigError.
+ * What the Docker host's filesystem and CPUs say of the sandboxes, and this machine of the image's files.
+ * For a remote engine (`remote`) only what it reports of itself (its CPUs, when known) and the image's
+ * files, which are read on this machine whatever the engine.
+ */
+export function hostProblems(
+  config: ParsedStackConfig,
+  probe: HostProbe,
+  homeDir: string,
+  keyOf: SandboxKey = listedSandboxKey,
+  remote?: { readonly cpus?: number },
+): string[] {
+  const cpus = remote ? remote.cpus : probe.cpuCount();
+  return [
+    ...(cpus === undefined ? [] : cpuProblems(config.sandboxes, cpus, keyOf)),
+    ...(remote ? [] : sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf)),
+    ...imageHostProblems(config.image, probe),
+  ];
+}
+
+/**
+ * Schema, then the Docker host's facts (for a remote engine, whose paths cannot be read from here, only
+ * the CPUs it reported, `engineCpus`), then the host's defaults; every problem, `extraProblems` included,
+ * in one ConfigError.
  */
 export function validateStackConfig(
   raw: Record<string, unknown>,
@@ -66,6 +104,7 @@ export function validateStackConfig(
   extraProblems: string[] = [],
   secretsPresent?: SecretsPresent,
   manifestProbe?: ManifestProbe,
+  engineCpus?: number,
 ): StackConfig {
   let parsed: ParsedStackConfig;
   try {
@@ -83,11 +122,12 @@ export function validateStackConfig(
     ...extraProblems,
     ...promptProblems,
     ...(secretsPresent ? credentialProblems(parsed, secretsPresent, keyOf) : []),
-    ...(remoteHost ? [] : hostProblems(parsed, probe, homeDir, keyOf)),
+    ...hostProblems(parsed, probe, homeDir, keyOf, remoteHost ? { cpus: engineCpus } : undefined),
     ...basePlatformProblems(config.image, manifestProbe),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
-  return remoteHost ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, probe) };
+  const hostCpus = remoteHost ? engineCpus : probe.cpuCount();
+  return hostCpus === undefined ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, hostCpus) };
 }
 
 /**
@@ -160,21 +200,38 @@ export function gvisorKeys(args: Pick<AgentSandboxesArgs, "sandboxes" | "isolati
   return [...new Set(keys)];
 }
 
-/** Sandboxes asking for gVisor on an engine (answering, else the engine's own problem says so) that has no runsc. */
-function runtimeProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, runtimesProbe: RuntimesProbe | undefined, env: NodeJS.ProcessEnv): string[] {
-  const wanting = gvisorKeys(targeted);
-  if (!runtimesProbe || wanting.length === 0) return [];
-  const offered = runtimesProbe(engineClient(targeted.docker));
-  if (!offered || offered.includes(GVISOR_RUNTIME)) return [];
-  const engine = engineAddressOf(targeted.docker, env).url;
-  return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, offered));
+/**
+ * What the engine says of itself: which engine it is (a stack is rendered for one), the runtimes a sandbox
+ * asking for gVisor needs, the CPUs of a remote host (a local one's are this machine's). Not asked of an
+ * engine that does not answer.
+ */
+function askEngine(targeted: Omit<AgentSandboxesArgs, SecretKey>, probe: EngineFactsProbe | undefined): EngineFacts | EngineFailure | undefined {
+  return probe?.(engineClient(targeted.docker));
 }
 
-/** Whether the engine answering is the one the stack is declared for (engine-kind.ts). */
-function identityProblems(targeted: Omit<AgentSandboxesArgs, SecretKey>, identityProbe: EngineIdentityProbe | undefined, env: NodeJS.ProcessEnv): string[] {
-  if (!identityProbe) return [];
-  const client = engineClient(targeted.docker);
-  return engineIdentityProblems(client, identityProbe(client), engineAddressOf(targeted.docker, env).url);
+/**
+ * A remote engine the CLI could not ask (its port answered the engine check, but ssh or the engine refused),
+ * else an engine other than the one the stack is declared for, else the sandboxes asking for gVisor on an
+ * engine that has no runsc. A local engine that could not be asked answered its ping: the providers say
+ * what went wrong.
+ */
+function engineFactProblems(
+  targeted: Omit<AgentSandboxesArgs, SecretKey>,
+  answer: EngineFacts | EngineFailure | undefined,
+  env: NodeJS.ProcessEnv,
+  stackSection: AgentSandboxesArgs["docker"],
+): string[] {
+  if (answer && "failure" in answer) {
+    if (!isRemoteEngine(targeted.docker)) return [];
+    const address = engineAddressOf(stackSection, env);
+    const client = engineClient(targeted.docker);
+    return [remoteEngineProblem(address.setting, address.url, answer.failure, typedCommand(client, ["info"]))];
+  }
+  const wanting = gvisorKeys(targeted);
+  const engine = engineAddressOf(targeted.docker, env).url;
+  const identity = answer ? engineIdentityProblems(engineClient(targeted.docker), answer, engine) : [];
+  if (!answer || identity.length > 0 || wanting.length === 0 || answer.runtimes.includes(GVISOR_RUNTIME)) return identity;
+  return wanting.map((key) => missingRuntimeProblem(key, GVISOR_RUNTIME, engine, answer.runtimes));
 }
 
 /**
@@ -187,9 +244,8 @@ export function resolveArgs(
   homeDir = os.homedir(),
   engineProbe: EngineProbe | undefined = defaultEngineProbe(),
   env: NodeJS.ProcessEnv = process.env,
-  runtimesProbe: RuntimesProbe | undefined = defaultRuntimesProbe(env),
+  engineFactsProbe: EngineFactsProbe | undefined = defaultEngineFactsProbe(env),
   manifestProbe: ManifestProbe | undefined = defaultManifestProbe(env),
-  identityProbe: EngineIdentityProbe | undefined = defaultEngineIdentityProbe(env),
 ): ResolvedArgs {
   const given = Object.fromEntries(SECRET_KEYS.map((key) => [key, args[key]])) as Partial<Record<SecretKey, pulumi.Input<string>>>;
   const rest = Object.fromEntries(Object.entries(args).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)));
@@ -197,14 +253,14 @@ export function resolveArgs(
   const unreachable = engineProblems(plain.docker, engineProbe, env);
   const targeted = withEnvironmentDockerHost(plain, env);
   const settings = engineSettingProblems(plain.docker, gvisorKeys(plain));
-  const answering =
-    unreachable.length > 0 || settings.length > 0 ? [] : [...identityProblems(targeted, identityProbe, env), ...runtimeProblems(targeted, runtimesProbe, env)];
-  const problems = [...outputProblems(plain), ...unreachable, ...settings, ...answering];
+  const answer = unreachable.length > 0 || settings.length > 0 ? undefined : askEngine(targeted, engineFactsProbe);
+  const facts = answer && !("failure" in answer) ? answer : undefined;
+  const problems = [...outputProblems(plain), ...unreachable, ...settings, ...engineFactProblems(targeted, answer, env, plain.docker)];
   if (plain.image?.registry?.username && given.registryPassword === undefined) {
     problems.push("registryPassword: image.registry.username is set but no password; run: pulumi config set --secret registryPassword <password>");
   }
   const present = secretsPresent(given);
-  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe));
+  const config = restore(validateStackConfig(targeted as Record<string, unknown>, probe, homeDir, problems, present, manifestProbe, facts?.cpus));
   const secrets: StackSecrets = {};
   for (const key of SECRET_KEYS) {
     const value = given[key];
@@ -212,5 +268,5 @@ export function resolveArgs(
   }
   const caFile = config.image.extraCaCertsFile;
   const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
-  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe) };
+  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe), warnings: remoteProtectionWarnings(config) };
 }

@@ -17,7 +17,7 @@ export const dockerHostSchema = strictObject({
 
 export type DockerHostConfig = z.infer<typeof dockerHostSchema>;
 
-/** A remote engine's paths and CPUs cannot be read from here, so the host checks and workspace protection skip it. */
-export function isRemoteEngine(docker: DockerHostConfig | undefined): boolean {
+/** A remote engine's paths cannot be read from here, so the host checks (its CPUs aside, which it reports) and workspace protection skip it. */
+export function isRemoteEngine(docker: { readonly host?: string } | undefined): boolean {
   return docker?.host !== undefined && !docker.host.startsWith("unix://");
 }

@@ -1,47 +1,14 @@
 /**
- * Which engine answers at the stack's address, asked before anything is declared: Podman's Docker API looks
+ * Which engine answers at the stack's address (runtimes.ts asks it), checked before anything is declared: Podman's Docker API looks
  * like Docker's to a client, but the program renders some settings per engine (the pids limit, the host's
  * name, the internal networks), so a stack declared for one engine must never run on the other. Rootless
  * Podman on a cgroup v1 host ignores every limit, so it is refused with the reason.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
-import { type EngineClient, runCli } from "./client";
 import { type Engine, KNOWN_ENGINES } from "./engine";
-import { SKIP_ENGINE_CHECK } from "./engine-check";
-
-/** What the engine says of itself: its version's first component, whether it runs rootless, its cgroup version. */
-export interface EngineIdentity {
-  readonly component: string;
-  readonly rootless: boolean;
-  readonly cgroupVersion: string;
-}
-
-export type EngineIdentityProbe = (engine: EngineClient) => EngineIdentity | undefined;
-
-export const realEngineIdentityProbe: EngineIdentityProbe = (engine) => {
-  const version = runCli(engine, ["version", "--format", "{{json .Server.Components}}"], 15_000);
-  const info = runCli(engine, ["info", "--format", "{{json .SecurityOptions}}\t{{.CgroupVersion}}"], 15_000);
-  if (version.status !== 0 || info.status !== 0) return undefined;
-  try {
-    const [component] = JSON.parse(version.stdout) as { Name: string }[];
-    const [securityOptions, cgroupVersion] = info.stdout.trim().split("\t");
-    const rootless = (JSON.parse(securityOptions) as string[] | null)?.some((option) => option.split(",").includes("name=rootless")) ?? false;
-    return { component: component?.Name ?? "", rootless, cgroupVersion: cgroupVersion ?? "" };
-  } catch {
-    return undefined;
-  }
-};
-
-/** The probe a real deployment uses; none under Pulumi's mocks or with the engine check switched off. */
-export function defaultEngineIdentityProbe(env: NodeJS.ProcessEnv = process.env): EngineIdentityProbe | undefined {
-  if (env[SKIP_ENGINE_CHECK] === "1") return undefined;
-  return pulumi.runtime.getMonitor() instanceof MockMonitor ? undefined : realEngineIdentityProbe;
-}
+import type { EngineFacts } from "./runtimes";
 
 /** The problems of a stack declared for `expected` whose address answers as `identity` (at `address`). */
-export function engineIdentityProblems(expected: Engine, identity: EngineIdentity | undefined, address: string): string[] {
-  if (identity === undefined) return [];
+export function engineIdentityProblems(expected: Engine, identity: EngineFacts, address: string): string[] {
   const answering = KNOWN_ENGINES.find((engine) => engine.versionComponent === identity.component);
   if (answering !== undefined && answering.kind !== expected.kind) {
     const fix = answering.kind === "docker" ? "remove docker.engine (or set it to docker)" : `set docker.engine: ${answering.kind}`;

@@ -62,6 +62,10 @@ export interface Engine {
   hostFlags(target: { readonly host: string; readonly certPath?: string }): string[];
   /** The CLI's arguments that print an image's manifest from its registry (an index lists its platforms); `raw`: as JSON. */
   manifestArgs(ref: string, raw: boolean): string[];
+  /** The CLI's arguments that connect stdin/stdout to the engine's API, however the client reaches it (ssh included). */
+  readonly dialArgs: readonly string[];
+  /** Whether `target` is reached over ssh, where the CLI runs the system's ssh (which needs the shell's ssh agent). */
+  overSsh(target: DockerHostConfig | undefined): boolean;
 }
 
 /** The name every engine's containers use for its host: the one the config's upstreams, repositories and allowlists spell. */
@@ -97,6 +101,8 @@ export const DOCKER: Engine = {
       : []),
   ],
   manifestArgs: (ref, raw) => ["buildx", "imagetools", "inspect", ...(raw ? ["--raw"] : []), ref],
+  dialArgs: ["system", "dial-stdio"],
+  overSsh: (target) => target?.host?.startsWith("ssh://") ?? false,
 };
 
 /** The prefix of the bridges of sandboxes' internal networks on Podman, which scripts/podman/setup.sh's firewall chain drops. */

@@ -1,7 +1,8 @@
 /**
  * Checks of the sandboxes that need the Docker host's filesystem, kept apart from the pure schema so
  * schema tests stay pure. They run on the machine running Pulumi, which is the Docker host unless
- * `docker.host` points elsewhere (then the config skips them).
+ * `docker.host` points elsewhere (then the config skips them; only the CPU count, which the engine
+ * reports, is checked and defaulted from the engine's word: cpuProblems, withHostDefaults).
  */
 import { sensitiveHostPathReason } from "../guardrails/host-paths";
 import type { HostProbe } from "../values/host-probe";
@@ -15,9 +16,9 @@ function symlinkProblem(key: string, written: string, readOnly: boolean, probe: 
   return reason ? `${key}: "${written}" is a link to ${real}; refused: ${reason}` : undefined;
 }
 
-/** Fills what the config left to the host: CPUs default to DEFAULT_CPUS, or all of the host's when it has fewer. */
-export function withHostDefaults(sandboxes: readonly SandboxConfig[], probe: Pick<HostProbe, "cpuCount">): SandboxConfig[] {
-  const cpus = Math.min(DEFAULT_CPUS, probe.cpuCount());
+/** Fills what the config left to the host: CPUs default to DEFAULT_CPUS, or all of the host's (`hostCpus`) when it has fewer. */
+export function withHostDefaults(sandboxes: readonly SandboxConfig[], hostCpus: number): SandboxConfig[] {
+  const cpus = Math.min(DEFAULT_CPUS, hostCpus);
   return sandboxes.map((sandbox) => ({ ...sandbox, resources: { ...sandbox.resources, cpus: sandbox.resources.cpus ?? cpus } }));
 }
 
@@ -29,6 +30,15 @@ export const shortcutSandboxKey: SandboxKey = (_, field) => field;
 /** The kernel's ceiling for RLIMIT_NOFILE: a container asking for more fails to start. */
 const NR_OPEN_FILE = "/proc/sys/fs/nr_open";
 
+/** Sandboxes asking for more CPUs than the Docker host has (`hostCpus`), which Docker refuses. */
+export function cpuProblems(sandboxes: readonly SandboxConfig[], hostCpus: number, keyOf: SandboxKey = listedSandboxKey): string[] {
+  return sandboxes.flatMap((sandbox, index) => {
+    const asked = sandbox.resources.cpus;
+    if (asked === undefined || asked <= hostCpus) return [];
+    return [`${keyOf(index, "resources.cpus")}: ${asked} is more than the ${hostCpus} CPUs of this Docker host, which Docker refuses; use at most ${hostCpus}`];
+  });
+}
+
 export function sandboxHostProblems(
   sandboxes: readonly SandboxConfig[],
   agentUid: number,
@@ -37,14 +47,9 @@ export function sandboxHostProblems(
   keyOf: SandboxKey = listedSandboxKey,
 ): string[] {
   const problems: string[] = [];
-  const cpus = probe.cpuCount();
   const nrOpen = Number(probe.readText(NR_OPEN_FILE)?.trim() ?? Number.NaN);
   sandboxes.forEach((sandbox, index) => {
     const key = (field: string) => keyOf(index, field);
-    const asked = sandbox.resources.cpus;
-    if (asked !== undefined && asked > cpus) {
-      problems.push(`${key("resources.cpus")}: ${asked} is more than the ${cpus} CPUs of this Docker host, which Docker refuses; use at most ${cpus}`);
-    }
     if (Number.isInteger(nrOpen) && sandbox.resources.openFiles > nrOpen) {
       problems.push(
         `${key("resources.openFiles")}: ${sandbox.resources.openFiles} is more than this host's fs.nr_open (${nrOpen}), so the sandbox could not start; use at most ${nrOpen}, e.g. 8192`,

@@ -4,11 +4,12 @@
  * engine is the stack's (`docker.host`): its DOCKER_HOST reaches dockerode as it would the docker CLI.
  */
 import { execFile } from "node:child_process";
+import * as http from "node:http";
 import { promisify } from "node:util";
 import Docker from "dockerode";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
-import { clientLibraryEnvironment, type EngineClient } from "../../components/engine/client";
+import { clientLibraryEnvironment, dialEngine, type EngineClient, engineClient, environmentTarget } from "../../components/engine/client";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
 import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
@@ -18,10 +19,19 @@ const execFileAsync = promisify(execFile);
 /**
  * A dockerode client of the stack's engine: the stack's DOCKER_HOST wins over the shell's. dockerode reads
  * the variables once, as it is made; the process's own environment is left as it was, so clients of
- * several stacks' engines (npm run status -- --all) each reach their own.
+ * several stacks' engines (npm run status -- --all) each reach their own. Over ssh dockerode's own ssh
+ * client would accept any host key and use only an ssh agent; each connection goes through the engine's
+ * CLI instead (dialEngine), which runs the system's ssh with the person's config and known_hosts.
  */
 export function engineFor(engine: EngineClient): Docker {
   const shell = process.env;
+  const target = environmentTarget(clientLibraryEnvironment(engine, shell));
+  if (engine.overSsh(target)) {
+    const agent = new http.Agent();
+    const client = engineClient(target);
+    (agent as unknown as { createConnection: () => unknown }).createConnection = () => dialEngine(client);
+    return new Docker({ protocol: "http", host: "engine", port: 80, agent } as Docker.DockerOptions);
+  }
   process.env = clientLibraryEnvironment(engine, shell);
   try {
     return new Docker();

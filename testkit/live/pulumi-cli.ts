@@ -99,17 +99,17 @@ export function mergeStackConfig(file: string, config: Record<string, unknown>):
 
 /** A stack of a copy of the real program on its own file backend, driven by the real CLI. */
 export class RealStack extends CliProject {
-  private constructor(root: string, stack: string) {
+  private constructor(root: string, stack: string, env: NodeJS.ProcessEnv) {
     // The program's own stack-trace switch: errors shown in test output keep their frames.
-    super(root, stack, { AGENT_SANDBOX_STACK_TRACES: "1" });
+    super(root, stack, { AGENT_SANDBOX_STACK_TRACES: "1", ...env });
   }
 
   /**
    * Copies the program (today's, or the one of `revision`), links node_modules, creates the backend and
-   * the stack (passphrase secrets).
+   * the stack (passphrase secrets). `env` goes to every command run in it (a PATH of the test's own).
    */
-  static async create(stack: string, options: { entry?: string; revision?: string } = {}): Promise<RealStack> {
-    const created = new RealStack(CliProject.scratch("agent-sandbox-pulumi-"), stack);
+  static async create(stack: string, options: { entry?: string; revision?: string; env?: NodeJS.ProcessEnv } = {}): Promise<RealStack> {
+    const created = new RealStack(CliProject.scratch("agent-sandbox-pulumi-"), stack, options.env ?? {});
     if (options.revision) copyProgramAt(options.revision, created.programDir);
     else copyProgram(created.programDir);
     if (options.entry) created.useEntry(options.entry);

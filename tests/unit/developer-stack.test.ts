@@ -43,7 +43,7 @@ describe("npm run stack:new", () => {
     const asked: Record<string, string>[] = [];
     const probe = (engine: EngineClient) => {
       asked.push(engine.env);
-      return ["runc"];
+      return { runtimes: ["runc"] };
     };
     offeredRuntimes({ DOCKER_HOST: "ssh://me@build-box", DOCKER_TLS_VERIFY: "1", DOCKER_CERT_PATH: "/certs" }, probe);
     offeredRuntimes({}, probe);

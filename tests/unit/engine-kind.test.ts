@@ -9,9 +9,10 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { engineClient, resolvedTarget } from "../../components/engine/client";
 import { DOCKER, PODMAN } from "../../components/engine/engine";
-import { engineIdentityProblems, engineSettingProblems, realEngineIdentityProbe } from "../../components/engine/engine-kind";
+import { engineIdentityProblems, engineSettingProblems } from "../../components/engine/engine-kind";
+import { realEngineFactsProbe } from "../../components/engine/runtimes";
 
-const PODMAN_ROOTFUL = { component: "Podman Engine", rootless: false, cgroupVersion: "1" };
+const PODMAN_ROOTFUL = { runtimes: ["runc"], component: "Podman Engine", rootless: false, cgroupVersion: "1" };
 
 describe("the engine a stack targets", () => {
   it("is Docker unless docker.engine names Podman, which is reached at its own socket when docker.host is not set", () => {
@@ -32,7 +33,7 @@ describe("the engine a stack targets", () => {
       `#!/bin/sh
 case "$1" in
   version) echo '[{"Name":"Podman Engine"},{"Name":"Conmon"}]' ;;
-  info) printf '%s\\t%s\\n' '["name=seccomp,profile=default","name=rootless"]' 1 ;;
+  info) printf '%s\\t%s\\t%s\\t%s\\n' '{"runc":{}}' 2 '["name=seccomp,profile=default","name=rootless"]' 1 ;;
 esac
 `,
       { mode: 0o755 },
@@ -40,7 +41,13 @@ esac
     const path0 = process.env.PATH;
     process.env.PATH = `${dir}:${path0}`;
     try {
-      expect(realEngineIdentityProbe(engineClient({ engine: "podman" }))).toEqual({ component: "Podman Engine", rootless: true, cgroupVersion: "1" });
+      expect(realEngineFactsProbe(engineClient({ engine: "podman" }))).toEqual({
+        runtimes: ["runc"],
+        cpus: 2,
+        component: "Podman Engine",
+        rootless: true,
+        cgroupVersion: "1",
+      });
     } finally {
       process.env.PATH = path0;
       fs.rmSync(dir, { recursive: true, force: true });
@@ -53,13 +60,13 @@ describe("an engine that is not the one declared", () => {
     expect(engineIdentityProblems(DOCKER, PODMAN_ROOTFUL, "unix:///run/podman/podman.sock")).toEqual([
       "docker.engine: the stack is declared for docker, but podman answers at unix:///run/podman/podman.sock; set docker.engine: podman, or point docker.host at a docker engine",
     ]);
-    expect(engineIdentityProblems(PODMAN, { component: "Engine", rootless: false, cgroupVersion: "1" }, "unix:///var/run/docker.sock")[0]).toContain(
-      "declared for podman, but docker answers",
-    );
+    expect(
+      engineIdentityProblems(PODMAN, { runtimes: ["runc"], component: "Engine", rootless: false, cgroupVersion: "1" }, "unix:///var/run/docker.sock")[0],
+    ).toContain("declared for podman, but docker answers");
     expect(engineIdentityProblems(PODMAN, PODMAN_ROOTFUL, "x")).toEqual([]);
-    expect(engineIdentityProblems(DOCKER, { component: "Engine", rootless: false, cgroupVersion: "2" }, "x")).toEqual([]);
-    // An engine the probe could not ask is left to the providers.
-    expect(engineIdentityProblems(PODMAN, undefined, "x")).toEqual([]);
+    expect(engineIdentityProblems(DOCKER, { runtimes: ["runc"], component: "Engine", rootless: false, cgroupVersion: "2" }, "x")).toEqual([]);
+    // An engine that does not say what it is is left to the providers.
+    expect(engineIdentityProblems(PODMAN, { runtimes: [] }, "x")).toEqual([]);
   });
 
   it("refuses rootless Podman, which ignores every limit on cgroup v1", () => {

@@ -4,7 +4,7 @@
  * them in their inputs and commands: a change here would replace containers or re-run commands.
  */
 import { describe, expect, it } from "vitest";
-import { cliCommand, engineClient, environmentTarget, runCli, typedCommand } from "../../components/engine/client";
+import { cliCommand, dialEngine, engineClient, environmentTarget, runCli, typedCommand } from "../../components/engine/client";
 import { DOCKER, KNOWN_ENGINES } from "../../components/engine/engine";
 import { exposesEngineSocket } from "../../components/guardrails/host-paths";
 import { runWithFakeDocker } from "./support/fake-docker";
@@ -82,6 +82,34 @@ describe("the command prefix", () => {
       .filter((name) => name !== "PWD" && name !== "SHLVL" && name !== "_");
     expect(names.sort()).toEqual(["DOCKER_CERT_PATH", "DOCKER_HOST", "DOCKER_TLS_VERIFY", "HOME", "PATH"]);
     expect(run.args()).toEqual(["info"]);
+  });
+});
+
+describe("an engine over ssh", () => {
+  const overSsh = engineClient({ host: "ssh://me@build-box" });
+
+  it("passes the shell's ssh agent on to the CLI, set or not, and no other engine gets it", () => {
+    expect(cliCommand(overSsh)).toBe('env -i PATH="$PATH" HOME="$HOME" DOCKER_HOST="$DOCKER_HOST" SSH_AUTH_SOCK="${SSH_AUTH_SOCK-}" docker');
+    expect(cliCommand(remote)).not.toContain("SSH_AUTH_SOCK");
+    // Scripts run under `set -eu`: an unset agent socket must not stop them.
+    const unset = runWithFakeDocker(`set -eu; ${cliCommand(overSsh)} info`, { env: overSsh.env });
+    expect(unset.status, unset.stderr).toBe(0);
+    expect(unset.env()).toMatch(/^SSH_AUTH_SOCK=$/m);
+  });
+
+  it("dials the engine's API through the CLI, whose stdin and stdout are the connection", async () => {
+    // `cat` stands in for the CLI: what is written comes back.
+    const connection = dialEngine({ ...overSsh, cli: "sh", dialArgs: ["-c", 'test "$DOCKER_HOST" = ssh://me@build-box && exec cat'] });
+    const echoed = new Promise<string>((resolve) => connection.once("data", (chunk: Buffer) => resolve(chunk.toString())));
+    connection.write("GET /_ping HTTP/1.1\r\n");
+    expect(await echoed).toBe("GET /_ping HTTP/1.1\r\n");
+    connection.destroy();
+  });
+
+  it("fails the connection with the CLI's own error when it cannot dial", async () => {
+    const connection = dialEngine({ ...overSsh, cli: "sh", dialArgs: ["-c", "echo 'Host key verification failed.' >&2; exit 255"] });
+    const failure = await new Promise<Error>((resolve) => connection.once("error", resolve));
+    expect(failure.message).toBe("sh -c echo 'Host key verification failed.' >&2; exit 255 exited 255: Host key verification failed.");
   });
 });
 

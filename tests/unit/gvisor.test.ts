@@ -172,7 +172,7 @@ describe("what the config refuses under gVisor", () => {
         "/home/me",
         () => undefined,
         {},
-        () => offered,
+        () => ({ runtimes: offered }),
       );
     expect(resolve(["runc"])).toThrow(
       /sandboxes\[0\]\.isolation: "gvisor" runs the sandbox under the engine's runtime "runsc", which the engine at unix:\/\/\/var\/run\/docker\.sock does not offer \(it offers: runc\).*setup-engine\.sh/,
@@ -197,7 +197,7 @@ describe("what the config refuses under gVisor", () => {
         "/home/me",
         () => undefined,
         {},
-        () => ["runc"],
+        () => ({ runtimes: ["runc"] }),
       ),
     ).toThrow(/^[\s\S]*- isolation: "gvisor" runs the sandbox under the engine's runtime "runsc"/);
   });

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { hostProblems, validateStackConfig } from "../../components/config/resolve-args";
+import { hostProblems, remoteProtectionWarnings, resolveArgs, validateStackConfig } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { withHostDefaults } from "../../components/sandbox/host-checks";
 import { ConfigError } from "../../components/values/config-error";
@@ -50,8 +50,70 @@ describe("host checks", () => {
       "sandboxes[0].resources.cpus: 8 is more than the 2 CPUs of this Docker host, which Docker refuses; use at most 2",
     ]);
     const unset = configFor(workspace.dir, {}, { agentUid: workspace.uid, agentGid: workspace.gid });
-    expect(withHostDefaults(unset.sandboxes, twoCpus)[0].resources.cpus).toBe(2);
-    expect(withHostDefaults(unset.sandboxes, { cpuCount: () => 16 })[0].resources.cpus).toBe(4);
+    expect(withHostDefaults(unset.sandboxes, 2)[0].resources.cpus).toBe(2);
+    expect(withHostDefaults(unset.sandboxes, 16)[0].resources.cpus).toBe(4);
+  });
+
+  it("on a remote engine checks only the CPUs the engine reports and the CA file, which is read here", () => {
+    const remote = { docker: { host: "ssh://me@build-box" } };
+    const missing = {
+      docker: remote.docker,
+      image: { extraCaCertsFile: "/nonexistent/ca.pem" },
+      sandboxes: [{ name: "main", workspace: "/srv/code", resources: { cpus: 8 } }],
+    };
+    expect(() => validateStackConfig(missing, realHostProbe, home, [], undefined, undefined, 2)).toThrow(
+      /resources\.cpus: 8 is more than the 2 CPUs of this Docker host[\s\S]*image\.extraCaCertsFile: "\/nonexistent\/ca\.pem" cannot be read/,
+    );
+    // A path of the remote host, not of this machine: not judged here.
+    const config = { ...remote, sandboxes: [{ name: "main", workspace: "/srv/code" }] };
+    expect(validateStackConfig(config, realHostProbe, home, [], undefined, undefined, 2).sandboxes[0].resources.cpus).toBe(2);
+    expect(validateStackConfig(config, realHostProbe, home).sandboxes[0].resources.cpus).toBeUndefined();
+  });
+
+  it("stops a remote engine whose port answers but which the CLI cannot ask, with ssh's own error and the check", () => {
+    const refused = { failure: "error during connect: … stderr=Host key verification failed." };
+    const args = { docker: { host: "ssh://me@build-box" }, workspace: "/srv/code" };
+    expect(() =>
+      resolveArgs(
+        args,
+        realHostProbe,
+        home,
+        () => undefined,
+        {},
+        () => refused,
+      ),
+    ).toThrow(
+      "docker.host: the engine at \"ssh://me@build-box\" does not answer (error during connect: … stderr=Host key verification failed.); over ssh, check that your key is authorized there, its host key is in your known_hosts and its user may use the engine, then check it with: DOCKER_HOST='ssh://me@build-box' docker info",
+    );
+    // Chosen by the shell's DOCKER_HOST, the problem names that.
+    expect(() =>
+      resolveArgs(
+        { workspace: "/srv/code" },
+        realHostProbe,
+        home,
+        () => undefined,
+        { DOCKER_HOST: "ssh://me@build-box" },
+        () => refused,
+      ),
+    ).toThrow(/DOCKER_HOST: the engine at "ssh:\/\/me@build-box" does not answer/);
+  });
+
+  it("warns that a remote engine's read-write workspaces go unprotected, and says so of no other", () => {
+    const sandboxes = [
+      { name: "main", workspace: "/srv/code" },
+      { name: "reviewer", workspace: "/srv/code", mode: "ro" },
+    ];
+    const remote = validateStackConfig({ docker: { host: "ssh://me@build-box" }, sandboxes }, realHostProbe, home, [], undefined, undefined, 2);
+    expect(remoteProtectionWarnings(remote)).toEqual([
+      "sandbox main: workspace protection cannot run for the remote engine ssh://me@build-box (its workspace cannot be read from here), so no path of /srv/code is mounted read-only and the agent could plant code that host runs (git hooks, editor tasks); use mode: clone or mode: ro for an agent you would not trust with that",
+    ]);
+    const workspace = makeWorkspace();
+    const local = validateStackConfig(
+      { image: { agentUid: workspace.uid, agentGid: workspace.gid }, sandboxes: [{ name: "main", workspace: workspace.dir }] },
+      realHostProbe,
+      home,
+    );
+    expect(remoteProtectionWarnings(local)).toEqual([]);
   });
 
   it("refuses a CA file that holds no certificate", () => {

@@ -188,4 +188,10 @@ describe("the engine the ops scripts talk to", () => {
       else process.env.DOCKER_HOST = saved;
     }
   });
+
+  it("is reached over ssh through the CLI's connection (the system's ssh and known_hosts), never dockerode's own ssh client", () => {
+    const engine = engineFor(engineClient({ host: "ssh://me@build-box" })) as unknown as { modem: { protocol?: string; agent?: unknown } };
+    expect(engine.modem.protocol).toBe("http");
+    expect(engine.modem.agent).toBeDefined();
+  });
 });
