@@ -44,6 +44,11 @@ export interface Engine {
   isolatedNetworkOptions(networkName: string): Record<string, string>;
   /** Network inputs the engine does not report back as given, which a refresh would take for drift: left as created. */
   readonly unreportedNetworkInputs: readonly string[];
+  /**
+   * The same for containers; an edit of one of them must still replace the container, so their values also
+   * travel in a label (container-start.ts containerWithUnreportedInputs).
+   */
+  readonly unreportedContainerInputs: readonly string[];
   readonly pidsLimit: PidsLimitMechanism;
   /**
    * Whether the engine runs a container's health check on a schedule of its own; Podman does only under
@@ -82,6 +87,7 @@ export const DOCKER: Engine = {
   network: { driver: "bridge" },
   isolatedNetworkOptions: () => ({ "com.docker.network.bridge.inhibit_ipv4": "true" }),
   unreportedNetworkInputs: [],
+  unreportedContainerInputs: [],
   pidsLimit: { kind: "update" },
   scheduledHealth: true,
   healthCheckNow: () => {
@@ -129,6 +135,11 @@ export const PODMAN: Engine = {
   }),
   // Podman reports its IPAM driver (host-local), which no input names, and turns the bridge name option into its own field.
   unreportedNetworkInputs: ["ipamOptions", "options"],
+  // Podman 4.3's inspect spells these its own way: CPUs for the quota the program sets, its own tmpfs list, no
+  // log options, mounts only as binds, "no-new-privileges" without ":true", "shareable" for a private IPC
+  // namespace, and the process limit among the ulimits. (It also names each dropped capability for ALL; that
+  // one stays compared, since the policy pack must see ALL: docs/engines-and-images.md, "Podman".)
+  unreportedContainerInputs: ["cpus", "ipcMode", "logOpts", "mounts", "securityOpts", "tmpfs", "ulimits"],
   sockets: { paths: ["/run/podman/podman.sock"], names: ["podman.sock"] },
   pidsLimit: { kind: "prestart-hook", variable: "AGENT_SANDBOX_PIDS_LIMIT" },
   scheduledHealth: false,

@@ -2,11 +2,14 @@
  * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
  * hardened container is created with `start: false`, given its limit with the CLI's `update`, then started here.
  */
+
+import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { cliCommand, type EngineClient } from "../engine/client";
-import type { Engine } from "../engine/engine";
+import { type Engine, KNOWN_ENGINES } from "../engine/engine";
+import { LABEL_PREFIX } from "../engine/naming";
 import { durationToMilliseconds } from "../values/schema";
 import type { HealthTimings } from "./baseline";
 
@@ -26,9 +29,39 @@ export function readinessEnvironment(health: HealthTimings): { HEALTH_TIMEOUT: s
   return { HEALTH_TIMEOUT: String(healthWaitSeconds(health)), CHECK_TIMEOUT: String(Math.max(1, Math.ceil(durationSeconds(health.timeout)))) };
 }
 
+/** The label holding a digest of the inputs the engine does not report back (Engine.unreportedContainerInputs). */
+export const UNREPORTED_INPUTS_LABEL = `${LABEL_PREFIX}.unreported-inputs`;
+
+/** The options of every hardened container: edits the provider would ignore replace it, and what the engine does not report is no drift. */
+export function containerOptions(engine: Engine): pulumi.CustomResourceOptions {
+  return { replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true, ignoreChanges: [...engine.unreportedContainerInputs] };
+}
+
+/**
+ * The container's inputs, with a digest of those the engine does not report back in a label: they are
+ * ignored for drift (containerOptions), and an edit of one still changes the label, which replaces the
+ * container. Unchanged on an engine that reports every input (Docker).
+ */
+export function containerWithUnreportedInputs(args: docker.ContainerArgs, engine: Engine): docker.ContainerArgs {
+  if (engine.unreportedContainerInputs.length === 0) return args;
+  const unreported = Object.fromEntries(engine.unreportedContainerInputs.map((key) => [key, (args as unknown as Record<string, unknown>)[key] ?? null]));
+  const digest = pulumi.output(unreported).apply((values) => createHash("sha256").update(JSON.stringify(values)).digest("hex"));
+  return {
+    ...args,
+    labels: pulumi.all([pulumi.output(args.labels ?? []), digest]).apply(([labels, value]) => [...(labels ?? []), { label: UNREPORTED_INPUTS_LABEL, value }]),
+  };
+}
+
 /** The container variables that carry its pids limit to an engine that applies it as the container starts (Engine.pidsLimit). */
 export function pidsLimitEnvironment(engine: Engine, pidsLimit: number): string[] {
   return engine.pidsLimit.kind === "prestart-hook" ? [`${engine.pidsLimit.variable}=${pidsLimit}`] : [];
+}
+
+/** The limit a container carries for its engine's hook (pidsLimitEnvironment), read back from its environment; none on Docker. */
+export function pidsLimitFromEnvironment(env: readonly string[]): number | undefined {
+  const variables = KNOWN_ENGINES.flatMap((engine) => (engine.pidsLimit.kind === "prestart-hook" ? [`${engine.pidsLimit.variable}=`] : []));
+  const entry = env.findLast((variable) => variables.some((name) => variable.startsWith(name)));
+  return entry === undefined ? undefined : Number(entry.slice(entry.indexOf("=") + 1));
 }
 
 /** The start command of a container created stopped; it re-runs whenever the container is replaced. */
@@ -59,11 +92,10 @@ export function startedContainer(
   options: { parent: pulumi.Resource; startAfter?: pulumi.Input<pulumi.Resource>[] },
 ): { container: docker.Container; ready: command.local.Command } {
   const envs = [...((args.envs as string[] | undefined) ?? []), ...pidsLimitEnvironment(settings.engine, settings.pidsLimit)];
-  const container = new docker.Container(
-    name,
-    { ...args, ...(envs.length > 0 ? { envs } : {}) },
-    { parent: options.parent, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true },
-  );
+  const container = new docker.Container(name, containerWithUnreportedInputs({ ...args, ...(envs.length > 0 ? { envs } : {}) }, settings.engine), {
+    parent: options.parent,
+    ...containerOptions(settings.engine),
+  });
   const ready = new command.local.Command(`${name}-start`, startCommandArgs(container, settings), {
     parent: options.parent,
     ...(options.startAfter ? { dependsOn: options.startAfter } : {}),

@@ -16,7 +16,7 @@ import { sandboxNetworkSettings } from "../egress/network";
 import { type EngineClient, typedCommand } from "../engine/client";
 import { networkGateway } from "../engine/host-gateway";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
-import { REPLACE_ON_CHANGES, startCommandArgs } from "../hardening/container-start";
+import { containerOptions, containerWithUnreportedInputs, startCommandArgs } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
 import type { SandboxConfig } from "./config";
@@ -149,7 +149,7 @@ export class Sandbox extends pulumi.ComponentResource {
       cloneVolume: clone?.name,
       engine: args.engine,
     });
-    const container = new docker.Container(name, containerArgs, { ...child, replaceOnChanges: REPLACE_ON_CHANGES, deleteBeforeReplace: true });
+    const container = new docker.Container(name, containerWithUnreportedInputs(containerArgs, args.engine), { ...child, ...containerOptions(args.engine) });
     this.runContainer = {
       spec: () => pulumi.output(containerArgs),
       labels: labelsFor(identity, sandbox.name),

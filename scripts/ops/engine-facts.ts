@@ -11,6 +11,7 @@ import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
 import { clientLibraryEnvironment, dialEngine, type EngineClient, engineClient, environmentTarget } from "../../components/engine/client";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { pidsLimitFromEnvironment } from "../../components/hardening/container-start";
 import { agentPidsLimit, Isolation, isolationOfRuntime } from "../../components/hardening/isolation";
 import { countDenied, cpuPercent, diskPercentFromDf, memoryUsedBytes, type SandboxFacts, type StatsSample } from "./status-report";
 
@@ -113,6 +114,8 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
   const inspected = await inspectOrMissing(engine, info.container);
   if (!inspected) return { name, container: info.container, state: "missing" };
   const health = inspected.State.Health;
+  // Podman records no limit of the program's: its host's hook applied the one the container carries, which its start verified.
+  const recordedLimit = pidsLimitFromEnvironment(inspected.Config.Env) ?? inspected.HostConfig.PidsLimit;
   const base: SandboxFacts = {
     name,
     container: info.container,
@@ -123,7 +126,7 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     healthOutput: health?.Log?.at(-1)?.Output.trim(),
     createdAt: new Date(inspected.Created),
     imageId: inspected.Image,
-    pidsLimit: inspected.HostConfig.PidsLimit ? agentPidsLimit(inspected.HostConfig.PidsLimit, isolationOfRuntime(inspected.HostConfig.Runtime)) : undefined,
+    pidsLimit: recordedLimit ? agentPidsLimit(recordedLimit, isolationOfRuntime(inspected.HostConfig.Runtime)) : undefined,
   };
   if (!inspected.State.Running) return base;
   const container = engine.getContainer(inspected.Id);
@@ -139,7 +142,7 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     // A task that ends between the glob and ls is a race, not an error: its complaint is dropped.
     gvisor ? execOutput(container, ["sh", "-c", "ls -d /proc/[0-9]*/task/[0-9]* 2>/dev/null | wc -l"]) : Promise.resolve(undefined),
   ]);
-  const enginePidsLimit = stats.pids_stats?.limit ?? inspected.HostConfig.PidsLimit ?? undefined;
+  const enginePidsLimit = pidsLimitFromEnvironment(inspected.Config.Env) ?? stats.pids_stats?.limit ?? inspected.HostConfig.PidsLimit ?? undefined;
   return {
     ...base,
     cpuPercent: cpuPercent(stats),

@@ -30,6 +30,8 @@ podman_config() {
   cat <<CONF
 # Written by scripts/setup-engine.sh --podman.
 [containers]
+# Docker's --read-only: no writable /run, /tmp and /var/tmp unless the container mounts them.
+read_only_tmpfs = false
 default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 [engine]
 cgroup_manager = "cgroupfs"

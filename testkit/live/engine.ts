@@ -3,8 +3,6 @@
  * suite makes, and the host HTTP service the sandboxes are sent to. One version of each, for every suite.
  */
 
-// First: it points DOCKER_HOST at the run's engine before any client below is made.
-import "./live-engine";
 import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -16,6 +14,8 @@ import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, MANAGED_BY } from "../../components/engine/naming";
 import { GVISOR_RUNTIME } from "../../components/hardening/isolation";
 import { ISOLATION_VARIABLE, underGvisor } from "./isolation";
+// First: it points DOCKER_HOST at the run's engine before any client below is made.
+import { onPodman } from "./live-engine";
 import { gatewayOf } from "./network-gateway";
 
 const run = promisify(execFile);
@@ -164,6 +164,16 @@ export async function execIn(container: string, script: string, options: { user?
     const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
     return { exitCode: typeof failed.code === "number" ? failed.code : -1, output: `${failed.stdout ?? ""}${failed.stderr ?? failed.message}` };
   }
+}
+
+/**
+ * The pids limit the engine holds for a running container: what Docker records (HostConfig.PidsLimit), or
+ * on Podman, whose host applies it from a prestart hook and records nothing, the container's own cgroup.
+ */
+export async function enginePidsLimitOf(info: Docker.ContainerInspectInfo): Promise<number> {
+  if (!onPodman) return info.HostConfig.PidsLimit ?? 0;
+  const read = await execIn(info.Id, "read -r limit < /sys/fs/cgroup/pids/pids.max || read -r limit < /sys/fs/cgroup/pids.max; echo $limit", { user: "0:0" });
+  return Number(read.output.trim());
 }
 
 /** An HTTP service on the Docker host, like a developer's local API; answers `body` on every path. */
