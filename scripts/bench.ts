@@ -16,7 +16,8 @@
  *   - gVisor against runc, same sandbox config in one run (scripts/bench/isolation.ts): start-to-healthy, a
  *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
  *   - for each agent (Claude Code, Codex, OpenCode), a run by the program's run command against the bare CLI
- *     in the same sandbox (scripts/bench/agent-runs.ts; target: within 1.1x).
+ *     in the same sandbox (scripts/bench/agent-runs.ts; target: within 1.1x);
+ *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  * `npm run bench -- --only <part>[,<part>...]` runs those parts (the names are PARTS' keys below).
  */
@@ -46,6 +47,7 @@ import {
   startToHealthySeconds,
   upMilestones,
 } from "./bench/engine-measures";
+import { benchEngines } from "./bench/engines";
 import { benchEvaluation } from "./bench/evaluation";
 import { benchImageSize } from "./bench/image-size";
 import { benchIsolation } from "./bench/isolation";
@@ -263,6 +265,7 @@ const PARTS: { [name: string]: () => Promise<void> | void } = {
   isolation: () => benchIsolation(record),
   image: () => benchImageSize(record),
   agents: () => benchAgentRuns(record),
+  engines: () => benchEngines(record),
 };
 
 /** `--only <part>[,<part>...]`: those parts alone, in PARTS' order, since the whole bench takes minutes; without it, every part. */

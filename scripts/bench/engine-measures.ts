@@ -8,14 +8,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { ContainerInspectInfo } from "dockerode";
-import { engineClient } from "../../components/engine/client";
+import { type EngineClient, engineClient } from "../../components/engine/client";
 import type { HealthTimings } from "../../components/hardening/baseline";
 import { readinessEnvironment, startHealthyLines } from "../../components/hardening/container-start";
 
 const ROOT = path.resolve(__dirname, "../..");
 
-export function docker(args: string[]): string {
-  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT }).trim();
+export function docker(args: string[], engine: EngineClient = engineClient()): string {
+  return execFileSync("docker", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], cwd: ROOT, env: { ...process.env, ...engine.env } }).trim();
 }
 
 /**
@@ -143,10 +143,10 @@ export async function checkedByHandSeconds(container: string, started: number, t
  * Seconds the program's own start lines (container-start.ts) take to bring a stopped container to ready:
  * the pids limit applied and verified, the start, the check until it passes.
  */
-export async function programStartSeconds(container: string, health: HealthTimings, pidsLimit: number): Promise<number> {
+export async function programStartSeconds(container: string, health: HealthTimings, pidsLimit: number, engine = engineClient()): Promise<number> {
   const started = Date.now();
-  await execFileAsync("/bin/sh", ["-c", `set -eu\n${startHealthyLines(engineClient())}`], {
-    env: { ...process.env, CONTAINER: container, PIDS_LIMIT: String(pidsLimit), ...readinessEnvironment(health) },
+  await execFileAsync("/bin/sh", ["-c", `set -eu\n${startHealthyLines(engine)}`], {
+    env: { ...process.env, ...engine.env, CONTAINER: container, PIDS_LIMIT: String(pidsLimit), ...readinessEnvironment(health) },
   }).catch((error: { stderr?: string }) => {
     throw new Error(`the start lines failed on ${container}: ${error.stderr}`);
   });

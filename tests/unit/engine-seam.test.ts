@@ -3,10 +3,13 @@
  * the command lines every script builds through it. The facts are pinned because existing stacks hold
  * them in their inputs and commands: a change here would replace containers or re-run commands.
  */
+
+import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { cliCommand, dialEngine, engineClient, environmentTarget, runCli, typedCommand } from "../../components/engine/client";
-import { DOCKER, KNOWN_ENGINES } from "../../components/engine/engine";
+import { DOCKER, KNOWN_ENGINES, PODMAN } from "../../components/engine/engine";
 import { exposesEngineSocket } from "../../components/guardrails/host-paths";
+import { containerOptions, containerWithUnreportedInputs, UNREPORTED_INPUTS_LABEL } from "../../components/hardening/container-start";
 import { runWithFakeDocker } from "./support/fake-docker";
 
 const remote = engineClient({ host: "tcp://build-box:2376", certPath: "/certs" });
@@ -137,5 +140,37 @@ describe("running the CLI from this process", () => {
       if (saved.SECRET === undefined) delete process.env.AGENT_SANDBOX_TEST_SECRET;
       else process.env.AGENT_SANDBOX_TEST_SECRET = saved.SECRET;
     }
+  });
+});
+
+describe("Podman, the second engine", () => {
+  const resolved = <T>(output: pulumi.Input<T>) => new Promise<T>((resolve) => pulumi.output(output).apply((value) => resolve(value as T)));
+
+  it("is the same CLI at its own socket, naming the host by the gateway of the network a container leaves by", async () => {
+    expect(PODMAN).toMatchObject({ kind: "podman", cli: "docker", defaultHost: "unix:///run/podman/podman.sock", scheduledHealth: false });
+    expect(PODMAN.hostGatewayEntry(() => "10.89.3.1")).toEqual({ host: "host.docker.internal", ip: "10.89.3.1" });
+    expect(PODMAN.healthCheckNow("unix:///run/podman/podman.sock", "c1")).toEqual([
+      "podman",
+      "--url",
+      "unix:///run/podman/podman.sock",
+      "healthcheck",
+      "run",
+      "c1",
+    ]);
+    expect(KNOWN_ENGINES.map((engine) => engine.kind)).toEqual(["docker", "podman"]);
+  });
+
+  it("carries the inputs Podman does not report back in a label, so an edit of one still changes the container's inputs", async () => {
+    const args = { name: "c", image: "i", labels: [{ label: "a", value: "b" }], mounts: [{ type: "bind", source: "/w", target: "/workspace" }] };
+    expect(containerWithUnreportedInputs(args, DOCKER)).toBe(args);
+    const labelsOf = async (mounts: typeof args.mounts) =>
+      (await resolved(containerWithUnreportedInputs({ ...args, mounts }, PODMAN).labels ?? [])) as { label: string; value: string }[];
+    const labels = await labelsOf(args.mounts);
+    expect(labels[0]).toEqual({ label: "a", value: "b" });
+    expect(labels[1].label).toBe(UNREPORTED_INPUTS_LABEL);
+    expect(await labelsOf(args.mounts)).toEqual(labels);
+    expect((await labelsOf([{ type: "bind", source: "/other", target: "/workspace" }]))[1].value).not.toBe(labels[1].value);
+    expect(containerOptions(PODMAN).ignoreChanges).toEqual([...PODMAN.unreportedContainerInputs]);
+    expect(containerOptions(DOCKER).ignoreChanges).toEqual([]);
   });
 });
