@@ -50,6 +50,8 @@ export interface Engine {
    */
   readonly unreportedContainerInputs: readonly string[];
   readonly pidsLimit: PidsLimitMechanism;
+  /** Whether the CLI's `ps` lists containers newest first (Docker's does; Podman's API answers in no order). */
+  readonly listsNewestFirst: boolean;
   /**
    * Whether the engine runs a container's health check on a schedule of its own; Podman does only under
    * systemd, so without it the program runs the check when it reports health (`healthCheckNow`).
@@ -89,6 +91,7 @@ export const DOCKER: Engine = {
   unreportedNetworkInputs: [],
   unreportedContainerInputs: [],
   pidsLimit: { kind: "update" },
+  listsNewestFirst: true,
   scheduledHealth: true,
   healthCheckNow: () => {
     throw new Error("Docker runs health checks on its own schedule");
@@ -142,6 +145,7 @@ export const PODMAN: Engine = {
   unreportedContainerInputs: ["cpus", "ipcMode", "logOpts", "mounts", "securityOpts", "tmpfs", "ulimits"],
   sockets: { paths: ["/run/podman/podman.sock"], names: ["podman.sock"] },
   pidsLimit: { kind: "prestart-hook", variable: "AGENT_SANDBOX_PIDS_LIMIT" },
+  listsNewestFirst: false,
   scheduledHealth: false,
   healthCheckNow: (host, container) => ["podman", "--url", host, "healthcheck", "run", container],
 };

@@ -50,10 +50,16 @@ export function runContainerFilters(labels: Record<string, string>, runName: str
   return Object.entries({ ...labels, [RUN_LABEL]: runName }).flatMap(([label, value]) => ["--filter", `label=${label}=${value}`]);
 }
 
-/** Removes all but the newest $KEEP_FINISHED containers of the run (`docker ps` lists newest first). */
+/**
+ * Removes all but the newest $KEEP_FINISHED containers of the run: Docker's `ps` lists newest first, Podman's
+ * in no order, so there they are sorted by creation (then by name, which holds the run's start second).
+ */
 export function pruneRunContainersLines(engine: EngineClient, filters: string[]): string {
   const cli = cliCommand(engine);
-  return `stale=$(${cli} ps -aq ${shellWords(filters)} | tail -n +"$((KEEP_FINISHED + 1))")
+  const newestFirst = engine.listsNewestFirst
+    ? `${cli} ps -aq ${shellWords(filters)}`
+    : `${cli} ps -a ${shellWords(filters)} --format '{{.CreatedAt}}\t{{.Names}}\t{{.ID}}' | sort -r | cut -f3`;
+  return `stale=$(${newestFirst} | tail -n +"$((KEEP_FINISHED + 1))")
 if [ -n "$stale" ]; then ${cli} rm -f -v $stale >/dev/null; fi
 `;
 }

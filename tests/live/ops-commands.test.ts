@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sandboxObjectNames } from "../../components/engine/naming";
-import { AGENT_GID, AGENT_UID, docker, execIn, inspectContainer, waitHealthy } from "../../testkit/live/engine";
+import { AGENT_GID, AGENT_UID, docker, enginePidsLimitOf, execIn, inspectContainer, waitHealthy } from "../../testkit/live/engine";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { type HostService, liveConfig, PROJECT, sandboxEntry, startHostService } from "../../testkit/live/live-program";
 import { type CliResult, PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
@@ -127,7 +127,7 @@ describe("status, refresh and the person commands on a real stack (live)", () =>
     const after = await waitHealthy(NAMES.container);
     expect(after.Id).not.toBe(before.container.Id);
     expect(after.State.Health?.Status).toBe("healthy");
-    expect(after.HostConfig.PidsLimit).toBe(liveEnginePids(1024));
+    expect(await enginePidsLimitOf(after)).toBe(liveEnginePids(1024));
     expect(JSON.parse(await docker("volume", "inspect", NAMES.home))[0].CreatedAt).toBe(before.volume.CreatedAt);
     expect((await execIn(NAMES.container, "cat /home/agent/.login-marker")).output.trim()).toBe("logged-in");
     expect(treeHash(workspace)).toBe(before.tree);

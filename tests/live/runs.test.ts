@@ -5,10 +5,12 @@
  * none. Checked: the run container is the sandbox's spec field by field, the resumed runs see plan's
  * conversation, a re-run of plan re-runs both, keepFinished prunes oldest first, and destroy leaves nothing.
  */
+
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
+import { pidsLimitFromEnvironment } from "../../components/hardening/container-start";
 import { RUN_LABEL } from "../../components/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
 import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
@@ -147,7 +149,8 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       MemorySwap: info.HostConfig.MemorySwap,
       CpuQuota: info.HostConfig.CpuQuota,
       CpuPeriod: info.HostConfig.CpuPeriod,
-      PidsLimit: info.HostConfig.PidsLimit,
+      // On Podman the limit travels in the environment, for the host's hook (container-start.ts).
+      PidsLimit: pidsLimitFromEnvironment(info.Config.Env ?? []) ?? info.HostConfig.PidsLimit,
       // A run's agent is kept from the host's kernel as its sandbox's is (runsc under isolation gvisor).
       Runtime: info.HostConfig.Runtime,
       Ulimits: info.HostConfig.Ulimits,
