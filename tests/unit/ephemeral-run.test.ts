@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,7 +8,7 @@ import { parseStackConfig } from "../../components/config/stack-schema";
 import { engineClient } from "../../components/engine/client";
 import type { ContainerSpec } from "../../components/engine/container-cli";
 import { DOCKER } from "../../components/engine/engine";
-import { ephemeralRunScript } from "../../components/runs/run-script";
+import { ephemeralRunScript, pruneRunContainersLines } from "../../components/runs/run-script";
 import { containerArgsFor } from "../../components/sandbox/container";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
@@ -163,5 +163,35 @@ describe("runs resuming one run", () => {
     expect(dependsOn("follow")).toEqual(expect.arrayContaining(["run-plan", "run-try-a", "run-try-b"]));
     expect(dependsOn("try-a")).not.toContain("run-follow");
     expect(dependsOn("try-b")).not.toContain("run-try-a");
+  });
+});
+
+describe("pruning a run's finished containers", () => {
+  /** Runs the prune lines against a stand-in docker whose ps answers `listed`; returns the IDs it removed. */
+  function pruned(client: ReturnType<typeof engineClient>, listed: string[], keep: number): string[] {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
+    fs.writeFileSync(path.join(dir, "ps-output"), `${listed.join("\n")}\n`);
+    fs.writeFileSync(path.join(dir, "docker"), `#!/bin/sh\ncase "$1" in ps) cat "${dir}/ps-output" ;; rm) shift 3; echo "$@" > "${dir}/removed" ;; esac\n`, {
+      mode: 0o755,
+    });
+    const run = spawnSync("/bin/sh", ["-c", `set -u\nKEEP_FINISHED=${keep}\n${pruneRunContainersLines(client, ["--filter", "label=x=y"])}`], {
+      env: { PATH: `${dir}:${process.env.PATH}`, HOME: os.homedir(), DOCKER_HOST: "unix:///run/podman/podman.sock" },
+    });
+    expect(run.status, String(run.stderr)).toBe(0);
+    return fs.existsSync(path.join(dir, "removed")) ? fs.readFileSync(path.join(dir, "removed"), "utf8").trim().split(" ") : [];
+  }
+
+  it("keeps the newest on Docker, whose ps lists newest first", () => {
+    expect(pruned(engineClient(), ["c3", "c2", "c1"], 1)).toEqual(["c2", "c1"]);
+  });
+
+  it("sorts by creation on Podman, whose ps answers in no order, the name breaking a tie within one second", () => {
+    const listed = [
+      "2026-12-05 04:21:52 +0000 UTC\trun-20261205042152-7\tb",
+      "2026-12-05 04:21:51 +0000 UTC\trun-20261205042151-9\ta",
+      "2026-12-05 04:21:53 +0000 UTC\trun-20261205042153-3\tc",
+      "2026-12-05 04:21:53 +0000 UTC\trun-20261205042153-4\td",
+    ];
+    expect(pruned(engineClient({ engine: "podman" }), listed, 2)).toEqual(["b", "a"]);
   });
 });
