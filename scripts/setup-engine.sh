@@ -94,17 +94,24 @@ ensure_packages() {
 # `docker info` can hang on a wedged daemon, hence the timeout.
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 
+# Starts a daemon (the command after the first four arguments) in a session of its own, records its pid as
+# $STATE_DIR/<name>.pid and waits until <check> succeeds, trying <tries> times <pause> seconds apart.
+start_daemon() {
+  local name=$1 check=$2 tries=$3 pause=$4 t i
+  shift 4
+  t=$(now)
+  setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$STATE_DIR/$name.pid"
+  for i in $(seq "$tries"); do
+    "$check" && { note "$name started ($(since "$t"))"; return; }
+    sleep "$pause"
+  done
+  die "$name did not answer in time; see $LOG_DIR/$name.log"
+}
+
 ensure_dockerd() {
   if engine_answers; then note "dockerd found"; return; fi
-  local t; t=$(now)
-  setsid nohup dockerd >>"$LOG_DIR/dockerd.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$STATE_DIR/dockerd.pid"
-  local i
-  for i in $(seq 60); do
-    engine_answers && { note "dockerd started ($(since "$t"))"; return; }
-    sleep 1
-  done
-  die "dockerd did not answer within 60s; see $LOG_DIR/dockerd.log"
+  start_daemon dockerd engine_answers 60 1 dockerd
 }
 
 # SIGTERM to dockerd alone (systemd's KillMode=process for docker.service): it stops its containers and

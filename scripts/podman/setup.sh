@@ -103,15 +103,8 @@ ensure_podman() {
     [[ -f $STATE_DIR/podman.pid ]] || die "a Podman service this script did not start answers at $PODMAN_SOCKET; restart it for $PODMAN_CONF to take effect"
     stop_recorded podman podman
   fi
-  local t i; t=$(now)
   install -d "$(dirname "$PODMAN_SOCKET")"
-  setsid nohup podman system service --time=0 "unix://$PODMAN_SOCKET" >>"$LOG_DIR/podman.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$STATE_DIR/podman.pid"
-  for i in $(seq 40); do
-    podman_answers && { note "podman started ($(since "$t"))"; return; }
-    sleep 0.25
-  done
-  die "the Podman service did not answer at $PODMAN_SOCKET within 10s; see $LOG_DIR/podman.log"
+  start_daemon podman podman_answers 40 0.25 podman system service --time=0 "unix://$PODMAN_SOCKET"
 }
 
 stop_podman() {

@@ -6,7 +6,6 @@ import { join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import type Docker from "dockerode";
 import { BUILD_CLI, BUILD_ENV } from "../live/engine";
-import { onPodman } from "../live/live-engine";
 import { engine, isNotFound, type Tracked } from "./state";
 import { type Inputs, rejectUnmapped } from "./values";
 
@@ -219,8 +218,6 @@ export async function realizeBuildImage(name: string, inputs: Inputs): Promise<T
       throw new Error(`docker build failed for image ${name}:\n${error.stderr ?? error.message}`);
     });
     const imageId = readFileSync(join(secretDir, "iid"), "utf8").trim();
-    // Built on the local Docker engine; a Podman run's engine gets it as the provider's load would give it.
-    if (onPodman && load) await loadIntoRunEngine(imageId, tags);
     let digest = imageId;
     if (push) {
       for (const tag of tags) digest = await pushTag(tag);
@@ -239,15 +236,6 @@ export async function realizeBuildImage(name: string, inputs: Inputs): Promise<T
   } finally {
     rmSync(secretDir, { recursive: true, force: true });
   }
-}
-
-/** `docker save` from the build's engine into the run's (Podman's) `docker load`, tags kept. */
-async function loadIntoRunEngine(imageId: string, tags: string[]): Promise<void> {
-  await run("/bin/sh", ["-c", 'env -u DOCKER_HOST docker save "$@" | docker load >/dev/null', "save", ...(tags.length > 0 ? tags : [imageId])]).catch(
-    (error: { stderr?: string; message: string }) => {
-      throw new Error(`loading ${imageId} into the run's engine failed: ${error.stderr ?? error.message}`);
-    },
-  );
 }
 
 /** `docker push` and the manifest digest it reports ("<tag>: digest: sha256:... size: N"). */

@@ -36,18 +36,11 @@ export const LOCAL_IMAGES = { baseImage: "agent-sandbox/debian:bookworm-slim", b
  */
 export const BUILD_CLI = spawnSync("docker", ["buildx", "version"]).status === 0 ? "docker" : fs.existsSync("/usr/bin/docker") ? "/usr/bin/docker" : "docker";
 
-/** Podman builds nothing (docs/engines-and-images.md, "Podman"): on a Podman run, images are built on the local Docker engine. */
-function withoutEngineHost(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  if (!onPodman) return env;
-  const { DOCKER_HOST: _, ...rest } = env;
-  return rest;
-}
-
 /**
  * The environment of a BUILD_CLI build: BuildKit on, and through buildx the engine's own builder, the one
  * that stores the result in the engine (the current one may be the real provider's remote BuildKit).
  */
-export const BUILD_ENV: NodeJS.ProcessEnv = { ...withoutEngineHost(process.env), DOCKER_BUILDKIT: "1", BUILDX_BUILDER: "default" };
+export const BUILD_ENV: NodeJS.ProcessEnv = { ...process.env, DOCKER_BUILDKIT: "1", BUILDX_BUILDER: "default" };
 
 /** Labels of an engine object a test creates itself (not through a deploy): managed by the project, and which test. */
 export function testLabels(test: string): Record<string, string> {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_GATEWAY_NAME } from "../../components/engine/host-gateway";
 import { LABEL_PREFIX, sandboxObjectNames } from "../../components/engine/naming";
-import { docker, enginePidsLimitOf, logsOf, waitHealthy } from "../../testkit/live/engine";
+import { docker, enginePidsLimitOf, execIn, logsOf, waitHealthy } from "../../testkit/live/engine";
 import { type FakeMessagesApi, type ScriptedTurn, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
 import { onPodman } from "../../testkit/live/live-engine";
@@ -119,6 +119,33 @@ describe("the real Pulumi engine (live)", () => {
     const shell = String(outputs.sandboxOutputs.main.shell);
     const session = await shellSession(shell, "id -u; pwd; exit\n");
     expect(session).toMatch(/1000\s+\/workspace/);
+  });
+
+  it("runs the agent as 1000 without capabilities, with no-new-privileges and seccomp, on a read-only root, within its memory limit", async (context) => {
+    gate.requireCli(context);
+    const probe = await execIn(
+      NAMES.container,
+      "grep -E '^(CapEff|CapBnd|NoNewPrivs|Seccomp):' /proc/self/status; id -u; touch /etc/probe 2>&1; " +
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max",
+    );
+    const facts = Object.fromEntries(probe.output.split("\n").flatMap((line) => (/^\w+:\t/.test(line) ? [line.split(":\t")] : [])));
+    expect(facts, probe.output).toEqual({ CapEff: "0000000000000000", CapBnd: "0000000000000000", NoNewPrivs: "1", Seccomp: "2" });
+    expect(probe.output).toMatch(/^1000$/m);
+    expect(probe.output).toContain("Read-only file system");
+    // The default sandbox's 8g (components/sandbox/config.ts), as the kernel enforces it.
+    expect(probe.output).toMatch(new RegExp(`^${8 * 1024 ** 3}$`, "m"));
+  });
+
+  it("keeps the host from the sandbox except through its proxy: the internal network's gateway does not answer", async (context) => {
+    gate.requireCli(context);
+    // Docker leaves the host no address there (inhibit_ipv4); Podman keeps one, which the host's firewall chain drops.
+    const [network] = JSON.parse(await docker("network", "inspect", NAMES.network));
+    const gateway = String(network.IPAM?.Config?.[0]?.Gateway ?? "");
+    expect(gateway, JSON.stringify(network.IPAM)).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const direct = await execIn(NAMES.container, `curl -sS --noproxy '*' --max-time 5 http://${gateway}:${probe.port}/`);
+    expect(direct.exitCode, `the host answered at ${gateway}:${probe.port}: ${direct.output}`).not.toBe(0);
+    const proxied = await execIn(NAMES.container, `curl -sS --max-time 10 ${probe.sandboxUrl}`);
+    expect(proxied.output.trim(), JSON.stringify(proxied)).toBe("probe-ok");
   });
 
   it("shows no changes in a preview or a refresh right after up", async (context) => {

@@ -15,6 +15,7 @@ import { RUN_LABEL } from "../../components/runs/run-script";
 import { AGENT_GID, AGENT_UID, docker, inspectContainer } from "../../testkit/live/engine";
 import { type FakeMessagesApi, startFakeMessagesApi } from "../../testkit/live/fake-messages-api";
 import { liveEnginePids } from "../../testkit/live/isolation";
+import { onPodman } from "../../testkit/live/live-engine";
 import { agentWorkspace, type HostService, liveConfig, PROJECT, sandboxEntry, startHostService, testTls } from "../../testkit/live/live-program";
 import { PulumiGate, REGISTRY_BASE_IMAGES, RealStack } from "../../testkit/live/pulumi-cli";
 
@@ -156,7 +157,10 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
       Ulimits: info.HostConfig.Ulimits,
       Networks: Object.keys(info.NetworkSettings.Networks).sort(),
       // The provider hands the engine its mounts in its own (set) order; the order means nothing, the targets differ.
-      Mounts: [...(info.HostConfig.Mounts ?? [])].sort((a, b) => String(a.Target).localeCompare(String(b.Target))),
+      // The mounts as the container has them (Podman leaves HostConfig.Mounts empty; both engines fill Mounts).
+      Mounts: info.Mounts.map((mount) => ({ Target: mount.Destination, Source: mount.Source, ReadOnly: !mount.RW })).sort((a, b) =>
+        a.Target.localeCompare(b.Target),
+      ),
       Init: info.HostConfig.Init,
       Privileged: info.HostConfig.Privileged,
       IpcMode: info.HostConfig.IpcMode,
@@ -169,8 +173,10 @@ describe("ephemeral runs and session chains (live, real Pulumi CLI)", () => {
     expect(hardening(run).Mounts).toContainEqual(expect.objectContaining({ Target: "/workspace/.git/hooks", ReadOnly: true }));
     expect(hardening(sandbox).Networks).toEqual([NAMES.network]);
     // The provider creates on the default bridge and then moves the container to its network (NetworkMode stays
-    // "bridge"); the run container joins the network directly. Either way it is on that one network alone.
-    expect({ sandbox: sandbox.HostConfig.NetworkMode, run: run.HostConfig.NetworkMode }).toEqual({ sandbox: "bridge", run: NAMES.network });
+    // "bridge"); the run container joins the network directly. Either way it is on that one network alone
+    // (Networks above). Podman records "bridge" for both.
+    const runMode = onPodman ? "bridge" : NAMES.network;
+    expect({ sandbox: sandbox.HostConfig.NetworkMode, run: run.HostConfig.NetworkMode }).toEqual({ sandbox: "bridge", run: runMode });
     expect(run.HostConfig.RestartPolicy?.Name).toBe("no");
     expect(run.State.Running, "a kept container is stopped").toBe(false);
   });
