@@ -143,6 +143,17 @@ describe("agent-sandbox-hardening policies", () => {
     expect(await violationsOf("no-docker-socket", withChanges({ mounts }))).toEqual([expect.stringMatching(/mounts\[0\].*socket/)]);
   });
 
+  it("refuses a container that binds Podman's socket, or its folder, whichever engine the stack runs on", async () => {
+    const mounts = [
+      { type: "bind", source: "/run/podman/podman.sock", target: "/var/run/docker.sock" },
+      { type: "bind", source: "/run/podman", target: "/host-podman" },
+    ];
+    expect(await violationsOf("no-docker-socket", withChanges({ mounts }))).toEqual([
+      expect.stringMatching(/mounts\[0\].*socket/),
+      expect.stringMatching(/mounts\[1\].*socket/),
+    ]);
+  });
+
   it("refuses a container that binds the Docker socket folder through volumes", async () => {
     const volumes = [{ hostPath: "/run/", containerPath: "/host-run" }];
     expect(await violationsOf("no-docker-socket", withChanges({ volumes }))).toEqual([expect.stringMatching(/volumes\[0\].*socket/)]);
