@@ -1,8 +1,9 @@
 /**
  * Starting a container the provider created stopped. @pulumi/docker has no pids-limit input, so every
- * hardened container is created with `start: false`, given its limit with the CLI's `update`, then started here.
+ * hardened container is created with `start: false`, given its limit (the CLI's `update` on Docker, the
+ * host's prestart hook on Podman: Engine.pidsLimit), then started here; and what every hardened container's
+ * resource options and inputs carry for the engine it runs on.
  */
-
 import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
