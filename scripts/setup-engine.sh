@@ -76,8 +76,8 @@ buildkitd_ready=false
 note() { summary+=("$1"); }
 warn() { echo "setup-engine: WARNING: $*" >&2; }
 die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
+# shellcheck source=lib/daemons.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/daemons.sh"
 
 ensure_packages() {
   local missing=() pkg
@@ -93,21 +93,6 @@ ensure_packages() {
 
 # `docker info` can hang on a wedged daemon, hence the timeout.
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
-
-# Starts a daemon (the command after the first four arguments) in a session of its own, records its pid as
-# $STATE_DIR/<name>.pid and waits until <check> succeeds, trying <tries> times <pause> seconds apart.
-start_daemon() {
-  local name=$1 check=$2 tries=$3 pause=$4 t i
-  shift 4
-  t=$(now)
-  setsid nohup "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null 9>&- &
-  echo $! >"$STATE_DIR/$name.pid"
-  for i in $(seq "$tries"); do
-    "$check" && { note "$name started ($(since "$t"))"; return; }
-    sleep "$pause"
-  done
-  die "$name did not answer in time; see $LOG_DIR/$name.log"
-}
 
 ensure_dockerd() {
   if engine_answers; then note "dockerd found"; return; fi
@@ -665,23 +650,6 @@ ensure_base_lists() {
     rm -f "$file"
   done
   if ((${#published[@]})); then note "published ${published[*]} (amd64+arm64)"; fi
-}
-
-# Stops a daemon only if this script recorded it and that pid still runs the same program.
-stop_recorded() {
-  local name=$1 program=$2 pidfile=$STATE_DIR/$1.pid pid
-  [[ -f $pidfile ]] || { note "$name not started by us"; return; }
-  pid=$(<"$pidfile")
-  if [[ -d /proc/$pid ]] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$program"; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    local i
-    for i in $(seq 30); do [[ -d /proc/$pid ]] || break; sleep 1; done
-    [[ -d /proc/$pid ]] && warn "$name (pid $pid) still running after 30s"
-    note "$name stopped"
-  else
-    note "$name already gone"
-  fi
-  rm -f "$pidfile"
 }
 
 # shellcheck source=scripts/remote-engine.sh

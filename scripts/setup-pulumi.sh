@@ -33,6 +33,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tools="$here/pulumi-tools"
 # shellcheck source=pulumi-tools/pins.env
 . "$tools/pins.env"
+# shellcheck source=lib/go-modules.sh
+. "$here/lib/go-modules.sh"
 
 print_bin_dir=false
 link=true
@@ -158,19 +160,6 @@ get_source() { # dest srcvar commit subdir module version
 }
 
 served() { GOFLAGS=-mod=mod "$GO" mod download "$1@$2" >/dev/null 2>&1; }
-
-required_version() { # moddir module
-  (cd "$1" && "$GO" mod edit -json) | node -e '
-    const m = JSON.parse(require("fs").readFileSync(0, "utf8"));
-    const r = (m.Require || []).find((r) => r.Path === process.argv[1]);
-    process.stdout.write(r ? r.Version : "");' "$2"
-}
-
-# Checks that a build module requires what pins.env says (a pseudo-version must name the commit).
-check_pin() { # moddir module version-or-commit
-  local have; have=$(required_version "$1" "$2")
-  case "$have" in "$3"|*-"${3:0:12}") ;; *) die "$1/go.mod requires $2 $have, pins.env says $3";; esac
-}
 
 build() { # name moddir package ldflag-var(or "") version [folder in the cache, default bin]
   local name=$1 moddir=$2 pkg=$3 var=$4 version=$5 out=$tmp/${6:-bin}/$1 t0=$SECONDS
