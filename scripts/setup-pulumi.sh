@@ -6,7 +6,8 @@
 # buildctl) and the docker-buildx CLI plugin, which scripts/setup-engine.sh turns into the builder
 # the docker-build provider needs where it cannot pull moby/buildkit (docs/pulumi-tools.md: "A BuildKit builder for the docker-build provider"),
 # and gVisor's runsc and containerd-shim-runsc-v1, the runtime scripts/setup-engine.sh registers with
-# dockerd as "runsc" (sandboxes that should run on gVisor's kernel rather than the host's).
+# dockerd as "runsc" (sandboxes that should run on gVisor's kernel rather than the host's), and the
+# Kubernetes provider (pulumi-resource-kubernetes) for stacks on a cluster.
 #
 #   scripts/setup-pulumi.sh                  build what the cache lacks; as root, link into /usr/local/bin
 #                                            and docker-buildx into /usr/local/lib/docker/cli-plugins
@@ -16,9 +17,10 @@
 #
 # Versions: scripts/pulumi-tools/pins.env. Build modules: scripts/pulumi-tools/<tool>/go.mod.
 # Cache: $AGENT_SANDBOX_PULUMI_CACHE/<key> for the Pulumi tools and BuildKit, and .../gvisor-<key>
-# for gVisor (default /var/cache/agent-sandbox/pulumi as root, else ~/.cache/agent-sandbox/pulumi);
-# each key is a hash of `go version` and that group's pins and build modules, so a new gVisor pin
-# does not rebuild the Pulumi CLI (20 minutes on 2 cores) nor the other way round. A build
+# for gVisor, .../kubernetes-<key> for the Kubernetes provider (default /var/cache/agent-sandbox/pulumi
+# as root, else ~/.cache/agent-sandbox/pulumi); each key is a hash of `go version` and that group's pins
+# and build modules, so a new gVisor pin does not rebuild the Pulumi CLI (20 minutes on 2 cores) nor the
+# other way round. A build
 # happens in a scratch folder and is renamed into place, so an interrupted run leaves no half cache.
 #
 # Modules the Go module proxy does not serve are built from a source copy instead; point these at a
@@ -42,7 +44,7 @@ for arg in "$@"; do
   case "$arg" in
     --print-bin-dir) print_bin_dir=true ;;
     --no-link) link=false ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "setup-pulumi: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -56,19 +58,27 @@ command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go
 
 if [ "$(id -u)" = 0 ]; then default_root=/var/cache/agent-sandbox/pulumi; else default_root="${XDG_CACHE_HOME:-$HOME/.cache}/agent-sandbox/pulumi"; fi
 cache_root=$(realpath -m "${AGENT_SANDBOX_PULUMI_CACHE:-$default_root}")
-# Two cache keys. Comments of pins.env are left out, so correcting one rebuilds nothing.
-#   key         the Pulumi tools and BuildKit: pins.env but its GVISOR_ lines, every file but gvisor/
-#               (the same bytes the single key hashed before gVisor came, so caches stay valid)
-#   gvisor_key  gVisor: the GVISOR_ lines of pins.env and gvisor/
+# Three cache keys. Comments of pins.env are left out, so correcting one rebuilds nothing.
+#   key             the Pulumi tools and BuildKit: pins.env but its GVISOR_ and KUBERNETES_ lines, every
+#                   file but gvisor/ and kubernetes/ (the same bytes the single key hashed before gVisor
+#                   came, so caches stay valid)
+#   gvisor_key      gVisor: the GVISOR_ lines of pins.env and gvisor/
+#   kubernetes_key  the Kubernetes provider: the KUBERNETES_ lines of pins.env and kubernetes/
 go_version=$("$GO" version)
-key=$( { echo "$go_version"; cd "$tools" && grep -v -e '^#' -e '^GVISOR_' pins.env && find . -type f ! -name pins.env ! -path './gvisor/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
-gvisor_key=$( { echo "$go_version"; cd "$tools" && grep '^GVISOR_' pins.env && find ./gvisor -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+key=$( { echo "$go_version"; cd "$tools" && grep -v -e '^#' -e '^GVISOR_' -e '^KUBERNETES_' pins.env && find . -type f ! -name pins.env ! -path './gvisor/*' ! -path './kubernetes/*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16)
+group_key() { # pins prefix, folder
+  { echo "$go_version"; cd "$tools" && grep "^$1" pins.env && find "./$2" -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum; } | sha256sum | cut -c1-16
+}
+gvisor_key=$(group_key GVISOR_ gvisor)
+kubernetes_key=$(group_key KUBERNETES_ kubernetes)
 cache="$cache_root/$key"
 bin="$cache/bin"
 plugins="$cache/cli-plugins"   # Docker CLI plugins: linked into $plugin_dir, not /usr/local/bin
 plugin_dir=/usr/local/lib/docker/cli-plugins
 gvisor_cache="$cache_root/gvisor-$gvisor_key"
 gvisor_bin="$gvisor_cache/bin"
+kubernetes_cache="$cache_root/kubernetes-$kubernetes_key"
+kubernetes_bin="$kubernetes_cache/bin"
 
 # name|version the binary must report|ldflags -X variable
 binaries=(
@@ -91,6 +101,10 @@ gvisor_binaries=(
   "runsc|$GVISOR_VERSION|gvisor.dev/gvisor/runsc/version.version"
   "containerd-shim-runsc-v1|$GVISOR_VERSION|"
 )
+# the same, in the Kubernetes provider's cache
+kubernetes_binaries=(
+  "pulumi-resource-kubernetes|$KUBERNETES_PROVIDER_VERSION|github.com/pulumi/pulumi-kubernetes/provider/v4/pkg/version.Version"
+)
 
 # The version a binary reports: the CLI and the Node.js and Python language hosts say it; a provider
 # or the YAML language host (it has no -version) is started and asked over GetPluginInfo, as the
@@ -100,6 +114,8 @@ reported_version() { # name bindir
     pulumi) "$2/pulumi" version 2>/dev/null ;;
     pulumi-language-nodejs|pulumi-language-python) "$2/$1" -version 2>/dev/null ;;
     pulumi-resource-pulumi-nodejs|pulumi-language-python-exec) echo "(script)" ;;
+    # The Kubernetes provider's cache has no plugininfo of its own: the Pulumi tools' one asks (built first).
+    pulumi-resource-kubernetes) "$cache/libexec/plugininfo" "$2/$1" 2>/dev/null ;;
     pulumi-resource-*|pulumi-language-yaml) "$2/../libexec/plugininfo" "$2/$1" 2>/dev/null ;;
     buildkitd|buildctl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;   # "buildkitd <package> <version> <revision>"
     docker-buildx) "$2/$1" version 2>/dev/null | awk '{ print $2 }' ;;          # "<package> <version> <revision>"
@@ -123,13 +139,17 @@ cache_complete() { # dir
   [ -x "$1/bin/pulumi-resource-pulumi-nodejs" ] && [ -x "$1/bin/pulumi-language-python-exec" ]
 }
 
-gvisor_complete() { # dir
-  local entry name want
-  for entry in "${gvisor_binaries[@]}"; do
+# Whether a cache folder has every binary of a list, each reporting its version.
+binaries_complete() { # dir entry...
+  local dir=$1 entry name want
+  shift
+  for entry in "$@"; do
     IFS='|' read -r name want _ <<<"$entry"
-    [ -x "$1/bin/$name" ] && [ "$(reported_version "$name" "$1/bin")" = "$want" ] || return 1
+    [ -x "$dir/bin/$name" ] && [ "$(reported_version "$name" "$dir/bin")" = "$want" ] || return 1
   done
 }
+gvisor_complete() { binaries_complete "$1" "${gvisor_binaries[@]}"; }
+kubernetes_complete() { binaries_complete "$1" "${kubernetes_binaries[@]}"; }
 
 # Lays out the pinned source of a module in $dest: from a git repository or checkout named by the
 # environment variable $srcvar if set, else from the module proxy. Returns 1 if neither has it.
@@ -323,17 +343,46 @@ build_gvisor() {
   log "runsc, containerd-shim-runsc-v1 $GVISOR_VERSION"
   check_pin "$tools/gvisor" gvisor.dev/gvisor "$GVISOR_VERSION"
   prepare gvisor
-  # Our patches (gvisor/*.patch, each saying why) go over a vendored copy in the scratch folder (Go
-  # refuses overlays of the module cache): the cache stays as the proxy served it, no copy is kept.
+  # Our patches (gvisor/*.patch, each saying why; paths from the vendor folder, so a patch may reach a
+  # dependency too) go over a vendored copy in the scratch folder (Go refuses overlays of the module
+  # cache): the cache stays as the proxy served it, no copy is kept.
   local mod_mode=vendor patch
   (cd "$work/gvisor" && GOFLAGS=-mod=mod "$GO" mod vendor) >&2
   for patch in "$tools"/gvisor/*.patch; do
-    (cd "$work/gvisor/vendor/gvisor.dev/gvisor" && git apply -p1 "$patch") || die "gvisor/$(basename "$patch") does not apply to gvisor.dev/gvisor $GVISOR_VERSION"
+    (cd "$work/gvisor/vendor" && git apply -p1 "$patch") || die "gvisor/$(basename "$patch") does not apply to the vendored modules of gvisor.dev/gvisor $GVISOR_VERSION"
   done
   build runsc "$work/gvisor" gvisor.dev/gvisor/runsc gvisor.dev/gvisor/runsc/version.version "$GVISOR_VERSION"
   build containerd-shim-runsc-v1 "$work/gvisor" gvisor.dev/gvisor/shim "" "$GVISOR_VERSION"
 
   install_cache "$tmp" "$gvisor_cache" gvisor_complete
+  rm -rf "$work"
+}
+
+# The Kubernetes provider from the module proxy's pseudo-version, served by our main (kubernetes/main.go)
+# with the schema and Terraform mapping the module holds, as upstream's go:generate step writes them.
+build_kubernetes_provider() {
+  local work="$cache_root/.work-kubernetes-$kubernetes_key" mod=github.com/pulumi/pulumi-kubernetes/provider/v4 dir
+  mkdir -p "$work"
+  tmp=$(mktemp -d "$cache_root/.tmp-kubernetes-$kubernetes_key-XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  trap 'exit 130' INT HUP
+  trap 'exit 143' TERM
+  mkdir -p "$tmp/bin"
+
+  log "pulumi-resource-kubernetes $KUBERNETES_PROVIDER_VERSION (module $KUBERNETES_PROVIDER_MODULE_VERSION)"
+  check_pin "$tools/kubernetes" $mod "$KUBERNETES_PROVIDER_MODULE_VERSION"
+  prepare kubernetes
+  dir=$(cd "$work/kubernetes" && GOFLAGS=-mod=mod "$GO" mod download -json "$mod@$KUBERNETES_PROVIDER_MODULE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -f "$dir/cmd/pulumi-resource-kubernetes/schema.json" ] || die "$mod $KUBERNETES_PROVIDER_MODULE_VERSION has no cmd/pulumi-resource-kubernetes/schema.json"
+  node -e 'const fs = require("fs"), [from, to, version] = process.argv.slice(1);
+    const schema = JSON.parse(fs.readFileSync(from + "/schema.json", "utf8")); schema.version = version;
+    fs.writeFileSync(to + "/schema-embed.json", JSON.stringify(schema));
+    const mapping = JSON.parse(fs.readFileSync(from + "/terraform-mapping.json", "utf8"));
+    fs.writeFileSync(to + "/terraform-mapping-embed.json", JSON.stringify(mapping));' \
+    "$dir/cmd/pulumi-resource-kubernetes" "$work/kubernetes" "$KUBERNETES_PROVIDER_VERSION"
+  build pulumi-resource-kubernetes "$work/kubernetes" . $mod/pkg/version.Version "$KUBERNETES_PROVIDER_VERSION"
+
+  install_cache "$tmp" "$kubernetes_cache" kubernetes_complete
   rm -rf "$work"
 }
 
@@ -360,14 +409,24 @@ else
   build_all
   log "built all in $((SECONDS - t0)) s"
 fi
+exec 6>"$cache_root/.lock-kubernetes-$kubernetes_key"
+flock -w 3600 6 || die "another setup-pulumi.sh holds $cache_root/.lock-kubernetes-$kubernetes_key"
+t0=$SECONDS
+if kubernetes_complete "$kubernetes_cache"; then
+  log "Kubernetes provider cached in $kubernetes_cache"
+else
+  log "building the Kubernetes provider into $kubernetes_cache"
+  build_kubernetes_provider
+  log "built the Kubernetes provider in $((SECONDS - t0)) s"
+fi
 
 # link_target binary: where a binary of the cache is linked as root
 link_target() { case "$1" in "$plugins"/*) echo "$plugin_dir/${1##*/}" ;; *) echo "/usr/local/bin/${1##*/}" ;; esac; }
 
 if $link; then
   # Links in /usr/local are for every user: the cache must be readable by them (mktemp makes it 0700).
-  chmod 755 "$cache" "$gvisor_cache"
-  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/*; do   # check them all before linking any
+  chmod 755 "$cache" "$gvisor_cache" "$kubernetes_cache"
+  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/* "$kubernetes_bin"/*; do   # check them all before linking any
     target=$(link_target "$f")
     if [ -e "$target" ] || [ -L "$target" ]; then
       case "$(readlink "$target" || true)" in
@@ -377,12 +436,13 @@ if $link; then
     fi
   done
   mkdir -p "$plugin_dir"
-  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/*; do ln -sfn "$f" "$(link_target "$f")"; done
+  for f in "$bin"/* "$plugins"/* "$gvisor_bin"/* "$kubernetes_bin"/*; do ln -sfn "$f" "$(link_target "$f")"; done
   log "linked into /usr/local/bin and $plugin_dir"
 fi
 
 if $print_bin_dir; then echo "$bin"; else
   log "binaries in $bin:"; sed 's/^/  /' "$cache/versions.txt" >&2
   log "binaries in $gvisor_bin:"; sed 's/^/  /' "$gvisor_cache/versions.txt" >&2
-  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\"; for buildx: mkdir -p ~/.docker/cli-plugins && ln -sfn $plugins/docker-buildx ~/.docker/cli-plugins/; dockerd takes runsc by its path: $gvisor_bin/runsc"
+  log "binaries in $kubernetes_bin:"; sed 's/^/  /' "$kubernetes_cache/versions.txt" >&2
+  $link || log "add it to PATH: export PATH=\"$bin:\$PATH\"; for buildx: mkdir -p ~/.docker/cli-plugins && ln -sfn $plugins/docker-buildx ~/.docker/cli-plugins/; dockerd takes runsc by its path: $gvisor_bin/runsc; the Kubernetes provider is in $kubernetes_bin"
 fi

@@ -1,0 +1,78 @@
+/**
+ * The local cluster scripts/setup-kubernetes.sh starts (docs/kubernetes-cluster.md), as the Kubernetes
+ * suites reach it: its admin kubeconfig and the kubectl it built. Like the engine gate: without a cluster
+ * the suites skip with the reason, except under REQUIRE_KUBERNETES=1 (set by .ci/run once that setup
+ * succeeded), where its absence fails.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import { promisify } from "node:util";
+import type { TestContext } from "vitest";
+
+const run = promisify(execFile);
+
+/** The admin kubeconfig: AGENT_SANDBOX_KUBECONFIG, else where setup-kubernetes.sh writes it. */
+export const ADMIN_KUBECONFIG = process.env.AGENT_SANDBOX_KUBECONFIG ?? "/var/lib/agent-sandbox-kubernetes/admin.kubeconfig";
+/** The folder of the cluster's binaries, recorded by setup-kubernetes.sh while the cluster runs. */
+const BIN_RECORD = "/run/agent-sandbox-kubernetes/bin";
+
+/** kubectl: the one the cluster was built with, else whichever is on PATH. */
+function kubectlBinary(): string {
+  const bin = fs.existsSync(BIN_RECORD) ? fs.readFileSync(BIN_RECORD, "utf8").trim() : "";
+  return bin && fs.existsSync(`${bin}/kubectl`) ? `${bin}/kubectl` : "kubectl";
+}
+
+/** kubectl as the cluster's admin; a non-zero exit throws with its stderr unless allowed. */
+export async function kubectl(
+  args: string[],
+  options: { input?: string; allowFailure?: boolean } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = run(kubectlBinary(), ["--kubeconfig", ADMIN_KUBECONFIG, ...args], { maxBuffer: 64 * 1024 * 1024 });
+  if (options.input !== undefined) child.child.stdin?.end(options.input);
+  try {
+    const { stdout, stderr } = await child;
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
+    const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
+    if (options.allowFailure) return result;
+    throw new Error(`kubectl ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+/** Applies manifests given as objects (JSON is YAML). */
+export async function apply(...objects: object[]): Promise<void> {
+  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "v1", kind: "List", items: objects }) });
+}
+
+/** The node's InternalIP: the address pods reach the node on. */
+export async function nodeAddress(): Promise<string> {
+  return (await kubectl(["get", "nodes", "-o", `jsonpath={.items[0].status.addresses[?(@.type=="InternalIP")].address}`])).stdout.trim();
+}
+
+/** Whether the cluster answers: the API server is ready and the node Ready. */
+function clusterProblem(): string | undefined {
+  if (!fs.existsSync(ADMIN_KUBECONFIG)) return `no admin kubeconfig at ${ADMIN_KUBECONFIG}; run scripts/setup-kubernetes.sh as root`;
+  const ready = spawnSync(kubectlBinary(), ["--kubeconfig", ADMIN_KUBECONFIG, "get", "--raw", "/readyz"], { encoding: "utf8", timeout: 15_000 });
+  if (ready.status !== 0)
+    return `the cluster of ${ADMIN_KUBECONFIG} does not answer (${(ready.stderr || ready.error?.message || "").trim()}); run scripts/setup-kubernetes.sh as root`;
+  return undefined;
+}
+
+export class KubernetesGate {
+  private reason: string | undefined = "not checked yet";
+
+  /** False when no cluster answers (the tests then skip); REQUIRE_KUBERNETES=1 throws instead. */
+  ready(): boolean {
+    this.reason = clusterProblem();
+    if (this.reason === undefined) return true;
+    if (process.env.REQUIRE_KUBERNETES === "1") throw new Error(`REQUIRE_KUBERNETES=1 but ${this.reason}`);
+    console.warn(`[live] skipped: ${this.reason}`);
+    return false;
+  }
+
+  /** In a test: skips without a cluster. */
+  requireCluster(context: TestContext): void {
+    if (this.reason !== undefined) context.skip(this.reason);
+  }
+}
