@@ -2,12 +2,10 @@
  * npm run bench — measures the targets of the project on this machine and prints one table:
  *   - program evaluation time and peak memory for 1 to 1000 sandboxes (mock monitor, own process each), and a
  *     real `pulumi preview` of 100 sandboxes (scripts/bench/evaluation.ts);
- *   - start-to-ready of a deployed sandbox with the default healthcheck, by the program's own start lines,
- *     beside the floor: `docker start` of the same image with its check run by hand until it passes
- *     (target: within 1.3x);
+ *   - start-to-ready of a deployed sandbox (default healthcheck, the program's own start lines) beside the
+ *     floor: `docker start` of the same image, its check run by hand until it passes (target: within 1.3x);
  *   - idle memory of one sandbox, of its egress proxy and of its credential proxy;
- *   - agent image rebuild with no change and after a change outside the build context (target: every
- *     layer reused, same image ID);
+ *   - agent image rebuild, no change and a change outside the context (target: all layers reused, same ID);
  *   - latency the egress proxy adds per request (target: under 5 ms median);
  *   - a real `pulumi up` of one sandbox from nothing (images cached, default healthcheck) and a no-change
  *     `pulumi up`, beside the floor: `docker run` of the same images, each checked by hand until its check
@@ -17,7 +15,8 @@
  *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
  *   - for each agent (Claude Code, Codex, OpenCode), a run by the program's run command against the bare CLI
  *     in the same sandbox (scripts/bench/agent-runs.ts; target: within 1.1x);
- *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts).
+ *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts);
+ *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  * `npm run bench -- --only <part>[,<part>...]` runs those parts (the names are PARTS' keys below).
  */
@@ -51,6 +50,7 @@ import { benchEngines } from "./bench/engines";
 import { benchEvaluation } from "./bench/evaluation";
 import { benchImageSize } from "./bench/image-size";
 import { benchIsolation } from "./bench/isolation";
+import { benchKubernetes, benchKubernetesBuild } from "./bench/kubernetes";
 
 const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;
@@ -67,8 +67,7 @@ const record = (measure: string, value: string, target = "") => {
   console.error(`bench: ${measure}: ${value}${target ? ` (${target})` : ""}`);
 };
 
-/** The component's default healthcheck (15 s interval): what a user's sandbox has unless the stack sets one. */
-const DEFAULT_HEALTHCHECK = { healthcheck: {} };
+const DEFAULT_HEALTHCHECK = { healthcheck: {} }; // the component's default (15 s interval), as a user's sandbox has it
 const DEFAULT_HEALTH = parseStackConfig({ workspace: "/tmp" }, { homeDir: "/nonexistent" }).sandboxes[0].healthcheck;
 
 /**
@@ -266,6 +265,8 @@ const PARTS: { [name: string]: () => Promise<void> | void } = {
   image: () => benchImageSize(record),
   agents: () => benchAgentRuns(record),
   engines: () => benchEngines(record),
+  "kubernetes-build": () => benchKubernetesBuild(record),
+  kubernetes: () => benchKubernetes(record),
 };
 
 /** `--only <part>[,<part>...]`: those parts alone, in PARTS' order, since the whole bench takes minutes; without it, every part. */

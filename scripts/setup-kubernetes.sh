@@ -11,6 +11,9 @@
 #                                                   check the one an earlier run started) and wait
 #                                                   until the node is Ready and CoreDNS answers
 #   scripts/setup-kubernetes.sh --print-kubeconfig  print the admin kubeconfig's path (nothing else)
+#   scripts/setup-kubernetes.sh --build-only        build what the cache lacks, start nothing, print the
+#                                                   folder of the binaries (a cold build: run it with an
+#                                                   empty GOCACHE and AGENT_SANDBOX_KUBERNETES_CACHE)
 #   scripts/setup-kubernetes.sh --stop              stop the pods and the daemons an earlier run started
 #   scripts/setup-kubernetes.sh --reset             --stop, then forget the cluster's state (etcd,
 #                                                   certificates, images): the next start is a new cluster
@@ -134,6 +137,16 @@ wait_ready() { # epoch the kubelet started at
   note "CoreDNS answers ($(since "$t"))"
 }
 
+# kubectl on PATH for the admin, unless a kubectl that is not ours is there.
+link_kubectl() {
+  local target=/usr/local/bin/kubectl
+  if [[ -e $target || -L $target ]] && [[ $(readlink "$target" || true) != "$KUBERNETES_CACHE_ROOT"/* ]]; then
+    note "left $target alone (not ours): use $KUBERNETES_BIN/kubectl"
+    return
+  fi
+  ln -sfn "$KUBERNETES_BIN/kubectl" "$target"
+}
+
 start_cluster() {
   ensure_packages
   check_gvisor
@@ -141,10 +154,14 @@ start_cluster() {
   KUBERNETES_BIN=$(ensure_kubernetes_binaries)
   note "binaries ready ($(since "$t")): $KUBERNETES_BIN"
   echo "$KUBERNETES_BIN" >"$STATE_DIR/bin"   # for --stop, even when a start below fails
+  link_kubectl
   local kubelet_started=0
   if cluster_running; then
     note "cluster already running"
   else
+    # What an interrupted or failed start left running would hold the ports the new one needs.
+    if ls "$STATE_DIR"/*.pid >/dev/null 2>&1; then stop_cluster; fi
+    echo "$KUBERNETES_BIN" >"$STATE_DIR/bin"
     mkdir -p "$KUBERNETES_DATA"
     chmod 700 "$KUBERNETES_DATA"
     ensure_node_address
@@ -164,7 +181,9 @@ start_cluster() {
 stop_cluster() {
   local bin i name
   bin=$(cat "$STATE_DIR/bin" 2>/dev/null || true)
-  if [[ -n $bin && -S $CONTAINERD_SOCKET ]]; then
+  # Without the record no cluster of ours runs here (or the machine restarted): touch nothing.
+  [[ -n $bin ]] || { note "no cluster started by this script"; return; }
+  if [[ -S $CONTAINERD_SOCKET ]]; then
     stop_recorded kubelet kubelet
     "$bin/crictl" --runtime-endpoint "unix://$CONTAINERD_SOCKET" rmp --all --force >/dev/null 2>&1 || warn "crictl could not remove every pod"
   fi
@@ -172,7 +191,7 @@ stop_cluster() {
     name=${DAEMONS[i]}
     [[ $name == kubelet && ! -f $STATE_DIR/kubelet.pid ]] || stop_recorded "$name" "$name"
   done
-  [[ -n $bin ]] && { "$bin/kube-proxy" --cleanup >/dev/null 2>&1 || true; }
+  "$bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   remove_kube_rules
   # The pods' volumes (service account tokens are tmpfs mounts) under kubelet's folder.
   grep -o " $KUBERNETES_DATA/kubelet/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
@@ -187,13 +206,15 @@ main() {
   for arg in "$@"; do
     case $arg in
       --print-kubeconfig) mode=print ;;
+      --build-only) mode=build ;;
       --stop) mode=stop ;;
       --reset) mode=reset ;;
-      -h | --help) sed -n '2,21p' "$0"; exit 0 ;;
-      *) die "unknown argument '$arg'; use --print-kubeconfig, --stop or --reset" ;;
+      -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+      *) die "unknown argument '$arg'; use --print-kubeconfig, --build-only, --stop or --reset" ;;
     esac
   done
   if [[ $mode == print ]]; then echo "$ADMIN_KUBECONFIG"; return; fi
+  if [[ $mode == build ]]; then ensure_kubernetes_binaries; return; fi
   ((EUID == 0)) || die "must run as root (it starts the node's daemons and writes iptables rules); try: sudo $0"
   mkdir -p "$STATE_DIR" "$LOG_DIR"
   exec 9>"$STATE_DIR/lock"
@@ -206,7 +227,7 @@ main() {
   esac
   local joined; joined=$(printf '%s; ' "${summary[@]}")
   echo "setup-kubernetes: ${joined}total $(since "$start")"
-  [[ $mode == start ]] && echo "setup-kubernetes: kubeconfig: $ADMIN_KUBECONFIG"
+  [[ $mode == start ]] && echo "setup-kubernetes: export KUBECONFIG=$ADMIN_KUBECONFIG (kubectl: /usr/local/bin/kubectl)"
   return 0
 }
 
