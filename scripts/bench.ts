@@ -13,8 +13,7 @@
  *     up within 1.5x the floor, no-change up under 3 s). Needs the real CLI and plugins (scripts/setup-pulumi.sh);
  *   - gVisor against runc, same sandbox config in one run (scripts/bench/isolation.ts): start-to-healthy, a
  *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
- *   - for each agent (Claude Code, Codex, OpenCode), a run by the program's run command against the bare CLI
- *     in the same sandbox (scripts/bench/agent-runs.ts; target: within 1.1x);
+ *   - per agent, a run by the program's run command vs the bare CLI (scripts/bench/agent-runs.ts; ≤ 1.1x);
  *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts);
  *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.

@@ -387,38 +387,21 @@ build_kubernetes_provider() {
 }
 
 mkdir -p "$cache_root"
-# One build per key at a time: runs share the scratch folder .work-<key>. gVisor first: its build
-# takes minutes, while another run may hold the Pulumi tools' lock for its whole build.
-exec 7>"$cache_root/.lock-gvisor-$gvisor_key"
-flock -w 3600 7 || die "another setup-pulumi.sh holds $cache_root/.lock-gvisor-$gvisor_key"
-t0=$SECONDS
-if gvisor_complete "$gvisor_cache"; then
-  log "gVisor cached in $gvisor_cache"
-else
-  log "building gVisor into $gvisor_cache (go: $("$GO" env GOVERSION), GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
-  build_gvisor
-  log "built gVisor in $((SECONDS - t0)) s"
-fi
-exec 8>"$cache_root/.lock-$key"
-flock -w 3600 8 || die "another setup-pulumi.sh holds $cache_root/.lock-$key"
-t0=$SECONDS
-if cache_complete "$cache"; then
-  log "cached in $cache"
-else
-  log "building into $cache (go: $("$GO" env GOVERSION), GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
-  build_all
-  log "built all in $((SECONDS - t0)) s"
-fi
-exec 6>"$cache_root/.lock-kubernetes-$kubernetes_key"
-flock -w 3600 6 || die "another setup-pulumi.sh holds $cache_root/.lock-kubernetes-$kubernetes_key"
-t0=$SECONDS
-if kubernetes_complete "$kubernetes_cache"; then
-  log "Kubernetes provider cached in $kubernetes_cache"
-else
-  log "building the Kubernetes provider into $kubernetes_cache"
-  build_kubernetes_provider
-  log "built the Kubernetes provider in $((SECONDS - t0)) s"
-fi
+# Builds one group of binaries unless its cache is complete, under that group's lock (runs share its
+# scratch folder), which is held until the script ends.
+ensure_group() { # what lock-name cache complete-function build-function fd
+  local what=$1 lock=$cache_root/.lock-$2 dir=$3 complete=$4 build_group=$5 fd=$6 t0=$SECONDS
+  eval "exec $fd>\"\$lock\""
+  flock -w 3600 "$fd" || die "another setup-pulumi.sh holds $lock"
+  if "$complete" "$dir"; then log "$what cached in $dir"; return; fi
+  log "building $what into $dir (go: $("$GO" env GOVERSION), GOMODCACHE=$("$GO" env GOMODCACHE), GOCACHE=$("$GO" env GOCACHE))"
+  "$build_group"
+  log "built $what in $((SECONDS - t0)) s"
+}
+# gVisor first: its build takes minutes, while another run may hold the Pulumi tools' lock for its whole build.
+ensure_group gVisor "gvisor-$gvisor_key" "$gvisor_cache" gvisor_complete build_gvisor 7
+ensure_group "the Pulumi tools" "$key" "$cache" cache_complete build_all 8
+ensure_group "the Kubernetes provider" "kubernetes-$kubernetes_key" "$kubernetes_cache" kubernetes_complete build_kubernetes_provider 6
 
 # link_target binary: where a binary of the cache is linked as root
 link_target() { case "$1" in "$plugins"/*) echo "$plugin_dir/${1##*/}" ;; *) echo "/usr/local/bin/${1##*/}" ;; esac; }

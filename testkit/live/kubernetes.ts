@@ -4,12 +4,10 @@
  * the suites skip with the reason, except under REQUIRE_KUBERNETES=1 (set by .ci/run once that setup
  * succeeded), where its absence fails.
  */
-import { execFile, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import { promisify } from "node:util";
 import type { TestContext } from "vitest";
-
-const run = promisify(execFile);
+import { type CliResult, type RunOptions, runCli } from "./cli-project";
 
 /** The admin kubeconfig: AGENT_SANDBOX_KUBECONFIG, else where setup-kubernetes.sh writes it. */
 export const ADMIN_KUBECONFIG = process.env.AGENT_SANDBOX_KUBECONFIG ?? "/var/lib/agent-sandbox-kubernetes/admin.kubeconfig";
@@ -22,22 +20,9 @@ function kubectlBinary(): string {
   return bin && fs.existsSync(`${bin}/kubectl`) ? `${bin}/kubectl` : "kubectl";
 }
 
-/** kubectl as the cluster's admin; a non-zero exit throws with its stderr unless allowed. */
-export async function kubectl(
-  args: string[],
-  options: { input?: string; allowFailure?: boolean } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = run(kubectlBinary(), ["--kubeconfig", ADMIN_KUBECONFIG, ...args], { maxBuffer: 64 * 1024 * 1024 });
-  if (options.input !== undefined) child.child.stdin?.end(options.input);
-  try {
-    const { stdout, stderr } = await child;
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as Error & { code?: number; stdout?: string; stderr?: string };
-    const result = { code: typeof failed.code === "number" ? failed.code : -1, stdout: failed.stdout ?? "", stderr: failed.stderr ?? failed.message };
-    if (options.allowFailure) return result;
-    throw new Error(`kubectl ${args.join(" ")} exited ${result.code}:\n${result.stdout}\n${result.stderr}`);
-  }
+/** kubectl as the cluster's admin (runCli: a non-zero exit throws with its output unless allowed). */
+export function kubectl(args: string[], options: RunOptions = {}): Promise<CliResult> {
+  return runCli(kubectlBinary(), ["--kubeconfig", ADMIN_KUBECONFIG, ...args], { cwd: process.cwd(), env: process.env }, options);
 }
 
 /** Applies manifests given as objects (JSON is YAML). */

@@ -26,6 +26,10 @@ function pod(name: string, spec: Record<string, unknown>, labels: Record<string,
   };
 }
 
+function networkPolicy(name: string, spec: Record<string, unknown>): object {
+  return { apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", metadata: { name, namespace: NAMESPACE }, spec };
+}
+
 /** A pod that runs one shell command and ends. */
 function job(name: string, command: string, spec: Record<string, unknown> = {}): object {
   return pod(name, { restartPolicy: "Never", containers: [{ name: "main", image: SHELL_IMAGE, command: ["bash", "-c", command] }], ...spec });
@@ -139,39 +143,24 @@ describe("the local Kubernetes cluster", () => {
     expect(await connects(node, hostPort)).toBe(true);
     expect(await connects(node, otherHostPort)).toBe(true);
 
-    await apply({
-      apiVersion: "networking.k8s.io/v1",
-      kind: "NetworkPolicy",
-      metadata: { name: "default-deny", namespace: NAMESPACE },
-      spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
-    });
+    await apply(networkPolicy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] }));
     expect(await eventually(() => connects(serverIp, SERVER_PORT), false)).toBe(false);
     expect(await eventually(() => connects(node, hostPort), false)).toBe(false);
 
     await apply(
-      {
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { name: "client-egress", namespace: NAMESPACE },
-        spec: {
-          podSelector: { matchLabels: { app: "client" } },
-          policyTypes: ["Egress"],
-          egress: [
-            { to: [{ podSelector: { matchLabels: { app: "server" } } }], ports: [{ port: SERVER_PORT }] },
-            { to: [{ ipBlock: { cidr: `${node}/32` } }], ports: [{ port: hostPort }] },
-          ],
-        },
-      },
-      {
-        apiVersion: "networking.k8s.io/v1",
-        kind: "NetworkPolicy",
-        metadata: { name: "server-ingress", namespace: NAMESPACE },
-        spec: {
-          podSelector: { matchLabels: { app: "server" } },
-          policyTypes: ["Ingress"],
-          ingress: [{ from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: SERVER_PORT }] }],
-        },
-      },
+      networkPolicy("client-egress", {
+        podSelector: { matchLabels: { app: "client" } },
+        policyTypes: ["Egress"],
+        egress: [
+          { to: [{ podSelector: { matchLabels: { app: "server" } } }], ports: [{ port: SERVER_PORT }] },
+          { to: [{ ipBlock: { cidr: `${node}/32` } }], ports: [{ port: hostPort }] },
+        ],
+      }),
+      networkPolicy("server-ingress", {
+        podSelector: { matchLabels: { app: "server" } },
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: { matchLabels: { app: "client" } } }], ports: [{ port: SERVER_PORT }] }],
+      }),
     );
     expect(await eventually(() => connects(serverIp, SERVER_PORT), true)).toBe(true);
     expect(await eventually(() => connects(node, hostPort), true)).toBe(true);
