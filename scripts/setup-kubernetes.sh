@@ -193,8 +193,8 @@ stop_cluster() {
   done
   "$bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   remove_kube_rules
-  # The pods' volumes (service account tokens are tmpfs mounts) under kubelet's folder.
-  grep -o " $KUBERNETES_DATA/kubelet/[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+  # The pods' volumes (service account tokens are tmpfs mounts) and the bind mount kubelet makes of its folder.
+  grep -o " $KUBERNETES_DATA/kubelet[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   ip link del "$POD_BRIDGE" 2>/dev/null || true
   remove_pod_forwarding
   ip addr del "$NODE_IP/32" dev lo 2>/dev/null || true
