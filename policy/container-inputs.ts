@@ -1,7 +1,9 @@
 /**
  * Reading a `docker:index/container:Container`'s inputs (the @pulumi/docker v5 ContainerArgs shape) as the
  * rules judge them: its mounts from `mounts` and `volumes`, its host binds, its labels. Defensive: an
- * input of the wrong type or unknown during preview reads as absent.
+ * input of the wrong type or unknown during preview reads as absent. A pod's containers are read into the
+ * same shape (pod-inputs.ts), with one input Docker has no counterpart of: `kubernetesSecrets`, the
+ * Kubernetes Secrets the container reads.
  */
 /** Something mounted into the container, from `mounts` (any type) or `volumes`. */
 export interface ContainerMount {

@@ -9,6 +9,7 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import type { WorkspaceView } from "../components/guardrails/protected-paths";
 import { unpinnedSandboxImages } from "./image-pinning";
 import { type KernelIsolationConfig, kernelIsolationViolations, stackOfUrn } from "./kernel-isolation";
+import { podContainerViews, podViolations } from "./pod-inputs";
 import { CONTAINER_RULES, type ContainerRule, ruleViolations } from "./rules";
 
 /** The Pulumi type token of @pulumi/docker's Container. */
@@ -40,15 +41,18 @@ function policyFor(rule: ContainerRule): ResourceValidationPolicy {
       ? { properties: { homeDir: { type: "string", description: "Home folder binds are judged against (default: the CLI user's)." } } }
       : undefined,
     validateResource: (args, reportViolation) => {
-      if (args.type !== CONTAINER_TYPE) {
-        return;
-      }
       const homeDir = args.getConfig<HostConfig>().homeDir ?? os.homedir();
-      for (const message of ruleViolations(rule, args.props, { homeDir, workspace: HOST_FILESYSTEM })) {
-        reportViolation(message);
+      for (const { at, inputs } of judgedContainers(args.type, args.props)) {
+        for (const message of ruleViolations(rule, inputs, { homeDir, workspace: HOST_FILESYSTEM })) reportViolation(`${at}${message}`);
       }
     },
   };
+}
+
+/** The containers a resource declares, as the rules read them: a Docker container itself, a workload's by pod-inputs.ts. */
+function judgedContainers(type: string, props: Record<string, unknown>): { at: string; inputs: Record<string, unknown> }[] {
+  if (type === CONTAINER_TYPE) return [{ at: "", inputs: props }];
+  return podContainerViews(type, props).map((view) => ({ at: `${view.at}: `, inputs: view.inputs }));
 }
 
 /** kernel-isolation: configured per pack run with the stacks that must use gVisor (none by default). */
@@ -60,12 +64,24 @@ const kernelIsolationPolicy: ResourceValidationPolicy = {
     properties: { stacks: { type: "array", items: { type: "string" }, description: "Stacks that must use gVisor; `*` matches any characters." } },
   },
   validateResource: (args, reportViolation) => {
-    if (args.type !== CONTAINER_TYPE) return;
-    for (const message of kernelIsolationViolations(args.props, stackOfUrn(args.urn), args.getConfig<KernelIsolationConfig>())) reportViolation(message);
+    for (const { at, inputs } of judgedContainers(args.type, args.props)) {
+      for (const message of kernelIsolationViolations(inputs, stackOfUrn(args.urn), args.getConfig<KernelIsolationConfig>()))
+        reportViolation(`${at}${message}`);
+    }
   },
 };
 
-export const hardeningPolicies: ResourceValidationPolicy[] = [...CONTAINER_RULES.map(policyFor), kernelIsolationPolicy];
+/** no-service-account-token: what only a pod can get wrong (pod-inputs.ts). */
+const serviceAccountTokenPolicy: ResourceValidationPolicy = {
+  name: "no-service-account-token",
+  description: "Sandbox pods must not mount a service account token, which the agent could use against the cluster's API server.",
+  enforcementLevel: "mandatory",
+  validateResource: (args, reportViolation) => {
+    for (const message of podViolations(args.type, args.props)) reportViolation(message);
+  },
+};
+
+export const hardeningPolicies: ResourceValidationPolicy[] = [...CONTAINER_RULES.map(policyFor), kernelIsolationPolicy, serviceAccountTokenPolicy];
 
 /** The stack-level rules: what only the whole stack shows (whether it pushes to a registry). */
 export const stackPolicies: StackValidationPolicy[] = [

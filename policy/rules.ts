@@ -1,6 +1,8 @@
 /**
  * Hardening rules for `docker:index/container:Container` inputs (the @pulumi/docker v5 ContainerArgs
  * shape), one rule per CrossGuard policy. Pure: tests call them directly; policy/policies.ts wraps them.
+ * A Kubernetes workload's containers are read into the same shape (pod-inputs.ts), so the same rules judge
+ * a sandbox on a cluster; there the acknowledgement list below is an annotation.
  *
  * ## Acknowledged unsafe settings (contract with the program)
  * A policy cannot read stack config, so a stack that acknowledges an unsafe setting in its config must
@@ -145,6 +147,15 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
     },
   },
   {
+    name: "read-only-root",
+    description:
+      "Sandbox containers must have a read-only root filesystem (readOnly; readOnlyRootFilesystem in a pod), so nothing the agent writes outlives the container.",
+    check: (inputs) =>
+      inputs.readOnly === true
+        ? []
+        : [{ message: `readOnly is ${JSON.stringify(inputs.readOnly ?? null)}; set readOnly: true (in a pod: readOnlyRootFilesystem: true)` }],
+  },
+  {
     name: "memory-limit",
     description: "Sandbox containers must have a memory limit (memory in MB, greater than 0).",
     check: (inputs) =>
@@ -229,7 +240,8 @@ export const CONTAINER_RULES: readonly ContainerRule[] = [
           ? [`envs[${index}] sets ${name} to what looks like a key or token, plain in the container's config and readable by the agent`]
           : [];
       });
-      return [...mounts, ...envs].map((problem) => ({
+      const secrets = asArray(inputs.kubernetesSecrets).map((secret) => `it reads ${String(secret)}, readable by the agent`);
+      return [...mounts, ...envs, ...secrets].map((problem) => ({
         message: `${problem}; let the credential proxy add it outside the sandbox (auth: proxy, egress.gitRepos), ${ACK_HINT("credentials-in-sandbox")}`,
         acknowledgement: "credentials-in-sandbox" as const,
       }));

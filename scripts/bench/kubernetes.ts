@@ -36,7 +36,10 @@ function residentMiB(daemon: string): number {
 }
 
 export function benchKubernetesBuild(record: Recorder): void {
-  if (process.getuid?.() !== 0) return record("cluster cold build", "not measured: needs root");
+  if (process.getuid?.() !== 0) {
+    record("cluster cold build", "not measured: needs root");
+    return;
+  }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-bench-k8s-"));
   try {
     const seconds = setup(["--build-only"], { GOCACHE: path.join(scratch, "go-build"), AGENT_SANDBOX_KUBERNETES_CACHE: path.join(scratch, "cache") });
@@ -47,7 +50,10 @@ export function benchKubernetesBuild(record: Recorder): void {
 }
 
 export async function benchKubernetes(record: Recorder): Promise<void> {
-  if (process.getuid?.() !== 0) return record("cluster warm start", "not measured: needs root");
+  if (process.getuid?.() !== 0) {
+    record("cluster warm start", "not measured: needs root");
+    return;
+  }
   setup([]);
   const samples: number[] = [];
   for (let restart = 0; restart < RESTARTS; restart++) {

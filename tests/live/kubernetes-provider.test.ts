@@ -7,11 +7,12 @@ import { spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_KUBECONFIG, KubernetesGate, kubectl } from "../../testkit/live/kubernetes";
 import { KubernetesProgram } from "../../testkit/live/kubernetes-program";
-import { pulumiAvailability, REGISTRY_BASE_IMAGES } from "../../testkit/live/pulumi-cli";
+import { POLICY_PACK, pulumiAvailability, REGISTRY_BASE_IMAGES } from "../../testkit/live/pulumi-cli";
 
 const gate = new KubernetesGate();
 const NAMESPACE = `asb-pulumi-${process.pid}`;
 
+/** A Namespace and a sandbox-like pod, hardened as the policy pack asks; config `privileged` edits it to be privileged. */
 const PROGRAM = `
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -23,7 +24,25 @@ const pod = new k8s.core.v1.Pod(
   "proof",
   {
     metadata: { namespace: namespace.metadata.name, name: "proof" },
-    spec: { terminationGracePeriodSeconds: 0, containers: [{ name: "main", image: config.require("image"), command: ["sleep", "infinity"] }] },
+    spec: {
+      automountServiceAccountToken: false,
+      terminationGracePeriodSeconds: 0,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      containers: [
+        {
+          name: "main",
+          image: config.require("image"),
+          command: ["sleep", "infinity"],
+          securityContext: {
+            allowPrivilegeEscalation: false,
+            readOnlyRootFilesystem: true,
+            capabilities: { drop: ["ALL"] },
+            privileged: config.getBoolean("privileged") ?? false,
+          },
+          resources: { limits: { memory: "64Mi", cpu: "100m" } },
+        },
+      ],
+    },
   },
   { provider },
 );
@@ -59,7 +78,7 @@ describe("the Pulumi CLI on the local cluster", () => {
     await kubectl(["delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false"], { allowFailure: true }).catch(() => undefined);
   });
 
-  it("deploys a Namespace and a Pod the cluster runs, previews no change after, and destroys both", async (context) => {
+  it("deploys a Namespace and a Pod the cluster runs, previews no change after, passes the policy pack (refused once privileged), and destroys both", async (context) => {
     gate.requireCluster(context);
     if (skipReason || !program) context.skip(skipReason);
     await program!.pulumi(["up", "--yes", "--skip-preview"]);
@@ -73,6 +92,15 @@ describe("the Pulumi CLI on the local cluster", () => {
     expect(managers).toContainEqual(expect.stringMatching(/^pulumi/));
 
     await program!.pulumi(["preview", "--expect-no-changes"]);
+    // The policy pack judges the pod by the rules it judges a Docker sandbox by: it passes this one…
+    await program!.pulumi(["preview", "--policy-pack", POLICY_PACK]);
+    // …and refuses it edited to be privileged, before the cluster sees anything.
+    await program!.pulumi(["config", "set", "--type", "bool", "privileged", "true"]);
+    const refused = await program!.pulumi(["preview", "--policy-pack", POLICY_PACK], { allowFailure: true });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout + refused.stderr).toMatch(/not-privileged/);
+    expect(refused.stdout + refused.stderr).toMatch(/containers\[0\] \(main\): privileged is true/);
+    await program!.pulumi(["config", "rm", "privileged"]);
 
     await program!.pulumi(["destroy", "--yes", "--skip-preview"]);
     const pod = await kubectl(["-n", NAMESPACE, "get", "pod", "proof"], { allowFailure: true });

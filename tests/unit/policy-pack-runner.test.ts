@@ -81,6 +81,7 @@ describe("policy pack under Pulumi's policy-pack runner", () => {
         user: "1000:1000",
         privileged: true,
         memory: 512,
+        readOnly: true,
         capabilities: { drops: ["ALL"] },
         securityOpts: ["no-new-privileges:true"],
         mounts: [{ type: "bind", source: "/var/run/docker.sock", target: "/var/run/docker.sock" }],

@@ -6,8 +6,11 @@ import { credentialProxyPlanFor } from "../../components/credentials/plan";
 import { egressPolicyFor } from "../../components/egress/config";
 import { proxyContainerArgs } from "../../components/egress/egress-proxy";
 import { engineClient } from "../../components/engine/client";
+import { ROLE_LABEL } from "../../components/engine/naming";
+import { CREDENTIAL_PROXY_ROLE } from "../../components/guardrails/credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/guardrails/host-paths";
 import { containerArgsFor } from "../../components/sandbox/container";
+import { GVISOR_RUNTIME_CLASS, quantityMegabytes } from "../../policy/pod-inputs";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
 
@@ -289,5 +292,146 @@ describe("acknowledged unsafe settings", () => {
     ];
     const violations = containerViolations(acknowledging("home-folder-mount", { mounts }), { homeDir });
     expect(violations).toEqual([expect.stringMatching(/^no-sensitive-host-paths: mounts\[1\].*\/etc/)]);
+  });
+});
+
+/** A sandbox pod hardened as the Kubernetes target renders one (issue #26): what the policies must pass. */
+function hardenedPod(): Record<string, unknown> {
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: "agent-sandbox-dev-main", labels: { "dev.agent-sandbox.stack": "dev" }, annotations: {} },
+    spec: {
+      automountServiceAccountToken: false,
+      runtimeClassName: GVISOR_RUNTIME_CLASS,
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+      volumes: [
+        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } },
+        { name: "home", persistentVolumeClaim: { claimName: "agent-sandbox-dev-main-home" } },
+      ],
+      containers: [
+        {
+          name: "agent",
+          image: "127.0.0.1:5000/agent@sha256:0123",
+          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+          resources: { limits: { memory: "8Gi", cpu: "2" } },
+          env: [{ name: "HTTPS_PROXY", value: "http://egress-proxy:3128" }],
+          volumeMounts: [
+            { name: "tmp", mountPath: "/tmp" },
+            { name: "home", mountPath: "/home/agent" },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+/** The hardened pod with its first container's fields and the pod spec's fields changed. */
+function podWith(change: { pod?: Record<string, unknown>; container?: Record<string, unknown>; metadata?: Record<string, unknown> }): Record<string, unknown> {
+  const pod = hardenedPod() as { metadata: Record<string, unknown>; spec: Record<string, unknown> & { containers: Record<string, unknown>[] } };
+  const [container] = pod.spec.containers;
+  return {
+    ...pod,
+    metadata: { ...pod.metadata, ...change.metadata },
+    spec: { ...pod.spec, ...change.pod, containers: [{ ...container, ...change.container }] },
+  };
+}
+
+const podSecurity = (changes: Record<string, unknown>) => ({
+  securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, ...changes },
+});
+
+describe("the same policies on Kubernetes workloads", () => {
+  const POD = "kubernetes:core/v1:Pod";
+
+  it("pass the pod the Kubernetes target renders, under every policy", async () => {
+    for (const policy of hardeningPolicies) expect(await violationsOf(policy.name, hardenedPod(), POD), policy.name).toEqual([]);
+  });
+
+  it.each([
+    ["not-privileged", { container: podSecurity({ privileged: true }) }, /containers\[0\] \(agent\): privileged is true/],
+    ["drop-all-capabilities", { container: podSecurity({ capabilities: {} }) }, /capabilities\.drops is \[\]/],
+    ["no-added-capabilities", { container: podSecurity({ capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } }) }, /NET_ADMIN/],
+    ["no-new-privileges", { container: podSecurity({ allowPrivilegeEscalation: true }) }, /no-new-privileges/],
+    ["read-only-root", { container: podSecurity({ readOnlyRootFilesystem: false }) }, /readOnlyRootFilesystem/],
+    ["non-root-user", { pod: { securityContext: { runAsUser: 0, runAsGroup: 0 } } }, /user is "0:0"/],
+    ["memory-limit", { container: { resources: { limits: { cpu: "2" } } } }, /memory is null/],
+    ["no-host-namespaces", { pod: { hostNetwork: true } }, /networkMode is "host"/],
+    ["no-host-namespaces", { pod: { hostPID: true } }, /pidMode is "host"/],
+  ] as const)("%s refuses a pod edited that way (%#)", async (name, change, message) => {
+    const violations = await violationsOf(name, podWith(change), POD);
+    expect(violations).toHaveLength(1);
+    expect(violations[0]).toMatch(message);
+  });
+
+  it("refuses host paths and engine sockets as hostPath volumes", async () => {
+    const socket = podWith({
+      pod: { volumes: [{ name: "engine", hostPath: { path: "/var/run/docker.sock" } }] },
+      container: { volumeMounts: [{ name: "engine", mountPath: "/var/run/docker.sock" }] },
+    });
+    expect(await violationsOf("no-docker-socket", socket, POD)).toEqual([expect.stringMatching(/mounts\[0\]\.source is \/var\/run\/docker\.sock/)]);
+    const etc = podWith({
+      pod: { volumes: [{ name: "etc", hostPath: { path: "/etc" } }] },
+      container: { volumeMounts: [{ name: "etc", mountPath: "/host-etc" }] },
+    });
+    expect(await violationsOf("no-sensitive-host-paths", etc, POD)).toHaveLength(1);
+  });
+
+  it("refuses a Secret in the sandbox, mounted or in its environment, but not in the credential proxy", async () => {
+    const mounted = podWith({
+      pod: { volumes: [{ name: "keys", secret: { secretName: "api-keys" } }] },
+      container: { volumeMounts: [{ name: "keys", mountPath: "/keys", readOnly: true }] },
+    });
+    expect(await violationsOf("credentials-outside-sandbox", mounted, POD)).toEqual([expect.stringMatching(/reads the Secret api-keys at \/keys/)]);
+    const env = podWith({ container: { env: [{ name: "UPSTREAM", valueFrom: { secretKeyRef: { name: "api-keys", key: "anthropic" } } }] } });
+    expect(await violationsOf("credentials-outside-sandbox", env, POD)).toEqual([expect.stringMatching(/reads the Secret api-keys in UPSTREAM/)]);
+    const proxy = podWith({
+      pod: { volumes: [{ name: "keys", secret: { secretName: "api-keys" } }] },
+      container: { volumeMounts: [{ name: "keys", mountPath: "/keys", readOnly: true }] },
+      metadata: { labels: { [ROLE_LABEL]: CREDENTIAL_PROXY_ROLE } },
+    });
+    expect(await violationsOf("credentials-outside-sandbox", proxy, POD)).toEqual([]);
+  });
+
+  it("waives exactly what the acknowledgement annotation names", async () => {
+    const privileged = podWith({ container: podSecurity({ privileged: true }), metadata: { annotations: { [ACKNOWLEDGED_UNSAFE_LABEL]: "privileged" } } });
+    expect(await violationsOf("not-privileged", privileged, POD)).toEqual([]);
+    expect(await violationsOf("no-host-namespaces", { ...privileged, spec: { ...(privileged.spec as object), hostIPC: true } }, POD)).toHaveLength(1);
+  });
+
+  it("refuses a service account token the agent could use against the API server", async () => {
+    expect(await violationsOf("no-service-account-token", hardenedPod(), POD)).toEqual([]);
+    expect(await violationsOf("no-service-account-token", podWith({ pod: { automountServiceAccountToken: undefined } }), POD)).toEqual([
+      expect.stringMatching(/automountServiceAccountToken is null/),
+    ]);
+  });
+
+  it("judges a workload by its pod template, init containers included", async () => {
+    const pod = podWith({ container: podSecurity({ privileged: true }) }) as { metadata: unknown; spec: Record<string, unknown> };
+    const job = { spec: { template: { metadata: pod.metadata, spec: pod.spec } } };
+    expect(await violationsOf("not-privileged", job, "kubernetes:batch/v1:Job")).toHaveLength(1);
+    const cronJob = { spec: { jobTemplate: { spec: { template: { metadata: pod.metadata, spec: pod.spec } } } } };
+    expect(await violationsOf("not-privileged", cronJob, "kubernetes:batch/v1:CronJob")).toHaveLength(1);
+    const init = podWith({ pod: { initContainers: [{ name: "setup", securityContext: { privileged: true } }] } });
+    expect(await violationsOf("not-privileged", init, POD)).toEqual([expect.stringMatching(/^initContainers\[0\] \(setup\): privileged/)]);
+    expect(await violationsOf("not-privileged", { spec: {} }, "kubernetes:core/v1:ConfigMap")).toEqual([]);
+  });
+
+  it("asks gVisor of a pod by its RuntimeClass where the team's config requires it", async () => {
+    const onRunc = podWith({ pod: { runtimeClassName: undefined } });
+    const policy = hardeningPolicies.find((candidate) => candidate.name === "kernel-isolation")!;
+    const messages: string[] = [];
+    const args = { ...argsFor(onRunc, POD), getConfig: <T extends object>() => ({ stacks: ["dev"] }) as T };
+    for (const validate of [policy.validateResource ?? []].flat()) await validate(args, (message) => messages.push(message));
+    expect(messages).toEqual([expect.stringMatching(/must run its sandboxes under gVisor/)]);
+    expect(await violationsOf("kernel-isolation", hardenedPod(), POD)).toEqual([]);
+  });
+
+  it("reads memory quantities as Docker's megabytes", () => {
+    expect(quantityMegabytes("8Gi")).toBe(8192);
+    expect(quantityMegabytes("512Mi")).toBe(512);
+    expect(quantityMegabytes("1G")).toBeCloseTo(953.67, 2);
+    expect(quantityMegabytes(2 ** 20)).toBe(1);
+    expect(quantityMegabytes("lots")).toBeUndefined();
   });
 });
