@@ -2,7 +2,8 @@
 # A real single-node Kubernetes cluster on this machine, for the Kubernetes target's live suites and
 # for `npm run up` on a developer's own machine: etcd, kube-apiserver, kube-controller-manager,
 # kube-scheduler, a containerd of its own, kubelet, kube-proxy (iptables), the bridge CNI plugin,
-# kube-router as the NetworkPolicy engine, CoreDNS and the RuntimeClass "gvisor". Everything is built
+# kube-router as the NetworkPolicy engine, CoreDNS, the RuntimeClass "gvisor" and local-path-provisioner
+# behind the default StorageClass. Everything is built
 # from Go modules (scripts/kubernetes/, versions in scripts/kubernetes/pins.env) into a cache keyed by
 # its inputs; certificates and kubeconfigs are made here. Every address is on this machine: the node
 # address is a /32 on the loopback device and pod traffic is forwarded within the pods' bridge only.
@@ -42,11 +43,15 @@ readonly CNI_CONF_DIR=$KUBERNETES_DATA/cni
 readonly CNI_BIN_DIR=/usr/lib/cni
 readonly LOCAL_REGISTRY=127.0.0.1:5000
 readonly KUBE_ROUTER_HEALTH_PORT=20244
+# Where each PersistentVolumeClaim's folder lives, and the image of the helper pods that make and remove
+# them (the local registry's Debian base, which setup-engine.sh pushes).
+readonly VOLUME_ROOT=$KUBERNETES_DATA/volumes
+readonly VOLUME_HELPER_IMAGE=$LOCAL_REGISTRY/agent-sandbox/debian:bookworm-slim
 # The node's limit on processes per pod; a pod's own limit cannot be set above it.
 readonly POD_PIDS_LIMIT=4096
 readonly PACKAGES=(containerd runc containernetworking-plugins conntrack ipset iptables iproute2 openssl curl bind9-dnsutils)
 # Components in start order; --stop goes the other way.
-readonly DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router)
+readonly DAEMONS=(etcd kube-apiserver kube-controller-manager kube-scheduler containerd kubelet kube-proxy kube-router local-path-provisioner)
 
 GO=${GO:-go}
 command -v "$GO" >/dev/null || { [ -x /usr/local/go/bin/go ] && GO=/usr/local/go/bin/go; } || true
@@ -101,9 +106,11 @@ apply_manifests() {
   local t; t=$(now)
   sed -e "s|IMAGE|$COREDNS_IMAGE|" -e "s|CLUSTER_DNS_IP|$CLUSTER_DNS_IP|" "$here/kubernetes/manifests/coredns.yaml" |
     admin_kubectl apply --server-side --force-conflicts -f - >/dev/null
+  sed "s|HELPER_IMAGE|$VOLUME_HELPER_IMAGE|" "$here/kubernetes/manifests/local-path-storage.yaml" |
+    admin_kubectl apply --server-side --force-conflicts -f - >/dev/null
   admin_kubectl apply --server-side --force-conflicts -f "$here/kubernetes/manifests/kube-router.yaml" \
     -f "$here/kubernetes/manifests/runtime-class.yaml" >/dev/null
-  note "applied CoreDNS, the RuntimeClass gvisor and kube-router's role ($(since "$t"))"
+  note "applied CoreDNS, the RuntimeClass gvisor, the StorageClass local-path and the components' roles ($(since "$t"))"
 }
 
 # Retries a check once a second until it passes or <seconds> have gone by.

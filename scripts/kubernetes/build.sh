@@ -19,6 +19,7 @@ kubernetes_binaries=(
   "etcd|etcd|go.etcd.io/etcd/server/v3|$ETCD_VERSION"
   "coredns|coredns|github.com/coredns/coredns|$COREDNS_VERSION"
   "kube-router|kube-router|github.com/cloudnativelabs/kube-router/v2/cmd/kube-router|v$KUBE_ROUTER_VERSION"
+  "local-path-provisioner|local-path-provisioner|github.com/rancher/local-path-provisioner|v$LOCAL_PATH_PROVISIONER_VERSION"
   "crictl|cri-tools|sigs.k8s.io/cri-tools/cmd/crictl|v$CRI_TOOLS_VERSION"
 )
 
@@ -29,6 +30,7 @@ module_pin() { # folder
     etcd) echo "go.etcd.io/etcd/server/v3 v$ETCD_VERSION" ;;
     coredns) echo "github.com/coredns/coredns v$COREDNS_VERSION" ;;
     kube-router) echo "github.com/cloudnativelabs/kube-router/v2 v$KUBE_ROUTER_VERSION" ;;
+    local-path-provisioner) echo "github.com/rancher/local-path-provisioner v$LOCAL_PATH_PROVISIONER_VERSION" ;;
     cri-tools) echo "sigs.k8s.io/cri-tools v$CRI_TOOLS_VERSION" ;;
   esac
 }
@@ -41,6 +43,7 @@ version_ldflags() { # name version
     etcd) ;;   # etcd's version is a constant of its source
     coredns) ;;  # so is CoreDNS's
     kube-router) echo "-X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$2" ;;
+    local-path-provisioner) echo "-X main.VERSION=$2" ;;
     crictl) echo "-X sigs.k8s.io/cri-tools/pkg/version.Version=$2" ;;
   esac
 }
@@ -53,6 +56,7 @@ reported_kubernetes_version() { # name bindir
     coredns) "$2/$1" -version 2>/dev/null | awk -F- 'NR == 1 { print $2 }' ;;
     kube-router) "$2/$1" --version 2>&1 | awk '/version/ { print $4 }' | sed 's/,$//' ;;   # "Running <path> version <v>, built on …", on stderr
     crictl) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;
+    local-path-provisioner) "$2/$1" --version 2>/dev/null | awk '{ print $3 }' ;;
     pause) "$2/$1" -v 2>/dev/null | awk '{ print $2 }' ;;
   esac
 }
@@ -95,7 +99,7 @@ build_kubernetes_binaries() { # cache dir
   # shellcheck disable=SC2064 # the folders are fixed now
   trap "rm -rf '$work' '$tmp'" EXIT
   mkdir -p "$tmp/bin"
-  for folder in kubernetes etcd coredns kube-router cri-tools; do
+  for folder in kubernetes etcd coredns kube-router local-path-provisioner cri-tools; do
     read -r module pin <<<"$(module_pin "$folder")"
     check_pin "$kubernetes_tools/$folder" "$module" "$pin"
     # A scratch copy: the build may add go.sum lines there, never in the repository.

@@ -94,6 +94,10 @@ TOML
   platform = "systrap"
   oci-seccomp = "true"
 TOML
+  mkdir -p "$VOLUME_ROOT"
+  cat >"$KUBERNETES_DATA/local-path-provisioner.json" <<JSON
+{ "nodePathMap": [{ "node": "DEFAULT_PATH_FOR_NON_LISTED_NODES", "paths": ["$VOLUME_ROOT"] }] }
+JSON
   # Pods that ask for the node's DNS get none: nothing of the cluster resolves names off this machine.
   echo "nameserver 127.0.0.1" >"$KUBERNETES_DATA/resolv.conf"
   cat >"$KUBERNETES_DATA/kubelet.yaml" <<YAML
@@ -149,6 +153,8 @@ scheduler_answers() { healthz_answers https://127.0.0.1:10259/healthz; }
 kubelet_answers() { healthz_answers http://127.0.0.1:10248/healthz; }
 kube_proxy_answers() { healthz_answers http://127.0.0.1:10256/livez; }
 kube_router_answers() { healthz_answers "http://127.0.0.1:$KUBE_ROUTER_HEALTH_PORT/healthz"; }
+# It serves no health endpoint: it has started once its controller runs (it logs that).
+local_path_provisioner_answers() { grep -q "Starting provisioner controller" "$LOG_DIR/local-path-provisioner.log" 2>/dev/null; }
 containerd_answers() { ctr --address "$CONTAINERD_SOCKET" version >/dev/null 2>&1; }
 
 start_control_plane() {
@@ -197,4 +203,9 @@ start_node() {
     --kubeconfig "$KUBERNETES_DATA/kube-router.kubeconfig" --hostname-override "$NODE_NAME" \
     --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false \
     --service-cluster-ip-range "$SERVICE_CIDR" --health-port "$KUBE_ROUTER_HEALTH_PORT" --metrics-port 0
+  : >"$LOG_DIR/local-path-provisioner.log"   # its check reads this run's lines only
+  start_daemon local-path-provisioner local_path_provisioner_answers 60 0.5 "$bin/local-path-provisioner" start \
+    --kubeconfig "$KUBERNETES_DATA/local-path-provisioner.kubeconfig" --config "$KUBERNETES_DATA/local-path-provisioner.json" \
+    --namespace local-path-storage --configmap-name local-path-config --service-account-name local-path-helper \
+    --helper-image "$VOLUME_HELPER_IMAGE"
 }

@@ -77,6 +77,8 @@ ensure_pki() {
   issue_certificate kube-proxy "/CN=system:kube-proxy"
   # kube-router's rights come from the ClusterRole in manifests/kube-router.yaml.
   issue_certificate kube-router "/CN=agent-sandbox:kube-router"
+  # And local-path-provisioner's from manifests/local-path-storage.yaml.
+  issue_certificate local-path-provisioner "/CN=agent-sandbox:local-path-provisioner"
   local name
-  for name in admin kube-controller-manager kube-scheduler kubelet kube-proxy kube-router; do write_kubeconfig "$name"; done
+  for name in admin kube-controller-manager kube-scheduler kubelet kube-proxy kube-router local-path-provisioner; do write_kubeconfig "$name"; done
 }

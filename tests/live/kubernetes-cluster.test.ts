@@ -5,6 +5,7 @@
  * default-deny NetworkPolicy stops pod-to-pod and pod-to-node traffic that an allow policy then lets
  * through (kube-router enforcing). Workload images come from the loopback registry, as the node pulls them.
  */
+import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -135,6 +136,39 @@ describe("the local Kubernetes cluster", () => {
     const outside = await kubectl(["-n", NAMESPACE, "exec", "client", "--", "getent", "hosts", "example.com"], { allowFailure: true });
     expect(outside.code).not.toBe(0);
   }, 120_000);
+
+  it("gives a claim a volume a non-root pod writes, a later pod reads back, and removes it with the claim", async (context) => {
+    gate.requireCluster(context);
+    const marker = `volume-${process.pid}`;
+    const claim = {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      metadata: { name: "data", namespace: NAMESPACE },
+      spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "16Mi" } } },
+    };
+    const asAgent = (command: string) => ({
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 },
+      volumes: [{ name: "data", persistentVolumeClaim: { claimName: "data" } }],
+      containers: [{ name: "main", image: SHELL_IMAGE, command: ["bash", "-c", command], volumeMounts: [{ name: "data", mountPath: "/data" }] }],
+    });
+    // job()'s spec comes last, so these containers replace its own.
+    await apply(claim, job("writer", "", asAgent(`echo ${marker} > /data/file && id -u`)));
+    expect((await logsWhenDone("writer")).trim()).toBe("1000");
+    await apply(job("reader", "", asAgent("cat /data/file")));
+    expect((await logsWhenDone("reader")).trim()).toBe(marker);
+
+    // The claim's folder on the node goes with the claim (the provisioner's teardown helper).
+    const volume = (await kubectl(["-n", NAMESPACE, "get", "pvc", "data", "-o", "jsonpath={.spec.volumeName}"])).stdout.trim();
+    const spec = JSON.parse((await kubectl(["get", "pv", volume, "-o", "jsonpath={.spec}"])).stdout) as {
+      hostPath?: { path: string };
+      local?: { path: string };
+    };
+    const folder = spec.hostPath?.path ?? spec.local?.path ?? "";
+    expect(fs.existsSync(folder)).toBe(true);
+    await kubectl(["-n", NAMESPACE, "delete", "pod", "writer", "reader", "--now"]);
+    await kubectl(["-n", NAMESPACE, "delete", "pvc", "data", "--wait"]);
+    expect(await eventually(async () => fs.existsSync(folder), false)).toBe(false);
+  }, 240_000);
 
   it("enforces NetworkPolicy: default deny stops pod-to-pod and pod-to-node traffic, an allow policy lets it through", async (context) => {
     gate.requireCluster(context);
