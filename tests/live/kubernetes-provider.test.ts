@@ -1,5 +1,5 @@
 /**
- * Live proof that the real Pulumi CLI drives the local cluster through the provider setup-pulumi.sh builds
+ * Live proof that the real Pulumi CLI (a YAML program) drives the local cluster through the provider setup-pulumi.sh builds
  * (issue #25, part 3): `up` declares a Namespace and a Pod that the cluster then runs, a second preview sees
  * no changes, and `destroy` removes both from the cluster.
  */
@@ -13,50 +13,51 @@ const gate = new KubernetesGate();
 const NAMESPACE = `asb-pulumi-${process.pid}`;
 
 /** A Namespace and a sandbox-like pod, hardened as the policy pack asks; config `privileged` edits it to be privileged. */
-const PROGRAM = `
-import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
-
-const config = new pulumi.Config();
-const provider = new k8s.Provider("cluster", { kubeconfig: config.require("kubeconfig") });
-const namespace = new k8s.core.v1.Namespace("proof", { metadata: { name: config.require("namespace") } }, { provider });
-const pod = new k8s.core.v1.Pod(
-  "proof",
-  {
-    metadata: { namespace: namespace.metadata.name, name: "proof" },
-    spec: {
-      automountServiceAccountToken: false,
-      terminationGracePeriodSeconds: 0,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      containers: [
-        {
-          name: "main",
-          image: config.require("image"),
-          command: ["sleep", "infinity"],
-          securityContext: {
-            allowPrivilegeEscalation: false,
-            readOnlyRootFilesystem: true,
-            capabilities: { drop: ["ALL"] },
-            privileged: config.getBoolean("privileged") ?? false,
-          },
-          resources: { limits: { memory: "64Mi", cpu: "100m" } },
+const PROGRAM = {
+  config: {
+    kubeconfig: { type: "string" },
+    namespace: { type: "string" },
+    image: { type: "string" },
+    privileged: { type: "boolean", default: false },
+  },
+  resources: {
+    cluster: { type: "pulumi:providers:kubernetes", properties: { kubeconfig: "${kubeconfig}" } },
+    proof_namespace: {
+      type: "kubernetes:core/v1:Namespace",
+      properties: { metadata: { name: "${namespace}" } },
+      options: { provider: "${cluster}" },
+    },
+    proof: {
+      type: "kubernetes:core/v1:Pod",
+      properties: {
+        metadata: { namespace: "${proof_namespace.metadata.name}", name: "proof" },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 0,
+          securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+          containers: [
+            {
+              name: "main",
+              image: "${image}",
+              command: ["sleep", "infinity"],
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] }, privileged: "${privileged}" },
+              resources: { limits: { memory: "64Mi", cpu: "100m" } },
+            },
+          ],
         },
-      ],
+      },
+      options: { provider: "${cluster}" },
     },
   },
-  { provider },
-);
-export const phase = pod.status.phase;
-export const uid = pod.metadata.uid;
-`;
+  outputs: { phase: "${proof.status.phase}", uid: "${proof.metadata.uid}" },
+};
 
 /** Why the real CLI or the built provider is missing, or undefined when both are here. */
 function cliProblem(): string | undefined {
   const cli = pulumiAvailability();
   if (!cli.available) return cli.reason;
-  if (spawnSync("sh", ["-c", "command -v pulumi-resource-kubernetes"]).status !== 0)
-    return "no pulumi-resource-kubernetes on PATH; run scripts/setup-pulumi.sh";
-  return undefined;
+  const missing = ["pulumi-resource-kubernetes", "pulumi-language-yaml"].filter((binary) => spawnSync("sh", ["-c", `command -v ${binary}`]).status !== 0);
+  return missing.length > 0 ? `no ${missing.join(", ")} on PATH; run scripts/setup-pulumi.sh` : undefined;
 }
 
 describe("the Pulumi CLI on the local cluster", () => {
@@ -95,7 +96,7 @@ describe("the Pulumi CLI on the local cluster", () => {
     // The policy pack judges the pod by the rules it judges a Docker sandbox by: it passes this one…
     await program!.pulumi(["preview", "--policy-pack", POLICY_PACK]);
     // …and refuses it edited to be privileged, before the cluster sees anything.
-    await program!.pulumi(["config", "set", "--type", "bool", "privileged", "true"]);
+    await program!.pulumi(["config", "set", "privileged", "true"]);
     const refused = await program!.pulumi(["preview", "--policy-pack", POLICY_PACK], { allowFailure: true });
     expect(refused.code).not.toBe(0);
     expect(refused.stdout + refused.stderr).toMatch(/not-privileged/);
