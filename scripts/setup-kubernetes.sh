@@ -204,6 +204,7 @@ stop_cluster() {
   grep -o " $KUBERNETES_DATA/kubelet[^ ]*" /proc/self/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
   ip link del "$POD_BRIDGE" 2>/dev/null || true
   remove_pod_forwarding
+  restore_kernel_settings
   ip addr del "$NODE_IP/32" dev lo 2>/dev/null || true
   rm -f "$STATE_DIR/bin"
 }

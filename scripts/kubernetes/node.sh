@@ -18,6 +18,21 @@ ensure_pod_forwarding() {
   iptables -w -C FORWARD -j "$FORWARD_CHAIN" 2>/dev/null || iptables -w -I FORWARD -j "$FORWARD_CHAIN"
 }
 
+# The kernel settings kubelet sets on start (its kernel tunables): saved before it first starts and put
+# back by --stop, so the host's other work runs with its own values again (vm.overcommit_memory=1 left
+# behind changed how gVisor sandboxes die at their memory limit).
+readonly KUBELET_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes)
+
+save_kernel_settings() {
+  [[ -f $STATE_DIR/sysctl.saved ]] || sysctl "${KUBELET_SYSCTLS[@]}" | sed 's/ = /=/' >"$STATE_DIR/sysctl.saved"
+}
+
+restore_kernel_settings() {
+  [[ -f $STATE_DIR/sysctl.saved ]] || return 0
+  xargs -r sysctl -qw <"$STATE_DIR/sysctl.saved" || warn "could not restore every kernel setting of $STATE_DIR/sysctl.saved"
+  rm -f "$STATE_DIR/sysctl.saved"
+}
+
 remove_pod_forwarding() {
   while iptables -w -D FORWARD -j "$FORWARD_CHAIN" 2>/dev/null; do :; done
   iptables -w -F "$FORWARD_CHAIN" 2>/dev/null && iptables -w -X "$FORWARD_CHAIN" 2>/dev/null || true
@@ -195,6 +210,7 @@ start_node() {
   local bin=$KUBERNETES_BIN
   start_daemon containerd containerd_answers 60 0.5 containerd --config "$KUBERNETES_DATA/containerd.toml"
   import_system_images
+  save_kernel_settings
   start_daemon kubelet kubelet_answers 120 0.5 "$bin/kubelet" --config "$KUBERNETES_DATA/kubelet.yaml" \
     --kubeconfig "$KUBERNETES_DATA/kubelet.kubeconfig" --root-dir "$KUBERNETES_DATA/kubelet" \
     --node-ip "$NODE_IP" --hostname-override "$NODE_NAME"
