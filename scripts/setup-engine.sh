@@ -79,18 +79,6 @@ die() { echo "setup-engine: ERROR: $*" >&2; exit 1; }
 # shellcheck source=lib/daemons.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/daemons.sh"
 
-ensure_packages() {
-  local missing=() pkg
-  for pkg in "$@"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  if ((${#missing[@]} == 0)); then note "packages ok"; return; fi
-  local t; t=$(now)
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  note "installed ${missing[*]} ($(since "$t"))"
-}
-
 # `docker info` can hang on a wedged daemon, hence the timeout.
 engine_answers() { timeout 10 docker info >/dev/null 2>&1; }
 

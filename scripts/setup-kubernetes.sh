@@ -74,18 +74,6 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 readonly PAUSE_IMAGE=agent-sandbox.local/pause:$PAUSE_VERSION
 readonly COREDNS_IMAGE=agent-sandbox.local/coredns:$COREDNS_VERSION
 
-ensure_packages() {
-  local missing=() pkg t
-  for pkg in "${PACKAGES[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
-  done
-  ((${#missing[@]} == 0)) && return
-  t=$(now)
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  note "installed ${missing[*]} ($(since "$t"))"
-}
-
 # gVisor's containerd shim and runsc, linked into /usr/local/bin by setup-pulumi.sh.
 check_gvisor() {
   command -v containerd-shim-runsc-v1 >/dev/null && command -v runsc >/dev/null ||
@@ -155,7 +143,7 @@ link_kubectl() {
 }
 
 start_cluster() {
-  ensure_packages
+  ensure_packages "${PACKAGES[@]}"
   check_gvisor
   local t; t=$(now)
   KUBERNETES_BIN=$(ensure_kubernetes_binaries)

@@ -1,6 +1,6 @@
-# Daemons without an init system: started in a session of their own, their pids recorded under
-# $STATE_DIR so that stopping touches only what the script started. Sourced by setup-engine.sh and
-# setup-kubernetes.sh, which provide note, warn, die, $STATE_DIR and $LOG_DIR.
+# Host setup shared by setup-engine.sh and setup-kubernetes.sh, which provide note, warn, die, $STATE_DIR
+# and $LOG_DIR: Debian packages, and daemons without an init system, started in a session of their own,
+# their pids recorded under $STATE_DIR so that stopping touches only what the script started.
 
 now() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
@@ -35,4 +35,17 @@ stop_recorded() {
     note "$name already gone"
   fi
   rm -f "$pidfile"
+}
+
+# Installs the Debian packages of the arguments that are missing.
+ensure_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+  done
+  if ((${#missing[@]} == 0)); then note "packages ok"; return; fi
+  local t; t=$(now)
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  note "installed ${missing[*]} ($(since "$t"))"
 }
