@@ -10,21 +10,19 @@ import { type Agent, API_PROVIDERS, agentProfile, DEFAULT_AGENT } from "./agents
 import type { AgentSandboxesArgs } from "./config/args";
 import { resolveArgs, secretsPresent } from "./config/resolve-args";
 import { credentialProxyPlanFor } from "./credentials/plan";
-import { PROXY_SECRETS_PATH } from "./credentials/proxy-contract";
-import { proxySecretsScript, SANDBOX_CREDENTIALS_SCRIPT, SecretFiles, secretsOnStdin } from "./credentials/secret-files";
 import { engineClient } from "./engine/client";
-import { STACK_OBJECTS } from "./engine/naming";
 import { buildProviderArgs, dockerProviderArgs } from "./engine/providers";
-import { SECRETS_PATH } from "./guardrails/host-paths";
 import { AgentImage } from "./image/agent-image";
-import { agentSuffix } from "./image/build-plan";
-import { PROXY_USER, ProxyImage } from "./image/proxy-image";
+import { agentSuffix, proxyImageTag } from "./image/build-plan";
+import { ProxyImage } from "./image/proxy-image";
+import { declareClusterSandboxes } from "./kubernetes/cluster-stack";
+import { clusterNameProblems } from "./kubernetes/naming";
 import { imageAgent, packageFile } from "./package-files";
 import { AgentRun } from "./runs/agent-run";
 import type { RunConfig } from "./runs/config";
-import { holdsGitToken } from "./sandbox/git-token";
-import { Sandbox } from "./sandbox/sandbox";
+import { declareDockerSandboxes } from "./sandbox/docker-stack";
 import { sandboxTopology } from "./sandbox/topology";
+import { ConfigError } from "./values/config-error";
 
 /** The API providers in the order the proxy secrets writer reads their keys. */
 const PROVIDERS = Object.values(API_PROVIDERS);
@@ -99,9 +97,16 @@ export class AgentSandboxes extends pulumi.ComponentResource {
   constructor(name: string, args: AgentSandboxesArgs, opts?: pulumi.ComponentResourceOptions) {
     // Validated before anything is registered, the component itself included.
     const { config, secrets, extraCaCerts, protectedPaths, warnings } = resolveArgs(args);
+    const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
+    const nameProblems = config.kubernetes
+      ? clusterNameProblems(
+          identity,
+          config.sandboxes.map((sandbox) => sandbox.name),
+        )
+      : [];
+    if (nameProblems.length > 0) throw new ConfigError(nameProblems);
     super("agent-sandbox:index:AgentSandboxes", name, {}, opts);
     for (const warning of warnings) pulumi.log.warn(warning, this);
-    const identity = { project: pulumi.getProject(), stack: pulumi.getStack() };
     const engine = engineClient(config.docker);
     // Stacks made by the program before this component hold these resources at the stack's top level; the
     // alias keeps them (children follow their parent's alias), so no replacement loses a home volume's logins.
@@ -142,74 +147,56 @@ export class AgentSandboxes extends pulumi.ComponentResource {
     );
     // One proxy image per stack, built only when some sandbox has an egress proxy or a credential proxy.
     const proxyImage = [...topologies.values()].some((topology) => topology.egressProxy || topology.credentialProxy)
-      ? new ProxyImage("egress-proxy", { identity, baseImage: config.image.baseImage, contextDir: packageFile("docker/proxies"), extraCaCerts }, inside)
-      : undefined;
-    const proxySecrets =
-      proxyImage && plans.size > 0
-        ? new SecretFiles(
-            "proxy-secrets",
-            {
-              identity,
-              volume: STACK_OBJECTS.proxySecrets,
-              imageId: proxyImage.imageId,
-              user: PROXY_USER,
-              mountPath: PROXY_SECRETS_PATH,
-              script: proxySecretsScript(PROVIDERS),
-              stdin: secretsOnStdin([...PROVIDERS.map((provider) => secrets[provider.secretKey]), secrets.gitToken], extraCaCerts),
-              engine,
-            },
-            inside,
-          )
-        : undefined;
-    // The git token inside a sandbox: only where its config acknowledged credentials-in-sandbox.
-    const sandboxCredentials = config.sandboxes.some((sandbox) => holdsGitToken(sandbox, present))
-      ? new SecretFiles(
-          "credentials",
+      ? new ProxyImage(
+          "egress-proxy",
           {
             identity,
-            volume: STACK_OBJECTS.credentials,
-            imageId: image.imageId,
-            user: `${config.image.agentUid}:${config.image.agentGid}`,
-            mountPath: SECRETS_PATH,
-            script: SANDBOX_CREDENTIALS_SCRIPT,
-            stdin: secretsOnStdin([secrets.gitToken]),
-            engine,
-          },
-          // The volume a stack made before this kept its place: a replacement would delete the volume it shares a name with.
-          {
-            ...inside,
-            aliases: [{ type: "agent-sandbox:index:AgentCredentials" }, { type: "agent-sandbox:index:AgentCredentials", parent: pulumi.rootStackResource }],
-          },
-        )
-      : undefined;
-    const written = [sandboxCredentials?.written, proxySecrets?.written].filter((resource) => resource !== undefined);
-
-    // A loop, not map(): the SDK records the whole call stack of every resource it registers (each frame
-    // mapped through source maps), so every frame between the program and a sandbox's constructor is paid
-    // by each of its resources; map() added two of the 22.
-    const sandboxes = new Map<string, Sandbox>();
-    for (const sandbox of config.sandboxes) {
-      sandboxes.set(
-        sandbox.name,
-        new Sandbox(
-          sandbox.name,
-          {
-            identity,
-            sandbox,
-            imageId: images.get(sandbox.agent)!.imageId,
-            agentUid: config.image.agentUid,
-            agentGid: config.image.agentGid,
-            credentialsVolume: holdsGitToken(sandbox, present) ? sandboxCredentials?.volumeName : undefined,
-            credentialProxy: proxySecrets && plans.get(sandbox.name) ? { plan: plans.get(sandbox.name)!, secretsVolume: proxySecrets.volumeName } : undefined,
-            startAfter: written,
-            engine,
-            proxyImageId: proxyImage?.imageId,
-            protectedPaths: protectedPaths[sandbox.name] ?? [],
+            baseImage: config.image.baseImage,
+            contextDir: packageFile("docker/proxies"),
+            extraCaCerts,
+            ...(config.kubernetes ? { pushTo: proxyImageTag(config.image, identity) } : {}),
           },
           inside,
-        ),
-      );
-    }
+        )
+      : undefined;
+    const sandboxes = config.kubernetes
+      ? declareClusterSandboxes(
+          {
+            identity,
+            kubernetes: config.kubernetes,
+            sandboxes: config.sandboxes,
+            imageFor: (sandbox) => images.get(sandbox.agent)!.ref,
+            proxyImage: proxyImage?.ref,
+            agentUid: config.image.agentUid,
+            agentGid: config.image.agentGid,
+            plans,
+            providers: PROVIDERS,
+            apiKeys: PROVIDERS.map((provider) => secrets[provider.secretKey]),
+            gitToken: secrets.gitToken,
+            extraCaCerts,
+          },
+          child,
+        )
+      : declareDockerSandboxes(
+          {
+            sandboxes: config.sandboxes,
+            agentUid: config.image.agentUid,
+            agentGid: config.image.agentGid,
+            identity,
+            images,
+            image,
+            plans,
+            proxyImage,
+            providers: PROVIDERS,
+            apiKeys: PROVIDERS.map((provider) => secrets[provider.secretKey]),
+            gitToken: secrets.gitToken,
+            present,
+            extraCaCerts,
+            protectedPaths,
+            engine,
+          },
+          inside,
+        );
     // A run that resumes another comes after it, so the runs are declared along their session chains.
     const declared = new Map<string, AgentRun>();
     const declare = (run: RunConfig): AgentRun => {
@@ -229,6 +216,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           containerName: sandbox.containerName,
           agentUser: sandbox.agentUser,
           engine,
+          exec: sandbox.exec,
           dependsOn: [sandbox.ready, ...forks.map((fork) => fork.command)],
           container: sandbox.runContainer,
           resumes: resumed && run.resume ? { name: run.resume, sessionId: resumed.sessionId, resource: resumed.command } : undefined,

@@ -20,11 +20,13 @@
  * template, CronJobs by their job's. Defensive like container-inputs.ts: what is absent or unknown during
  * preview reads as absent.
  */
-import { GVISOR_RUNTIME } from "../components/hardening/isolation";
+import { GVISOR_RUNTIME, GVISOR_RUNTIME_CLASS } from "../components/hardening/isolation";
+
+export { GVISOR_RUNTIME_CLASS };
+
 import { asArray, asRecord, asString } from "./container-inputs";
 
 /** The RuntimeClass a pod names to run on gVisor (scripts/kubernetes/manifests/runtime-class.yaml). */
-export const GVISOR_RUNTIME_CLASS = "gvisor";
 
 /** The Pulumi type tokens of the workloads judged, and where each keeps its pod. */
 const POD_PATHS: Record<string, readonly string[]> = {

@@ -62,6 +62,14 @@ function mockedState(type: string, name: string, inputs: Record<string, any>, op
     case "docker:index/network:Network":
       // An engine gives every network it makes a gateway, whether or not the program asked for one.
       return { ...inputs, name: inputs.name ?? name, ipamConfigs: inputs.ipamConfigs ?? [{ subnet: "10.89.7.0/24", gateway: "10.89.7.1" }] };
+    case "kubernetes:core/v1:Service":
+      // The API server gives every ClusterIP Service an address from its range.
+      return {
+        ...inputs,
+        spec: { ...inputs.spec, clusterIP: `10.96.${parseInt(mockDigestOf(name).slice(7, 9), 16)}.${parseInt(mockDigestOf(name).slice(9, 11), 16)}` },
+      };
+    case "kubernetes:core/v1:Pod":
+      return { ...inputs, metadata: { ...inputs.metadata, uid: mockDigestOf(inputs).slice(7, 43) } };
     case "command:local:Command":
       // The agent's own command prints the stream; its companions (risky-change manifests, container cleanup) print none here.
       return { ...inputs, stdout: name.startsWith("run-") && !/-(baseline|changes|containers)$/.test(name) ? (options.runStdout ?? "") : "", stderr: "" };

@@ -10,6 +10,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { DockerHostArgs } from "../engine/args";
 import type { Isolation } from "../hardening/isolation";
 import type { ImageArgs } from "../image/args";
+import type { KubernetesArgs } from "../kubernetes/args";
 import type { RunArgs } from "../runs/args";
 import type { RefreshArgs, SandboxArgs } from "../sandbox/args";
 
@@ -30,6 +31,8 @@ export interface AgentSandboxesArgs {
   readonly runs?: RunArgs[];
   /** The Docker engine to use; unset: the local socket. */
   readonly docker?: DockerHostArgs;
+  /** A Kubernetes cluster to run the sandboxes on instead of the Docker engine (which then only builds the images); docs/kubernetes-target.md. */
+  readonly kubernetes?: KubernetesArgs;
   /** When `npm run status` reports a sandbox as due for `npm run refresh` (a new container; home volume and workspace kept). */
   readonly refresh?: RefreshArgs;
   /** Anthropic API key (Claude Code, OpenCode): only the sandboxes' credential proxies read it (auth proxy), never the sandbox, its config or an image. */

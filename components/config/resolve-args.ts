@@ -57,7 +57,12 @@ export function secretsPresent(secrets: Partial<Record<SecretKey, unknown>>): Se
 function existingProtection(config: StackConfig, probe: HostProbe): Record<string, string[]> {
   if (isRemoteEngine(config.docker)) return {};
   const view = { exists: (hostPath: string) => probe.stat(hostPath) !== undefined, realPath: (hostPath: string) => probe.realPath(hostPath) };
-  return Object.fromEntries(config.sandboxes.map((sandbox) => [sandbox.name, existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view)]));
+  return Object.fromEntries(
+    config.sandboxes.map((sandbox) => [
+      sandbox.name,
+      sandbox.workspace === undefined ? [] : existingProtectedPaths(sandbox.workspace, protectionFor(sandbox), view),
+    ]),
+  );
 }
 
 /** The read-write workspaces a remote engine leaves unprotected: none of their paths can be read from here. */
@@ -84,7 +89,8 @@ export function hostProblems(
   keyOf: SandboxKey = listedSandboxKey,
   remote?: { readonly cpus?: number },
 ): string[] {
-  const cpus = remote ? remote.cpus : probe.cpuCount();
+  // A cluster's nodes, not this machine, hold its sandboxes' CPUs: the scheduler places them.
+  const cpus = config.kubernetes ? undefined : remote ? remote.cpus : probe.cpuCount();
   return [
     ...(cpus === undefined ? [] : cpuProblems(config.sandboxes, cpus, keyOf)),
     ...(remote ? [] : sandboxHostProblems(config.sandboxes, config.image.agentUid, probe, homeDir, keyOf)),
@@ -126,7 +132,7 @@ export function validateStackConfig(
     ...basePlatformProblems(config.image, manifestProbe),
   ];
   if (problems.length > 0) throw new ConfigError(problems);
-  const hostCpus = remoteHost ? engineCpus : probe.cpuCount();
+  const hostCpus = config.kubernetes ? undefined : remoteHost ? engineCpus : probe.cpuCount();
   return hostCpus === undefined ? config : { ...config, sandboxes: withHostDefaults(config.sandboxes, hostCpus) };
 }
 
@@ -227,7 +233,8 @@ function engineFactProblems(
     const client = engineClient(targeted.docker);
     return [remoteEngineProblem(address.setting, address.url, answer.failure, typedCommand(client, ["info"]))];
   }
-  const wanting = gvisorKeys(targeted);
+  // A cluster's sandboxes run under its RuntimeClass gvisor, not the build engine's runsc.
+  const wanting = targeted.kubernetes ? [] : gvisorKeys(targeted);
   const engine = engineAddressOf(targeted.docker, env).url;
   const identity = answer ? engineIdentityProblems(engineClient(targeted.docker), answer, engine) : [];
   if (!answer || identity.length > 0 || wanting.length === 0 || answer.runtimes.includes(GVISOR_RUNTIME)) return identity;

@@ -8,6 +8,7 @@ import { z } from "zod";
 import { dockerHostSchema } from "../engine/config";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { type ImageConfig, imageRegistryRules, imageSchema } from "../image/config";
+import { clusterImageRules, clusterRunRules, clusterSandboxRules, dockerSandboxRules, kubernetesSchema } from "../kubernetes/config";
 import { agentOptionRules } from "../runs/agent-options";
 import { type RunConfig, runRules, runSchema } from "../runs/config";
 import { isolationSchema, type SandboxConfig, sandboxSchema } from "../sandbox/config";
@@ -40,6 +41,7 @@ export function stackConfigSchemaFor(host: HostContext) {
     image: imageSchema.superRefine(imageRegistryRules as Refinement<ImageConfig>, ALWAYS),
     runs: z.array(runSchema).default([]),
     docker: dockerHostSchema.optional(),
+    kubernetes: kubernetesSchema.optional(),
     refresh: refreshSchema,
   }).superRefine(crossReferenceRules(host) as Refinement<unknown>, ALWAYS);
 }
@@ -103,6 +105,7 @@ const crossReferenceRules =
         message: 'no sandbox configured; run `pulumi config set workspace "$PWD"` or set sandboxes: [{name: main, workspace: /path}]',
       });
     }
+    targetRules(config, sandboxes, ctx);
     const sandboxNames = sandboxes ? sandboxes.map((sandbox) => sandbox?.name) : ["main"];
     reportDuplicates(sandboxNames, "sandboxes", "sandbox", ctx);
     reportObjectNameCollisions(sandboxNames, ctx);
@@ -133,6 +136,29 @@ const crossReferenceRules =
       }
     });
   };
+
+/** What the stack's target (a cluster when `kubernetes` is set, else Docker) needs of its sandboxes and image. */
+function targetRules(config: Loose<ParsedConfig>, sandboxes: unknown[] | undefined, ctx: z.RefinementCtx): void {
+  const listed = (sandboxes ?? []).map((sandbox, index) => ({
+    sandbox: (typeof sandbox === "object" && sandbox !== null ? sandbox : {}) as Record<string, unknown>,
+    index,
+  }));
+  if (config.kubernetes === undefined) {
+    for (const { sandbox, index } of listed) dockerSandboxRules(sandbox, ctx, ["sandboxes", index]);
+    return;
+  }
+  if (config.workspace !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["workspace"],
+      message:
+        'is a folder of this machine, which a cluster cannot mount (kubernetes is set); declare sandboxes: [{name: main, repository: "git.example.com/org/repo"}]',
+    });
+  }
+  for (const { sandbox, index } of listed) clusterSandboxRules(sandbox, ctx, ["sandboxes", index]);
+  clusterRunRules(Array.isArray(config.runs) ? (config.runs as { ephemeral?: unknown }[]) : [], ctx);
+  clusterImageRules(typeof config.image === "object" && config.image !== null ? (config.image as Record<string, unknown>) : {}, ctx);
+}
 
 function reportDuplicates(names: unknown[], key: string, what: string, ctx: z.RefinementCtx): void {
   names.forEach((name, index) => {

@@ -18,13 +18,14 @@ import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
 import { Isolation } from "../hardening/isolation";
-import { PROXY_USER } from "../image/proxy-image";
+import { PROXY_HEALTHCHECK, PROXY_USER } from "../image/proxy-image";
 import { type CredentialProxyPlan, credentialProxyConfig } from "./nginx-conf";
 import { CREDENTIAL_PROXY_HOSTNAME, PROXY_SECRETS_PATH } from "./proxy-contract";
 
 export const CREDENTIAL_PROXY_MEMORY_MB = 64;
 const CREDENTIAL_PROXY_PIDS = 32;
-const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
+export const CREDENTIAL_PROXY_HEALTHCHECK_COMMAND = "/usr/local/bin/credential-proxy-healthcheck";
+export const CREDENTIAL_PROXY_ENTRYPOINT = "/usr/local/bin/credential-proxy-entrypoint";
 
 export interface CredentialProxyArgs {
   readonly identity: StackIdentity;
@@ -59,13 +60,13 @@ export function credentialProxyContainerArgs(args: Omit<CredentialProxyArgs, "st
     name: sandboxObjectNames(identity, plan.sandboxName).credentialProxy,
     image: args.imageId,
     user: PROXY_USER,
-    entrypoints: ["/usr/local/bin/credential-proxy-entrypoint"],
+    entrypoints: [CREDENTIAL_PROXY_ENTRYPOINT],
     // The configuration holds no secret, so it may travel in the container's config like the egress policy.
     envs: [`NGINX_CONF_B64=${Buffer.from(credentialProxyConfig(plan)).toString("base64")}`],
     ...hardenedContainerArgs({
       limits: { memoryMb: CREDENTIAL_PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
-      healthcheckCommand: "/usr/local/bin/credential-proxy-healthcheck",
-      health: HEALTHCHECK,
+      healthcheckCommand: CREDENTIAL_PROXY_HEALTHCHECK_COMMAND,
+      health: PROXY_HEALTHCHECK,
       // Never gVisor, whatever its sandbox runs under: it resolves names through Docker's DNS, which gVisor cannot reach (docs/security-model.md).
       isolation: Isolation.Container,
     }),
@@ -98,7 +99,7 @@ export function declareCredentialProxy(name: string, args: CredentialProxyArgs, 
   const { container, ready } = startedContainer(
     name,
     credentialProxyContainerArgs(args),
-    { pidsLimit: CREDENTIAL_PROXY_PIDS, health: HEALTHCHECK, engine: args.engine },
+    { pidsLimit: CREDENTIAL_PROXY_PIDS, health: PROXY_HEALTHCHECK, engine: args.engine },
     { parent: sandbox, startAfter: args.startAfter },
   );
   return { containerName: container.name, ready };

@@ -7,7 +7,17 @@
 
 import { type GitRepo, gitRepoAuthority, gitRepoName } from "../egress/git-repos";
 import { HOST_GATEWAY_NAME } from "../engine/host-gateway";
-import { API_PORT, apiKeyFile, GIT_AUTHORIZATION_FILE, GIT_PORT, HEALTH_PORT, HOST_GATEWAY_PLACEHOLDER, TRUSTED_CA_FILE } from "./proxy-contract";
+import {
+  API_PORT,
+  apiKeyFile,
+  GIT_AUTHORIZATION_FILE,
+  GIT_PORT,
+  HEALTH_PORT,
+  HOST_GATEWAY_PLACEHOLDER,
+  JOINED_CA_FILE,
+  RESOLVER_PLACEHOLDER,
+  TRUSTED_CA_FILE,
+} from "./proxy-contract";
 
 /** An HTTPS origin and the path prefix requests go under (a company gateway's `/v2`, or none). */
 export interface Upstream {
@@ -132,7 +142,18 @@ function gitServer(plan: CredentialProxyPlan): string[] {
 }
 
 /** nginx.conf of one credential proxy. */
-export function credentialProxyConfig(plan: CredentialProxyPlan): string {
+/** Where the proxy runs: Docker (its embedded DNS, the secrets volume's CA bundle) or a cluster's pod. */
+export interface ProxySurroundings {
+  /** The DNS server nginx asks for upstreams. */
+  readonly resolver: string;
+  /** The CA bundle it verifies upstreams with. */
+  readonly trustedCaFile: string;
+}
+
+export const ON_DOCKER: ProxySurroundings = { resolver: "127.0.0.11", trustedCaFile: TRUSTED_CA_FILE };
+export const ON_CLUSTER: ProxySurroundings = { resolver: RESOLVER_PLACEHOLDER, trustedCaFile: JOINED_CA_FILE };
+
+export function credentialProxyConfig(plan: CredentialProxyPlan, surroundings: ProxySurroundings = ON_DOCKER): string {
   const name = plan.sandboxName;
   if (!/^[A-Za-z0-9._-]+$/.test(name)) throw new Error(`sandboxName "${name}" must be letters, digits, dots, dashes or underscores`);
   return [
@@ -152,8 +173,8 @@ export function credentialProxyConfig(plan: CredentialProxyPlan): string {
     "  scgi_temp_path /tmp/nginx/scgi;",
     "  server_tokens off;",
     "  default_type text/plain;",
-    // Docker's DNS on the sandbox's networks; upstreams are looked up per request, so a proxy starts offline too.
-    "  resolver 127.0.0.11 ipv6=off valid=30s;",
+    // Upstreams are looked up per request, so a proxy starts offline too.
+    `  resolver ${surroundings.resolver} ipv6=off valid=30s;`,
     "  resolver_timeout 10s;",
     "  client_max_body_size 0;",
     "  proxy_http_version 1.1;",
@@ -163,7 +184,7 @@ export function credentialProxyConfig(plan: CredentialProxyPlan): string {
     "  proxy_send_timeout 10m;",
     "  proxy_ssl_verify on;",
     "  proxy_ssl_verify_depth 5;",
-    `  proxy_ssl_trusted_certificate ${TRUSTED_CA_FILE};`,
+    `  proxy_ssl_trusted_certificate ${surroundings.trustedCaFile};`,
     "  proxy_ssl_server_name on;",
     "  proxy_ssl_protocols TLSv1.2 TLSv1.3;",
     `  server { listen 127.0.0.1:${HEALTH_PORT}; access_log off; location = /healthz { return 200 "credential proxy ready\\n"; } }`,

@@ -24,6 +24,15 @@ export const GIT_AUTHORIZATION_FILE = `${PROXY_SECRETS_PATH}/git-authorization.c
 /** The system CAs plus the stack's extra CA: what the proxy trusts for its upstreams. */
 export const TRUSTED_CA_FILE = `${PROXY_SECRETS_PATH}/trusted-ca.pem`;
 
+/**
+ * On a cluster the Secret holds only the stack's extra CA; the entrypoint joins it to the image's system CAs
+ * in this file on the proxy's tmpfs, which the configuration then names instead of TRUSTED_CA_FILE.
+ */
+export const EXTRA_CA_FILE = `${PROXY_SECRETS_PATH}/extra-ca.pem`;
+export const JOINED_CA_FILE = "/tmp/nginx/trusted-ca.pem";
+/** Stands in for the resolver of the pod's /etc/resolv.conf (the cluster's DNS); the entrypoint puts its address there at start. */
+export const RESOLVER_PLACEHOLDER = "@RESOLVER@";
+
 /** Stands in for the Docker host's address in the configuration; the entrypoint puts the address there at start. */
 export const HOST_GATEWAY_PLACEHOLDER = "@HOST_GATEWAY@";
 

@@ -5,6 +5,7 @@
  * config acknowledges `credentials-in-sandbox`, the sandbox credentials with the git token for the image's
  * credential helper.
  */
+import * as path from "node:path";
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
@@ -14,7 +15,7 @@ import { type EngineObject, LABEL_PREFIX, labelsFor, physicalName, providerLabel
 import { CREDENTIAL_PROXY_ROLE } from "../guardrails/credentials";
 import { SECRETS_PATH } from "../guardrails/host-paths";
 import { HARDENED_RUN_FLAGS } from "../hardening/baseline";
-import { apiKeyFile, GIT_AUTHORIZATION_FILE, PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
+import { apiKeyFile, EXTRA_CA_FILE, GIT_AUTHORIZATION_FILE, PROXY_SECRETS_PATH, TRUSTED_CA_FILE } from "./proxy-contract";
 
 /** The line after the secrets on the writer's stdin: a secret holding a line break would shift it, and is refused. */
 export const END_OF_SECRETS = "--end-of-secrets--";
@@ -25,6 +26,11 @@ export function secretsOnStdin(secrets: readonly (pulumi.Input<string> | undefin
   const lines = pulumi.all([...secrets.map((value) => value ?? ""), END_OF_SECRETS, rest ?? ""]);
   return lines.apply((all) => all.join("\n"));
 }
+
+/** The characters an API key may hold: the writer and the Secret's files refuse any other, which could break out of the nginx line. */
+const API_KEY_CHARACTERS = /^[A-Za-z0-9._~+/=-]*$/;
+const badKeyProblem = (provider: ApiProvider) =>
+  `${provider.secretKey} holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret ${provider.secretKey} <key>`;
 
 /**
  * What the writer container runs, reading one API key per provider (in `providers`' order) and the git token
@@ -39,7 +45,7 @@ export function proxySecretsScript(providers: readonly ApiProvider[]): string {
     const key = `"$${variable(provider)}"`;
     const file = apiKeyFile(provider.name);
     return [
-      `case ${key} in *[!A-Za-z0-9._~+/=-]*) echo "${provider.secretKey} holds characters no API key has (only letters, digits and . _ ~ + / = -); set it again: pulumi config set --secret ${provider.secretKey} <key>" >&2; exit 65 ;; esac`,
+      `case ${key} in *[!A-Za-z0-9._~+/=-]*) echo "${badKeyProblem(provider)}" >&2; exit 65 ;; esac`,
       `if [ -n ${key} ]; then printf "proxy_set_header ${provider.keyHeader} \\"${provider.keyValuePrefix}%s\\";\\n" ${key} ${put(file)}; else rm -f ${file}; fi`,
     ];
   });
@@ -127,4 +133,32 @@ export class SecretFiles extends pulumi.ComponentResource {
     this.volumeName = volume.name;
     this.registerOutputs({ volumeName: this.volumeName });
   }
+}
+
+/**
+ * The proxy secrets as files, for a store that holds files itself (a cluster's Secret): the same lines
+ * proxySecretsScript writes, refused on the same characters, and the stack's extra CA on its own (the
+ * entrypoint joins it to the image's CAs). Unset secrets leave no file.
+ */
+export function proxySecretFiles(
+  providers: readonly ApiProvider[],
+  values: { readonly apiKeys: readonly (string | undefined)[]; readonly gitToken?: string; readonly extraCa?: string },
+): Record<string, string> {
+  const files: Record<string, string> = {};
+  providers.forEach((provider, index) => {
+    const key = values.apiKeys[index];
+    if (!key) return;
+    if (!API_KEY_CHARACTERS.test(key)) {
+      throw new Error(badKeyProblem(provider));
+    }
+    files[path.basename(apiKeyFile(provider.name))] = `proxy_set_header ${provider.keyHeader} "${provider.keyValuePrefix}${key}";\n`;
+  });
+  if (values.gitToken) {
+    if (/[\r\n]/.test(values.gitToken))
+      throw new Error("gitToken holds a line break, which no token has; set it again: pulumi config set --secret gitToken <token>");
+    const basic = Buffer.from(`x-access-token:${values.gitToken}`).toString("base64");
+    files[path.basename(GIT_AUTHORIZATION_FILE)] = `proxy_set_header Authorization "Basic ${basic}";\n`;
+  }
+  if (values.extraCa) files[path.basename(EXTRA_CA_FILE)] = values.extraCa;
+  return files;
 }

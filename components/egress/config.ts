@@ -21,7 +21,8 @@ export const EgressMode = {
 } as const;
 export type EgressMode = (typeof EgressMode)[keyof typeof EgressMode];
 
-const gitRepoSchema = z.string({ error: `must be a repository string, ${GIT_REPO_EXAMPLE}` }).transform((text, ctx) => {
+/** One repository as `host[:port]/path` (git-repos.ts), parsed. */
+export const gitRepoSchema = z.string({ error: `must be a repository string, ${GIT_REPO_EXAMPLE}` }).transform((text, ctx) => {
   const parsed = parseGitRepo(text);
   if (parsed.ok) return parsed.repo;
   ctx.addIssue({ code: "custom", message: parsed.problem });

@@ -13,15 +13,14 @@ import { labelsFor, providerLabels, ROLE_LABEL, type StackIdentity, sandboxObjec
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { startedContainer } from "../hardening/container-start";
 import { Isolation } from "../hardening/isolation";
-import { PROXY_USER } from "../image/proxy-image";
+import { PROXY_HEALTHCHECK, PROXY_USER } from "../image/proxy-image";
 import type { EgressPolicy } from "./allowlist";
 import { deniedLogCommand, PROXY_HOSTNAME } from "./network";
 import { squidConfigFor } from "./squid";
 
 export const PROXY_MEMORY_MB = 128;
 export const PROXY_PIDS = 64;
-// Docker before 25 runs the first check only after one interval; the check is one local request, so a short one is cheap.
-const HEALTHCHECK = { interval: "5s", timeout: "5s", startPeriod: "5s", retries: 3 };
+export const EGRESS_PROXY_HEALTHCHECK_COMMAND = "/usr/local/bin/egress-proxy-healthcheck";
 
 export interface EgressProxyArgs {
   readonly identity: StackIdentity;
@@ -61,8 +60,8 @@ export function proxyContainerArgs(
     envs: [`SQUID_CONF_B64=${Buffer.from(squidConf).toString("base64")}`],
     ...hardenedContainerArgs({
       limits: { memoryMb: PROXY_MEMORY_MB, swapMb: 0, cpus: 1, openFiles: 4096 },
-      healthcheckCommand: "/usr/local/bin/egress-proxy-healthcheck",
-      health: HEALTHCHECK,
+      healthcheckCommand: EGRESS_PROXY_HEALTHCHECK_COMMAND,
+      health: PROXY_HEALTHCHECK,
       // Never gVisor, whatever its sandbox runs under: it resolves names through Docker's DNS, which gVisor cannot reach (docs/security-model.md).
       isolation: Isolation.Container,
     }),
@@ -109,7 +108,7 @@ export class EgressProxy extends pulumi.ComponentResource {
         outbound: outbound.name,
         outboundGateway: this.outboundGateway,
       }),
-      { pidsLimit: PROXY_PIDS, health: HEALTHCHECK, engine: args.engine },
+      { pidsLimit: PROXY_PIDS, health: PROXY_HEALTHCHECK, engine: args.engine },
       { parent: this },
     );
     this.ready = ready;

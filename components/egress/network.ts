@@ -52,5 +52,8 @@ export function sandboxNetworkSettings(
 
 /** The command that prints the requests a sandbox's proxy refused (DOCKER_HOST spelled out for a remote engine). */
 export function deniedLogCommand(proxyContainer: string, engine: EngineClient): string {
-  return `${typedCommand(engine, ["logs", proxyContainer])} 2>&1 | grep TCP_DENIED`;
+  return deniedIn(typedCommand(engine, ["logs", proxyContainer]));
 }
+
+/** The refused requests among the lines a command printing the proxy's log prints. */
+export const deniedIn = (logsCommand: string) => `${logsCommand} 2>&1 | grep TCP_DENIED`;

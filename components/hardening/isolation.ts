@@ -16,6 +16,8 @@ export type Isolation = (typeof Isolation)[keyof typeof Isolation];
 
 /** The name Docker knows gVisor's runtime by (daemon.json `runtimes`, `docker run --runtime`). */
 export const GVISOR_RUNTIME = "runsc";
+/** The RuntimeClass a cluster runs runsc under (docs/kubernetes-cluster.md). */
+export const GVISOR_RUNTIME_CLASS = "gvisor";
 
 /** The isolation a container runs under, from the runtime the engine recorded for it (`HostConfig.Runtime`). */
 export function isolationOfRuntime(runtime: string | undefined): Isolation {

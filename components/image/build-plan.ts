@@ -101,3 +101,8 @@ export function imageBuildPlan(image: ImageConfig, identity: StackIdentity, agen
     builds: [{ platform: image.platforms[0], tags: [tag], push: pushed, load: !pushed, ...cacheFor(image, agent.profile, undefined) }],
   };
 }
+
+/** Where the proxy image is pushed for a cluster: beside the agent's, tagged for the stack. */
+export function proxyImageTag(image: ImageConfig, identity: StackIdentity): string {
+  return `${imageRepository(image, identity)}:${identity.stack}-proxies`;
+}

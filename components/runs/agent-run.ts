@@ -10,6 +10,7 @@ import type { AgentProfile } from "../agents";
 import type { AgentRunSummary } from "../agents/run-summary";
 import type { EngineClient } from "../engine/client";
 import { readinessEnvironment } from "../hardening/container-start";
+import type { SandboxExec } from "../sandbox/exec";
 import type { RunContainerSource } from "../sandbox/run-container";
 import type { RunConfig } from "./config";
 import { changedPaths, manifestScript, reportScript } from "./risky-changes";
@@ -34,8 +35,10 @@ export interface AgentRunArgs {
   readonly containerName: pulumi.Input<string>;
   /** `uid:gid` the agent runs as. */
   readonly agentUser: string;
-  /** The stack's engine, which its commands run on. */
+  /** The stack's engine, which an ephemeral run's container is made on. */
   readonly engine: EngineClient;
+  /** How a command reaches the sandbox: the run's agent, and its change reports. */
+  readonly exec: SandboxExec;
   /** Resources that must be complete first: the sandbox's start command. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
   /** The sandbox's container spec; required when the run is ephemeral. */
@@ -74,7 +77,7 @@ export class AgentRun extends pulumi.ComponentResource {
       const request = { ...run, resumeSessionId, forkSession: run.fork };
       return spec && container
         ? ephemeralRunScript(agent, request, engine, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })
-        : agentRunScript(agent, request, engine);
+        : agentRunScript(agent, request, args.exec);
     });
     // Kept containers outlive the run's own replacements (a trigger replaces it); they go when the run leaves the stack.
     const cleanup = container
@@ -103,10 +106,10 @@ export class AgentRun extends pulumi.ComponentResource {
     // A resumed run re-runs whenever the run it resumes did: that one's new session is a new history to continue.
     const triggers = [...run.triggers, ...promptFile, ...(args.resumes ? [resumedSession] : [])];
     // The workspace as it was just before the run: re-taken whenever an input that re-runs the run changes.
-    const sandboxEnv = { ...engine.env, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
+    const sandboxEnv = { ...args.exec.env, AGENT_USER: args.agentUser, CONTAINER: args.containerName };
     const baseline = new command.local.Command(
       `${name}-baseline`,
-      { create: manifestScript(engine), environment: sandboxEnv, triggers: [create, stdin, ...triggers], logging: "none" },
+      { create: manifestScript(args.exec), environment: sandboxEnv, triggers: [create, stdin, ...triggers], logging: "none" },
       { parent: this, dependsOn: args.dependsOn },
     );
     this.command = new command.local.Command(
@@ -114,7 +117,7 @@ export class AgentRun extends pulumi.ComponentResource {
       {
         create,
         stdin,
-        environment: { ...engine.env, AGENT_USER: args.agentUser, ...ephemeralEnv },
+        environment: { ...(container ? engine.env : args.exec.env), AGENT_USER: args.agentUser, ...ephemeralEnv },
         triggers,
         // The stream is the stdout output; printing it again into the Pulumi log adds noise, not information.
         logging: "stderr",
@@ -126,7 +129,7 @@ export class AgentRun extends pulumi.ComponentResource {
     const report = new command.local.Command(
       `${name}-changes`,
       {
-        create: reportScript(engine),
+        create: reportScript(args.exec),
         environment: { ...sandboxEnv, BASELINE: baseline.stdout },
         // Each execution of the run prints a new stream (a new session), so its stdout marks a re-run.
         triggers: [this.command.id, this.command.stdout],

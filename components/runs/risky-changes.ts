@@ -5,10 +5,10 @@
  * those files is taken in the sandbox before the run and compared after it (the sandbox shares the
  * workspace with an ephemeral run's container, so both are read there).
  */
-import { cliCommand, type EngineClient } from "../engine/client";
+
 import { shellWords } from "../engine/shell";
 import { DEFAULT_PROTECTED_PATHS } from "../guardrails/protected-paths";
-import { WORKSPACE_PATH } from "../sandbox/contract";
+import type { SandboxExec } from "../sandbox/exec";
 
 /** The protected paths, plus what agents may edit as ordinary work but can hide a command in. */
 export const RISKY_PATHS: readonly string[] = [...DEFAULT_PROTECTED_PATHS, "package.json", "Makefile"];
@@ -17,20 +17,20 @@ export const RISKY_PATHS: readonly string[] = [...DEFAULT_PROTECTED_PATHS, "pack
  * Shell that prints `<sha256>  <path>` of every file at or under the risky paths, sorted, read as the agent
  * user in the sandbox named by CONTAINER (AGENT_USER); a path that does not exist prints nothing.
  */
-export function manifestScript(engine: EngineClient): string {
+export function manifestScript(exec: SandboxExec): string {
   const list = `for p in ${shellWords(RISKY_PATHS)}; do if [ -e "$p" ]; then find "$p" -type f -exec sha256sum {} +; fi; done 2>/dev/null | LC_ALL=C sort`;
   return `set -eu
-${cliCommand(engine)} exec -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" sh -c ${shellWords([list])}
+${exec.line(`sh -c ${shellWords([list])}`)}
 `;
 }
 
 /** Shell that prints, one per line, the paths whose line differs between BASELINE and a manifest taken now. */
-export function reportScript(engine: EngineClient): string {
+export function reportScript(exec: SandboxExec): string {
   return `set -eu
 now=$(mktemp) before=$(mktemp)
 trap 'rm -f "$now" "$before"' EXIT
 printf '%s\\n' "\${BASELINE:-}" | sed '/^$/d' > "$before"
-${manifestScript(engine).replace("set -eu\n", "").trimEnd()} > "$now"
+${manifestScript(exec).replace("set -eu\n", "").trimEnd()} > "$now"
 LC_ALL=C comm -3 "$before" "$now" | sed 's/^\\t//' | cut -c67- | LC_ALL=C sort -u
 `;
 }

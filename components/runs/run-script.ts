@@ -9,7 +9,7 @@ import { type ContainerSpec, dockerCreateArguments } from "../engine/container-c
 import { LABEL_PREFIX, providerLabels } from "../engine/naming";
 import { shellWords } from "../engine/shell";
 import { startHealthyLines } from "../hardening/container-start";
-import { WORKSPACE_PATH } from "../sandbox/contract";
+import { engineExec, type SandboxExec } from "../sandbox/exec";
 
 /** Names the run an ephemeral container was made for; with the sandbox's labels it finds a run's containers. */
 export const RUN_LABEL = `${LABEL_PREFIX}.run`;
@@ -25,16 +25,16 @@ if [ "$status" -ne 0 ]; then
 fi
 `;
 
-function agentExec(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient): string {
-  return `${cliCommand(engine)} exec -i -u "$AGENT_USER" -w ${WORKSPACE_PATH} "$CONTAINER" agent-exec ${shellWords(agent.cliArguments(request))}`;
+function agentExec(agent: AgentProfile, request: AgentRunRequest, exec: SandboxExec): string {
+  return exec.line(`agent-exec ${shellWords(agent.cliArguments(request))}`, { stdin: true });
 }
 
 /** The run in the sandbox container ($CONTAINER) as $AGENT_USER. */
-export function agentRunScript(agent: AgentProfile, request: AgentRunRequest, engine: EngineClient): string {
+export function agentRunScript(agent: AgentProfile, request: AgentRunRequest, exec: SandboxExec): string {
   return `set -u
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-${agentExec(agent, request, engine)} >"$out" 2>"$err"
+${agentExec(agent, request, exec)} >"$out" 2>"$err"
 ${REPORT}`;
 }
 
@@ -104,7 +104,7 @@ ${cli} create --name "$CONTAINER" ${shellWords(create)} >/dev/null || exit 1
 ${startHealthyLines(engine)}) &
 wait $! || exit 1
 exec 3<&0
-${agentExec(agent, request, engine)} <&3 >"$out" 2>"$err" &
+${agentExec(agent, request, engineExec(engine))} <&3 >"$out" 2>"$err" &
 wait $!
 ${REPORT}`;
 }

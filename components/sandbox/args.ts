@@ -8,8 +8,14 @@ import type { RestartPolicy, SandboxMode } from "./config";
 export interface SandboxArgs {
   /** Lowercase letters, digits and dashes, starting with a letter (e.g. "main"); names its container, network and volumes. */
   readonly name: string;
-  /** The developer's code folder on the Docker host (absolute), mounted at /workspace; in clone mode the git repository cloned there. */
-  readonly workspace: string;
+  /** The developer's code folder on the Docker host (absolute), mounted at /workspace; in clone mode the git repository cloned there. Required on Docker; refused on a cluster. */
+  readonly workspace?: string;
+  /**
+   * On a cluster (kubernetes set): the repository cloned into the sandbox's workspace volume at its first
+   * start, as `host[:port]/path` (e.g. "github.com/my-org/my-repo"), through the credential proxy, so it
+   * must be listed in egress.gitRepos. Unset: the workspace starts empty.
+   */
+  readonly repository?: string;
   /**
    * rw (default) lets the agent edit your code, its protected paths read-only; ro makes the workspace
    * read-only (reviews, questions); clone gives the agent its own clone of the repository in a volume,

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { Agent, AgentAuth, DEFAULT_AGENT } from "../agents";
 import { apiUpstreamSchema } from "../credentials/config";
-import { egressConfigSchema } from "../egress/config";
+import { egressConfigSchema, gitRepoSchema } from "../egress/config";
 import { workspaceRelativePath } from "../guardrails/protected-paths";
 import { Isolation } from "../hardening/isolation";
 import { absolutePath, count, duration, MIN_CPUS, MIN_MEMORY_MB, objectName, size, strictObject } from "../values/schema";
@@ -79,7 +79,9 @@ export const isolationSchema = z.enum(Isolation, {
 
 export const sandboxSchema = strictObject({
   name: objectName,
-  workspace: absolutePath("/home/me/code/project"),
+  // Required on Docker, refused on Kubernetes (stack-schema.ts): which one depends on the stack's target.
+  workspace: absolutePath("/home/me/code/project").optional(),
+  repository: gitRepoSchema.optional(),
   mode: z.enum(SandboxMode).default(SandboxMode.ReadWrite),
   agent: z
     .enum(Agent, {
@@ -116,3 +118,9 @@ export const sandboxSchema = strictObject({
 });
 
 export type SandboxConfig = z.infer<typeof sandboxSchema>;
+
+/** The workspace folder of a sandbox on Docker, which the stack's rules require there (a cluster's sandboxes have none). */
+export function hostWorkspace(sandbox: Pick<SandboxConfig, "name" | "workspace">): string {
+  if (sandbox.workspace === undefined) throw new Error(`sandbox ${sandbox.name}: a Docker sandbox without a workspace passed validation`);
+  return sandbox.workspace;
+}

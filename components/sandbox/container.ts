@@ -5,27 +5,18 @@
  */
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { agentProfile } from "../agents";
-import { credentialProxyEnvironment } from "../credentials/plan";
-import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
-import { healthProbeEnvironment } from "../egress/config";
-import { PROXY_URL, proxyEnvironment } from "../egress/network";
 import type { Engine } from "../engine/engine";
 import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } from "../engine/naming";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH, UNSAFE_ACKNOWLEDGEMENTS, type UnsafeAcknowledgement } from "../guardrails/host-paths";
 import { hardenedContainerArgs } from "../hardening/baseline";
 import { pidsLimitEnvironment } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
-import { sizeToMegabytes } from "../values/schema";
-import { DEFAULT_CPUS, type SandboxConfig } from "./config";
-import { AGENT_HOME, HOST_REPOSITORY_PATH, MAX_DISK_PERCENT_ENV, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { hostWorkspace, type SandboxConfig } from "./config";
+import { AGENT_HOME, HOST_REPOSITORY_PATH, TMP_PATH, WORKSPACE_PATH } from "./contract";
+import { describeSandbox, IDLE_COMMAND, TMP_SIZE_BYTES } from "./description";
 import { gvisorNetworkFor, proxyHostEntries } from "./gvisor-network";
-import { type SandboxTopology, sandboxTopology } from "./topology";
+import type { SandboxTopology } from "./topology";
 import { protectedMounts, unprotectedLabel } from "./workspace-protection";
-
-/** Inside the agent image (docker/agent/bin). */
-export const HEALTHCHECK_COMMAND = "/usr/local/bin/agent-healthcheck";
-const TMP_SIZE_BYTES = 1024 * 1024 * 1024;
 
 export interface ContainerRefs {
   /** The engine the container runs on: its socket (dockerSocket) and its name for its host (open network). */
@@ -46,17 +37,15 @@ export interface ContainerRefs {
 
 /** The workspace: the host folder bound (read-only in ro mode, its protected paths read-only in rw), or in clone mode the clone's volume beside the host repository read-only. */
 function workspaceMounts(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
+  const workspace = hostWorkspace(sandbox);
   if (sandbox.mode === "clone") {
     if (refs.cloneVolume === undefined) throw new Error(`sandbox ${sandbox.name}: clone mode needs its clone volume`);
     return [
       { type: "volume", source: refs.cloneVolume, target: WORKSPACE_PATH },
-      { type: "bind", source: sandbox.workspace, target: HOST_REPOSITORY_PATH, readOnly: true },
+      { type: "bind", source: workspace, target: HOST_REPOSITORY_PATH, readOnly: true },
     ];
   }
-  return [
-    { type: "bind", source: sandbox.workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" },
-    ...protectedMounts(sandbox.workspace, refs.protectedPaths),
-  ];
+  return [{ type: "bind", source: workspace, target: WORKSPACE_PATH, readOnly: sandbox.mode === "ro" }, ...protectedMounts(workspace, refs.protectedPaths)];
 }
 
 function mountsFor(sandbox: SandboxConfig, refs: ContainerRefs): docker.types.input.ContainerMount[] {
@@ -107,47 +96,30 @@ export function containerArgsFor(
   agent: { uid: number; gid: number },
   refs: ContainerRefs,
 ): docker.ContainerArgs {
-  const health = sandbox.healthcheck;
-  const topology = sandboxTopology(sandbox);
-  const egressEnv = topology.egressProxy
-    ? { ...proxyEnvironment(PROXY_URL, [CREDENTIAL_PROXY_HOSTNAME]), ...healthProbeEnvironment(sandbox.egress, sandbox.agent, sandbox.auth) }
-    : {};
-  const envs = Object.entries({
-    ...agentProfile(sandbox.agent).envDefaults,
-    ...sandbox.env,
-    ...egressEnv,
-    ...(topology.credentialProxy ? credentialProxyEnvironment(sandbox) : {}),
-    [MAX_DISK_PERCENT_ENV]: String(health.maxDiskPercent),
-  })
-    .sort(([a], [b]) => a.localeCompare(b))
+  const description = describeSandbox(sandbox, agent);
+  const envs = description.env
     .map(([name, value]) => `${name}=${value}`)
     // Last, so the engine's hook reads it over any spelling of the same name in sandbox.env.
-    .concat(pidsLimitEnvironment(refs.engine, enginePidsLimit(sandbox.resources.pids, sandbox.isolation)));
+    .concat(pidsLimitEnvironment(refs.engine, enginePidsLimit(description.pids, sandbox.isolation)));
   return {
     name: sandboxObjectNames(identity, sandbox.name).container,
     hostname: sandbox.name,
     image: refs.imageId,
-    // The container idles; agents run through `docker exec`, so a run never depends on the image's CMD.
-    command: ["sleep", "infinity"],
+    command: [...IDLE_COMMAND],
     user: agentUserOf(sandbox, agent),
     workingDir: WORKSPACE_PATH,
     envs,
     ...hardenedContainerArgs({
       capAdd: sandbox.capAdd,
-      limits: {
-        memoryMb: sizeToMegabytes(sandbox.resources.memory),
-        swapMb: sizeToMegabytes(sandbox.resources.swap),
-        cpus: sandbox.resources.cpus ?? DEFAULT_CPUS,
-        openFiles: sandbox.resources.openFiles,
-      },
-      healthcheckCommand: HEALTHCHECK_COMMAND,
-      health: { interval: health.interval, timeout: health.timeout, startPeriod: health.startPeriod, retries: health.retries },
+      limits: description.limits,
+      healthcheckCommand: description.health.command,
+      health: description.health.timings,
       isolation: sandbox.isolation,
     }),
     privileged: sandbox.privileged,
     init: true,
     mounts: mountsFor(sandbox, refs),
-    ...networkArgsFor(identity, sandbox, topology, refs),
+    ...networkArgsFor(identity, sandbox, description.topology, refs),
     pidMode: sandbox.hostPid ? "host" : undefined,
     ipcMode: sandbox.hostIpc ? "host" : "private",
     labels: providerLabels({ ...labelsFor(identity, sandbox.name), ...acknowledgementLabel(sandbox), ...unprotectedLabel(sandbox) }),

@@ -73,6 +73,8 @@ export function sandboxHostProblems(
  * A refused workspace gets no advice about its owner: the fix is another folder, not other IDs.
  */
 function workspaceProblems(sandbox: SandboxConfig, agentUid: number, probe: HostProbe, homeDir: string, key: string): string[] {
+  // A cluster's sandbox has no folder here: its workspace is a clone in a volume of the cluster.
+  if (sandbox.workspace === undefined) return [];
   const linked = symlinkProblem(key, sandbox.workspace, sandbox.mode === "ro", probe, homeDir);
   if (linked) return [linked];
   const workspace = probe.stat(sandbox.workspace);

@@ -19,9 +19,10 @@ import { labelsFor, providerLabels, type StackIdentity, sandboxObjectNames } fro
 import { containerOptions, containerWithUnreportedInputs, startCommandArgs } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
 import { bringBackCommand, cloneExecLine, cloneScript } from "./clone";
-import type { SandboxConfig } from "./config";
+import { hostWorkspace, type SandboxConfig } from "./config";
 import { agentUserOf, containerArgsFor } from "./container";
 import { WORKSPACE_PATH } from "./contract";
+import { engineExec, type SandboxExec } from "./exec";
 import { gvisorNetworkFor } from "./gvisor-network";
 import type { RunContainerSource } from "./run-container";
 import { sandboxTopology } from "./topology";
@@ -69,6 +70,8 @@ export class Sandbox extends pulumi.ComponentResource {
   public readonly bringBackCommand?: string;
   /** The sandbox container's own spec, which an ephemeral run makes its container from. */
   public readonly runContainer: RunContainerSource;
+  /** How runs reach the sandbox. */
+  public readonly exec: SandboxExec;
 
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     // The type token keeps the name the class had, so existing stacks keep their sandboxes.
@@ -183,9 +186,10 @@ export class Sandbox extends pulumi.ComponentResource {
     this.shellCommand = typedCommand(args.engine, [...exec, "bash"]);
     this.agentCommand = typedCommand(args.engine, [...exec, "agent-exec", agentProfile(sandbox.agent).executable]);
     this.bringBackCommand = clone
-      ? bringBackCommand(args.engine, { container: names.container, agentUser, hostRepository: sandbox.workspace, sandboxName: sandbox.name })
+      ? bringBackCommand(args.engine, { container: names.container, agentUser, hostRepository: hostWorkspace(sandbox), sandboxName: sandbox.name })
       : undefined;
     this.agentUser = agentUser;
+    this.exec = engineExec(args.engine);
     this.containerName = container.name;
     this.networkName = network?.name;
     this.deniedLogCommand = proxy?.deniedLogCommand;

@@ -21,7 +21,19 @@ if grep -q '@HOST_GATEWAY@' "$state/nginx.conf"; then
   fi
   sed -i "s/@HOST_GATEWAY@/$gateway/g" "$state/nginx.conf"
 fi
-if [ ! -r /run/credential-proxy/trusted-ca.pem ]; then
+# On a cluster: the pod's DNS server (the cluster's), and the image's CAs joined with the stack's extra CA.
+if grep -q '@RESOLVER@' "$state/nginx.conf"; then
+  resolver=$(awk '$1 == "nameserver" { print $2; exit }' /etc/resolv.conf)
+  if [ -z "$resolver" ]; then
+    echo "credential-proxy: /etc/resolv.conf names no nameserver, which the configuration asks for" >&2
+    exit 65
+  fi
+  sed -i "s/@RESOLVER@/$resolver/g" "$state/nginx.conf"
+fi
+if grep -q "$state/trusted-ca.pem" "$state/nginx.conf"; then
+  cat /etc/ssl/certs/ca-certificates.crt > "$state/trusted-ca.pem"
+  if [ -r /run/credential-proxy/extra-ca.pem ]; then cat /run/credential-proxy/extra-ca.pem >> "$state/trusted-ca.pem"; fi
+elif [ ! -r /run/credential-proxy/trusted-ca.pem ]; then
   echo "credential-proxy: /run/credential-proxy/trusted-ca.pem is missing; the stack's proxy secrets volume was not written" >&2
   exit 66
 fi

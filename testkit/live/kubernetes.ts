@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import type { TestContext } from "vitest";
 import { type CliResult, type RunOptions, runCli } from "./cli-project";
+import { CLUSTER_UPSTREAM_DOMAIN } from "./test-ca";
 
 /** The admin kubeconfig: AGENT_SANDBOX_KUBECONFIG, else where setup-kubernetes.sh writes it. */
 export const ADMIN_KUBECONFIG = process.env.AGENT_SANDBOX_KUBECONFIG ?? "/var/lib/agent-sandbox-kubernetes/admin.kubeconfig";
@@ -60,4 +61,71 @@ export class KubernetesGate {
   requireCluster(context: TestContext): void {
     if (this.reason !== undefined) context.skip(this.reason);
   }
+}
+
+/**
+ * An address outside every range the egress proxy refuses (198.18.0.0/15, see REFUSED_DESTINATIONS), put on
+ * the node's loopback for the Kubernetes suites' stand-ins: the pods reach it through the node, as they would
+ * reach a host on the internet, and nothing else does.
+ */
+export const OUTSIDE_ADDRESS = "198.18.210.1";
+
+/** Adds OUTSIDE_ADDRESS to lo (kept if there); the returned function removes it. */
+export async function addOutsideAddress(): Promise<() => Promise<void>> {
+  const ip = (args: string[]) => runCli("ip", args, { cwd: process.cwd(), env: process.env }, { allowFailure: true });
+  await ip(["addr", "add", `${OUTSIDE_ADDRESS}/32`, "dev", "lo"]);
+  return async () => {
+    await ip(["addr", "del", `${OUTSIDE_ADDRESS}/32`, "dev", "lo"]);
+  };
+}
+
+/**
+ * Names the stand-ins listening on OUTSIDE_ADDRESS in the cluster's DNS, as `<name>.<CLUSTER_UPSTREAM_DOMAIN>`
+ * (the test CA's server certificate covers them): a headless Service each, with an EndpointSlice of that
+ * address, so a name resolves to it and nothing is proxied. The returned function removes them.
+ */
+export async function publishUpstreams(ports: Record<string, number>): Promise<() => Promise<void>> {
+  const namespace = CLUSTER_UPSTREAM_DOMAIN.split(".")[0];
+  await apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+  for (const [name, port] of Object.entries(ports)) {
+    await apply(
+      { apiVersion: "v1", kind: "Service", metadata: { name, namespace }, spec: { clusterIP: "None", ports: [{ name: "tcp", port, protocol: "TCP" }] } },
+      {
+        apiVersion: "discovery.k8s.io/v1",
+        kind: "EndpointSlice",
+        metadata: { name, namespace, labels: { "kubernetes.io/service-name": name } },
+        addressType: "IPv4",
+        ports: [{ name: "tcp", port, protocol: "TCP" }],
+        endpoints: [{ addresses: [OUTSIDE_ADDRESS] }],
+      },
+    );
+  }
+  return async () => {
+    await kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"], { allowFailure: true });
+  };
+}
+
+/** `<name>.<CLUSTER_UPSTREAM_DOMAIN>`: a stand-in as the cluster names it. */
+export const upstreamName = (name: string): string => `${name}.${CLUSTER_UPSTREAM_DOMAIN}`;
+
+/** kubectl's own words for running a command in a pod's container, stdin attached. */
+export const kubectlExecWords = (namespace: string, pod: string, container: string): string[] => [
+  kubectlBinary(),
+  "--kubeconfig",
+  ADMIN_KUBECONFIG,
+  "-n",
+  namespace,
+  "exec",
+  "-i",
+  pod,
+  "-c",
+  container,
+  "--",
+];
+
+/** Runs a shell line in a pod's container; the exit status and output come back, not thrown. */
+export async function execInPod(namespace: string, pod: string, container: string, script: string): Promise<{ code: number; output: string }> {
+  const [binary, ...args] = kubectlExecWords(namespace, pod, container);
+  const result = await runCli(binary, [...args, "bash", "-c", script], { cwd: process.cwd(), env: process.env }, { allowFailure: true });
+  return { code: result.code, output: `${result.stdout}${result.stderr}` };
 }

@@ -10,7 +10,7 @@ import { CliProject } from "./cli-project";
 
 const REPOSITORY = path.resolve(__dirname, "../..");
 /** The provider plugins the component's own SDK dependencies ask for. */
-const PROVIDER_PACKAGES = ["command", "docker", "docker-build"];
+const PROVIDER_PACKAGES = ["command", "docker", "docker-build", "kubernetes"];
 
 /** `npm pack` of the repository, unpacked into `into`: the package folder a consumer points at. */
 export function packedLibrary(into: string): string {

@@ -36,8 +36,13 @@ export interface SecretScan {
 
 /** Scans `container` as `user` for any of `secrets`. */
 export function scanForSecrets(container: string, user: string, secrets: readonly string[], timeoutMs = 5 * 60_000): Promise<SecretScan> {
+  return scanThrough(["docker", "exec", "-i", "-u", user, container], secrets, timeoutMs);
+}
+
+/** Scans through a command that runs its arguments inside the sandbox with stdin attached (`kubectl exec -i pod --`). */
+export function scanThrough(exec: readonly string[], secrets: readonly string[], timeoutMs = 5 * 60_000): Promise<SecretScan> {
   return new Promise((resolve, reject) => {
-    const child = spawn("docker", ["exec", "-i", "-u", user, container, "sh", "-c", SCAN], { stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(exec[0], [...exec.slice(1), "sh", "-c", SCAN], { stdio: ["pipe", "pipe", "pipe"] });
     let output = "";
     child.stdout.on("data", (chunk: Buffer) => (output += chunk));
     child.stderr.on("data", (chunk: Buffer) => (output += chunk));

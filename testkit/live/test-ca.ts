@@ -19,8 +19,10 @@ export const HOST_CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt";
 export const TEST_CA_DIR = "/var/cache/agent-sandbox/test-ca";
 /** The machine's bundle plus the test CA: `image.extraCaCertsFile` of live stacks. */
 export const TEST_CA_BUNDLE = path.join(TEST_CA_DIR, "bundle.crt");
-/** The server certificate's names: the Docker host as containers see it, and the host's own loopback. */
-export const SERVER_NAMES = { dns: [HOST_GATEWAY_NAME, "localhost"], ip: ["127.0.0.1"] } as const;
+/** Where the Kubernetes suites name their stand-ins: headless Services of this namespace (testkit/live/kubernetes.ts). */
+export const CLUSTER_UPSTREAM_DOMAIN = "agent-sandbox-upstreams.svc.cluster.local";
+/** The server certificate's names: the Docker host as containers see it, the host's own loopback, and the cluster's stand-ins. */
+export const SERVER_NAMES = { dns: [HOST_GATEWAY_NAME, "localhost", `*.${CLUSTER_UPSTREAM_DOMAIN}`], ip: ["127.0.0.1"] } as const;
 
 const FILES = { caKey: "ca.key", caCert: "ca.crt", serverKey: "server.key", serverCert: "server.crt" } as const;
 /** Remake what expires within this many seconds (30 days). */
@@ -72,6 +74,8 @@ function usable(dir: string): boolean {
     ok(["x509", "-noout", "-checkend", String(MIN_REMAINING_SECONDS), "-in", file(FILES.caCert)]) &&
     ok(["x509", "-noout", "-checkend", String(MIN_REMAINING_SECONDS), "-in", file(FILES.serverCert)]) &&
     ok(["verify", "-CAfile", file(FILES.caCert), "-purpose", "sslserver", file(FILES.serverCert)]) &&
+    // A set made before a name joined SERVER_NAMES is remade.
+    SERVER_NAMES.dns.every((name) => ok(["verify", "-CAfile", file(FILES.caCert), "-verify_hostname", name.replace("*", "any"), file(FILES.serverCert)])) &&
     ok(["pkey", "-noout", "-in", file(FILES.serverKey)]) &&
     sameKey(file(FILES.serverKey), file(FILES.serverCert))
   );

@@ -5,6 +5,7 @@ import { claude, claudeArguments } from "../../components/agents/claude";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { type EngineClient, engineClient } from "../../components/engine/client";
 import { agentRunScript } from "../../components/runs/agent-run";
+import { engineExec } from "../../components/sandbox/exec";
 import { runWithFakeDocker } from "./support/fake-docker";
 import { evaluateProgram, FIXTURES, makeWorkspace } from "./support/program";
 
@@ -15,7 +16,7 @@ const NASTY_PROMPT = `Fix "the bug" in 'main.ts' $(touch /tmp/PWNED-MARKER) \`id
 second line with a trailing backslash \\`;
 
 function runScript(options: { dockerExit?: number; dockerStdout?: string; extraEnv?: Record<string, string>; prompt?: string; engine?: EngineClient } = {}) {
-  return runWithFakeDocker(agentRunScript(claude, run(), options.engine ?? engineClient()), {
+  return runWithFakeDocker(agentRunScript(claude, run(), engineExec(options.engine ?? engineClient())), {
     stdin: options.prompt ?? NASTY_PROMPT,
     env: { AGENT_USER: "1000:1000", CONTAINER: "agent-sandbox-dev-main", ...options.extraEnv },
     dockerExit: options.dockerExit,

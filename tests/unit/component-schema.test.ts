@@ -55,6 +55,7 @@ describe("the component's package schema", () => {
       "gitToken",
       "image",
       "isolation",
+      "kubernetes",
       "openaiApiKey",
       "refresh",
       "registryPassword",
@@ -76,9 +77,10 @@ describe("the component's package schema", () => {
     }
   });
 
-  it("types each sandbox key, requires name and workspace, and has every config key a sandbox takes", () => {
+  it("types each sandbox key, requires name, and has every config key a sandbox takes", () => {
     const sandbox = schema.types[token("SandboxArgs")];
-    expect(sandbox.required).toEqual(["name", "workspace"]);
+    // workspace is required on Docker only, by the config's rules (a cluster's sandbox clones a repository instead).
+    expect(sandbox.required).toEqual(["name"]);
     expect(Object.keys(sandbox.properties!).sort()).toEqual(Object.keys(sandboxSchema.shape).sort());
     expect(sandbox.properties!.resources.$ref).toBe(`#/types/${token("ResourcesArgs")}`);
     expect(schema.types[token("ResourcesArgs")].properties!.cpus.type).toBe("number");

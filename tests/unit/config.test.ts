@@ -229,7 +229,7 @@ describe("bad stack config", () => {
     [
       "a misspelt key",
       { workspace: "/home/me/code/app", sandboxs: [] },
-      ["sandboxs: unknown key (valid here: workspace, sandboxes, isolation, image, runs, docker, refresh)"],
+      ["sandboxs: unknown key (valid here: workspace, sandboxes, isolation, image, runs, docker, kubernetes, refresh)"],
     ],
     [
       "no sandbox at all",

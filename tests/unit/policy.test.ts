@@ -9,8 +9,10 @@ import { engineClient } from "../../components/engine/client";
 import { ROLE_LABEL } from "../../components/engine/naming";
 import { CREDENTIAL_PROXY_ROLE } from "../../components/guardrails/credentials";
 import { ACKNOWLEDGED_UNSAFE_LABEL, SECRETS_PATH } from "../../components/guardrails/host-paths";
+import { credentialProxyPodArgs, egressProxyPodArgs } from "../../components/kubernetes/proxy-pods";
+import { sandboxPodArgs } from "../../components/kubernetes/sandbox-pod";
 import { containerArgsFor } from "../../components/sandbox/container";
-import { GVISOR_RUNTIME_CLASS, quantityMegabytes } from "../../policy/pod-inputs";
+import { quantityMegabytes } from "../../policy/pod-inputs";
 import { CONTAINER_TYPE, hardeningPolicies } from "../../policy/policies";
 import { containerViolations } from "../../policy/rules";
 
@@ -295,35 +297,38 @@ describe("acknowledged unsafe settings", () => {
   });
 });
 
-/** A sandbox pod hardened as the Kubernetes target renders one (issue #26): what the policies must pass. */
+/** The sandbox pod exactly as the Kubernetes target renders it (under gVisor): what the policies must pass. */
 function hardenedPod(): Record<string, unknown> {
-  return {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { name: "agent-sandbox-dev-main", labels: { "dev.agent-sandbox.stack": "dev" }, annotations: {} },
-    spec: {
-      automountServiceAccountToken: false,
-      runtimeClassName: GVISOR_RUNTIME_CLASS,
-      securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
-      volumes: [
-        { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "1Gi" } },
-        { name: "home", persistentVolumeClaim: { claimName: "agent-sandbox-dev-main-home" } },
-      ],
-      containers: [
-        {
-          name: "agent",
-          image: "127.0.0.1:5000/agent@sha256:0123",
-          securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-          resources: { limits: { memory: "8Gi", cpu: "2" } },
-          env: [{ name: "HTTPS_PROXY", value: "http://egress-proxy:3128" }],
-          volumeMounts: [
-            { name: "tmp", mountPath: "/tmp" },
-            { name: "home", mountPath: "/home/agent" },
-          ],
-        },
-      ],
+  const [onGvisor] = parseStackConfig(
+    {
+      kubernetes: { namespace: "agents" },
+      image: { registry: { address: "127.0.0.1:5000" }, push: true },
+      sandboxes: [{ name: "main", isolation: "gvisor" }],
     },
-  };
+    { homeDir },
+  ).sandboxes;
+  const args = sandboxPodArgs(
+    identity,
+    onGvisor,
+    { uid: 1000, gid: 1000 },
+    {
+      namespace: "agents",
+      image: "127.0.0.1:5000/agent@sha256:0123",
+      egressProxyAddress: "10.96.0.20",
+      credentialProxyAddress: "10.96.0.21",
+    },
+  );
+  return { apiVersion: "v1", kind: "Pod", ...JSON.parse(JSON.stringify(args)) };
+}
+
+/** The sandbox's two proxy pods as the Kubernetes target renders them. */
+function proxyPods(): Record<string, unknown>[] {
+  const plan = credentialProxyPlanFor(sandbox, { apiKeys: ["anthropicApiKey"], gitToken: true })!;
+  const refs = { namespace: "agents", image: "127.0.0.1:5000/proxies@sha256:0456" };
+  return [
+    egressProxyPodArgs(identity, sandbox.name, egressPolicyFor(sandbox.egress, sandbox.agent, sandbox.auth), refs),
+    credentialProxyPodArgs(identity, plan, "agent-sandbox-dev-proxy-secrets", refs),
+  ].map((args) => ({ apiVersion: "v1", kind: "Pod", ...JSON.parse(JSON.stringify(args)) }));
 }
 
 /** The hardened pod with its first container's fields and the pod spec's fields changed. */
@@ -344,12 +349,14 @@ const podSecurity = (changes: Record<string, unknown>) => ({
 describe("the same policies on Kubernetes workloads", () => {
   const POD = "kubernetes:core/v1:Pod";
 
-  it("pass the pod the Kubernetes target renders, under every policy", async () => {
-    for (const policy of hardeningPolicies) expect(await violationsOf(policy.name, hardenedPod(), POD), policy.name).toEqual([]);
+  it("pass the pods the Kubernetes target renders, the sandbox's and its proxies', under every policy", async () => {
+    for (const pod of [hardenedPod(), ...proxyPods()]) {
+      for (const policy of hardeningPolicies) expect(await violationsOf(policy.name, pod, POD), policy.name).toEqual([]);
+    }
   });
 
   it.each([
-    ["not-privileged", { container: podSecurity({ privileged: true }) }, /containers\[0\] \(agent\): privileged is true/],
+    ["not-privileged", { container: podSecurity({ privileged: true }) }, /containers\[0\] \(sandbox\): privileged is true/],
     ["drop-all-capabilities", { container: podSecurity({ capabilities: {} }) }, /capabilities\.drops is \[\]/],
     ["no-added-capabilities", { container: podSecurity({ capabilities: { drop: ["ALL"], add: ["NET_ADMIN"] } }) }, /NET_ADMIN/],
     ["no-new-privileges", { container: podSecurity({ allowPrivilegeEscalation: true }) }, /no-new-privileges/],

