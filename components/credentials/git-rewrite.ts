@@ -14,3 +14,9 @@ export function gitThroughProxyEnvironment(proxyGitUrl: string): Record<string, 
     GIT_TERMINAL_PROMPT: "0",
   };
 }
+
+/** The environment with one more git configuration entry after those it already has (GIT_CONFIG_COUNT). */
+export function withGitConfigEntry(env: Record<string, string>, key: string, value: string): Record<string, string> {
+  const count = Number(env.GIT_CONFIG_COUNT ?? "0");
+  return { ...env, GIT_CONFIG_COUNT: String(count + 1), [`GIT_CONFIG_KEY_${count}`]: key, [`GIT_CONFIG_VALUE_${count}`]: value };
+}

@@ -5,6 +5,7 @@
  */
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { withGitConfigEntry } from "../credentials/git-rewrite";
 import { CREDENTIAL_PROXY_HOSTNAME } from "../credentials/proxy-contract";
 import { PROXY_HOSTNAME } from "../egress/network";
 import type { StackIdentity } from "../engine/naming";
@@ -69,7 +70,12 @@ export function sandboxPodArgs(
           image: refs.image,
           command: [...IDLE_COMMAND],
           workingDir: WORKSPACE_PATH,
-          env: description.env.map(([name, value]) => ({ name, value })),
+          env: Object.entries(
+            // A claim's root belongs to root, whoever the pod runs as: git would call the clone's owner dubious.
+            withGitConfigEntry(Object.fromEntries(description.env), "safe.directory", WORKSPACE_PATH),
+          )
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, value]) => ({ name, value })),
           ...hardenedPodContainer({
             capAdd: sandbox.capAdd,
             limits: description.limits,
