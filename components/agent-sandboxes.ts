@@ -219,6 +219,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
           exec: sandbox.exec,
           dependsOn: [sandbox.ready, ...forks.map((fork) => fork.command)],
           container: sandbox.runContainer,
+          pod: sandbox.runPod,
           resumes: resumed && run.resume ? { name: run.resume, sessionId: resumed.sessionId, resource: resumed.command } : undefined,
         },
         inside,

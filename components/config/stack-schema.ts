@@ -8,7 +8,7 @@ import { z } from "zod";
 import { dockerHostSchema } from "../engine/config";
 import { type EngineObject, STACK_OBJECTS, sandboxObjects } from "../engine/naming";
 import { type ImageConfig, imageRegistryRules, imageSchema } from "../image/config";
-import { clusterImageRules, clusterRunRules, clusterSandboxRules, dockerSandboxRules, kubernetesSchema } from "../kubernetes/config";
+import { clusterImageRules, clusterSandboxRules, dockerSandboxRules, kubernetesSchema } from "../kubernetes/config";
 import { agentOptionRules } from "../runs/agent-options";
 import { type RunConfig, runRules, runSchema } from "../runs/config";
 import { isolationSchema, type SandboxConfig, sandboxSchema } from "../sandbox/config";
@@ -156,7 +156,6 @@ function targetRules(config: Loose<ParsedConfig>, sandboxes: unknown[] | undefin
     });
   }
   for (const { sandbox, index } of listed) clusterSandboxRules(sandbox, ctx, ["sandboxes", index]);
-  clusterRunRules(Array.isArray(config.runs) ? (config.runs as { ephemeral?: unknown }[]) : [], ctx);
   clusterImageRules(typeof config.image === "object" && config.image !== null ? (config.image as Record<string, unknown>) : {}, ctx);
 }
 

@@ -20,6 +20,7 @@ import type { SandboxConfig } from "../sandbox/config";
 import { agentUserOf } from "../sandbox/container";
 import { WORKSPACE_PATH } from "../sandbox/contract";
 import type { SandboxExec } from "../sandbox/exec";
+import type { RunPodSource } from "../sandbox/run-pod";
 import { sandboxTopology } from "../sandbox/topology";
 import { type ClusterAccess, clusterExec, kubectlCommand } from "./kubectl";
 import { clusterLabels, clusterObjectNames, EGRESS_PROXY_ROLE, SANDBOX_CONTAINER } from "./naming";
@@ -66,8 +67,10 @@ export class ClusterSandbox extends pulumi.ComponentResource {
   public readonly deniedLogCommand?: string;
   /** No network of its own: NetworkPolicies keep it to its proxies. */
   public readonly networkName: undefined = undefined;
-  /** No ephemeral runs on a cluster yet (the config refuses them). */
+  /** Its runs' Jobs are made from its pod, not a container. */
   public readonly runContainer: undefined = undefined;
+  /** The sandbox pod's own spec, which an ephemeral run makes its Job from. */
+  public readonly runPod: RunPodSource;
 
   constructor(name: string, args: ClusterSandboxArgs, opts?: pulumi.ComponentResourceOptions) {
     super("agent-sandbox:index:ClusterSandbox", name, {}, opts);
@@ -136,24 +139,32 @@ export class ClusterSandbox extends pulumi.ComponentResource {
       );
     }
 
+    const podArgs = sandboxPodArgs(
+      identity,
+      sandbox,
+      { uid: args.agentUid, gid: args.agentGid },
+      {
+        namespace,
+        image: args.image,
+        egressProxyAddress: egressService?.spec.clusterIP,
+        credentialProxyAddress: credentialService?.spec.clusterIP,
+      },
+    );
     const pod = new k8s.core.v1.Pod(
       name,
-      sandboxPodArgs(
-        identity,
-        sandbox,
-        { uid: args.agentUid, gid: args.agentGid },
-        {
-          namespace,
-          image: args.image,
-          egressProxyAddress: egressService?.spec.clusterIP,
-          credentialProxyAddress: credentialService?.spec.clusterIP,
-        },
-      ),
+      podArgs,
       // Its policy first: the pod never runs a moment without it. Its proxies first: its health check asks the egress proxy.
       { ...child, dependsOn: [home, workspace, ...policies, ...proxies] },
     );
 
     this.exec = clusterExec(cluster);
+    this.runPod = {
+      spec: () => pulumi.output(podArgs.spec).apply((spec) => ({ ...spec }) as Record<string, unknown>),
+      labels: clusterLabels(identity, sandbox.name),
+      namespace,
+      kubectl: kubectlCommand(cluster, []),
+      health: sandbox.healthcheck,
+    };
     const repository = sandbox.repository;
     this.ready = repository
       ? new command.local.Command(

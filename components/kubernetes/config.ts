@@ -129,16 +129,3 @@ export function clusterImageRules(image: Record<string, unknown>, ctx: z.Refinem
     });
   }
 }
-
-/** Runs on a cluster exec into their sandbox's pod; a run in a pod of its own (a Job) is not offered yet. */
-export function clusterRunRules(runs: readonly { ephemeral?: unknown }[], ctx: z.RefinementCtx): void {
-  runs.forEach((run, index) => {
-    if (run?.ephemeral === true) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["runs", index, "ephemeral"],
-        message: "is not offered on a cluster yet (kubernetes is set): the run executes in its sandbox's pod; remove it",
-      });
-    }
-  });
-}

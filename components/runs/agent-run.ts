@@ -4,6 +4,7 @@
  * agent's own module into stack outputs. The prompt travels on stdin, so no shell ever reads it; the API key
  * never passes through here at all (the sandbox's credential proxy adds it, outside the sandbox).
  */
+import { createHash } from "node:crypto";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import type { AgentProfile } from "../agents";
@@ -12,7 +13,9 @@ import type { EngineClient } from "../engine/client";
 import { readinessEnvironment } from "../hardening/container-start";
 import type { SandboxExec } from "../sandbox/exec";
 import type { RunContainerSource } from "../sandbox/run-container";
+import type { RunPodSource } from "../sandbox/run-pod";
 import type { RunConfig } from "./config";
+import { ephemeralPodScript, removeRunJobsScript, runJobManifest } from "./ephemeral-pod";
 import { changedPaths, manifestScript, reportScript } from "./risky-changes";
 import { agentRunScript, ephemeralRunScript, removeRunContainersScript } from "./run-script";
 
@@ -41,8 +44,10 @@ export interface AgentRunArgs {
   readonly exec: SandboxExec;
   /** Resources that must be complete first: the sandbox's start command. */
   readonly dependsOn: pulumi.Input<pulumi.Resource>[];
-  /** The sandbox's container spec; required when the run is ephemeral. */
+  /** The sandbox's container spec: an ephemeral run on an engine makes its container from it. */
   readonly container?: RunContainerSource;
+  /** The sandbox's pod spec: an ephemeral run on a cluster makes its Job from it. */
+  readonly pod?: RunPodSource;
   /** Set when the run's config names `resume`. */
   readonly resumes?: ResumedRun;
 }
@@ -72,20 +77,17 @@ export class AgentRun extends pulumi.ComponentResource {
         })
       : pulumi.output(undefined);
     const container = run.ephemeral ? args.container : undefined;
-    if (run.ephemeral && !container) throw new Error(`runs ${run.name}: an ephemeral run needs its sandbox's container spec`);
+    const pod = run.ephemeral ? args.pod : undefined;
+    if (run.ephemeral && !container && !pod) throw new Error(`runs ${run.name}: an ephemeral run needs its sandbox's container or pod spec`);
     const create = pulumi.all([resumedSession, container?.spec()]).apply(([resumeSessionId, spec]) => {
       const request = { ...run, resumeSessionId, forkSession: run.fork };
-      return spec && container
-        ? ephemeralRunScript(agent, request, engine, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels })
-        : agentRunScript(agent, request, args.exec);
+      if (spec && container) return ephemeralRunScript(agent, request, engine, { runName: run.name, sandboxSpec: spec, sandboxLabels: container.labels });
+      return pod ? ephemeralPodScript(agent, request, args.exec, pod, run.name) : agentRunScript(agent, request, args.exec);
     });
-    // Kept containers outlive the run's own replacements (a trigger replaces it); they go when the run leaves the stack.
-    const cleanup = container
-      ? new command.local.Command(
-          `${name}-containers`,
-          { delete: removeRunContainersScript(engine, container.labels, run.name), environment: engine.env, logging: "stderr" },
-          { parent: this },
-        )
+    // Kept containers (Jobs) outlive the run's own replacements (a trigger replaces it); they go when the run leaves the stack.
+    const removeAll = container ? removeRunContainersScript(engine, container.labels, run.name) : pod ? removeRunJobsScript(pod, run.name) : undefined;
+    const cleanup = removeAll
+      ? new command.local.Command(`${name}-containers`, { delete: removeAll, environment: container ? engine.env : {}, logging: "stderr" }, { parent: this })
       : undefined;
     const ephemeralEnv: Record<string, pulumi.Input<string>> = container
       ? {
@@ -94,7 +96,15 @@ export class AgentRun extends pulumi.ComponentResource {
           ...readinessEnvironment(container.health),
           KEEP_FINISHED: String(run.keepFinished),
         }
-      : { CONTAINER: args.containerName };
+      : pod
+        ? {
+            // A Job's name is a label value too (63 at most): the run's name and a digest of its sandbox's labels.
+            JOB_PREFIX: `${run.name}-${createHash("sha256").update(JSON.stringify(pod.labels)).digest("hex").slice(0, 8)}`,
+            JOB_MANIFEST: pod.spec().apply((spec) => runJobManifest(pod, spec, run.name)),
+            HEALTH_TIMEOUT: readinessEnvironment(pod.health).HEALTH_TIMEOUT,
+            KEEP_FINISHED: String(run.keepFinished),
+          }
+        : { CONTAINER: args.containerName };
     // A prompt from another resource is known only now; the config's own were checked non-empty already.
     const stdin = pulumi.output(run.prompt).apply((prompt) => {
       if (prompt === "") throw new Error(`runs ${run.name}: the prompt is empty; the resource it came from gave an empty value`);

@@ -15,7 +15,7 @@ import { engineExec, type SandboxExec } from "../sandbox/exec";
 export const RUN_LABEL = `${LABEL_PREFIX}.run`;
 
 /** Prints the stream for parsing; a failing agent fails the resource with the stream's last lines (every CLI ends it with its outcome) and stderr. */
-const REPORT = `status=$?
+export const REPORT = `status=$?
 cat "$out"
 if [ "$status" -ne 0 ]; then
   echo "agent run failed (exit $status):" >&2
@@ -25,7 +25,7 @@ if [ "$status" -ne 0 ]; then
 fi
 `;
 
-function agentExec(agent: AgentProfile, request: AgentRunRequest, exec: SandboxExec): string {
+export function agentExecLine(agent: AgentProfile, request: AgentRunRequest, exec: SandboxExec): string {
   return exec.line(`agent-exec ${shellWords(agent.cliArguments(request))}`, { stdin: true });
 }
 
@@ -34,7 +34,7 @@ export function agentRunScript(agent: AgentProfile, request: AgentRunRequest, ex
   return `set -u
 out=$(mktemp) err=$(mktemp)
 trap 'rm -f "$out" "$err"' EXIT
-${agentExec(agent, request, exec)} >"$out" 2>"$err"
+${agentExecLine(agent, request, exec)} >"$out" 2>"$err"
 ${REPORT}`;
 }
 
@@ -104,7 +104,7 @@ ${cli} create --name "$CONTAINER" ${shellWords(create)} >/dev/null || exit 1
 ${startHealthyLines(engine)}) &
 wait $! || exit 1
 exec 3<&0
-${agentExec(agent, request, engineExec(engine))} <&3 >"$out" 2>"$err" &
+${agentExecLine(agent, request, engineExec(engine))} <&3 >"$out" 2>"$err" &
 wait $!
 ${REPORT}`;
 }

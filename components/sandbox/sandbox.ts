@@ -72,6 +72,8 @@ export class Sandbox extends pulumi.ComponentResource {
   public readonly runContainer: RunContainerSource;
   /** How runs reach the sandbox. */
   public readonly exec: SandboxExec;
+  /** Its runs' containers are made from its container, not a pod. */
+  public readonly runPod: undefined = undefined;
 
   constructor(name: string, args: SandboxComponentArgs, opts?: pulumi.ComponentResourceOptions) {
     // The type token keeps the name the class had, so existing stacks keep their sandboxes.

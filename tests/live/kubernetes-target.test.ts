@@ -45,7 +45,10 @@ const SHOW_SETTINGS = "printenv ANTHROPIC_BASE_URL";
 const SCRIPT = [
   { kind: "tool_use", name: "Bash", input: { command: SHOW_SETTINGS, description: "show the API settings" }, text: "Checking the settings." },
   { kind: "text", text: "Done." },
+  // The ephemeral run's, deployed by a second up after the first run is done.
+  { kind: "text", text: "Planned." },
 ] as const;
+const EPHEMERAL_RUN = { name: "plan", sandbox: "main", prompt: "Plan the work.", maxTurns: 2, ephemeral: true, keepFinished: 1 };
 
 const cluster = new KubernetesGate();
 const engine = new PulumiGate();
@@ -61,7 +64,7 @@ let deployed: Promise<void> | undefined;
 const repository = () => `${upstreamName("git")}:${gitServer!.port}/org/allowed`;
 
 /** The stack: two sandboxes under gVisor in the test's namespace, main cloning the listed repository and running the agent. */
-function stackConfig(): Record<string, unknown> {
+function stackConfig(extraRuns: Record<string, unknown>[] = []): Record<string, unknown> {
   const sandbox = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
     isolation: "gvisor",
@@ -83,7 +86,7 @@ function stackConfig(): Record<string, unknown> {
       extraCaCertsFile: testCa().bundleFile,
     },
     sandboxes: [{ ...sandbox("main", { gitRepos: [repository()] }), repository: repository() }, sandbox("other", { gitRepos: [repository()] })],
-    runs: [{ name: "main", sandbox: "main", prompt: "Show the API settings.", maxTurns: 4, allowedTools: [`Bash(${SHOW_SETTINGS})`] }],
+    runs: [{ name: "main", sandbox: "main", prompt: "Show the API settings.", maxTurns: 4, allowedTools: [`Bash(${SHOW_SETTINGS})`] }, ...extraRuns],
   };
 }
 
@@ -214,6 +217,22 @@ describe("the Kubernetes target on the local cluster (live, real Pulumi CLI)", (
     expect(refused.output).toMatch(/egress\.gitRepos/);
   });
 
+  it("runs an ephemeral run in a Job of its own made from the sandbox's pod, and keeps it finished", async (context) => {
+    const stack = await upOnce(context);
+    stack.setConfig(stackConfig([EPHEMERAL_RUN]));
+    await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    const runs = (await stack.outputs()).runOutputs;
+    expect(runs.plan, JSON.stringify(runs)).toMatchObject({ success: true, result: "Planned." });
+    const jobs = await jsonOf(["-n", NAMESPACE, "get", "jobs", "-l", "dev.agent-sandbox.run=plan"]);
+    expect(jobs.items, "the one kept Job").toHaveLength(1);
+    const [job] = jobs.items;
+    expect(job.status.succeeded, "finished, not deleted: keepFinished 1").toBe(1);
+    const template = job.spec.template.spec;
+    expect(template.runtimeClassName).toBe("gvisor");
+    expect(template.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(job.spec.template.metadata.labels["dev.agent-sandbox.role"], "no role: its sandbox's NetworkPolicy takes it").toBeUndefined();
+  });
+
   it("previews and refreshes no change after up, and the policy pack refuses a pod edited to be privileged", async (context) => {
     const stack = await upOnce(context);
     await stack.pulumi(["preview", "--expect-no-changes"]);
@@ -244,7 +263,7 @@ describe("the Kubernetes target on the local cluster (live, real Pulumi CLI)", (
     await stack.pulumi(["destroy", "--yes"]);
     deployed = Promise.reject(new Error("destroyed by the last test"));
     deployed.catch(() => undefined);
-    const left = (await kubectl(["-n", NAMESPACE, "get", "pods,services,networkpolicies,persistentvolumeclaims,secrets", "-o", "name"])).stdout.trim();
+    const left = (await kubectl(["-n", NAMESPACE, "get", "pods,services,networkpolicies,persistentvolumeclaims,secrets,jobs", "-o", "name"])).stdout.trim();
     expect(left).toBe("");
   });
 });

@@ -160,6 +160,31 @@ describe("the Kubernetes target under mocks", () => {
   });
 });
 
+describe("ephemeral runs on the cluster", () => {
+  it("make a Job from the sandbox's own pod spec, exec the agent into it, and remove the run's Jobs at destroy", async () => {
+    const program = await evaluateProgram({
+      config: clusterConfig({}, { runs: [{ name: "plan", sandbox: "main", prompt: "plan it", ephemeral: true, keepFinished: 2 }] }),
+      secrets: { anthropicApiKey: API_KEY },
+    });
+    const run = program.one("command:local:Command", "run-plan").inputs;
+    const job = JSON.parse(run.environment.JOB_MANIFEST);
+    const sandbox = podOf(program, "main");
+    expect(job.kind).toBe("Job");
+    expect(job.spec.backoffLimit).toBe(0);
+    expect(job.spec.template.metadata.labels).toEqual({ ...sandbox.metadata.labels, "dev.agent-sandbox.run": "plan" });
+    const { containers, restartPolicy, ...podSpec } = job.spec.template.spec;
+    const { containers: sandboxContainers, restartPolicy: _, ...sandboxSpec } = sandbox.spec;
+    expect(restartPolicy).toBe("Never");
+    expect(podSpec).toEqual(sandboxSpec);
+    expect({ ...containers[0], command: undefined }).toEqual({ ...sandboxContainers[0], command: undefined });
+    expect(run.environment.JOB_PREFIX.length + 1 + 10 + 1 + 7, "the Job's name stays a label value").toBeLessThanOrEqual(63);
+    expect(run.environment.KEEP_FINISHED).toBe("2");
+    expect(run.create).toMatch(/kubectl --kubeconfig \S+ -n agents create -f -/);
+    const cleanup = program.one("command:local:Command", "run-plan-containers").inputs;
+    expect(cleanup.delete).toMatch(/get jobs -l '[^']*dev\.agent-sandbox\.run=plan'/);
+  });
+});
+
 describe("the Kubernetes target's config rules", () => {
   const problemsOf = (raw: Record<string, unknown>): string[] => {
     try {
@@ -191,11 +216,9 @@ describe("the Kubernetes target's config rules", () => {
     expect(problemsOf(clusterConfig(sandbox))).toEqual([expect.stringMatching(message)]);
   });
 
-  it("refuses an image the cluster could not pull, and ephemeral runs", () => {
+  it("refuses an image the cluster could not pull", () => {
     const unpushed = { ...clusterConfig(), image: {} };
     expect(problemsOf(unpushed)).toEqual([expect.stringMatching(/^image\.registry: the cluster pulls the agent and proxy images from a registry/)]);
-    const ephemeral = clusterConfig({}, { runs: [{ name: "r", sandbox: "main", prompt: "p", ephemeral: true }] });
-    expect(problemsOf(ephemeral)).toEqual([expect.stringMatching(/^runs\[0\]\.ephemeral: is not offered on a cluster yet/)]);
   });
 
   it("keeps Docker's rules on Docker: a workspace is required and no repository is cloned", () => {
