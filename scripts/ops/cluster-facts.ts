@@ -4,7 +4,7 @@
  * egress proxy pod's refusals. A cluster without a metrics API gives no CPU, memory or pids use, so those
  * columns stay empty there and memory never makes a sandbox due.
  */
-import { Writable } from "node:stream";
+import { type Readable, Writable } from "node:stream";
 import type { CoreV1Api, Exec, Log, V1Pod, V1Status } from "@kubernetes/client-node";
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { DENIED_PROBE_URL, PROBE_DENIED_ENV } from "../../components/egress/network";
@@ -76,7 +76,7 @@ export function exitCodeOf(status: V1Status): number {
 export interface ExecStreams {
   readonly stdout: Writable;
   readonly stderr: Writable;
-  readonly stdin: NodeJS.ReadableStream | null;
+  readonly stdin: Readable | null;
   readonly tty: boolean;
 }
 
@@ -89,7 +89,7 @@ export async function execInSandbox(client: ClusterClient, cluster: ClusterAcces
       resolve(exitCodeOf(status));
     };
     client.exec
-      .exec(cluster.namespace, pod, SANDBOX_CONTAINER, command, io.stdout, io.stderr, io.stdin as never, io.tty, onStatus)
+      .exec(cluster.namespace, pod, SANDBOX_CONTAINER, command, io.stdout, io.stderr, io.stdin, io.tty, onStatus)
       .then((socket) =>
         socket.on("close", () => {
           if (!exited) reject(new Error(`the exec in pod ${pod} ended without an exit status (its connection closed)`));

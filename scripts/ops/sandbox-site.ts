@@ -31,7 +31,7 @@ export interface Presence {
 
 export interface SandboxSite {
   readonly address: SiteAddress;
-  /** What a sandbox is called there in messages: "container" or "pod". */
+  /** What runs a sandbox there (container or pod): how messages name it and which resource refresh replaces. */
   readonly workload: SandboxWorkload;
   /** Why the engine or cluster does not answer, or undefined when it does. */
   unreachable(): Promise<string | undefined>;

@@ -35,7 +35,13 @@ export async function statusRows(stack: OpsStack, site: SandboxSite = siteFor(st
 
 /** One stack as the fleet shows it: its engine or cluster (asked only when it has sandboxes) and its rows; never throws. */
 export async function stackReport(stack: OpsStack, now = new Date(), env: NodeJS.ProcessEnv = process.env): Promise<FleetStack> {
-  const site = siteFor(stack, env);
+  let site: SandboxSite;
+  try {
+    site = siteFor(stack, env);
+  } catch (error) {
+    // A cluster's kubeconfig that cannot be read: the stack's row says so, the other stacks go on.
+    return { stack: stack.stack, error: (error as Error).message, sandboxes: [] };
+  }
   const address = site.address;
   if (Object.keys(stack.sandboxes).length === 0) return { stack: stack.stack, engine: { ...address, reachable: null }, sandboxes: [] };
   const reason = await site.unreachable();

@@ -12,6 +12,7 @@ import { engineLabel, stackProblem, stackRows } from "../../scripts/ops/fleet-re
 import { unavailableMessage } from "../../scripts/ops/person-commands";
 import { CLUSTER_POD, refreshReport, sandboxUrns } from "../../scripts/ops/refresh-plan";
 import { OpsError, opsStackOf } from "../../scripts/ops/stack-outputs";
+import { stackReport } from "../../scripts/ops/status";
 import { NOW } from "./support/sandbox-facts";
 
 const IDENTITY = { project: "agent-sandbox", stack: "team" };
@@ -160,6 +161,17 @@ describe("status on a cluster", () => {
     expect(stackProblem({ stack: "team", engine: { ...site.address, reachable: false, reason }, sandboxes: [] })).toBe(
       "team: engine unreachable at https://10.0.0.1:6443 (the cluster of its kubernetes section): it has no namespace agents; check it with: kubectl --kubeconfig /home/me/.kube/config -n agents get pods",
     );
+  });
+
+  it("makes a kubeconfig it cannot read the stack's own problem, naming the file and where it came from", async () => {
+    const stack = opsStackOf(
+      { sandboxOutputs: { main: INFO } },
+      { "agent-sandbox:kubernetes": '{"namespace":"agents","kubeconfig":"/nonexistent/kubeconfig"}' },
+      "team",
+    );
+    const report = await stackReport(stack, NOW, {});
+    expect(report.sandboxes).toEqual([]);
+    expect(report.error).toMatch(/^cannot read the kubeconfig \/nonexistent\/kubeconfig \(kubernetes\.kubeconfig, else KUBECONFIG, else ~\/\.kube\/config\): /);
   });
 
   it("reads quantities of bytes as the API spells them", () => {
