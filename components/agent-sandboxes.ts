@@ -53,6 +53,8 @@ export interface SandboxInfo {
   readonly agent?: string;
   /** The image ID (`sha256:…`) its agent's image was last built as: what the sandbox should be running (absent as `agent` is). */
   readonly imageId?: string;
+  /** The manifest digest (`sha256:…`) of that image, which a cluster pulls it by and reports for the pod (absent as `agent` is). */
+  readonly imageDigest?: string;
   /** Its own network; absent with egress mode none or the host network. */
   readonly network?: string;
   /** The agent's home volume: its config and logins survive a replaced container. */
@@ -238,6 +240,7 @@ export class AgentSandboxes extends pulumi.ComponentResource {
             container: sandbox.containerName,
             agent: sandboxAgents.get(sandboxName)!,
             imageId: images.get(sandboxAgents.get(sandboxName)!)!.imageId,
+            imageDigest: images.get(sandboxAgents.get(sandboxName)!)!.digest,
             network: sandbox.networkName,
             homeVolume: sandbox.homeVolumeName,
             shell: sandbox.shellCommand,

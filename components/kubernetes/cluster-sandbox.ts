@@ -154,7 +154,9 @@ export class ClusterSandbox extends pulumi.ComponentResource {
       name,
       podArgs,
       // Its policy first: the pod never runs a moment without it. Its proxies first: its health check asks the egress proxy.
-      { ...child, dependsOn: [home, workspace, ...policies, ...proxies] },
+      // The old pod goes first on every replacement: the provider would apply the new one onto the old one's
+      // name (server-side apply adopts it), then deleting the old one would remove the new (npm run refresh).
+      { ...child, dependsOn: [home, workspace, ...policies, ...proxies], deleteBeforeReplace: true },
     );
 
     this.exec = clusterExec(cluster);

@@ -126,6 +126,7 @@ export async function sandboxFacts(engine: Docker, name: string, info: SandboxIn
     healthOutput: health?.Log?.at(-1)?.Output.trim(),
     createdAt: new Date(inspected.Created),
     imageId: inspected.Image,
+    restarts: inspected.RestartCount,
     pidsLimit: recordedLimit ? agentPidsLimit(recordedLimit, isolationOfRuntime(inspected.HostConfig.Runtime)) : undefined,
   };
   if (!inspected.State.Running) return base;

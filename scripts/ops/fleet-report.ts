@@ -4,8 +4,8 @@
  * status. A stack whose engine does not answer, or which cannot be read, is a row saying so, not an end
  * of the report. status.ts gathers the stacks.
  */
-import type { EngineAddress } from "../../components/engine/engine-check";
-import type { OpsStack } from "./stack-outputs";
+import type { SiteAddress } from "./sandbox-site";
+import { builtImageOf, type OpsStack } from "./stack-outputs";
 import {
   alignColumns,
   ENGINE_UNREACHABLE,
@@ -19,14 +19,12 @@ import {
   statusRow,
 } from "./status-report";
 
-/** A stack's engine: its address and the setting that chose it, whether it answered and the command that checks it. */
-export interface FleetEngine extends EngineAddress {
+/** A stack's engine or cluster: its address and the setting that chose it, whether it answered and the command that checks it. */
+export interface FleetEngine extends SiteAddress {
   /** Whether it answered its ping; null when nothing asked it (a stack without sandboxes). */
   readonly reachable: boolean | null;
   /** Why it did not answer (the connection's error, or the wait). */
   readonly reason?: string;
-  /** The command a person runs to check it. */
-  readonly check: string;
 }
 
 export interface FleetStack {
@@ -42,7 +40,7 @@ export interface FleetStack {
 /** The rows of a stack's sandboxes from what its engine said, with the risky changes its runs reported. */
 export function stackRows(stack: OpsStack, facts: readonly SandboxFacts[], now: Date): StatusRow[] {
   return facts.map((fact) => ({
-    ...statusRow(fact, stack.refresh, stack.sandboxes[fact.name]?.imageId ?? stack.agentImageId, now),
+    ...statusRow(fact, stack.refresh, builtImageOf(stack, fact.name), now),
     riskyChanges: stack.riskyChanges[fact.name] ?? [],
   }));
 }
@@ -59,14 +57,16 @@ export function fleetExitCode(stacks: readonly FleetStack[]): number {
   return read && statusExitCode(stacks.flatMap((stack) => stack.sandboxes)) === 0 ? 0 : 1;
 }
 
-/** How the engine is reached, as the table shows it: the local socket, or the address and the setting that named it. */
-export function engineLabel(engine: EngineAddress | undefined): string {
+/** How the engine or cluster is reached, as the table shows it: the local socket, or the address and the setting that named it. */
+export function engineLabel(engine: Omit<SiteAddress, "check"> | undefined): string {
   if (!engine) return "–";
+  if (engine.setting === "kubernetes") return `${engine.url} (namespace ${engine.namespace})`;
   if (engine.setting === "default") return "local socket";
   return engine.setting === "DOCKER_HOST" ? `${engine.url} (DOCKER_HOST)` : engine.url;
 }
 
-const SETTING_TEXT: Record<EngineAddress["setting"], string> = {
+const SETTING_TEXT: Record<SiteAddress["setting"], string> = {
+  kubernetes: "the cluster of its kubernetes section",
   "docker.host": "its docker.host",
   "docker.engine": "the socket of its docker.engine, as it sets no docker.host",
   DOCKER_HOST: "DOCKER_HOST of this shell, as the stack sets no docker.host",

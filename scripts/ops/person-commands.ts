@@ -5,6 +5,7 @@
 import type { SandboxInfo } from "../../components/agent-sandboxes";
 import { type EngineClient, typedCommand } from "../../components/engine/client";
 import { shellQuote } from "../../components/engine/shell";
+import { DOCKER_CONTAINER, type SandboxWorkload } from "./refresh-plan";
 
 export const VERBS = ["shell", "logs", "agent"] as const;
 export type Verb = (typeof VERBS)[number];
@@ -23,10 +24,22 @@ export function personCommand(verb: Verb, info: SandboxInfo, engine: EngineClien
   return extra.length > 0 ? `${info.runAgent} ${shellQuote(extra.join(" "))}` : info.runAgent;
 }
 
-/** Why the verb cannot run on a container in `state` (missing: no such container), or undefined when it can. */
-export function unavailableMessage(verb: Verb, stack: string, sandbox: string, state: string): string | undefined {
-  // Logs outlive a stopped container; a shell and the agent need it running.
-  if (state === "running" || (verb === "logs" && state !== "missing")) return undefined;
-  const what = state === "missing" ? "has no container on the engine" : `is not running (${state})`;
-  return `sandbox ${sandbox} of stack ${stack} ${what}: npm run refresh -- ${sandbox}${stack === "dev" ? "" : ` --stack ${stack}`} starts a new one (home volume and workspace kept)`;
+/**
+ * Why the verb cannot run on a sandbox in `state` (missing: no such container or pod), or undefined when it
+ * can. `notReady`: why a running pod is not Ready yet; `workload`: what runs the sandbox (a container by default).
+ */
+export function unavailableMessage(
+  verb: Verb,
+  stack: string,
+  sandbox: string,
+  state: string,
+  { notReady, workload = DOCKER_CONTAINER }: { notReady?: string; workload?: SandboxWorkload } = {},
+): string | undefined {
+  const stackFlag = stack === "dev" ? "" : ` --stack ${stack}`;
+  const refresh = `npm run refresh -- ${sandbox}${stackFlag} starts a new one (${workload.home} and workspace kept)`;
+  // Logs outlive a stopped container or an unready pod; a shell and the agent need it running (and Ready).
+  if (verb === "logs" ? state !== "missing" : state === "running" && notReady === undefined) return undefined;
+  if (state === "running") return `sandbox ${sandbox} of stack ${stack} is not Ready (${notReady}): npm run status${stackFlag} shows why; ${refresh}`;
+  const what = state === "missing" ? `has no ${workload.noun} ${workload.where}` : `is not running (${state})`;
+  return `sandbox ${sandbox} of stack ${stack} ${what}: ${refresh}`;
 }

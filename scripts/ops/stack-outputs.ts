@@ -10,6 +10,8 @@ import type { AgentImageInfo, SandboxInfo } from "../../components/agent-sandbox
 import { readRawConfig } from "../../components/config/stack-config";
 import { type EngineClient, engineClient } from "../../components/engine/client";
 import { dockerHostSchema } from "../../components/engine/config";
+import { kubernetesSchema } from "../../components/kubernetes/config";
+import { type ClusterAccess, clusterAccess } from "../../components/kubernetes/kubectl";
 import { parseRefreshConfig, type RefreshConfig } from "../../components/sandbox/refresh-config";
 
 const PROJECT_DIR = path.resolve(__dirname, "../..");
@@ -26,9 +28,13 @@ export interface OpsStack {
   readonly sandboxes: Record<string, SandboxInfo>;
   /** The image ID the stack last built (output agentImage.imageId): a sandbox's own `imageId` says which image it should run, when the stack has several agents. */
   readonly agentImageId?: string;
+  /** Its manifest digest (output agentImage.digest), which a cluster reports for the pods running it. */
+  readonly agentImageDigest?: string;
   readonly refresh: RefreshConfig;
-  /** The stack's engine (its `docker.host`, else the local one), which every command runs on. */
+  /** The stack's engine (its `docker.host`, else the local one), which builds its images and, without `cluster`, runs its sandboxes. */
   readonly engine: EngineClient;
+  /** The cluster its sandboxes run on as pods, when its config has a `kubernetes` section. */
+  readonly cluster?: ClusterAccess;
   /** Per sandbox, the risky files its runs created or changed, as `path (run name)`: the runs' riskyChanges outputs. */
   readonly riskyChanges: Record<string, string[]>;
 }
@@ -96,15 +102,28 @@ export function opsStackOf(outputs: Record<string, unknown>, config: Record<stri
   const refresh = parseRefreshConfig(raw);
   const dockerHost = raw.docker === undefined ? undefined : dockerHostSchema.safeParse(raw.docker);
   if (dockerHost && !dockerHost.success) throw new OpsError(`docker.host: ${dockerHost.error.issues[0].message} (stack ${stack})`);
+  const kubernetes = raw.kubernetes === undefined ? undefined : kubernetesSchema.safeParse(raw.kubernetes);
+  if (kubernetes && !kubernetes.success) {
+    const issue = kubernetes.error.issues[0];
+    throw new OpsError(`kubernetes.${issue.path.join(".")}: ${issue.message} (stack ${stack})`);
+  }
   const image = outputs.agentImage as AgentImageInfo | undefined;
   return {
     stack,
     sandboxes: (outputs.sandboxOutputs as Record<string, SandboxInfo> | undefined) ?? {},
     agentImageId: image?.imageId,
+    agentImageDigest: image?.digest,
     refresh,
     engine: engineClient(dockerHost?.data),
+    ...(kubernetes ? { cluster: clusterAccess(kubernetes.data) } : {}),
     riskyChanges: riskyChangesBySandbox(outputs.runOutputs, raw.runs),
   };
+}
+
+/** The image a sandbox should run, as its engine or cluster reports the one it runs: the image ID, or on a cluster the digest. */
+export function builtImageOf(stack: OpsStack, sandbox: string): string | undefined {
+  const info = stack.sandboxes[sandbox];
+  return stack.cluster ? (info?.imageDigest ?? stack.agentImageDigest) : (info?.imageId ?? stack.agentImageId);
 }
 
 /** As opsStackOf, for a command on the stack's sandboxes: errors name the key and the fix, and a stack without sandboxes is one. */

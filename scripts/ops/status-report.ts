@@ -18,14 +18,20 @@ export interface SandboxFacts {
   readonly name: string;
   readonly container: string;
   readonly containerId?: string;
-  /** Docker's state (running, exited, …); missing when the engine has no such container, ENGINE_UNREACHABLE when it did not answer. */
+  /**
+   * Docker's state (running, exited, …), or on a cluster the pod's phase in lowercase (running, pending, …);
+   * missing when there is no such container or pod, ENGINE_UNREACHABLE when the engine or cluster did not answer.
+   */
   readonly state: string;
   /** The kernel the agent meets: the host's (container) or gVisor's, as the engine recorded the runtime. */
   readonly isolation?: Isolation;
   readonly health?: string;
   readonly healthOutput?: string;
   readonly createdAt?: Date;
+  /** The image it runs: the engine's image ID, or on a cluster the manifest digest the node reports. */
   readonly imageId?: string;
+  /** How often its container restarted in place (the restart policy, a failed liveness check). */
+  readonly restarts?: number;
   readonly cpuPercent?: number;
   readonly memoryBytes?: number;
   readonly memoryLimitBytes?: number;
@@ -193,7 +199,7 @@ export interface NoteStyle {
 const ONE_STACK: NoteStyle = { label: (row) => row.name, refresh: (row) => `npm run refresh -- ${row.name}` };
 
 function unhealthyNote(row: StatusRow, style: NoteStyle): string {
-  const what = row.state === "missing" ? "no such container on the engine" : row.state === "running" ? row.health : row.state;
+  const what = row.state === "missing" ? "no such container or pod" : row.state === "running" ? row.health : row.state;
   const fix = row.state === "running" ? "" : `; ${style.refresh(row)} starts a new one`;
   return `${style.label(row)}: ${what}${row.healthOutput ? `; last health check: ${row.healthOutput}` : ""}${fix}`;
 }

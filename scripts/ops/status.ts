@@ -1,15 +1,13 @@
 /**
  * npm run status [-- --stack NAME | --all] [--json]
- * One row per sandbox of the stack, read from its engine; exits 1 when a sandbox is unhealthy or due for
+ * One row per sandbox of the stack, read from its engine or, with `kubernetes` set, its cluster; exits 1 when a sandbox is unhealthy or due for
  * refresh by the stack's `refresh` thresholds, 2 when the stack cannot be read or its engine does not answer.
  * With --all, every stack of the backend, each read on its own engine, in one table; a stack that cannot be
  * read or whose engine does not answer is a row saying so and makes the exit status 1 (2: no stack list).
  */
-import type Docker from "dockerode";
-import { environmentTarget, typedCommand } from "../../components/engine/client";
-import { engineAddressOf } from "../../components/engine/engine-check";
-import { checkHealthNow, engineFor, engineUnreachable, sandboxFacts } from "./engine-facts";
 import { type FleetStack, fleetExitCode, fleetJson, formatFleetTable, stackProblem, stackRows, unreachableRows } from "./fleet-report";
+import type { SandboxSite } from "./sandbox-site";
+import { siteFor } from "./site-for-stack";
 import { listStacks, OpsError, type OpsStack, readStack, runScript, stackFromArgs } from "./stack-outputs";
 import { formatStatusTable, type StatusRow, statusExitCode, statusJson } from "./status-report";
 
@@ -30,24 +28,26 @@ export function statusArgs(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   return all ? { all, json } : { all, stack, json };
 }
 
-/** Every sandbox's row, gathered in parallel (a stats sample takes the engine about a second). */
-export async function statusRows(stack: OpsStack, engine: Docker = engineFor(stack.engine), now = new Date()): Promise<StatusRow[]> {
-  await checkHealthNow(
-    stack.engine,
-    Object.values(stack.sandboxes).map((info) => info.container),
-  );
-  return stackRows(stack, await Promise.all(Object.entries(stack.sandboxes).map(([name, info]) => sandboxFacts(engine, name, info))), now);
+/** Every sandbox's row, from its engine or cluster. */
+export async function statusRows(stack: OpsStack, site: SandboxSite = siteFor(stack), now = new Date()): Promise<StatusRow[]> {
+  return stackRows(stack, await site.facts(stack.sandboxes), now);
 }
 
-/** One stack as the fleet shows it: its engine (asked only when it has sandboxes) and its rows; never throws. */
+/** One stack as the fleet shows it: its engine or cluster (asked only when it has sandboxes) and its rows; never throws. */
 export async function stackReport(stack: OpsStack, now = new Date(), env: NodeJS.ProcessEnv = process.env): Promise<FleetStack> {
-  const address = { ...engineAddressOf(environmentTarget(stack.engine.env), env), check: typedCommand(stack.engine, ["info"]) };
+  let site: SandboxSite;
+  try {
+    site = siteFor(stack, env);
+  } catch (error) {
+    // A cluster's kubeconfig that cannot be read: the stack's row says so, the other stacks go on.
+    return { stack: stack.stack, error: (error as Error).message, sandboxes: [] };
+  }
+  const address = site.address;
   if (Object.keys(stack.sandboxes).length === 0) return { stack: stack.stack, engine: { ...address, reachable: null }, sandboxes: [] };
-  const engine = engineFor(stack.engine);
-  const reason = await engineUnreachable(engine);
+  const reason = await site.unreachable();
   if (reason !== undefined) return { stack: stack.stack, engine: { ...address, reachable: false, reason }, sandboxes: unreachableRows(stack, now) };
   try {
-    return { stack: stack.stack, engine: { ...address, reachable: true }, sandboxes: await statusRows(stack, engine, now) };
+    return { stack: stack.stack, engine: { ...address, reachable: true }, sandboxes: await statusRows(stack, site, now) };
   } catch (error) {
     return { stack: stack.stack, engine: { ...address, reachable: true }, error: `reading its sandboxes failed: ${(error as Error).message}`, sandboxes: [] };
   }

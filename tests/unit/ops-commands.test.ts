@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { engineClient } from "../../components/engine/client";
 import { engineFor } from "../../scripts/ops/engine-facts";
 import { personCommand, unavailableMessage } from "../../scripts/ops/person-commands";
-import { refreshReport, sandboxUrns } from "../../scripts/ops/refresh-plan";
+import { DOCKER_CONTAINER, refreshReport, sandboxUrns } from "../../scripts/ops/refresh-plan";
 import { OpsError, type PulumiRunner, readStack, sandboxNamed, stackFromArgs, upCommand } from "../../scripts/ops/stack-outputs";
 
 const INFO = {
@@ -128,18 +128,18 @@ describe("what refresh replaces", () => {
   const proxyStart = { ...resource("main-egress-start", "command:local:Command", { inputs: { triggers: ["proxy-id"] } }), parent: `${parent}$x` };
 
   it("is the sandbox's container and its start command, never its home volume, its proxy or a run", () => {
-    expect(sandboxUrns([volume, container, start, run, proxyStart], INFO.container, "main")).toEqual([container.urn, start.urn]);
+    expect(sandboxUrns([volume, container, start, run, proxyStart], DOCKER_CONTAINER, INFO.container, "main")).toEqual([container.urn, start.urn]);
   });
 
   it("takes the clone command of clone mode along, which re-runs with every new container", () => {
-    expect(sandboxUrns([volume, container, start, clone], INFO.container, "main")).toEqual([container.urn, start.urn, clone.urn]);
+    expect(sandboxUrns([volume, container, start, clone], DOCKER_CONTAINER, INFO.container, "main")).toEqual([container.urn, start.urn, clone.urn]);
   });
 
   it("says to run up when the state has no such container or no start command", () => {
-    expect(errorOf(() => sandboxUrns([volume, container, start], "agent-sandbox-dev-other", "other"))).toBe(
+    expect(errorOf(() => sandboxUrns([volume, container, start], DOCKER_CONTAINER, "agent-sandbox-dev-other", "other"))).toBe(
       "the stack's state has no container agent-sandbox-dev-other: run npm run up first",
     );
-    expect(errorOf(() => sandboxUrns([container], INFO.container, "main"))).toBe(
+    expect(errorOf(() => sandboxUrns([container], DOCKER_CONTAINER, INFO.container, "main"))).toBe(
       "the stack's state has no start command of agent-sandbox-dev-main (main-start): run npm run up first",
     );
   });

@@ -139,7 +139,7 @@ describe("the report", () => {
   it("shows a missing container without numbers", () => {
     const table = formatStatusTable("dev", [statusRow({ name: "main", container: "c", state: "missing" }, POLICY, IMAGE, NOW)]);
     expect(table.split("\n")[2]).toBe("main     missing  –          –    –    –       –     –     –      –       0      no");
-    expect(table).toContain("main: no such container on the engine");
+    expect(table).toContain("main: no such container or pod");
   });
 
   it("gives machines every number raw, and the reasons", () => {
