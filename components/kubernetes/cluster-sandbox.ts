@@ -114,6 +114,7 @@ export class ClusterSandbox extends pulumi.ComponentResource {
         new k8s.core.v1.Pod(`${name}-egress`, egressProxyPodArgs(identity, sandbox.name, egressPolicy, { namespace, image: proxyImage() }), {
           ...child,
           dependsOn: policies,
+          deleteBeforeReplace: true,
         }),
       );
       egressService = new k8s.core.v1.Service(
@@ -130,6 +131,7 @@ export class ClusterSandbox extends pulumi.ComponentResource {
         new k8s.core.v1.Pod(`${name}-credential-proxy`, credentialProxyPodArgs(identity, plan, secret.metadata.name, { namespace, image: proxyImage() }), {
           ...child,
           dependsOn: [...policies, secret],
+          deleteBeforeReplace: true,
         }),
       );
       credentialService = new k8s.core.v1.Service(

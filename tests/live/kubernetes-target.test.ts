@@ -64,7 +64,7 @@ let deployed: Promise<void> | undefined;
 const repository = () => `${upstreamName("git")}:${gitServer!.port}/org/allowed`;
 
 /** The stack: two sandboxes under gVisor in the test's namespace, main cloning the listed repository and running the agent. */
-function stackConfig(extraRuns: Record<string, unknown>[] = []): Record<string, unknown> {
+function stackConfig(extraRuns: Record<string, unknown>[] = [], extraAllow: string[] = []): Record<string, unknown> {
   const sandbox = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
     isolation: "gvisor",
@@ -72,7 +72,7 @@ function stackConfig(extraRuns: Record<string, unknown>[] = []): Record<string, 
     healthcheck: { interval: "2s", timeout: "10s", startPeriod: "1s", retries: 3 },
     apiUpstream: `https://${upstreamName("messages")}:${api!.port}`,
     egress: {
-      allow: [`${upstreamName("allowed")}:${allowed!.port}`],
+      allow: [`${upstreamName("allowed")}:${allowed!.port}`, ...extraAllow],
       healthProbe: { allowed: `http://${upstreamName("allowed")}:${allowed!.port}/` },
       ...extra,
     },
@@ -231,6 +231,24 @@ describe("the Kubernetes target on the local cluster (live, real Pulumi CLI)", (
     expect(template.runtimeClassName).toBe("gvisor");
     expect(template.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
     expect(job.spec.template.metadata.labels["dev.agent-sandbox.role"], "no role: its sandbox's NetworkPolicy takes it").toBeUndefined();
+  });
+
+  it("replaces only the egress proxy's pod when the allowlist changes, and the new entry is reachable", async (context) => {
+    const stack = await upOnce(context);
+    const uid = async (pod: string) => (await jsonOf(["-n", NAMESPACE, "get", "pod", pod])).metadata.uid as string;
+    const [sandboxBefore, proxyBefore] = [await uid(MAIN.pod), await uid(MAIN.egressProxy)];
+    const unlistedUrl = `http://${upstreamName("unlisted")}:${unlisted!.port}/`;
+    stack.setConfig(stackConfig([EPHEMERAL_RUN], [`${upstreamName("unlisted")}:${unlisted!.port}`]));
+    await stack.pulumi(["up", "--yes", "--skip-preview"]);
+    expect(await uid(MAIN.pod), "the sandbox pod").toBe(sandboxBefore);
+    expect(await uid(MAIN.egressProxy), "the egress proxy pod").not.toBe(proxyBefore);
+    // A new proxy pod's policy and Service endpoints catch up a moment after it is Ready.
+    let status = "";
+    for (let attempt = 0; attempt < 10 && status !== "200"; attempt++) {
+      status = (await inSandbox(MAIN.pod, `curl -s -o /dev/null -w '%{http_code}' --max-time 5 ${unlistedUrl}`)).output.trim();
+      if (status !== "200") await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    expect(status, "the entry the change allowed").toBe("200");
   });
 
   it("previews and refreshes no change after up, and the policy pack refuses a pod edited to be privileged", async (context) => {

@@ -84,6 +84,11 @@ describe("the Kubernetes target under mocks", () => {
     expect(container.readinessProbe.exec.command.join(" ")).toMatch(/agent-healthcheck && .*! timeout 2 bash -c .*KUBERNETES_SERVICE_HOST/);
   });
 
+  it("deletes a replaced pod before making its successor, which takes the same name", async () => {
+    const program = await clusterProgram();
+    for (const pod of program.ofType(POD)) expect(pod.options.deleteBeforeReplace, pod.name).toBe(true);
+  });
+
   it("names its proxies by their Services' addresses in /etc/hosts and gives the sandbox no DNS", async () => {
     const program = await clusterProgram();
     const pod = podOf(program, "main");
