@@ -15,7 +15,8 @@
  *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
  *   - per agent, a run by the program's run command vs the bare CLI (scripts/bench/agent-runs.ts; ≤ 1.1x);
  *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts);
- *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root).
+ *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root);
+ *   - one sandbox's `pulumi up` on that cluster beside `kubectl apply` of the same objects (the same file).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  * `npm run bench -- --only <part>[,<part>...]` runs those parts (the names are PARTS' keys below).
  */
@@ -45,7 +46,7 @@ import { benchEngines } from "./bench/engines";
 import { benchEvaluation, benchEvaluationTargets } from "./bench/evaluation";
 import { benchImageSize } from "./bench/image-size";
 import { benchIsolation } from "./bench/isolation";
-import { benchKubernetes, benchKubernetesBuild } from "./bench/kubernetes";
+import { benchKubernetes, benchKubernetesBuild, benchKubernetesDeploy } from "./bench/kubernetes";
 import { benchRebuild } from "./bench/rebuild";
 
 const STACK = `bench-${process.pid}`;
@@ -214,6 +215,7 @@ const PARTS: { [name: string]: () => Promise<void> | void } = {
   engines: () => benchEngines(record),
   "kubernetes-build": () => benchKubernetesBuild(record),
   kubernetes: () => benchKubernetes(record),
+  "kubernetes-deploy": () => benchKubernetesDeploy(record),
 };
 
 /** `--only <part>[,<part>...]`: those parts alone, in PARTS' order, since the whole bench takes minutes; without it, every part. */
