@@ -23,6 +23,8 @@ const RESTARTS = 3;
 const IDLE_SECONDS = 30;
 const CONTROL_PLANE = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"];
 const NODE = ["containerd", "kubelet", "kube-proxy", "kube-router"];
+const DEPLOY_ROUNDS = 3;
+const EXPORTED_KINDS = "pod,service,networkpolicy,persistentvolumeclaim,secret";
 
 /** Runs setup-kubernetes.sh; returns its wall time in seconds, or throws with its output. */
 function setup(args: string[], env: NodeJS.ProcessEnv = {}): number {
@@ -101,9 +103,11 @@ export async function benchKubernetesDeploy(record: Recorder): Promise<void> {
       },
       sandboxes: [{ name: "main", resources: { memory: "1g", cpus: 1 } }],
     });
+    // A key, as a user's stack has one: the credential proxy's Secret then holds what it holds for real.
     await stack.setSecret("anthropicApiKey", "sk-ant-bench-not-a-real-key");
     const up = async () => {
       const started = process.hrtime.bigint();
+      // RealStack keeps full stack traces for test output; a user's up runs without them.
       await stack.pulumi(["up", "--yes", "--skip-preview"], { env: { AGENT_SANDBOX_STACK_TRACES: "" } });
       return Number(process.hrtime.bigint() - started) / 1e9;
     };
@@ -137,9 +141,6 @@ export async function benchKubernetesDeploy(record: Recorder): Promise<void> {
     await kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--wait=false"], { allowFailure: true });
   }
 }
-
-const DEPLOY_ROUNDS = 3;
-const EXPORTED_KINDS = "pod,service,networkpolicy,persistentvolumeclaim,secret";
 
 interface ClusterObject {
   readonly kind: string;
