@@ -1,7 +1,7 @@
 /**
  * npm run bench — measures the targets of the project on this machine and prints one table:
  *   - program evaluation time and peak memory for 1 to 1000 sandboxes (mock monitor, own process each), and a
- *     real `pulumi preview` of 100 sandboxes (scripts/bench/evaluation.ts);
+ *     real `pulumi preview` of 100 sandboxes, and 100 on Kubernetes beside Docker (scripts/bench/evaluation.ts);
  *   - start-to-ready of a deployed sandbox (default healthcheck, the program's own start lines) beside the
  *     floor: `docker start` of the same image, its check run by hand until it passes (target: within 1.3x);
  *   - idle memory of one sandbox, of its egress proxy and of its credential proxy;
@@ -15,20 +15,17 @@
  *     scripted agent run, a git task on a 20k-file repository, idle memory. Needs runsc on the engine;
  *   - per agent, a run by the program's run command vs the bare CLI (scripts/bench/agent-runs.ts; ≤ 1.1x);
  *   - the same sandbox's start-to-healthy on Docker and on rootful Podman (scripts/bench/engines.ts);
- *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root).
+ *   - the local cluster's cold build, warm start to Ready and idle memory (scripts/bench/kubernetes.ts, root);
+ *   - one sandbox's `pulumi up` on that cluster beside `kubectl apply` of the same objects (the same file).
  * Needs a Docker engine (scripts/setup-engine.sh) for all but the first part. Traffic stays on this machine.
  * `npm run bench -- --only <part>[,<part>...]` runs those parts (the names are PARTS' keys below).
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { ContainerInspectInfo } from "dockerode";
 import { parseStackConfig } from "../components/config/stack-schema";
 import { labelsFor, sandboxObjectNames } from "../components/engine/naming";
-import { imageBuildPlan } from "../components/image/build-plan";
-import { imageAgent } from "../components/package-files";
-import { BUILD_CLI, BUILD_ENV, labelArgs, waitHealthy } from "../testkit/live/engine";
-import { agentWorkspace, deployProgram, HOST_CA_BUNDLE, LOCAL_IMAGES, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
+import { labelArgs, waitHealthy } from "../testkit/live/engine";
+import { agentWorkspace, deployProgram, liveConfig, PROJECT, sandboxEntry, startHostService } from "../testkit/live/live-program";
 import { pulumiAvailability, REGISTRY_BASE_IMAGES, RealStack } from "../testkit/live/pulumi-cli";
 import { benchAgentRuns } from "./bench/agent-runs";
 import { measureEgressLatency } from "./bench/egress";
@@ -46,12 +43,12 @@ import {
   upMilestones,
 } from "./bench/engine-measures";
 import { benchEngines } from "./bench/engines";
-import { benchEvaluation } from "./bench/evaluation";
+import { benchEvaluation, benchEvaluationTargets } from "./bench/evaluation";
 import { benchImageSize } from "./bench/image-size";
 import { benchIsolation } from "./bench/isolation";
-import { benchKubernetes, benchKubernetesBuild } from "./bench/kubernetes";
+import { benchKubernetes, benchKubernetesBuild, benchKubernetesDeploy } from "./bench/kubernetes";
+import { benchRebuild } from "./bench/rebuild";
 
-const ROOT = path.resolve(__dirname, "..");
 const STACK = `bench-${process.pid}`;
 
 interface Row {
@@ -192,55 +189,6 @@ async function benchRealEngine(): Promise<void> {
   }
 }
 
-interface BuildResult {
-  readonly seconds: number;
-  /** Dockerfile steps BuildKit ran or took from its cache, and how many of them came from the cache. */
-  readonly steps: number;
-  readonly cached: number;
-  readonly id: string;
-}
-
-function build(tag: string, buildArgs: Record<string, string>): BuildResult {
-  const args = ["build", "--progress", "plain", "--secret", `id=extra_ca,src=${HOST_CA_BUNDLE}`];
-  for (const [name, value] of Object.entries(buildArgs)) args.push("--build-arg", `${name}=${value}`);
-  const started = Date.now();
-  const result = spawnSync(BUILD_CLI, [...args, "-t", tag, "docker/agent"], { cwd: ROOT, encoding: "utf8", env: BUILD_ENV });
-  if (result.status !== 0) throw new Error(`agent image build failed:\n${result.stderr}`);
-  const seconds = (Date.now() - started) / 1000;
-  // BuildKit's plain progress (on stderr) names each step "#N [stage k/n] ..." and marks reuse "#N CACHED".
-  const log = `${result.stdout}${result.stderr}`;
-  // FROM steps only name a base image: there is nothing to build or cache, so they are not counted.
-  const stepIds = new Set([...log.matchAll(/^#(\d+) \[[^\]]*\d+\/\d+\] (?!FROM )/gm)].map((match) => match[1]));
-  const cachedIds = new Set([...log.matchAll(/^#(\d+) CACHED$/gm)].map((match) => match[1]));
-  return {
-    seconds,
-    steps: stepIds.size,
-    cached: [...stepIds].filter((id) => cachedIds.has(id)).length,
-    id: docker(["image", "inspect", "-f", "{{.Id}}", tag]),
-  };
-}
-
-const describeBuild = (build: BuildResult, first: BuildResult) =>
-  `${build.seconds.toFixed(1)} s, ${build.cached}/${build.steps} steps from cache, same image ID: ${build.id === first.id}`;
-
-function benchRebuild(): void {
-  const config = parseStackConfig({ workspace: "/tmp", image: { ...LOCAL_IMAGES } }, { homeDir: "/nonexistent" });
-  const { buildArgs } = imageBuildPlan(config.image, { project: "agent-sandbox", stack: STACK }, imageAgent());
-  const tag = `agent-sandbox/agent:${STACK}`;
-  // A file beside the build context (docker/agent): editing the repository must not rebuild the image.
-  const outside = path.join(ROOT, "docker", `.bench-outside-context-${process.pid}`);
-  try {
-    const first = build(tag, buildArgs);
-    record("agent image build (first in this run)", `${first.seconds.toFixed(1)} s`);
-    record("rebuild with no change", describeBuild(build(tag, buildArgs), first), "target: every layer reused");
-    fs.writeFileSync(outside, String(Date.now()));
-    record("rebuild after a change outside the build context", describeBuild(build(tag, buildArgs), first), "target: every layer reused");
-  } finally {
-    fs.rmSync(outside, { force: true });
-    docker(["rmi", tag]);
-  }
-}
-
 function printTable(): void {
   console.log("| measure | value | target |\n|---|---|---|");
   for (const row of rows) console.log(`| ${row.measure} | ${row.value} | ${row.target} |`);
@@ -253,10 +201,11 @@ async function benchEgress(): Promise<void> {
   record("egress proxy: added median", `${(latency.proxyMedianMs - latency.directMedianMs).toFixed(2)} ms`, "target < 5 ms");
 }
 
-/** The parts in the order they run; all but evaluation need the engine. */
+/** The parts in the order they run; all but the evaluation parts need the engine. */
 const PARTS: { [name: string]: () => Promise<void> | void } = {
   evaluation: () => benchEvaluation(record),
-  rebuild: benchRebuild,
+  "evaluation-kubernetes": () => benchEvaluationTargets(record),
+  rebuild: () => benchRebuild(record),
   sandbox: benchSandbox,
   "real-engine": benchRealEngine,
   egress: benchEgress,
@@ -266,6 +215,7 @@ const PARTS: { [name: string]: () => Promise<void> | void } = {
   engines: () => benchEngines(record),
   "kubernetes-build": () => benchKubernetesBuild(record),
   kubernetes: () => benchKubernetes(record),
+  "kubernetes-deploy": () => benchKubernetesDeploy(record),
 };
 
 /** `--only <part>[,<part>...]`: those parts alone, in PARTS' order, since the whole bench takes minutes; without it, every part. */
@@ -288,7 +238,7 @@ async function main(): Promise<void> {
     engine = false;
     console.error("bench: no Docker engine answers; only program evaluation was measured (run scripts/setup-engine.sh)");
   }
-  for (const part of parts) if (engine || part === "evaluation") await PARTS[part]();
+  for (const part of parts) if (engine || part.startsWith("evaluation")) await PARTS[part]();
   printTable();
   process.exit(0);
 }

@@ -111,7 +111,9 @@ export function proxyServiceArgs(
 ): k8s.core.v1.ServiceArgs {
   const labels = clusterLabels(identity, sandboxName, role);
   return {
-    metadata: { name, namespace, labels },
+    // The sandbox pod needs only the address, there at creation, and waits for the proxy pods' Ready itself. The
+    // provider's await would add 10 s after the endpoints' last change to let them settle, before the pod starts.
+    metadata: { name, namespace, labels, annotations: { "pulumi.com/skipAwait": "true" } },
     spec: { type: "ClusterIP", selector: labels, ports: ports.map((port) => ({ name: `tcp-${port}`, port, targetPort: port, protocol: "TCP" })) },
   };
 }

@@ -1,6 +1,8 @@
 /**
  * One measurement, in its own plain `node` process so peak memory is this evaluation's alone: evaluates
- * the program with N sandboxes under the mock monitor and prints {sandboxes, resources, ms, cpuMs, peakRssMb}:
+ * the program with N sandboxes on a target (`docker`, the default, or `kubernetes`: the same sandboxes as
+ * pods in a namespace, their images pushed to a registry, as a cluster pulls them) under the mock monitor
+ * and prints {sandboxes, resources, ms, cpuMs, peakRssMb}:
  * cpuMs (user and system, the GC's threads included) says what the evaluation cost where a busy machine
  * stretches ms.
  *
@@ -41,16 +43,26 @@ function languageHostRun() {
 
 async function main() {
   const count = Number(process.argv[2] ?? "1");
+  const target = process.argv[3] ?? "docker";
   const { evaluateProgram, makeWorkspace } = loadMockHarness();
   const run = languageHostRun();
   // What the language host sets for `runtime.options.typescript: true` in Pulumi.yaml.
   process.env.PULUMI_NODEJS_TYPESCRIPT = "true";
   const workspace = makeWorkspace("agent-sandbox-bench-");
-  const sandboxes = Array.from({ length: count }, (_, index) => ({ name: `s${index}`, workspace: workspace.dir }));
+  const image = { agentUid: workspace.uid, agentGid: workspace.gid };
+  // A cluster cannot bind a host folder: its sandboxes get a claim for the workspace instead.
+  const config =
+    target === "kubernetes"
+      ? {
+          kubernetes: { namespace: "agents" },
+          sandboxes: Array.from({ length: count }, (_, index) => ({ name: `s${index}` })),
+          image: { ...image, registry: { address: "127.0.0.1:5000" }, push: true },
+        }
+      : { sandboxes: Array.from({ length: count }, (_, index) => ({ name: `s${index}`, workspace: workspace.dir })), image };
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const evaluation = await evaluateProgram(
-    { config: { sandboxes, image: { agentUid: workspace.uid, agentGid: workspace.gid } } },
+    { config },
     () => {},
     async () =>
       // The program's entry, as Pulumi.yaml's `main` names it (package.json's main is the component plugin).
@@ -67,6 +79,7 @@ async function main() {
   console.log(
     JSON.stringify({
       sandboxes: count,
+      target,
       resources: evaluation.resources.length,
       ms: Math.round(ms),
       cpuMs: Math.round((cpu.user + cpu.system) / 1000),
