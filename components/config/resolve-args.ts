@@ -22,6 +22,7 @@ import { existingProtectedPaths } from "../guardrails/protected-paths";
 import { GVISOR_RUNTIME, Isolation } from "../hardening/isolation";
 import { basePlatformProblems, defaultManifestProbe, type ManifestProbe } from "../image/base-platforms";
 import { imageHostProblems } from "../image/config";
+import { clusterLimitWarnings } from "../kubernetes/config";
 import { withPromptFiles } from "../runs/prompt-file";
 import { SandboxMode } from "../sandbox/config";
 import { cpuProblems, listedSandboxKey, type SandboxKey, sandboxHostProblems, shortcutSandboxKey, withHostDefaults } from "../sandbox/host-checks";
@@ -275,5 +276,6 @@ export function resolveArgs(
   }
   const caFile = config.image.extraCaCertsFile;
   const extraCaCerts = caFile ? pulumi.secret(probe.readText(caFile) ?? "") : undefined;
-  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe), warnings: remoteProtectionWarnings(config) };
+  const warnings = [...remoteProtectionWarnings(config), ...(config.kubernetes ? clusterLimitWarnings(plain.sandboxes) : [])];
+  return { config, secrets, extraCaCerts, protectedPaths: existingProtection(config, probe), warnings };
 }

@@ -129,3 +129,20 @@ export function clusterImageRules(image: Record<string, unknown>, ctx: z.Refinem
     });
   }
 }
+
+/** Limits a sandbox's config may set that a cluster's pod cannot hold it to: Kubernetes has no per-pod field for them. */
+const NODE_WIDE_LIMITS = {
+  pids: "the node's pod pids limit (kubelet's podPidsLimit) applies instead",
+  openFiles: "the container runtime's open-files limit applies instead",
+} as const;
+
+/** What the deployment should say of a cluster stack's sandboxes without refusing them: the limits it sets that no pod enforces. */
+export function clusterLimitWarnings(
+  sandboxes: readonly { readonly resources?: { readonly pids?: unknown; readonly openFiles?: unknown } }[] | undefined,
+): string[] {
+  return (sandboxes ?? []).flatMap((sandbox, index) =>
+    Object.entries(NODE_WIDE_LIMITS)
+      .filter(([key]) => sandbox?.resources?.[key as keyof typeof NODE_WIDE_LIMITS] !== undefined)
+      .map(([key, instead]) => `sandboxes[${index}].resources.${key}: not enforced per pod on a cluster (kubernetes is set); ${instead}`),
+  );
+}

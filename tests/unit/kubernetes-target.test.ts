@@ -4,6 +4,8 @@
  * to its two proxies, and holding no secret.
  */
 import { describe, expect, it } from "vitest";
+import type { AgentSandboxesArgs } from "../../components/config/args";
+import { resolveArgs } from "../../components/config/resolve-args";
 import { parseStackConfig } from "../../components/config/stack-schema";
 import { ConfigError } from "../../components/values/config-error";
 import { type Evaluation, evaluateProgram, type RecordedResource } from "./support/program";
@@ -224,6 +226,23 @@ describe("the Kubernetes target's config rules", () => {
   it("refuses an image the cluster could not pull", () => {
     const unpushed = { ...clusterConfig(), image: {} };
     expect(problemsOf(unpushed)).toEqual([expect.stringMatching(/^image\.registry: the cluster pulls the agent and proxy images from a registry/)]);
+  });
+
+  it("warns of the limits a pod is not held to, naming each key set", () => {
+    const resolved = resolveArgs(
+      clusterConfig({ resources: { pids: 512, openFiles: 4096, memory: "1g" } }) as AgentSandboxesArgs,
+      undefined,
+      homeDir,
+      undefined,
+      {},
+      undefined,
+      undefined,
+    );
+    expect(resolved.warnings).toEqual([
+      expect.stringMatching(/^sandboxes\[0\]\.resources\.pids: not enforced per pod on a cluster .*podPidsLimit/),
+      expect.stringMatching(/^sandboxes\[0\]\.resources\.openFiles: not enforced per pod on a cluster/),
+    ]);
+    expect(resolveArgs(clusterConfig() as AgentSandboxesArgs, undefined, homeDir, undefined, {}, undefined, undefined).warnings).toEqual([]);
   });
 
   it("keeps Docker's rules on Docker: a workspace is required and no repository is cloned", () => {
