@@ -13,7 +13,7 @@ import { pidsLimitEnvironment } from "../hardening/container-start";
 import { enginePidsLimit } from "../hardening/isolation";
 import { hostWorkspace, type SandboxConfig } from "./config";
 import { AGENT_HOME, HOST_REPOSITORY_PATH, TMP_PATH, WORKSPACE_PATH } from "./contract";
-import { describeSandbox, IDLE_COMMAND, TMP_SIZE_BYTES } from "./description";
+import { describeSandbox, IDLE_COMMAND, sandboxUser, TMP_SIZE_BYTES } from "./description";
 import { gvisorNetworkFor, proxyHostEntries } from "./gvisor-network";
 import type { SandboxTopology } from "./topology";
 import { protectedMounts, unprotectedLabel } from "./workspace-protection";
@@ -86,7 +86,8 @@ const missingGateway = (sandbox: string) => (): never => {
 
 /** `uid:gid` the sandbox's processes run as: the image's agent user, or root when acknowledged. */
 export function agentUserOf(sandbox: SandboxConfig, agent: { uid: number; gid: number }): string {
-  return sandbox.runAsRoot ? "0:0" : `${agent.uid}:${agent.gid}`;
+  const user = sandboxUser(sandbox, agent);
+  return `${user.uid}:${user.gid}`;
 }
 
 /** Everything the sandbox container is, as docker.Container inputs: the hardening lives here. */

@@ -1,5 +1,5 @@
 /**
- * What a sandbox is, whatever runs it: its user, environment, limits, health check and storage, computed
+ * What a sandbox is, whatever runs it: its user, environment, limits, health check and topology, computed
  * once from its config. The Docker rendering (container.ts) and the Kubernetes one (components/kubernetes)
  * turn this into their own objects; neither decides any of it again.
  */
@@ -33,6 +33,11 @@ export interface SandboxDescription {
   readonly health: { readonly command: string; readonly timings: HealthTimings };
 }
 
+/** The user a sandbox's processes run as: the image's agent user, or root when its config acknowledged root-user. */
+export function sandboxUser(sandbox: Pick<SandboxConfig, "runAsRoot">, agent: { uid: number; gid: number }): { uid: number; gid: number } {
+  return sandbox.runAsRoot ? { uid: 0, gid: 0 } : agent;
+}
+
 export function describeSandbox(sandbox: SandboxConfig, agent: { uid: number; gid: number }): SandboxDescription {
   const topology = sandboxTopology(sandbox);
   const health = sandbox.healthcheck;
@@ -48,7 +53,7 @@ export function describeSandbox(sandbox: SandboxConfig, agent: { uid: number; gi
   }).sort(([a], [b]) => a.localeCompare(b));
   return {
     topology,
-    user: sandbox.runAsRoot ? { uid: 0, gid: 0 } : agent,
+    user: sandboxUser(sandbox, agent),
     env,
     limits: {
       memoryMb: sizeToMegabytes(sandbox.resources.memory),

@@ -8,6 +8,7 @@
  * `kubectl apply` of the same objects.
  */
 import { spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -104,7 +105,7 @@ export async function benchKubernetesDeploy(record: Recorder): Promise<void> {
       sandboxes: [{ name: "main", resources: { memory: "1g", cpus: 1 } }],
     });
     // A key, as a user's stack has one: the credential proxy's Secret then holds what it holds for real.
-    await stack.setSecret("anthropicApiKey", "sk-ant-bench-not-a-real-key");
+    await stack.setSecret("anthropicApiKey", `sk-ant-bench-${randomBytes(20).toString("hex")}`);
     const up = async () => {
       const started = process.hrtime.bigint();
       // RealStack keeps full stack traces for test output; a user's up runs without them.
